@@ -1,0 +1,39 @@
+// The `edgelight` command line: one module per subcommand under server/commands/, loaded on demand
+// so `edgelight govern` never pays for tfjs and `edgelight train` never pays for the web server.
+type Command = { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<number> }> };
+
+const commands: Record<string, Command> = {
+  serve: { summary: 'serve the API and the built web app', load: () => import('./commands/serve') },
+  govern: { summary: 'run the governance pipeline over JSON Lines', load: () => import('./commands/govern') },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: edgelight <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'edgelight <command> --help' for a command's options.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`edgelight: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const module = await command.load();
+    return await module.run(rest);
+  } catch (error) {
+    // Usage mistakes are thrown as CliUsageError and reported without a stack trace.
+    if (error instanceof CliUsageError) {
+      console.error(`edgelight ${name}: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+export class CliUsageError extends Error {}
