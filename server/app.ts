@@ -1,18 +1,68 @@
+import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import type { BlobStore } from './blobs/blob-store';
+import { bearerAuth } from './middleware/auth';
+import { jsonBodyLimit } from './middleware/body-limit';
+import { createErrorHandler, notFoundHandler } from './middleware/errors';
+import { rateLimit } from './middleware/rate-limit';
+import { blobRoutes } from './routes/blobs';
 import { VERSION } from './version';
 
 export type AppOptions = {
-  /** Folder of the built SPA (vite build output); when absent only the API is served. */
-  webRoot?: string;
+  /** Bearer token every /v1 route but health requires; undefined leaves the API open (loopback only). */
+  token?: string;
+  /** Origins allowed to call the API from a browser (CORS); '*' allows any. Same-origin always works. */
+  corsOrigins?: readonly string[];
+  /** Largest JSON request body in bytes (default 16 MiB). Blobs have their own limit. */
+  maxJsonBytes?: number;
+  /** Sustained requests per second per client address, with a burst of the same size (default 2000; 0 disables). */
+  rateLimitPerSecond?: number;
+  /** Content-addressed checkpoint files; without it the blob routes are absent. */
+  blobs?: BlobStore;
+  log?: (message: string) => void;
 };
 
 export { VERSION } from './version';
 
+export const DEFAULT_MAX_JSON_BYTES = 16 * 1024 * 1024;
+
+function clientAddress(request: Request, env: unknown): string {
+  // Under @hono/node-server the socket is in env.incoming; in app.request() tests there is none.
+  const incoming = (env as Partial<HttpBindings> | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress ?? request.headers.get('x-test-client') ?? 'local';
+}
+
 /** The Hono application: routes only; storage and static files come in through options. */
 export function createApp(options: AppOptions = {}) {
   const app = new Hono();
+  app.onError(createErrorHandler(options.log));
+  app.notFound(notFoundHandler);
+
+  if (options.corsOrigins && options.corsOrigins.length > 0) {
+    const origins = [...options.corsOrigins];
+    app.use(
+      '/v1/*',
+      cors({
+        origin: origins.includes('*') ? '*' : origins,
+        allowHeaders: ['Authorization', 'Content-Type'],
+        allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+        maxAge: 600,
+      }),
+    );
+  }
+  const perSecond = options.rateLimitPerSecond ?? 2000;
+  if (perSecond > 0) app.use('/v1/*', rateLimit({ perSecond, burst: perSecond, clientKey: clientAddress }));
+  if (options.token) app.use('/v1/*', bearerAuth(options.token));
+
   app.get('/v1/agl/health', (c) => c.json({ status: 'ok' }));
   app.get('/v1/health', (c) => c.json({ status: 'ok', name: 'edgelight', version: VERSION }));
-  void options;
+
+  const maxJsonBytes = options.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES;
+  app.use('/v1/agl/*', jsonBodyLimit(maxJsonBytes));
+  app.use('/v1/sync/*', jsonBodyLimit(maxJsonBytes));
+  app.use('/v1/train/*', jsonBodyLimit(maxJsonBytes));
+
+  if (options.blobs) app.route('/v1/blobs', blobRoutes(options.blobs));
   return app;
 }

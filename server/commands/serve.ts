@@ -1,26 +1,49 @@
 import { serve } from '@hono/node-server';
-import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../app';
+import { BlobStore } from '../blobs/blob-store';
+import { CliUsageError } from '../cli';
+import { isLoopbackHost } from '../middleware/auth';
 import { mountWebApp } from '../static';
 import { parseCommandArgs } from './args';
-import { CliUsageError } from '../cli';
 
-const HELP = `usage: edgelight serve [--port 8787] [--host 127.0.0.1] [--data DIR] [--web DIR]
+const HELP = `usage: edgelight serve [--port 8787] [--host 127.0.0.1] [--data DIR] [--token T] [options]
 
-Serves the edgelight API and the built web app.
-  --port   TCP port (0 picks a free one; default 8787)
-  --host   interface to bind (default 127.0.0.1)
-  --data   data folder (default ./.edgelight)
-  --web    built web app folder (default dist/web of this package)`;
+Serves the edgelight API (Agent Lightning v0.3 store under /v1/agl, sync, blobs, training jobs)
+and the built web app.
+  --port          TCP port (0 picks a free one; default 8787)
+  --host          interface to bind (default 127.0.0.1); a non-loopback host needs a token
+  --data          data folder: store.sqlite + blobs/ (default ./.edgelight)
+  --token         bearer token every API route but health requires (or EDGELIGHT_TOKEN)
+  --cors          comma-separated origins allowed to call the API from a browser ('*' for any)
+  --max-body-mb   largest JSON request body in MiB (default 16)
+  --max-blob-mb   largest blob (checkpoint) in MiB (default 512)
+  --rate-limit    requests per second per client address (default 2000; 0 disables)
+  --web           built web app folder (default dist/web of this package)`;
 
 const defaultWebRoot = fileURLToPath(new URL('../../dist/web', import.meta.url));
+
+function positiveNumber(flag: string, value: string, allowZero = false): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0))
+    throw new CliUsageError(
+      `--${flag} must be a ${allowZero ? 'non-negative' : 'positive'} number, got '${value}'`,
+    );
+  return n;
+}
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
     port: { type: 'string', default: '8787' },
     host: { type: 'string', default: '127.0.0.1' },
     data: { type: 'string', default: '.edgelight' },
+    token: { type: 'string' },
+    cors: { type: 'string' },
+    'max-body-mb': { type: 'string', default: '16' },
+    'max-blob-mb': { type: 'string', default: '512' },
+    'rate-limit': { type: 'string', default: '2000' },
     web: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -31,8 +54,31 @@ export async function run(argv: string[]): Promise<number> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new CliUsageError(`--port must be 0..65535, got '${values.port}'`);
+  const token = values.token ?? process.env.EDGELIGHT_TOKEN ?? undefined;
+  if (token !== undefined && token.length < 8)
+    throw new CliUsageError('--token must be at least 8 characters');
+  if (!token && !isLoopbackHost(values.host)) {
+    throw new CliUsageError(
+      `refusing to bind ${values.host} without a token: anyone on the network could read and write the store. ` +
+        'Pass --token T (or set EDGELIGHT_TOKEN), or bind 127.0.0.1.',
+    );
+  }
+  const maxJsonBytes = Math.floor(positiveNumber('max-body-mb', values['max-body-mb']) * 1024 * 1024);
+  const maxBlobBytes = Math.floor(positiveNumber('max-blob-mb', values['max-blob-mb']) * 1024 * 1024);
+  const rateLimitPerSecond = positiveNumber('rate-limit', values['rate-limit'], true);
+  const corsOrigins = values.cors
+    ? values.cors
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean)
+    : [];
 
-  const app = createApp();
+  const dataDir = resolve(values.data);
+  mkdirSync(dataDir, { recursive: true });
+  const blobs = new BlobStore(join(dataDir, 'blobs'), maxBlobBytes);
+  await blobs.init();
+
+  const app = createApp({ token, corsOrigins, maxJsonBytes, rateLimitPerSecond, blobs });
   mountWebApp(app, values.web ? resolve(values.web) : defaultWebRoot);
 
   const server = serve({ fetch: app.fetch, port, hostname: values.host }, (info) => {
