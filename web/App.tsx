@@ -1,8 +1,68 @@
-export function App() {
+import { signal } from '@preact/signals';
+import type { ComponentType } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+import { PAGE_LOADERS } from './pages';
+import { ROUTE_TITLES, ROUTES, type RouteName, hrefFor, route } from './router';
+
+const loadedPages = signal<Partial<Record<RouteName, ComponentType>>>({});
+const loadError = signal('');
+
+function loadPage(name: RouteName): void {
+  if (loadedPages.value[name]) return;
+  PAGE_LOADERS[name]()
+    .then((module) => {
+      loadedPages.value = { ...loadedPages.value, [name]: module.default };
+    })
+    .catch((error: unknown) => {
+      loadError.value = `Could not load the ${ROUTE_TITLES[name]} page: ${String(error)}`;
+    });
+}
+
+function Nav() {
+  const current = route.value.name;
   return (
-    <main>
-      <h1>edgelight</h1>
-      <p>A browser-first lab for training governed feedback-response agents.</p>
-    </main>
+    <nav aria-label="Pages">
+      <a class="brand" href={hrefFor('feedback')}>
+        edgelight
+      </a>
+      <ul>
+        {ROUTES.map((name) => (
+          <li key={name}>
+            <a href={hrefFor(name)} aria-current={name === current ? 'page' : undefined}>
+              {ROUTE_TITLES[name]}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}
+
+export function App() {
+  const name = route.value.name;
+  const Page = loadedPages.value[name];
+  const main = useRef<HTMLElement>(null);
+  useEffect(() => {
+    loadPage(name);
+    document.title = `${ROUTE_TITLES[name]} · edgelight`;
+  }, [name]);
+  return (
+    <>
+      {/* The hash belongs to the router, so skipping moves focus instead of following a fragment. */}
+      <button type="button" class="skip-link" onClick={() => main.current?.focus()}>
+        Skip to content
+      </button>
+      <header>
+        <Nav />
+      </header>
+      <main id="main" ref={main} tabIndex={-1}>
+        {loadError.value && (
+          <p role="alert" class="error">
+            {loadError.value}
+          </p>
+        )}
+        {Page ? <Page /> : <p class="muted">Loading…</p>}
+      </main>
+    </>
   );
 }
