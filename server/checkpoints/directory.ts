@@ -1,0 +1,86 @@
+// Node-side checkpoint storage: plain folders (what `edgelight train --out` writes and `--init` reads,
+// openable by Python tools) and a content-addressed blob folder laid out like server/blobs/blob-store.ts
+// (`root/ab/abcd…`), so checkpoints written by the CLI are served by the blob routes as they are.
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  type BlobStorage,
+  type Checkpoint,
+  CheckpointError,
+  type CheckpointFiles,
+  checkpointFromFiles,
+  checkpointToFiles,
+} from '../../shared/policy/checkpoint';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** Writes via a temp name and a rename, so a crash never leaves a half-written file under the real name. */
+async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${randomUUID()}.tmp`;
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+export class DirectoryBlobStorage implements BlobStorage {
+  constructor(readonly root: string) {}
+
+  private pathOf(sha256: string): string {
+    if (!SHA256_HEX.test(sha256)) throw new Error(`not a sha256 id: ${sha256}`);
+    return join(this.root, sha256.slice(0, 2), sha256);
+  }
+
+  async put(sha256: string, bytes: Uint8Array): Promise<void> {
+    const path = this.pathOf(sha256);
+    // Same name, same bytes: an existing blob needs no second write.
+    if (
+      await stat(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+    await writeFileAtomic(path, bytes);
+  }
+
+  async get(sha256: string): Promise<Uint8Array | undefined> {
+    try {
+      return new Uint8Array(await readFile(this.pathOf(sha256)));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+}
+
+/** Exports a checkpoint as a folder of files; returns its id. */
+export async function writeCheckpointDirectory(dir: string, checkpoint: Checkpoint): Promise<string> {
+  const { id, files } = await checkpointToFiles(checkpoint);
+  for (const [name, bytes] of Object.entries(files)) await writeFileAtomic(join(dir, name), bytes);
+  return id;
+}
+
+/** Imports a checkpoint folder (ours, or one with just config.json, model.safetensors, tokenizer.json). */
+export async function readCheckpointDirectory(dir: string): Promise<{ id: string; checkpoint: Checkpoint }> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CheckpointError(
+      code === 'ENOENT' ? `no checkpoint folder at ${dir}` : `cannot read checkpoint folder ${dir}: ${code}`,
+    );
+  }
+  const files: CheckpointFiles = {};
+  for (const name of names) {
+    if (!/\.(json|safetensors)$/.test(name)) continue;
+    files[name] = new Uint8Array(await readFile(join(dir, name)));
+  }
+  return checkpointFromFiles(files);
+}
