@@ -1,0 +1,236 @@
+import type { PiiType } from '../governance/types';
+import type { Random } from './random';
+
+// Synthetic personal data for the generator. Values are well-formed (Luhn-valid card numbers,
+// mod-97-valid IBANs, plausible phone numbers) so the governance recognisers, which validate, see
+// them as the real thing. None belongs to a real person: names and streets come from short
+// invented lists, and phone numbers use ranges reserved for drama/fiction where a country has one.
+
+const FIRST_NAMES = [
+  'Maria',
+  'James',
+  'Aroha',
+  'Wei',
+  'Fatima',
+  'Lukas',
+  'Priya',
+  'Tomás',
+  'Ingrid',
+  'Kwame',
+  'Sofia',
+  'Daniel',
+  'Hannah',
+  'Mateo',
+  'Yuki',
+  'Olivia',
+  'Rahul',
+  'Chloe',
+  'Nikolai',
+  'Amara',
+];
+const LAST_NAMES = [
+  'Lopez',
+  'Whitfield',
+  'Ngata',
+  'Zhang',
+  'Haddad',
+  'Becker',
+  'Raman',
+  'Oliveira',
+  'Larsen',
+  'Mensah',
+  'Rossi',
+  'Murphy',
+  'Schmidt',
+  'Tanaka',
+  'Brennan',
+  'Kowalski',
+  'Dubois',
+  'Evans',
+];
+const STREETS = ['Elm Street', 'Harbour Road', 'Maple Avenue', 'Station Lane', 'Kingsway', 'Orchard Drive'];
+const TOWNS = ['Springfield', 'Riverton', 'Lakeside', 'Fairview', 'Ashford', 'Milton'];
+const MAIL_DOMAINS = ['example.com', 'example.org', 'mail.example.net', 'example.co.uk'];
+
+export interface PiiSnippet {
+  type: PiiType;
+  /** The sentence to splice into the feedback. */
+  sentence: string;
+  /** The personal value itself, for tests that check it never reaches a stored reply. */
+  value: string;
+}
+
+function personName(random: Random): string {
+  return `${random.pick(FIRST_NAMES)} ${random.pick(LAST_NAMES)}`;
+}
+
+function email(random: Random): string {
+  const first = random
+    .pick(FIRST_NAMES)
+    .toLowerCase()
+    .normalize('NFD')
+    .replace(/[^a-z]/g, '');
+  const last = random.pick(LAST_NAMES).toLowerCase();
+  const local = random.pick([`${first}.${last}`, `${first}${random.int(1, 99)}`, `${first[0]}${last}`]);
+  return `${local}@${random.pick(MAIL_DOMAINS)}`;
+}
+
+function digits(random: Random, count: number): string {
+  let out = '';
+  for (let i = 0; i < count; i++) out += String(random.int(0, 10));
+  return out;
+}
+
+function phone(random: Random): string {
+  // UK 020 7946 0xxx and Australian 02 5550 xxxx are reserved for fiction; US numbers use a
+  // valid area code and exchange so recognisers that validate the format still accept them.
+  const kind = random.int(0, 3);
+  if (kind === 0) return `+44 20 7946 0${digits(random, 3)}`;
+  if (kind === 1) return `+61 2 5550 ${digits(random, 4)}`;
+  return `(212) ${random.int(201, 989)}-${digits(random, 4)}`;
+}
+
+function luhnCheckDigit(payload: string): number {
+  let sum = 0;
+  for (let i = 0; i < payload.length; i++) {
+    let d = Number(payload[payload.length - 1 - i]);
+    if (i % 2 === 0) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return (10 - (sum % 10)) % 10;
+}
+
+function creditCard(random: Random): string {
+  const payload = `4${digits(random, 14)}`;
+  const number = `${payload}${luhnCheckDigit(payload)}`;
+  return number.match(/.{4}/g)!.join(' ');
+}
+
+function mod97(numeric: string): number {
+  let remainder = 0;
+  for (const ch of numeric) remainder = (remainder * 10 + Number(ch)) % 97;
+  return remainder;
+}
+
+function iban(random: Random): string {
+  const bban = `NWBK${digits(random, 6)}${digits(random, 8)}`;
+  // ISO 13616: move country + "00" to the end, letters to numbers (A=10), check = 98 - mod 97.
+  const rearranged = `${bban}GB00`.replace(/[A-Z]/g, (c) => String(c.charCodeAt(0) - 55));
+  const check = String(98 - mod97(rearranged)).padStart(2, '0');
+  return `GB${check} ${`${bban}`.match(/.{1,4}/g)!.join(' ')}`;
+}
+
+function ssn(random: Random): string {
+  return `${random.int(101, 665)}-${random.int(10, 99)}-${random.int(1000, 9999)}`;
+}
+
+function ipAddress(random: Random): string {
+  return `${random.int(11, 200)}.${random.int(0, 255)}.${random.int(0, 255)}.${random.int(1, 254)}`;
+}
+
+function streetAddress(random: Random): string {
+  return `${random.int(2, 240)} ${random.pick(STREETS)}, ${random.pick(TOWNS)}`;
+}
+
+const SNIPPETS: Record<PiiType, (random: Random) => PiiSnippet> = {
+  EMAIL: (r) => {
+    const v = email(r);
+    return {
+      type: 'EMAIL',
+      value: v,
+      sentence: r.pick([
+        `You can reach me at ${v}.`,
+        `Reply to ${v} please.`,
+        `My email is ${v} if you need more detail.`,
+      ]),
+    };
+  },
+  PHONE: (r) => {
+    const v = phone(r);
+    return {
+      type: 'PHONE',
+      value: v,
+      sentence: r.pick([`Call me on ${v} if easier.`, `My phone number is ${v}.`, `Feel free to ring ${v}.`]),
+    };
+  },
+  PERSON: (r) => {
+    const v = personName(r);
+    return {
+      type: 'PERSON',
+      value: v,
+      sentence: r.pick([`Regards, ${v}.`, `My name is ${v}.`, `This is ${v} from the pilot group.`]),
+    };
+  },
+  STREET_ADDRESS: (r) => {
+    const v = streetAddress(r);
+    return {
+      type: 'STREET_ADDRESS',
+      value: v,
+      sentence: r.pick([`Post anything to ${v}.`, `I am based at ${v}.`, `My address is ${v}.`]),
+    };
+  },
+  CREDIT_CARD: (r) => {
+    const v = creditCard(r);
+    return {
+      type: 'CREDIT_CARD',
+      value: v,
+      sentence: r.pick([
+        `My donation on card ${v} went through twice.`,
+        `I paid with ${v} and got no receipt.`,
+      ]),
+    };
+  },
+  IBAN: (r) => {
+    const v = iban(r);
+    return { type: 'IBAN', value: v, sentence: `Please refund the workshop fee to ${v}.` };
+  },
+  IP_ADDRESS: (r) => {
+    const v = ipAddress(r);
+    return {
+      type: 'IP_ADDRESS',
+      value: v,
+      sentence: r.pick([`My IP is ${v} in case you check the logs.`, `Requests came from ${v}.`]),
+    };
+  },
+  US_SSN: (r) => {
+    const v = ssn(r);
+    return {
+      type: 'US_SSN',
+      value: v,
+      sentence: `I accidentally typed my SSN ${v} into the form earlier, please delete it.`,
+    };
+  },
+};
+
+// Common kinds dominate, as in real feedback: contact details far more often than card numbers.
+const WEIGHTED_TYPES: PiiType[] = [
+  'EMAIL',
+  'EMAIL',
+  'EMAIL',
+  'EMAIL',
+  'PHONE',
+  'PHONE',
+  'PHONE',
+  'PERSON',
+  'PERSON',
+  'PERSON',
+  'STREET_ADDRESS',
+  'STREET_ADDRESS',
+  'CREDIT_CARD',
+  'IBAN',
+  'IP_ADDRESS',
+  'US_SSN',
+];
+
+/** One or two personal-data sentences of distinct kinds. */
+export function samplePii(random: Random): PiiSnippet[] {
+  const count = random.chance(0.25) ? 2 : 1;
+  const types = new Set<PiiType>();
+  while (types.size < count) types.add(random.pick(WEIGHTED_TYPES));
+  return [...types].map((type) => SNIPPETS[type](random));
+}
+
+export const _internals = { luhnCheckDigit, mod97 };
