@@ -6,7 +6,10 @@ import { bearerAuth } from './middleware/auth';
 import { jsonBodyLimit } from './middleware/body-limit';
 import { createErrorHandler, notFoundHandler } from './middleware/errors';
 import { rateLimit } from './middleware/rate-limit';
+import { aglRoutes } from './routes/agl';
 import { blobRoutes } from './routes/blobs';
+import { otlpRoutes } from './routes/otlp';
+import type { LightningStore } from '../shared/store/store';
 import { VERSION } from './version';
 
 export type AppOptions = {
@@ -18,6 +21,8 @@ export type AppOptions = {
   maxJsonBytes?: number;
   /** Sustained requests per second per client address, with a burst of the same size (default 2000; 0 disables). */
   rateLimitPerSecond?: number;
+  /** The store behind /v1/agl; without it those routes are absent. */
+  store?: LightningStore;
   /** Content-addressed checkpoint files; without it the blob routes are absent. */
   blobs?: BlobStore;
   log?: (message: string) => void;
@@ -63,6 +68,8 @@ export function createApp(options: AppOptions = {}) {
   app.use('/v1/sync/*', jsonBodyLimit(maxJsonBytes));
   app.use('/v1/train/*', jsonBodyLimit(maxJsonBytes));
 
+  if (options.store) app.route('/v1/agl', aglRoutes(options.store));
   if (options.blobs) app.route('/v1/blobs', blobRoutes(options.blobs));
+  app.route('/v1', otlpRoutes());
   return app;
 }

@@ -2,6 +2,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
+import { isStoreError, type StoreError } from '../../shared/store/errors';
 
 /**
  * Every error leaves the server as `{"error": {"code", "message", "details"}}`. Validation errors
@@ -21,6 +22,8 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'rate_limited'
   | 'not_implemented'
+  | 'insufficient_storage'
+  | 'unavailable'
   | 'internal';
 
 export type ValidationIssue = { loc: (string | number)[]; msg: string; type: string };
@@ -80,24 +83,25 @@ export function createErrorHandler(log: (message: string) => void = console.erro
               : 'bad_request';
       return errorResponse(c, new ApiError(status, code, error.message || 'request rejected'));
     }
-    if (error instanceof StoreInputError)
-      return errorResponse(c, new ApiError(error.status, error.code, error.message));
+    if (isStoreError(error)) return errorResponse(c, fromStoreError(error));
     log(`edgelight: unhandled error on ${c.req.method} ${c.req.path}: ${error.stack ?? error.message}`);
     return errorResponse(c, new ApiError(500, 'internal', 'internal server error'));
   };
 }
 
-/**
- * Stores signal "your request refers to something that is not there / not allowed now" with an error
- * whose name says so; the routes turn it into 404 or 409 instead of a 500.
- */
-export class StoreInputError extends Error {
-  constructor(
-    readonly status: 400 | 404 | 409,
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
+/** The store's stable error codes, as HTTP: the caller's mistake is a 4xx, a full disk a 507. */
+function fromStoreError(error: StoreError): ApiError {
+  switch (error.code) {
+    case 'not_found':
+      return new ApiError(404, 'not_found', error.message, error.details);
+    case 'invalid':
+      return new ApiError(422, 'validation_failed', error.message, error.details);
+    case 'conflict':
+      return new ApiError(409, 'conflict', error.message, error.details);
+    case 'quota_exceeded':
+      return new ApiError(507 as ContentfulStatusCode, 'insufficient_storage', error.message);
+    case 'closed':
+      return new ApiError(503, 'unavailable', error.message);
   }
 }
 

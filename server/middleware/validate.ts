@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
+import { StoreId } from '../../shared/store/types';
 import { ApiError, validationError } from './errors';
 
 /**
@@ -36,15 +37,18 @@ export function readQuery<S extends z.ZodType>(
   return parsed.data;
 }
 
-/** Ids in paths are opaque strings, but never empty, never huge and never carrying path tricks. */
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
-
+/** Ids in paths follow the store's id alphabet, so `..`, `/` (even %2F-encoded) and spaces never reach it. */
 export function readPathId(c: Context, name: string): string {
   const value = c.req.param(name) ?? '';
-  if (!ID_PATTERN.test(value) || value.includes('..')) {
-    throw new ApiError(400, 'bad_request', `path parameter '${name}' is not a valid id`, {
-      [name]: value.slice(0, 200),
-    });
+  if (!StoreId.safeParse(value).success) {
+    throw new ApiError(
+      400,
+      'bad_request',
+      `path parameter '${name}' is not a valid id (1-200 characters of [A-Za-z0-9._:@-])`,
+      {
+        [name]: value.slice(0, 200),
+      },
+    );
   }
   return value;
 }

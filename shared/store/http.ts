@@ -1,0 +1,269 @@
+import { StoreError, type StoreErrorCode } from './errors';
+import type { LightningStore } from './store';
+import type {
+  Attempt,
+  AttemptedRollout,
+  AttemptQuery,
+  AttemptUpdate,
+  DequeueRequest,
+  EnqueueRolloutRequest,
+  NamedResourcesInput,
+  PaginatedResult,
+  ResourcesQuery,
+  ResourcesUpdate,
+  Rollout,
+  RolloutQuery,
+  RolloutRequest,
+  RolloutUpdate,
+  RolloutWithAttempt,
+  Span,
+  SpanInput,
+  SpanQuery,
+  StoreStatistics,
+  WaitForRolloutsRequest,
+  Worker,
+  WorkerQuery,
+  WorkerUpdate,
+} from './types';
+
+// A LightningStore that lives on an edgelight (or Agent Lightning v0.3) server: every call is one
+// request to /v1/agl/*. Runs in the browser, a worker and Node: `fetch` is injected.
+
+export type HttpStoreOptions = {
+  /** Server root, e.g. `http://127.0.0.1:8787` (the /v1/agl prefix is added here). */
+  baseUrl: string;
+  /** Bearer token, when the server requires one. */
+  token?: string;
+  fetch?: typeof fetch;
+  /**
+   * Waits before each retry of a request that failed for a transient reason (network error, 5xx,
+   * 408, 429). Other 4xx are the caller's mistake and are never retried, as in Agent Lightning.
+   */
+  retryDelaysMs?: readonly number[];
+  /** Per-request time limit; a request that exceeds it counts as a network error. */
+  requestTimeoutMs?: number;
+  /** Longest single wait request; `waitForRollouts` with a longer (or no) timeout polls in slices. */
+  waitSliceSeconds?: number;
+  sleep?: (ms: number) => Promise<void>;
+};
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The server's `{"error": {...}}` body, or Agent Lightning's FastAPI `{"detail": ...}`. */
+type ErrorPayload = { error?: { code?: string; message?: string; details?: unknown }; detail?: unknown };
+
+function storeErrorCode(status: number): StoreErrorCode {
+  if (status === 404) return 'not_found';
+  if (status === 409) return 'conflict';
+  if (status === 507) return 'quota_exceeded';
+  if (status === 503) return 'closed';
+  return 'invalid';
+}
+
+/** A transient failure that outlived every retry: the server was unreachable or kept failing. */
+export class HttpStoreUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+  ) {
+    super(message);
+    this.name = 'HttpStoreUnavailableError';
+  }
+}
+
+const isTransientStatus = (status: number) => status >= 500 || status === 408 || status === 429;
+
+type Query = Record<string, string | number | boolean | readonly (string | number)[] | null | undefined>;
+
+export class HttpLightningStore implements LightningStore {
+  private readonly root: string;
+  private readonly fetchFn: typeof fetch;
+  private readonly retryDelaysMs: readonly number[];
+  private readonly sleep: (ms: number) => Promise<void>;
+  private closed = false;
+
+  constructor(private readonly options: HttpStoreOptions) {
+    this.root = `${options.baseUrl.replace(/\/+$/, '')}/v1/agl`;
+    // Bound so a browser's fetch keeps its `this` (an unbound window.fetch throws "Illegal invocation").
+    this.fetchFn = (options.fetch ?? globalThis.fetch).bind(globalThis);
+    this.retryDelaysMs = options.retryDelaysMs ?? [100, 250, 500, 1000, 2000];
+    this.sleep = options.sleep ?? defaultSleep;
+  }
+
+  /** One API call with retries; resolves with the parsed JSON body, rejects with a StoreError on 4xx. */
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, query?: Query): Promise<T> {
+    if (this.closed) throw new StoreError('closed', 'the store is closed');
+    const url = this.root + path + encodeQuery(query);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+
+    let lastProblem = '';
+    let lastStatus: number | null = null;
+    for (let attempt = 0; attempt <= this.retryDelaysMs.length; attempt++) {
+      if (attempt > 0) await this.sleep(this.retryDelaysMs[attempt - 1] as number);
+      let response: Response;
+      try {
+        const signal = this.options.requestTimeoutMs
+          ? AbortSignal.timeout(this.options.requestTimeoutMs)
+          : undefined;
+        response = await this.fetchFn(url, { method, headers, body: payload, signal });
+      } catch (error) {
+        lastProblem = `network error: ${(error as Error).message}`;
+        lastStatus = null;
+        continue;
+      }
+      if (response.ok) return (await response.json()) as T;
+      const error = (await response.json().catch(() => ({}))) as ErrorPayload;
+      const message =
+        error.error?.message ?? (typeof error.detail === 'string' ? error.detail : `HTTP ${response.status}`);
+      if (!isTransientStatus(response.status)) {
+        throw new StoreError(storeErrorCode(response.status), message, error.error?.details ?? error.detail);
+      }
+      lastProblem = `HTTP ${response.status}: ${message}`;
+      lastStatus = response.status;
+    }
+    throw new HttpStoreUnavailableError(
+      `${method} ${path} failed after ${this.retryDelaysMs.length + 1} tries (${lastProblem})`,
+      lastStatus,
+    );
+  }
+
+  startRollout(request: RolloutRequest): Promise<AttemptedRollout> {
+    return this.call('POST', '/rollouts', request);
+  }
+  async enqueueRollout(request: EnqueueRolloutRequest): Promise<Rollout> {
+    const [rollout] = await this.enqueueRollouts([request]);
+    return rollout as Rollout;
+  }
+  enqueueRollouts(requests: EnqueueRolloutRequest[]): Promise<Rollout[]> {
+    return this.call('POST', '/queues/rollouts/enqueue', { rollouts: requests });
+  }
+  async dequeueRollout(request: Omit<DequeueRequest, 'limit'> = {}): Promise<AttemptedRollout | null> {
+    const [rollout] = await this.dequeueRollouts({ ...request, limit: 1 });
+    return rollout ?? null;
+  }
+  dequeueRollouts(request: DequeueRequest = {}): Promise<AttemptedRollout[]> {
+    return this.call('POST', '/queues/rollouts/dequeue', request);
+  }
+  startAttempt(rolloutId: string, request: { worker_id?: string | null } = {}): Promise<AttemptedRollout> {
+    return this.call('POST', `/rollouts/${pathId(rolloutId)}/attempts`, request);
+  }
+
+  addSpan(span: SpanInput): Promise<Span | null> {
+    return this.call('POST', '/spans', span);
+  }
+  /**
+   * Agent Lightning's API has no batch span route: spans go one request each, in order, so their
+   * sequence ids and heartbeats land as they would from a runner. Bulk ingest uses /v1/sync/push.
+   */
+  async addSpans(spans: SpanInput[]): Promise<Span[]> {
+    const added: Span[] = [];
+    for (const span of spans) {
+      const stored = await this.addSpan(span);
+      if (stored) added.push(stored);
+    }
+    return added;
+  }
+  async getNextSpanSequenceId(rolloutId: string, attemptId: string): Promise<number> {
+    const { sequence_id } = await this.call<{ sequence_id: number }>('POST', '/spans/next', {
+      rollout_id: rolloutId,
+      attempt_id: attemptId,
+    });
+    return sequence_id;
+  }
+
+  queryRollouts(query: RolloutQuery = {}): Promise<PaginatedResult<RolloutWithAttempt>> {
+    return this.call('POST', '/rollouts/search', query);
+  }
+  getRolloutById(rolloutId: string): Promise<RolloutWithAttempt | null> {
+    return this.call('GET', `/rollouts/${pathId(rolloutId)}`);
+  }
+  queryAttempts(rolloutId: string, query: AttemptQuery = {}): Promise<PaginatedResult<Attempt>> {
+    return this.call('POST', `/rollouts/${pathId(rolloutId)}/attempts/search`, query);
+  }
+  getLatestAttempt(rolloutId: string): Promise<Attempt | null> {
+    return this.call('GET', `/rollouts/${pathId(rolloutId)}/attempts/latest`);
+  }
+  querySpans(query: SpanQuery): Promise<PaginatedResult<Span>> {
+    return this.call('POST', '/spans/search', query);
+  }
+
+  addResources(resources: NamedResourcesInput): Promise<ResourcesUpdate> {
+    return this.call('POST', '/resources', resources);
+  }
+  updateResources(resourcesId: string, resources: NamedResourcesInput): Promise<ResourcesUpdate> {
+    return this.call('POST', `/resources/${pathId(resourcesId)}`, resources);
+  }
+  getResourcesById(resourcesId: string): Promise<ResourcesUpdate | null> {
+    return this.call('GET', `/resources/${pathId(resourcesId)}`);
+  }
+  getLatestResources(): Promise<ResourcesUpdate | null> {
+    return this.call('GET', '/resources/latest');
+  }
+  queryResources(query: ResourcesQuery = {}): Promise<PaginatedResult<ResourcesUpdate>> {
+    return this.call('GET', '/resources', undefined, query as Query);
+  }
+
+  /**
+   * Long waits are cut into slices of `waitSliceSeconds` so no single request outlives proxies'
+   * idle timeouts; the answer is the same as one long wait.
+   */
+  async waitForRollouts(request: WaitForRolloutsRequest): Promise<Rollout[]> {
+    const slice = this.options.waitSliceSeconds ?? 10;
+    const timeout = request.timeout ?? null;
+    const deadline = timeout === null || !Number.isFinite(timeout) ? Infinity : Date.now() + timeout * 1000;
+    for (;;) {
+      const remaining = (deadline - Date.now()) / 1000;
+      const wait = Math.max(0, Math.min(slice, remaining));
+      const finished = await this.call<Rollout[]>('POST', '/waits/rollouts', { ...request, timeout: wait });
+      if (finished.length >= new Set(request.rollout_ids).size || Date.now() >= deadline) return finished;
+    }
+  }
+
+  updateRollout(rolloutId: string, update: RolloutUpdate): Promise<Rollout> {
+    return this.call('POST', `/rollouts/${pathId(rolloutId)}`, update);
+  }
+  updateAttempt(rolloutId: string, attemptId: string, update: AttemptUpdate): Promise<Attempt> {
+    return this.call('POST', `/rollouts/${pathId(rolloutId)}/attempts/${pathId(attemptId)}`, update);
+  }
+
+  queryWorkers(query: WorkerQuery = {}): Promise<PaginatedResult<Worker>> {
+    return this.call('POST', '/workers/search', query);
+  }
+  getWorkerById(workerId: string): Promise<Worker | null> {
+    return this.call('GET', `/workers/${pathId(workerId)}`);
+  }
+  updateWorker(workerId: string, update: WorkerUpdate = {}): Promise<Worker> {
+    return this.call('POST', `/workers/${pathId(workerId)}`, update);
+  }
+
+  statistics(): Promise<StoreStatistics> {
+    return this.call('GET', '/statistics');
+  }
+  /** The server's store runs its watchdog before queue and query calls; a statistics read triggers it. */
+  async runWatchdog(): Promise<void> {
+    await this.call('POST', '/rollouts/search', { limit: 1 });
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+/** Ids are checked by the server; encoding here keeps a hostile id from changing the path. */
+function pathId(id: string): string {
+  return encodeURIComponent(id);
+}
+
+function encodeQuery(query: Query | undefined): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null) continue;
+    if (Array.isArray(value)) for (const item of value) params.append(key, String(item));
+    else params.append(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
