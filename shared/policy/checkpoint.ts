@@ -10,6 +10,7 @@
 // Every file is a blob named by the SHA-256 of its bytes; the checkpoint id is the SHA-256 of the
 // manifest, so equal checkpoints get equal ids wherever they are written (Node, browser, server).
 import { z } from 'zod';
+import type { BlobStore } from '../store/store';
 import { decodeSafetensors, encodeSafetensors, type NamedTensors } from './safetensors';
 import { tokenizerConfigFor } from './tokenizer-format';
 
@@ -181,6 +182,14 @@ export class MemoryBlobStorage implements BlobStorage {
   get size(): number {
     return this.blobs.size;
   }
+}
+
+/** The blob table of a browser store (IndexedDB) as checkpoint storage. */
+export function blobStorageOf(store: BlobStore): BlobStorage {
+  return {
+    put: (sha256, bytes) => store.putBlob(sha256, bytes),
+    get: async (sha256) => (await store.getBlob(sha256)) ?? undefined,
+  };
 }
 
 /** Stores every file and the manifest as blobs; returns the checkpoint id (the manifest's hash). */
