@@ -427,3 +427,29 @@ export const TERMINAL_ATTEMPT_STATUSES: readonly AttemptStatus[] = [
   'timeout',
   'unresponsive',
 ];
+
+// ---------------------------------------------------------------------------------------------
+// Records moved between stores by sync (push and pull): whole rows, imported idempotently by id.
+
+export const StoreRecords = z.object({
+  rollouts: z.array(Rollout).default([]),
+  attempts: z.array(Attempt).default([]),
+  spans: z.array(Span).default([]),
+  resources: z.array(ResourcesUpdate).default([]),
+  workers: z.array(Worker).default([]),
+});
+export type StoreRecords = z.infer<typeof StoreRecords>;
+export type StoreRecordsInput = z.input<typeof StoreRecords>;
+
+/** How many rows of each kind an import wrote (a row already up to date counts as skipped). */
+export const ImportResult = z.object({
+  written: z.object({
+    rollouts: z.number().int(),
+    attempts: z.number().int(),
+    spans: z.number().int(),
+    resources: z.number().int(),
+    workers: z.number().int(),
+  }),
+  skipped: z.number().int(),
+});
+export type ImportResult = z.infer<typeof ImportResult>;
