@@ -72,7 +72,8 @@ describe('the REST API against agl-store-openapi-v0.3.0.json', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(status);
     const parsed = responseSchema(path, method, status).safeParse(res.body);
     expect(parsed.success, `${method.toUpperCase()} ${path}: ${parsed.error?.message}`).toBe(true);
-    return res.body as never;
+    // biome-ignore lint/suspicious/noExplicitAny: each call site reads the fields its route returns.
+    return res.body as any;
   };
 
   it('has every path and method of the document (none answers 404/405 for an unknown route)', async () => {
