@@ -1,5 +1,8 @@
 import * as Comlink from 'comlink';
 import type { GovernancePipeline, TextKind, Verdict } from '../shared/governance/types';
+import * as dataset from './lab/dataset';
+import { LabDatabase } from './lab/lab-db';
+import { DatasetFilter, Page } from './lab/protocol';
 
 // The app's main worker. It composes the isomorphic modules of shared/ (governance, store, agent,
 // trainer, sync) and exposes them to the page over comlink. Heavy modules load on first use, so the
@@ -21,6 +24,8 @@ function governance(): Promise<GovernancePipeline> {
   return pipeline;
 }
 
+const db = new LabDatabase();
+
 const MAX_FEEDBACK_CHARS = 100_000;
 
 const api = {
@@ -38,6 +43,18 @@ const api = {
     if (text.length > MAX_FEEDBACK_CHARS)
       throw new Error(`text is ${text.length} characters; the limit is ${MAX_FEEDBACK_CHARS}`);
     return (await governance()).govern(text, kind);
+  },
+
+  generateDataset: (request: unknown) => dataset.generateDataset(db, request),
+  importDataset: (text: unknown) => dataset.importDataset(db, text),
+  exportDataset: (filter: unknown) => dataset.exportDataset(db, DatasetFilter.parse(filter ?? {})),
+  datasetSummary: () => dataset.datasetSummary(db),
+  async queryDataset(filter: unknown, offset: number, limit: number) {
+    const page = Page.parse({ offset, limit });
+    return dataset.queryDataset(db, DatasetFilter.parse(filter ?? {}), page.offset, page.limit);
+  },
+  async clearDataset(): Promise<void> {
+    await db.examples.clear();
   },
 };
 

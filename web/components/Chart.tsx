@@ -1,0 +1,104 @@
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+// A uPlot line chart over training steps. A series may carry a ± band (e.g. reward mean ± std):
+// the band is drawn as two thin bounds with the area between them filled.
+
+export type ChartSeries = {
+  label: string;
+  color: string;
+  values: (number | null)[];
+  /** Half-width of a band around the values (a standard deviation). */
+  spread?: (number | null)[];
+};
+
+type Props = { title: string; steps: number[]; series: ChartSeries[]; height?: number };
+
+function alpha(color: string, a: number): string {
+  const hex = color.replace('#', '');
+  const [r, g, b] = [0, 2, 4].map((i) => Number.parseInt(hex.slice(i, i + 2), 16));
+  return `rgba(${r},${g},${b},${a})`;
+}
+
+function toData(steps: number[], series: ChartSeries[]): uPlot.AlignedData {
+  const columns: (number | null)[][] = [];
+  for (const s of series) {
+    columns.push(s.values);
+    if (s.spread) {
+      columns.push(s.values.map((v, i) => (v === null || s.spread?.[i] == null ? null : v + s.spread[i]!)));
+      columns.push(s.values.map((v, i) => (v === null || s.spread?.[i] == null ? null : v - s.spread[i]!)));
+    }
+  }
+  return [steps, ...columns] as uPlot.AlignedData;
+}
+
+function toOptions(title: string, series: ChartSeries[], width: number, height: number): uPlot.Options {
+  const uSeries: uPlot.Series[] = [{ label: 'step' }];
+  const bands: uPlot.Band[] = [];
+  for (const s of series) {
+    const index = uSeries.length;
+    uSeries.push({ label: s.label, stroke: s.color, width: 2, spanGaps: true });
+    if (s.spread) {
+      uSeries.push({ label: `${s.label} +σ`, stroke: alpha(s.color, 0.45), width: 1, spanGaps: true });
+      uSeries.push({ label: `${s.label} −σ`, stroke: alpha(s.color, 0.45), width: 1, spanGaps: true });
+      bands.push({ series: [index + 1, index + 2], fill: alpha(s.color, 0.12) });
+    }
+  }
+  return {
+    title: undefined,
+    width,
+    height,
+    series: uSeries,
+    bands,
+    scales: { x: { time: false } },
+    axes: [{ label: 'step', stroke: '#374151' }, { stroke: '#374151' }],
+    legend: { show: true, live: false },
+    cursor: { drag: { x: false, y: false } },
+    // The title is rendered by the page (an h3), so screen readers get it as text.
+    id: title.replace(/\W+/g, '-'),
+  };
+}
+
+export function Chart({ title, steps, series, height = 180 }: Props) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const shape = series.map((s) => `${s.label}:${s.spread ? 1 : 0}`).join('|');
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    plot.current = new uPlot(
+      toOptions(title, series, Math.max(240, el.clientWidth), height),
+      toData(steps, series),
+      el,
+    );
+    const observer = new ResizeObserver(() => {
+      plot.current?.setSize({ width: Math.max(240, el.clientWidth), height });
+    });
+    observer.observe(el);
+    return () => {
+      observer.disconnect();
+      plot.current?.destroy();
+      plot.current = null;
+    };
+  }, [shape, height]);
+
+  useEffect(() => {
+    plot.current?.setData(toData(steps, series));
+  });
+
+  const latest = series
+    .map((s) => {
+      const v = s.values[s.values.length - 1];
+      return `${s.label} ${v == null ? '—' : v.toFixed(3)}`;
+    })
+    .join(', ');
+
+  return (
+    <figure class="chart" data-testid={`chart-${title}`} data-points={steps.length}>
+      <h3>{title}</h3>
+      <div ref={box} role="img" aria-label={`${title}: ${steps.length} steps; latest ${latest}`} />
+    </figure>
+  );
+}

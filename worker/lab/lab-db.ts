@@ -1,0 +1,50 @@
+import Dexie, { type EntityTable } from 'dexie';
+
+// The lab's own IndexedDB database: the dataset, the training runs (their settings and metric
+// history, so a reload shows them and a stopped run can resume) and small settings such as the
+// sync target. Rollouts, spans, resources and checkpoint blobs live in the LightningStore's own
+// database (shared/store), not here.
+
+export type ExampleRecord = {
+  id: string;
+  split: string;
+  category: string;
+  sentiment: string;
+  /** Insertion order, so browsing lists examples as they were generated or imported. */
+  order: number;
+  /** The example as the dataset module defines it, stored whole. */
+  example: unknown;
+};
+
+export type RunRecord = {
+  id: string;
+  createdAt: number;
+  updatedAt: number;
+  /** The run as the worker's training controller keeps it (config, status, metrics, samples). */
+  state: unknown;
+};
+
+export type SettingRecord = { key: string; value: unknown };
+
+export class LabDatabase extends Dexie {
+  examples!: EntityTable<ExampleRecord, 'id'>;
+  runs!: EntityTable<RunRecord, 'id'>;
+  settings!: EntityTable<SettingRecord, 'key'>;
+
+  constructor(name = 'edgelight-lab') {
+    super(name);
+    this.version(1).stores({
+      examples: 'id, order, split, category, sentiment',
+      runs: 'id, updatedAt',
+      settings: 'key',
+    });
+  }
+
+  async getSetting<T>(key: string): Promise<T | undefined> {
+    return (await this.settings.get(key))?.value as T | undefined;
+  }
+
+  async setSetting(key: string, value: unknown): Promise<void> {
+    await this.settings.put({ key, value });
+  }
+}
