@@ -7,12 +7,15 @@ import type { RewardValue } from './semconv';
 // the attempted rollout and the emitters. A number (or `{ primary, ... }`) it returns becomes a reward
 // span, as in Agent Lightning, where a rollout function returning a float is its final reward.
 
+// biome-ignore lint/suspicious/noConfusingVoidType: an agent may simply return nothing
+type AgentReturn = RewardValue | undefined | void;
+
 export type AgentFunction<Task> = (
   task: Task,
   context: RolloutContext,
-) => Promise<RewardValue | undefined | void> | RewardValue | undefined | void;
+) => Promise<AgentReturn> | AgentReturn;
 
-export interface LitAgent<Task = unknown> {
+export interface LitAgent {
   readonly name: string;
   /** Runs one attempt; throws whatever the agent throws (the runner records it). */
   execute(input: unknown, context: RolloutContext): Promise<void>;
@@ -42,7 +45,7 @@ function isRewardValue(value: unknown): value is RewardValue {
 export function rollout<Task = unknown>(
   fn: AgentFunction<Task>,
   options: RolloutOptions<Task> = {},
-): LitAgent<Task> {
+): LitAgent {
   const warn = options.warn ?? ((message: string) => console.warn(message));
   const name = options.name ?? (fn.name || 'agent');
   return {

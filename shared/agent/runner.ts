@@ -35,7 +35,7 @@ export interface RolloutOutcome {
 
 export interface RunnerOptions {
   store: LightningStore;
-  agent: LitAgent<unknown>;
+  agent: LitAgent;
   workerId?: string;
   resolvePolicy?: PolicyResolver;
   /** For `llm` resources; defaults to the OpenAI-compatible client over the global fetch. */
