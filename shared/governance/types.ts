@@ -78,3 +78,78 @@ export type GovernInput = z.infer<typeof GovernInput>;
 export interface GovernancePipeline {
   govern(text: string, kind?: TextKind): Verdict;
 }
+
+/** How `redact` replaces a PII span: `<EMAIL_1>`, `*****`, or `<EMAIL_3fa9c2d1e0b4>` (salted SHA-256). */
+export const RedactionOperator = z.enum(['placeholder', 'mask', 'hash']);
+export type RedactionOperator = z.infer<typeof RedactionOperator>;
+
+/** A regular expression given as source text in a rule set; compiled with the `giu` flags. */
+export const RegexSource = z.string().refine(
+  (source) => {
+    try {
+      new RegExp(source, 'giu');
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not a valid regular expression' },
+);
+
+/** One compliance rule (inst_016, ...): literal terms and/or patterns, each match a violation. */
+export const ComplianceRule = z
+  .object({
+    id: z.string().min(1),
+    description: z.string().min(1),
+    severity: z.enum(['low', 'medium', 'high']),
+    /** Phrases matched case-insensitively on word boundaries; a space or hyphen matches either. */
+    terms: z.array(z.string().min(1)).default([]),
+    patterns: z.array(RegexSource).default([]),
+    /** A match is not a violation when its sentence matches one of these (a citation, a marker). */
+    exemptWhenSentenceMatches: z.array(RegexSource).default([]),
+    /** Whether a negation cue shortly before the match ("we cannot guarantee") lifts it. */
+    negatable: z.boolean().default(true),
+    /** Honest wording to suggest instead. */
+    alternatives: z.array(z.string()).default([]),
+  })
+  .refine((rule) => rule.terms.length + rule.patterns.length > 0, {
+    message: 'a rule needs terms or patterns',
+  });
+export type ComplianceRule = z.infer<typeof ComplianceRule>;
+
+/** A values boundary (Tractatus): requests a human must answer. Applies to feedback. */
+export const BoundaryRule = z
+  .object({
+    boundary: z.string().min(1),
+    description: z.string().min(1),
+    terms: z.array(z.string().min(1)).default([]),
+    patterns: z.array(RegexSource).default([]),
+  })
+  .refine((rule) => rule.terms.length + rule.patterns.length > 0, {
+    message: 'a boundary needs terms or patterns',
+  });
+export type BoundaryRule = z.infer<typeof BoundaryRule>;
+
+/** A versioned rule set: data a user can extend without code (shared/governance/rules/*.json). */
+export const RuleSet = z.object({
+  id: z.string().min(1),
+  version: z.string().regex(/^\d+\.\d+\.\d+$/, 'version must be MAJOR.MINOR.PATCH'),
+  description: z.string().default(''),
+  /** Words that negate or disclaim what follows within `negationWindow` words in the same clause. */
+  negationCues: z.array(z.string().min(1)),
+  negationWindow: z.number().int().positive().default(6),
+  rules: z.array(ComplianceRule),
+  boundaries: z.array(BoundaryRule).default([]),
+});
+export type RuleSet = z.infer<typeof RuleSet>;
+export type RuleSetInput = z.input<typeof RuleSet>;
+
+/** Options of `createGovernancePipeline`. */
+export const GovernanceOptions = z.object({
+  operator: RedactionOperator.default('placeholder'),
+  /** Salt for the `hash` operator; keep it secret, or hashes of short values can be guessed. */
+  salt: z.string().default('edgelight'),
+  minScore: z.number().min(0).max(1).default(0.5),
+  phoneRegions: z.array(z.string().length(2)).min(1).optional(),
+});
+export type GovernanceOptions = z.input<typeof GovernanceOptions>;

@@ -1,0 +1,56 @@
+import { isNegated } from './negation';
+import { type CompiledRuleSet, compileRuleSet, DEFAULT_RULE_SET } from './rules';
+import { sentenceAt, sentenceSpans } from './text';
+import type { RuleSet, Violation } from './types';
+
+// Compliance rules (inst_016 statistics, inst_017 absolute assurance, inst_018 maturity claims)
+// find their terms and patterns; a match is lifted when its sentence carries an exemption (a
+// citation) or a negation cue precedes it in the same clause. The verdict's `violations` keep
+// the contract shape; the extra fields here feed reasons and suggestions.
+
+export type ComplianceFinding = Violation & {
+  severity: 'low' | 'medium' | 'high';
+  description: string;
+  alternatives: string[];
+};
+
+export function checkCompliance(text: string, ruleSet: RuleSet = DEFAULT_RULE_SET): ComplianceFinding[] {
+  const compiled: CompiledRuleSet = compileRuleSet(ruleSet);
+  const sentences = sentenceSpans(text);
+  const findings: ComplianceFinding[] = [];
+  for (const { rule, matchers, exemptions } of compiled.rules) {
+    const taken: { start: number; end: number }[] = [];
+    for (const matcher of matchers) {
+      matcher.lastIndex = 0;
+      for (let m = matcher.exec(text); m; m = matcher.exec(text)) {
+        if (m[0].length === 0) {
+          matcher.lastIndex++;
+          continue;
+        }
+        const start = m.index;
+        const end = start + m[0].length;
+        if (taken.some((t) => start < t.end && end > t.start)) continue;
+        const sentence = sentenceAt(sentences, start);
+        const sentenceText = text.slice(sentence.start, sentence.end);
+        if (exemptions.some((e) => e.test(sentenceText))) continue;
+        if (rule.negatable && isNegated(text, sentence, start, compiled)) continue;
+        taken.push({ start, end });
+        findings.push({
+          rule: rule.id,
+          match: m[0],
+          start,
+          end,
+          severity: rule.severity,
+          description: rule.description,
+          alternatives: rule.alternatives,
+        });
+      }
+    }
+  }
+  return findings.sort((a, b) => a.start - b.start || a.rule.localeCompare(b.rule));
+}
+
+/** The contract shape (`{rule, match, start, end}`) of compliance findings. */
+export function toViolations(findings: ComplianceFinding[]): Violation[] {
+  return findings.map(({ rule, match, start, end }) => ({ rule, match, start, end }));
+}

@@ -1,0 +1,13 @@
+import type { CompiledRuleSet } from './rules';
+import { clauseStart, lastWords, type Span } from './text';
+
+/**
+ * True when the words shortly before `start`, within the same clause, negate or disclaim what
+ * follows: "we cannot guarantee", "it is not production-ready", "no system is 100% secure".
+ * A word ending in n't counts as a cue as well.
+ */
+export function isNegated(text: string, sentence: Span, start: number, compiled: CompiledRuleSet): boolean {
+  const from = clauseStart(text, sentence, start);
+  const words = lastWords(text.slice(from, start), compiled.ruleSet.negationWindow);
+  return words.some((w) => compiled.negationCues.has(w) || w.endsWith("n't"));
+}

@@ -1,0 +1,111 @@
+import { parsePhoneNumber } from 'awesome-phonenumber';
+import type { PiiFinding } from '../types';
+import { finding, isWordChar, type Recognizer, withContext, wordsBefore } from './recognizer';
+
+// Phone numbers are recognised by libphonenumber (awesome-phonenumber), never by a hand-written
+// phone pattern. A permissive scanner proposes runs of digits and phone punctuation; windows of
+// their digit groups are parsed, international ones ('+…') as they are, national ones against a
+// list of default regions, and only numbers libphonenumber calls valid are kept.
+
+export const DEFAULT_PHONE_REGIONS = ['US', 'GB', 'DE', 'FR', 'NZ', 'AU', 'IE', 'IN'] as const;
+
+/** Digits and the punctuation phone numbers are written with; linear to scan (one class, one anchor). */
+const CANDIDATE = /\+?\(?\d[\d ().\-\u00a0/]*\d/g;
+const GROUP = /\d+/g;
+const DATE_LIKE = /^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$/;
+const DOTTED_QUAD = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+const CONTEXT = new Set([
+  'phone',
+  'call',
+  'tel',
+  'telephone',
+  'mobile',
+  'cell',
+  'ring',
+  'text',
+  'whatsapp',
+  'fax',
+  'reach',
+  'contact',
+  'number',
+  'landline',
+]);
+/** Words before a number that say it is an identifier, not a phone number. */
+const NOT_A_PHONE = new Set([
+  'order',
+  'invoice',
+  'ticket',
+  'ref',
+  'reference',
+  'tracking',
+  'serial',
+  'case',
+  'account',
+  'version',
+  'build',
+  'release',
+  'id',
+  'sku',
+  'po',
+  'no',
+  'customer',
+]);
+const MAX_GROUPS = 6;
+const MAX_RUN_GROUPS = 24;
+
+function parseValid(candidate: string, regions: readonly string[]): boolean {
+  if (candidate.startsWith('+')) return parsePhoneNumber(candidate).valid;
+  for (const regionCode of regions) if (parsePhoneNumber(candidate, { regionCode }).valid) return true;
+  return false;
+}
+
+function findPhones(text: string, regions: readonly string[]): PiiFinding[] {
+  const found: PiiFinding[] = [];
+  CANDIDATE.lastIndex = 0;
+  for (let m = CANDIDATE.exec(text); m; m = CANDIDATE.exec(text)) {
+    const runStart = m.index;
+    const run = m[0];
+    // A number glued to letters ("v2.3.1", "ID4155550132", "DE89…") is an identifier.
+    if (isWordChar(text[runStart - 1]) || isWordChar(text[runStart + run.length])) continue;
+    const groups: { start: number; end: number }[] = [];
+    GROUP.lastIndex = 0;
+    for (let g = GROUP.exec(run); g; g = GROUP.exec(run))
+      groups.push({ start: runStart + g.index, end: runStart + g.index + g[0].length });
+    // No written phone number has this many groups; a long table of digits is not worth parsing.
+    if (groups.length > MAX_RUN_GROUPS) continue;
+    let next = 0;
+    for (let i = 0; i < groups.length; i++) {
+      if (groups[i].start < next) continue;
+      // Longest window first: "+44 20 7946 0958" must not be cut into "20 7946 0958".
+      for (let j = Math.min(groups.length, i + MAX_GROUPS) - 1; j >= i; j--) {
+        let start = groups[i].start;
+        if (text[start - 1] === '(') start--;
+        if (text[start - 1] === '+') start--;
+        let end = groups[j].end;
+        if (text[end] === ')' && text.lastIndexOf('(', end) >= start) end++;
+        const raw = text.slice(start, end);
+        const count = raw.replace(/\D/g, '').length;
+        if (count < 7 || count > 15) continue;
+        if (DATE_LIKE.test(raw) || DOTTED_QUAD.test(raw)) continue;
+        const before = wordsBefore(text, start, 24);
+        if (before.length > 0 && NOT_A_PHONE.has(before[before.length - 1])) continue;
+        if (text[start - 1] === '#' || text[start - 1] === '$' || text[start - 1] === '€') continue;
+        const international = raw.startsWith('+');
+        const bare = !international && i === j;
+        const hasContext = before.some((w) => CONTEXT.has(w));
+        // An unpunctuated national run shorter than 10 digits is more often an id than a number.
+        if (bare && count < 10 && !hasContext) continue;
+        if (!parseValid(raw, regions)) continue;
+        const base = international ? 0.9 : 0.7;
+        found.push(finding('PHONE', start, end, withContext(text, start, base, CONTEXT)));
+        next = end;
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+export function phoneRecognizer(regions: readonly string[] = DEFAULT_PHONE_REGIONS): Recognizer {
+  return { type: 'PHONE', find: (text) => findPhones(text, regions) };
+}

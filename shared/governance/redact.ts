@@ -1,0 +1,84 @@
+import { type DetectPiiOptions, detectPii, resolveOverlaps } from './pii';
+import { isWordChar } from './pii/recognizer';
+import { sha256Hex } from './sha256';
+import { type PiiFinding, PiiType, type RedactionOperator } from './types';
+
+// Redaction replaces each PII span with a typed placeholder (`<EMAIL_1>`; the same value keeps the
+// same number within one text), a mask of the same length, or a salted hash pseudonym
+// (`<EMAIL_3fa9c2d1e0b4>`). Other whole-word occurrences of a detected value are replaced too,
+// so a name found once is not left elsewhere. Redaction is idempotent: placeholders are never
+// detected as PII, and numbering continues after placeholders already in the text.
+
+export type RedactOptions = { operator?: RedactionOperator; salt?: string };
+
+const PLACEHOLDER = new RegExp(`<(${PiiType.options.join('|')})_(\\d+)>`, 'g');
+const HASH_HEX_CHARS = 12;
+
+/** Adds a finding for every other whole-word occurrence of a detected value. */
+function withRepeats(text: string, findings: PiiFinding[]): PiiFinding[] {
+  const extra: PiiFinding[] = [];
+  const seen = new Set<string>();
+  for (const f of findings) {
+    const value = text.slice(f.start, f.end);
+    if (value.length < 3 || seen.has(value)) continue;
+    seen.add(value);
+    for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + value.length)) {
+      if (isWordChar(text[at - 1]) || isWordChar(text[at + value.length])) continue;
+      extra.push({ ...f, start: at, end: at + value.length });
+    }
+  }
+  // Detected spans win over repeats (same score, so order them first for the stable resolver).
+  return extra.length ? resolveOverlaps([...findings, ...extra]) : findings;
+}
+
+/** Replaces the given findings (offsets into `text`) using the chosen operator. */
+export function applyRedaction(text: string, findings: PiiFinding[], options: RedactOptions = {}): string {
+  const operator = options.operator ?? 'placeholder';
+  const salt = options.salt ?? 'edgelight';
+  const spans = withRepeats(text, resolveOverlaps(findings));
+  // Continue numbering after placeholders already present, per type.
+  const counters = new Map<string, number>();
+  for (const m of text.matchAll(PLACEHOLDER))
+    counters.set(m[1], Math.max(counters.get(m[1]) ?? 0, Number(m[2])));
+  const numbers = new Map<string, number>();
+  let out = '';
+  let cursor = 0;
+  for (const f of spans) {
+    const value = text.slice(f.start, f.end);
+    let replacement: string;
+    if (operator === 'mask') replacement = '*'.repeat(value.length);
+    else if (operator === 'hash')
+      replacement = `<${f.type}_${sha256Hex(`${salt}\u0000${f.type}\u0000${value}`).slice(0, HASH_HEX_CHARS)}>`;
+    else {
+      const key = `${f.type}\u0000${value}`;
+      let n = numbers.get(key);
+      if (n === undefined) {
+        n = (counters.get(f.type) ?? 0) + 1;
+        counters.set(f.type, n);
+        numbers.set(key, n);
+      }
+      replacement = `<${f.type}_${n}>`;
+    }
+    out += text.slice(cursor, f.start) + replacement;
+    cursor = f.end;
+  }
+  return out + text.slice(cursor);
+}
+
+/** The most detect-and-replace passes `redact` makes; the second is almost always empty. */
+const MAX_PASSES = 3;
+
+/**
+ * Detects PII and redacts it, repeating while a pass still finds something (a replacement can
+ * separate digits that were one run), so the result holds no detectable PII and redacting it
+ * again changes nothing.
+ */
+export function redact(text: string, options: RedactOptions & DetectPiiOptions = {}): string {
+  let current = text;
+  let findings = detectPii(current, options);
+  for (let pass = 0; pass < MAX_PASSES && findings.length > 0; pass++) {
+    current = applyRedaction(current, findings, options);
+    findings = detectPii(current, { ...options, tokens: undefined });
+  }
+  return current;
+}
