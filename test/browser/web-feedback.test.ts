@@ -65,8 +65,10 @@ describe('web: Feedback page', () => {
     expect(errors).toEqual([]);
   });
 
-  it('reaches every page link by keyboard and marks the current one', async () => {
+  it('offers a skip link first and marks the current page in the navigation', async () => {
+    await page.reload();
     await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
     await page.keyboard.press('Enter');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
     const current = page.locator('nav a[aria-current="page"]');

@@ -24,11 +24,25 @@ export type RunRecord = {
   state: unknown;
 };
 
+/** One rollout as the trace explorer lists it: enough to filter and sort without reading spans. */
+export type TraceRecord = {
+  rollout_id: string;
+  status: string;
+  mode: string;
+  /** The primary reward of the latest attempt's last reward span; -Infinity when it has none. */
+  reward: number;
+  start_time: number;
+  end_time: number | null;
+  attempts: number;
+  preview: string;
+};
+
 export type SettingRecord = { key: string; value: unknown };
 
 export class LabDatabase extends Dexie {
   examples!: EntityTable<ExampleRecord, 'id'>;
   runs!: EntityTable<RunRecord, 'id'>;
+  traces!: EntityTable<TraceRecord, 'rollout_id'>;
   settings!: EntityTable<SettingRecord, 'key'>;
 
   constructor(name = 'edgelight-lab') {
@@ -36,6 +50,7 @@ export class LabDatabase extends Dexie {
     this.version(1).stores({
       examples: 'id, order, split, category, sentiment',
       runs: 'id, updatedAt',
+      traces: 'rollout_id, start_time, status, mode, reward',
       settings: 'key',
     });
   }

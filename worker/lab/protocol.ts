@@ -46,3 +46,24 @@ export const Page = z.object({
   offset: z.number().int().min(0),
   limit: z.number().int().min(1).max(1000),
 });
+
+export const TraceFilter = z.object({
+  status: z.string().optional(),
+  mode: z.string().optional(),
+  minReward: z.number().optional(),
+  maxReward: z.number().optional(),
+  search: z.string().max(200).optional(),
+});
+export type TraceFilter = z.infer<typeof TraceFilter>;
+
+/** A rollout row of the trace explorer; reward null when no reward span was recorded. */
+export type TraceRow = {
+  rollout_id: string;
+  status: string;
+  mode: string;
+  reward: number | null;
+  start_time: number;
+  end_time: number | null;
+  attempts: number;
+  preview: string;
+};
