@@ -81,28 +81,35 @@ const THANKS = /\b(thank\w*|grateful|appreciat\w*)\b/;
 const WARM = /\b(glad|pleased|lovely|delighted|happy to hear)\b/;
 const CHEERLEADING =
   /\b(awesome|amazing|fantastic|incredible|exciting|great news|woohoo|super excited)\b|!{2,}/;
+// Phrases of a reply that explains or points somewhere (what a neutral question or report calls for).
 const INFORMATIVE = [
-  /\bbecause\b/,
-  /\bcurrently\b/,
-  /\byou can\b/,
-  /\bfor example\b/,
-  /\bin the meantime\b/,
-  /\bdocumentation\b/,
-  /\bnext step\b/,
-  /\bexplain\w*\b/,
-  /\bwe have (added|logged|recorded)\b/,
-  /\bwe will\b/,
-  /\bmeans\b/,
-  /\bsection\b/,
-  /\bguide\b/,
-  /\bsettings?\b/,
-  /\btracker\b/,
-  /\bbacklog\b/,
-  /\bdepends\b/,
-  /\bat the moment\b/,
-  /\bwhat it can do\b/,
-  /\bbelongs\b/,
-];
+  'because',
+  'currently',
+  'you can',
+  'for example',
+  'in the meantime',
+  'documentation',
+  'next step',
+  'explains?',
+  'we have (?:added|logged|recorded)',
+  'we will',
+  'means',
+  'section',
+  'guide',
+  'settings?',
+  'tracker',
+  'backlog',
+  'depends',
+  'at the moment',
+  'what it can do',
+  'belongs',
+  'more detail',
+  'handles',
+  'appears on',
+  'we share',
+  'research (?:page|papers)',
+  'is useful',
+].map((phrase) => new RegExp(`\\b${phrase}\\b`));
 
 /** Does the reply's register match the feedback's sentiment? */
 export function toneScore(reply: string, sentiment: Verdict['sentiment']['label']): number {

@@ -10,10 +10,7 @@ import type { RewardValue } from './semconv';
 // biome-ignore lint/suspicious/noConfusingVoidType: an agent may simply return nothing
 type AgentReturn = RewardValue | undefined | void;
 
-export type AgentFunction<Task> = (
-  task: Task,
-  context: RolloutContext,
-) => Promise<AgentReturn> | AgentReturn;
+export type AgentFunction<Task> = (task: Task, context: RolloutContext) => Promise<AgentReturn> | AgentReturn;
 
 export interface LitAgent {
   readonly name: string;

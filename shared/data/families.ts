@@ -82,7 +82,7 @@ export const SLOTS: Record<string, readonly string[]> = {
   language: ['Spanish', 'German', 'French', 'Japanese', 'te reo Māori', 'Portuguese'],
   tool: ['LangChain', 'Slack', 'GitHub Actions', 'VS Code', 'Jupyter', 'Home Assistant'],
   format: ['CSV', 'JSON Lines', 'Parquet', 'a signed PDF report'],
-  model: ['Llama 3', 'Mistral 7B', 'Phi-3', 'Qwen 2.5', 'Gemma 2'],
+  model: ['Llama 3', 'Mistral 7B', 'Phi-3', 'Qwen 2.5', 'TinyLlama'],
   term: ['pressure threshold', 'override', 'boundary', 'persistence level', 'audit'],
   instruction: [
     'use port 27027 for the database',
@@ -523,7 +523,7 @@ export const FAMILIES: TemplateFamily[] = [
     id: 'no-rant',
     category: 'noise',
     sentiment: 'negative',
-    subject: 'your concerns about AI',
+    subject: 'your message about AI',
     templates: [
       'AI is ruining everything and projects like this just make it look respectable.',
       'Terrible idea. Nobody asked for more AI in our lives.',

@@ -1,0 +1,157 @@
+import type { GovernancePipeline, Verdict } from '../governance/types';
+import type { RolloutContext } from './context';
+import type { DraftedReply } from './policy';
+import { buildFeedbackPrompt } from './prompt';
+import {
+  DEFAULT_REWARD_CONFIG,
+  RewardConfig,
+  type RewardConfigInput,
+  type RewardResult,
+  rewardFeedbackReply,
+} from './reward';
+import { type LitAgent, rollout } from './rollout';
+import { ATTR, linkAttributes } from './semconv';
+import { FeedbackTask } from './task';
+
+// The feedback-response agent (Tractatus's, inside Agent Lightning's loop):
+//   govern the feedback → prompt from the REDACTED text + category + sentiment → draft G replies with
+//   the policy in one batch → govern each reply → score it → one reply span + one reward span each.
+// A reply that leaks PII or that governance blocks is stored only in its redacted form.
+
+export const REPLY_OBJECT_TYPE = 'edgelight.feedback.reply';
+export const VERDICT_OBJECT_TYPE = 'edgelight.feedback.verdict';
+
+/** Span attributes of a reply span (`agentlightning.object`, type edgelight.feedback.reply). */
+export const REPLY_ATTR = {
+  index: 'edgelight.reply.index',
+  text: 'edgelight.reply.text',
+  redacted: 'edgelight.reply.redacted',
+  decision: 'edgelight.reply.decision',
+  violations: 'edgelight.reply.violations',
+  pii: 'edgelight.reply.pii',
+  prompt: 'edgelight.prompt',
+  policyId: 'edgelight.policy.id',
+  group: 'edgelight.group.size',
+} as const;
+
+export interface FeedbackAgentOptions {
+  governance: GovernancePipeline;
+  /** Replies drafted per feedback (the GRPO group size G, default 4). */
+  group?: number;
+  temperature?: number;
+  maxTokens?: number;
+  /** Seeds the policy's sampling: rollout k draws with seed + a hash of its id (reproducible runs). */
+  seed?: number;
+  reward?: RewardConfigInput;
+  /** Called with every scored reply (the CLI aggregates its summary here). */
+  onReply?: (scored: ScoredReply) => void;
+}
+
+export interface ScoredReply {
+  rolloutId: string;
+  task: FeedbackTask;
+  index: number;
+  /** The text as stored: redacted when it leaked PII or was blocked. */
+  storedText: string;
+  verdict: Verdict;
+  reward: RewardResult;
+}
+
+function stableSeed(base: number, id: string): number {
+  let h = base >>> 0;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+function verdictSummary(verdict: Verdict) {
+  return {
+    decision: verdict.decision,
+    sentiment: verdict.sentiment.label,
+    sentiment_score: verdict.sentiment.score,
+    pii: verdict.pii.map((p) => p.type),
+    violations: verdict.violations.map((v) => v.rule),
+    boundaries: verdict.boundaries.map((b) => b.boundary),
+    redacted: verdict.redacted,
+  };
+}
+
+export function createFeedbackAgent(options: FeedbackAgentOptions): LitAgent {
+  const group = options.group ?? 4;
+  if (!Number.isInteger(group) || group < 1)
+    throw new Error(`group must be a positive integer, got ${group}`);
+  const rewardConfig = options.reward ? RewardConfig.parse(options.reward) : DEFAULT_REWARD_CONFIG;
+  const { governance } = options;
+
+  async function feedbackAgent(task: FeedbackTask, ctx: RolloutContext): Promise<void> {
+    const policy = ctx.resources.policy;
+    if (!policy)
+      throw new Error('the feedback agent needs a `policy` (or `llm`) resource; none was resolved');
+
+    const feedbackVerdict = await ctx.operation('govern-feedback', (op) => {
+      const verdict = governance.govern(task.text, 'feedback');
+      op.setOutput(verdictSummary(verdict));
+      return verdict;
+    });
+    const prompt = buildFeedbackPrompt(task, feedbackVerdict);
+
+    const drafts: DraftedReply[] = await ctx.operation('draft-replies', async (op) => {
+      op.setInput({ policy: policy.id, group });
+      const seed = options.seed === undefined ? undefined : stableSeed(options.seed, ctx.rollout.rollout_id);
+      const batch = await policy.draft([prompt], group, {
+        seed,
+        temperature: options.temperature,
+        maxTokens: options.maxTokens,
+        signal: ctx.signal,
+      });
+      const replies = batch[0];
+      if (!Array.isArray(replies) || replies.length !== group) {
+        throw new Error(`policy ${policy.id} returned ${replies?.length ?? 0} replies, expected ${group}`);
+      }
+      op.setOutput({ replies: replies.length });
+      return replies;
+    });
+
+    for (const [index, draft] of drafts.entries()) {
+      const verdict = governance.govern(draft.text, 'response');
+      const reward = rewardFeedbackReply(
+        draft.text,
+        task,
+        { feedback: feedbackVerdict, reply: verdict },
+        rewardConfig,
+      );
+      const mustRedact = verdict.pii.length > 0 || verdict.decision === 'block';
+      const storedText = mustRedact ? verdict.redacted : draft.text;
+      const replySpan = await ctx.emitObject(
+        { index, text: storedText },
+        {
+          [ATTR.objectType]: REPLY_OBJECT_TYPE,
+          [REPLY_ATTR.index]: index,
+          [REPLY_ATTR.text]: storedText,
+          [REPLY_ATTR.redacted]: mustRedact,
+          [REPLY_ATTR.decision]: verdict.decision,
+          [REPLY_ATTR.violations]: verdict.violations.map((v) => v.rule),
+          [REPLY_ATTR.pii]: verdict.pii.map((p) => p.type),
+          [REPLY_ATTR.prompt]: prompt,
+          [REPLY_ATTR.policyId]: policy.id,
+          [REPLY_ATTR.group]: group,
+          // Token-level data for the RL update; a redacted reply's tokens would spell out the PII
+          // it leaked, so they are dropped (its reward is 0 and it still counts in the group).
+          ...(draft.promptTokenIds ? { [ATTR.promptTokenIds]: draft.promptTokenIds } : {}),
+          ...(draft.tokenIds && !mustRedact ? { [ATTR.responseTokenIds]: draft.tokenIds } : {}),
+          ...(draft.logprobs && !mustRedact ? { [ATTR.responseLogprobs]: draft.logprobs } : {}),
+        },
+      );
+      await ctx.emitReward(
+        { primary: reward.primary, ...reward.terms },
+        {
+          [REPLY_ATTR.index]: index,
+          ...(replySpan ? linkAttributes({ span_id: replySpan.span_id }) : {}),
+          ...(reward.hardZero ? { 'edgelight.reward.hard_zero': reward.hardZero } : {}),
+        },
+      );
+      options.onReply?.({ rolloutId: ctx.rollout.rollout_id, task, index, storedText, verdict, reward });
+    }
+  }
+
+  return rollout(feedbackAgent, { name: 'feedback-agent', taskSchema: FeedbackTask });
+}
