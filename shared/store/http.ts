@@ -75,29 +75,46 @@ const isTransientStatus = (status: number) => status >= 500 || status === 408 ||
 
 type Query = Record<string, string | number | boolean | readonly (string | number)[] | null | undefined>;
 
-export class HttpLightningStore implements LightningStore {
+export type RequestOptions = {
+  body?: unknown;
+  query?: Query;
+  /** Raw bytes instead of JSON (blob uploads). */
+  bytes?: Uint8Array;
+  /** Statuses that are an answer, not an error (e.g. 404 for a HEAD probe). */
+  accept?: readonly number[];
+};
+
+/**
+ * fetch with the retry policy of Agent Lightning's client: network errors, 5xx, 408 and 429 are
+ * retried after each delay in `retryDelaysMs`; any other 4xx becomes a StoreError at once.
+ */
+export class HttpTransport {
   private readonly root: string;
   private readonly fetchFn: typeof fetch;
   private readonly retryDelaysMs: readonly number[];
   private readonly sleep: (ms: number) => Promise<void>;
-  private closed = false;
 
   constructor(private readonly options: HttpStoreOptions) {
-    this.root = `${options.baseUrl.replace(/\/+$/, '')}/v1/agl`;
+    this.root = options.baseUrl.replace(/\/+$/, '');
     // Bound so a browser's fetch keeps its `this` (an unbound window.fetch throws "Illegal invocation").
     this.fetchFn = (options.fetch ?? globalThis.fetch).bind(globalThis);
     this.retryDelaysMs = options.retryDelaysMs ?? [100, 250, 500, 1000, 2000];
     this.sleep = options.sleep ?? defaultSleep;
   }
 
-  /** One API call with retries; resolves with the parsed JSON body, rejects with a StoreError on 4xx. */
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, query?: Query): Promise<T> {
-    if (this.closed) throw new StoreError('closed', 'the store is closed');
-    const url = this.root + path + encodeQuery(query);
+  /** One call with retries; resolves with the response once it is OK (or an accepted status). */
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+    const url = this.root + path + encodeQuery(options.query);
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    let payload: BodyInit | undefined;
+    if (options.bytes) {
+      headers['content-type'] = 'application/octet-stream';
+      payload = options.bytes as Uint8Array<ArrayBuffer>;
+    } else if (options.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(options.body);
+    }
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
-    const payload = body === undefined ? undefined : JSON.stringify(body);
 
     let lastProblem = '';
     let lastStatus: number | null = null;
@@ -114,7 +131,7 @@ export class HttpLightningStore implements LightningStore {
         lastStatus = null;
         continue;
       }
-      if (response.ok) return (await response.json()) as T;
+      if (response.ok || options.accept?.includes(response.status)) return response;
       const error = (await response.json().catch(() => ({}))) as ErrorPayload;
       const message =
         error.error?.message ?? (typeof error.detail === 'string' ? error.detail : `HTTP ${response.status}`);
@@ -128,6 +145,24 @@ export class HttpLightningStore implements LightningStore {
       `${method} ${path} failed after ${this.retryDelaysMs.length + 1} tries (${lastProblem})`,
       lastStatus,
     );
+  }
+
+  async json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    return (await (await this.request(method, path, options)).json()) as T;
+  }
+}
+
+export class HttpLightningStore implements LightningStore {
+  private readonly transport: HttpTransport;
+  private closed = false;
+
+  constructor(private readonly options: HttpStoreOptions) {
+    this.transport = new HttpTransport(options);
+  }
+
+  private call<T>(method: 'GET' | 'POST', path: string, body?: unknown, query?: Query): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreError('closed', 'the store is closed'));
+    return this.transport.json<T>(method, `/v1/agl${path}`, { body, query });
   }
 
   startRollout(request: RolloutRequest): Promise<AttemptedRollout> {
