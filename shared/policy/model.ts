@@ -1,0 +1,467 @@
+// The policy: a decoder-only transformer on TensorFlow.js, written to read like nanoGPT's model.py.
+//
+// API
+//   ModelConfigSchema / ModelConfig     the config object (zod); `presetConfig('tiny' | 'small', overrides)`
+//   createPolicy(config, { seed })      a fresh model, deterministic from the seed on every backend
+//   policy.weights                      Record<string, tf.Variable> with stable names (see weightShapes):
+//                                         wte, wpe (learned positions only), h.{i}.ln_1.g, h.{i}.attn.wqkv,
+//                                         h.{i}.attn.wo, h.{i}.ln_2.g, h.{i}.mlp.wfc, h.{i}.mlp.wproj, ln_f.g
+//   policy.forward(ids, opts)           logits (B*T, V) for token ids (B, T); optional key mask and positions
+//   policy.prefill / policy.decodeStep  the KV-cache path used by sampling.ts
+//   policy.loadWeights(record)          assign named tensors (shape-checked), e.g. from a checkpoint
+//   clonePolicy(policy, { trainable })  a copy, e.g. the frozen reference for a KL term
+//   countParameters(config)             exact counts; describeParameters(config) prints them
+//
+// Design notes
+// - Pre-norm blocks with RMSNorm, causal self-attention from matMul + softmax, a ReLU² MLP (Primer; two
+//   cheap element-wise ops instead of GELU's many), tied input/output embeddings, no biases.
+// - Activations stay 2-D as (B*T, C) between blocks so every projection is one large matMul; q, k, v
+//   come from a single fused (C, 3C) matMul.
+// - The embedding is a gather whose gradient is a one-hot matMul (custom gradient): tfjs-wasm has no
+//   UnsortedSegmentSum, the kernel behind gather's own gradient.
+// - Positions are rotary (default) or learned. Rotary's "rotate half" is a matMul with a fixed (hs, hs)
+//   matrix, which keeps every op in the differentiated path one with a gradient on every backend.
+// - Masks are additive biases (0 or -1e9). Training batches are right-padded, so the causal mask alone
+//   keeps real tokens from seeing pads; left-padded sampling batches pass a key mask and positions.
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { createRng, deriveSeed } from '../train/rng';
+
+export const ModelConfigSchema = z
+  .object({
+    vocabSize: z.number().int().min(2),
+    blockSize: z.number().int().min(2),
+    nLayer: z.number().int().min(1),
+    nHead: z.number().int().min(1),
+    nEmbd: z.number().int().min(2),
+    mlpRatio: z.number().int().min(1).default(4),
+    positions: z.enum(['rope', 'learned']).default('rope'),
+    ropeBase: z.number().positive().default(10000),
+    padId: z.number().int().min(0).default(0),
+    normEps: z.number().positive().default(1e-5),
+  })
+  .refine((c) => c.nEmbd % c.nHead === 0, { message: 'nEmbd must be divisible by nHead' })
+  .refine((c) => c.positions !== 'rope' || (c.nEmbd / c.nHead) % 2 === 0, {
+    message: 'rotary positions need an even head size (nEmbd / nHead)',
+  })
+  .refine((c) => c.padId < c.vocabSize, { message: 'padId must be < vocabSize' });
+export type ModelConfig = z.infer<typeof ModelConfigSchema>;
+export type ModelConfigInput = z.input<typeof ModelConfigSchema>;
+
+export const PresetNameSchema = z.enum(['tiny', 'small']);
+export type PresetName = z.infer<typeof PresetNameSchema>;
+
+/** Preset shapes. With a 2,048-token vocabulary: tiny ≈ 0.85 M parameters, small ≈ 5.3 M (countParameters). */
+export const PRESETS: Record<PresetName, ModelConfigInput> = {
+  tiny: { vocabSize: 2048, blockSize: 256, nLayer: 3, nHead: 4, nEmbd: 128, mlpRatio: 4 },
+  small: { vocabSize: 2048, blockSize: 256, nLayer: 6, nHead: 8, nEmbd: 256, mlpRatio: 4 },
+};
+
+export function presetConfig(name: PresetName, overrides: Partial<ModelConfigInput> = {}): ModelConfig {
+  return ModelConfigSchema.parse({ ...PRESETS[PresetNameSchema.parse(name)], ...overrides });
+}
+
+/** Every weight's name and shape, in a fixed order (the checkpoint order). */
+export function weightShapes(config: ModelConfig): Array<[string, number[]]> {
+  const { vocabSize: V, blockSize, nEmbd: C, nLayer, mlpRatio } = config;
+  const shapes: Array<[string, number[]]> = [['wte', [V, C]]];
+  if (config.positions === 'learned') shapes.push(['wpe', [blockSize, C]]);
+  for (let i = 0; i < nLayer; i++) {
+    shapes.push(
+      [`h.${i}.ln_1.g`, [C]],
+      [`h.${i}.attn.wqkv`, [C, 3 * C]],
+      [`h.${i}.attn.wo`, [C, C]],
+      [`h.${i}.ln_2.g`, [C]],
+      [`h.${i}.mlp.wfc`, [C, mlpRatio * C]],
+      [`h.${i}.mlp.wproj`, [mlpRatio * C, C]],
+    );
+  }
+  shapes.push(['ln_f.g', [C]]);
+  return shapes;
+}
+
+export type ParameterCount = {
+  total: number;
+  embedding: number;
+  positions: number;
+  perLayer: number;
+  norms: number;
+};
+
+/** Exact parameter counts (tied embeddings are counted once). */
+export function countParameters(config: ModelConfig): ParameterCount {
+  const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+  const count: ParameterCount = { total: 0, embedding: 0, positions: 0, perLayer: 0, norms: 0 };
+  for (const [name, shape] of weightShapes(config)) {
+    const n = size(shape);
+    count.total += n;
+    if (name === 'wte') count.embedding += n;
+    else if (name === 'wpe') count.positions += n;
+    else if (name.endsWith('.g')) count.norms += n;
+    else if (name.startsWith('h.0.')) count.perLayer += n;
+  }
+  return count;
+}
+
+export function describeParameters(config: ModelConfig): string {
+  const c = countParameters(config);
+  const m = (n: number) => `${(n / 1e6).toFixed(3)} M`;
+  return (
+    `${m(c.total)} parameters (${c.total}): embedding ${m(c.embedding)} (tied), ` +
+    `${config.nLayer} layers × ${m(c.perLayer)}, positions ${config.positions}` +
+    (c.positions ? ` ${m(c.positions)}` : '') +
+    `, norms ${c.norms}; d=${config.nEmbd}, heads=${config.nHead}, block=${config.blockSize}, vocab=${config.vocabSize}`
+  );
+}
+
+/** Init as nanoGPT: N(0, 0.02), residual projections scaled by 1/sqrt(2·nLayer), norm gains 1. */
+function initialValues(config: ModelConfig, name: string, shape: number[], seed: number): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const values = new Float32Array(n);
+  if (name.endsWith('.g')) return values.fill(1);
+  const residual = name.endsWith('attn.wo') || name.endsWith('mlp.wproj');
+  const std = residual ? 0.02 / Math.sqrt(2 * config.nLayer) : 0.02;
+  const rng = createRng(deriveSeed(seed, name));
+  for (let i = 0; i < n; i++) values[i] = rng.normal() * std;
+  return values;
+}
+
+/** Additive attention bias: 0 where a query may attend, -1e9 where not. */
+const MASKED = -1e9;
+
+export type ForwardOptions = {
+  /** (B, T) 1 for real tokens, 0 for padding; only needed when padding precedes real tokens. */
+  keyMask?: tf.Tensor2D;
+  /** (B, T) int32 position of each token; defaults to 0..T-1 for every row. */
+  positions?: tf.Tensor2D;
+  /** Return logits for the last position of each row only: (B, V) instead of (B*T, V). */
+  lastOnly?: boolean;
+};
+
+/** Per-layer key and value caches, each (B, nh, S, hs), preallocated to S slots. */
+export type KVCache = { keys: tf.Tensor4D[]; values: tf.Tensor4D[]; slots: number };
+
+type Rope = { cos: tf.Tensor; sin: tf.Tensor; rotate: tf.Tensor2D };
+
+export class Policy {
+  readonly config: ModelConfig;
+  readonly weights: Record<string, tf.Variable>;
+  private readonly headSize: number;
+  private ropeTables: { cos: Float32Array; sin: Float32Array; rotate: Float32Array } | null = null;
+
+  constructor(config: ModelConfig, weights: Record<string, tf.Variable>) {
+    this.config = config;
+    this.weights = weights;
+    this.headSize = config.nEmbd / config.nHead;
+    for (const [name, shape] of weightShapes(config)) {
+      const w = weights[name];
+      if (!w) throw new Error(`policy weight '${name}' is missing`);
+      if (!sameShape(w.shape, shape))
+        throw new Error(`policy weight '${name}' has shape [${w.shape}], want [${shape}]`);
+    }
+  }
+
+  /** Trainable variables in checkpoint order. */
+  variables(): tf.Variable[] {
+    return weightShapes(this.config).map(([name]) => this.weights[name]);
+  }
+
+  /** Logits (B*T, V), or (B, V) with `lastOnly`, for token ids (B, T). */
+  forward(ids: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor2D {
+    return tf.tidy(() => {
+      const { logits } = this.run(ids, options, false);
+      return logits;
+    });
+  }
+
+  /**
+   * Runs the prompt (B, P) through the model and returns the next-token logits (B, V) with a cache of
+   * `slots` positions whose first P slots hold the prompt's keys and values.
+   */
+  prefill(ids: tf.Tensor2D, options: ForwardOptions, slots: number): { logits: tf.Tensor2D; cache: KVCache } {
+    const P = ids.shape[1];
+    if (slots < P || slots > this.config.blockSize) {
+      throw new Error(
+        `cache slots ${slots} must be within [prompt length ${P}, blockSize ${this.config.blockSize}]`,
+      );
+    }
+    return tf.tidy(() => {
+      const { logits, kv } = this.run(ids, { ...options, lastOnly: true }, true);
+      // (B, nh, P, hs) → (B, nh, S, hs): empty slots are zeros, so a later write is a plain add.
+      const pad = (t: tf.Tensor4D) =>
+        tf.pad(t, [
+          [0, 0],
+          [0, 0],
+          [0, slots - P],
+          [0, 0],
+        ]) as tf.Tensor4D;
+      return { logits, cache: { keys: kv.map((x) => pad(x.k)), values: kv.map((x) => pad(x.v)), slots } };
+    });
+  }
+
+  /**
+   * One decoding step: token ids (B) at cache slot `slot` with positions (B). `keyBias` (B, 1, 1, S) is 0 for
+   * slots this token may attend to (real tokens up to and including `slot`) and -1e9 elsewhere. Returns the
+   * logits (B, V) and the updated cache; the caller disposes the old cache. Every step costs the same
+   * whatever the slot: the cache is preallocated and masked, never grown.
+   */
+  decodeStep(
+    ids: tf.Tensor1D,
+    positions: tf.Tensor1D,
+    slot: number,
+    keyBias: tf.Tensor4D,
+    cache: KVCache,
+  ): { logits: tf.Tensor2D; cache: KVCache } {
+    const { nLayer, nEmbd: C } = this.config;
+    const B = ids.shape[0];
+    const S = cache.slots;
+    return tf.tidy(() => {
+      const w = this.weights;
+      let x = embed(w.wte as tf.Tensor2D, ids); // (B, C)
+      let rope: Rope | null = null;
+      if (this.config.positions === 'learned')
+        x = tf.add(x, tf.gather(w.wpe, positions)); // (B, C)
+      else rope = this.rope(positions.reshape([B, 1]) as tf.Tensor2D);
+      const slotOneHot = oneHotFloat(tf.tensor1d([slot], 'int32'), S).reshape([1, 1, S, 1]); // (1, 1, S, 1)
+      const keys: tf.Tensor4D[] = [];
+      const values: tf.Tensor4D[] = [];
+      for (let i = 0; i < nLayer; i++) {
+        const { q, k, v } = this.qkvHeads(x, i, B, 1, rope); // each (B, nh, 1, hs)
+        const kc = tf.add(cache.keys[i], tf.mul(slotOneHot, k)) as tf.Tensor4D; // (B, nh, S, hs)
+        const vc = tf.add(cache.values[i], tf.mul(slotOneHot, v)) as tf.Tensor4D; // (B, nh, S, hs)
+        keys.push(kc);
+        values.push(vc);
+        const y = attend(q, kc, vc, keyBias).reshape([B, C]) as tf.Tensor2D; // (B, nh, 1, hs) → (B, C)
+        x = tf.add(x, tf.matMul(y, w[`h.${i}.attn.wo`] as tf.Tensor2D)); // (B, C)
+        x = tf.add(x, this.mlp(x, i)); // (B, C)
+      }
+      const logits = this.head(x); // (B, V)
+      return { logits, cache: { keys, values, slots: S } };
+    });
+  }
+
+  /** Assign named tensors to the weights (shape-checked). Unknown or missing names are errors. */
+  loadWeights(record: Record<string, tf.Tensor>): void {
+    const expected = new Map(weightShapes(this.config));
+    for (const name of Object.keys(record)) {
+      if (!expected.has(name)) throw new Error(`unknown policy weight '${name}'`);
+    }
+    for (const [name, shape] of expected) {
+      const t = record[name];
+      if (!t) throw new Error(`policy weight '${name}' is missing from the record`);
+      if (!sameShape(t.shape, shape))
+        throw new Error(`policy weight '${name}' has shape [${t.shape}], want [${shape}]`);
+      this.weights[name].assign(t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
+    }
+  }
+
+  dispose(): void {
+    for (const w of Object.values(this.weights)) w.dispose();
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private run(
+    ids: tf.Tensor2D,
+    options: ForwardOptions,
+    wantCache: boolean,
+  ): { logits: tf.Tensor2D; kv: Array<{ k: tf.Tensor4D; v: tf.Tensor4D }> } {
+    const { blockSize, nLayer, nEmbd: C } = this.config;
+    const [B, T] = ids.shape;
+    if (T > blockSize) throw new Error(`sequence length ${T} exceeds blockSize ${blockSize}`);
+    const w = this.weights;
+    let x = embed(w.wte as tf.Tensor2D, ids.reshape([B * T]) as tf.Tensor1D); // (B*T, C)
+    let rope: Rope | null = null;
+    if (this.config.positions === 'learned') {
+      const wpe = w.wpe as tf.Tensor2D;
+      const pos = options.positions
+        ? embed(wpe, options.positions.reshape([B * T]) as tf.Tensor1D).reshape([B, T, C]) // (B, T, C)
+        : tf.slice(wpe, [0, 0], [T, C]); // (T, C), broadcast over B
+      x = tf.add(x.reshape([B, T, C]), pos).reshape([B * T, C]);
+    } else {
+      rope = this.rope(options.positions ?? null, T);
+    }
+    const bias = attentionBias(B, T, options.keyMask); // (B | 1, 1, T, T)
+    const kv: Array<{ k: tf.Tensor4D; v: tf.Tensor4D }> = [];
+    for (let i = 0; i < nLayer; i++) {
+      const { q, k, v } = this.qkvHeads(x, i, B, T, rope); // each (B, nh, T, hs)
+      if (wantCache) kv.push({ k, v });
+      const y = attend(q, k, v, bias); // (B, nh, T, hs)
+      const merged = tf.transpose(y, [0, 2, 1, 3]).reshape([B * T, C]); // (B*T, C)
+      x = tf.add(x, tf.matMul(merged as tf.Tensor2D, w[`h.${i}.attn.wo`] as tf.Tensor2D)); // (B*T, C)
+      x = tf.add(x, this.mlp(x, i)); // (B*T, C)
+    }
+    if (options.lastOnly) {
+      x = tf.slice(x.reshape([B, T, C]), [0, T - 1, 0], [B, 1, C]).reshape([B, C]); // (B, C)
+    }
+    return { logits: this.head(x), kv };
+  }
+
+  /** q, k, v for layer i from the residual stream x (B*T, C), split into heads: each (B, nh, T, hs). */
+  private qkvHeads(x: tf.Tensor, i: number, B: number, T: number, rope: Rope | null) {
+    const { nHead: nh, nEmbd: C } = this.config;
+    const hs = this.headSize;
+    const w = this.weights;
+    const h = rmsNorm(x as tf.Tensor2D, w[`h.${i}.ln_1.g`] as tf.Tensor1D, this.config.normEps); // (B*T, C)
+    const qkv = tf.matMul(h, w[`h.${i}.attn.wqkv`] as tf.Tensor2D); // (B*T, 3C)
+    let [q, k, v] = tf.split(qkv, 3, 1) as tf.Tensor2D[]; // each (B*T, C)
+    if (rope) {
+      q = applyRope(q, rope, B, T, C, hs);
+      k = applyRope(k, rope, B, T, C, hs);
+    }
+    // Fold attention's 1/sqrt(hs) into q: (B*T, C) is smaller than the (B, nh, T, T) scores.
+    q = tf.mul(q, 1 / Math.sqrt(hs));
+    const heads = (t: tf.Tensor) => tf.transpose(t.reshape([B, T, nh, hs]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, nh, T, hs)
+    return { q: heads(q), k: heads(k), v: heads(v) };
+  }
+
+  /** The MLP branch for layer i: relu(norm(x) Wfc)² Wproj, (N, C) → (N, C). */
+  private mlp(x: tf.Tensor, i: number): tf.Tensor2D {
+    const w = this.weights;
+    const h = rmsNorm(x as tf.Tensor2D, w[`h.${i}.ln_2.g`] as tf.Tensor1D, this.config.normEps); // (N, C)
+    const a = tf.relu(tf.matMul(h, w[`h.${i}.mlp.wfc`] as tf.Tensor2D)); // (N, 4C)
+    return tf.matMul(tf.square(a), w[`h.${i}.mlp.wproj`] as tf.Tensor2D); // (N, C)
+  }
+
+  /** Final norm and the tied output projection: (N, C) → (N, V). */
+  private head(x: tf.Tensor): tf.Tensor2D {
+    const h = rmsNorm(x as tf.Tensor2D, this.weights['ln_f.g'] as tf.Tensor1D, this.config.normEps); // (N, C)
+    return tf.matMul(h, this.weights.wte as tf.Tensor2D, false, true); // (N, V)
+  }
+
+  /**
+   * Rotary tables for positions (B, T), or 0..T-1 when null: cos and sin (B | 1, T, C), each head's
+   * half-pairs sharing one frequency, and the fixed "rotate half" matrix (hs, hs).
+   */
+  private rope(positions: tf.Tensor2D | null, T = positions?.shape[1] ?? 1): Rope {
+    const { blockSize, nEmbd: C } = this.config;
+    const hs = this.headSize;
+    if (!this.ropeTables) this.ropeTables = ropeTables(blockSize, hs, this.config.ropeBase);
+    const tables = this.ropeTables;
+    const cosTable = tf.tensor2d(tables.cos, [blockSize, hs]);
+    const sinTable = tf.tensor2d(tables.sin, [blockSize, hs]);
+    const nh = C / hs;
+    const widen = (t: tf.Tensor, rows: number) => tf.tile(t, [1, nh]).reshape([rows, T, C]); // (rows, T, C)
+    let cos: tf.Tensor;
+    let sin: tf.Tensor;
+    if (positions) {
+      const B = positions.shape[0];
+      const flat = positions.reshape([B * T]) as tf.Tensor1D;
+      cos = widen(tf.gather(cosTable, flat), B);
+      sin = widen(tf.gather(sinTable, flat), B);
+    } else {
+      cos = widen(tf.slice(cosTable, [0, 0], [T, hs]), 1);
+      sin = widen(tf.slice(sinTable, [0, 0], [T, hs]), 1);
+    }
+    return { cos, sin, rotate: tf.tensor2d(tables.rotate, [hs, hs]) };
+  }
+}
+
+/** Rotary embedding on (B*T, C): x·cos + rotate_half(x)·sin, with rotate_half as a matMul per head. */
+function applyRope(x: tf.Tensor2D, rope: Rope, B: number, T: number, C: number, hs: number): tf.Tensor2D {
+  const rotated = tf.matMul(x.reshape([(B * T * C) / hs, hs]) as tf.Tensor2D, rope.rotate).reshape([B, T, C]); // (B, T, C)
+  const out = tf.add(tf.mul(x.reshape([B, T, C]), rope.cos), tf.mul(rotated, rope.sin)); // (B, T, C)
+  return out.reshape([B * T, C]);
+}
+
+function ropeTables(blockSize: number, hs: number, base: number) {
+  const half = hs / 2;
+  const cos = new Float32Array(blockSize * hs);
+  const sin = new Float32Array(blockSize * hs);
+  for (let p = 0; p < blockSize; p++) {
+    for (let j = 0; j < half; j++) {
+      const angle = p / base ** ((2 * j) / hs);
+      cos[p * hs + j] = cos[p * hs + j + half] = Math.cos(angle);
+      sin[p * hs + j] = sin[p * hs + j + half] = Math.sin(angle);
+    }
+  }
+  // rotate_half([x1, x2]) = [-x2, x1] as x @ R.
+  const rotate = new Float32Array(hs * hs);
+  for (let j = 0; j < half; j++) {
+    rotate[(j + half) * hs + j] = -1;
+    rotate[j * hs + j + half] = 1;
+  }
+  return { cos, sin, rotate };
+}
+
+/** Scaled dot-product attention; q is pre-scaled. q (B, nh, Tq, hs), k/v (B, nh, Tk, hs) → (B, nh, Tq, hs). */
+function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor): tf.Tensor4D {
+  const scores = tf.add(tf.matMul(q, k, false, true), bias); // (B, nh, Tq, Tk)
+  return tf.matMul(tf.softmax(scores), v) as tf.Tensor4D; // (B, nh, Tq, hs)
+}
+
+/** Causal bias (1, 1, T, T), plus key padding (B, 1, 1, T) when a key mask is given. */
+function attentionBias(B: number, T: number, keyMask?: tf.Tensor2D): tf.Tensor {
+  const causal = new Float32Array(T * T);
+  for (let r = 0; r < T; r++) for (let c = r + 1; c < T; c++) causal[r * T + c] = MASKED;
+  const bias = tf.tensor4d(causal, [1, 1, T, T]);
+  if (!keyMask) return bias;
+  const padding = tf.mul(tf.sub(1, tf.cast(keyMask, 'float32')), MASKED).reshape([B, 1, 1, T]); // (B, 1, 1, T)
+  return tf.add(bias, padding); // (B, 1, T, T)
+}
+
+/** RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · g. x (N, C), g (C). */
+function rmsNorm(x: tf.Tensor2D, gain: tf.Tensor1D, eps: number): tf.Tensor2D {
+  const meanSquare = tf.mean(tf.square(x), -1, true); // (N, 1)
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps))), gain); // (N, C)
+}
+
+/**
+ * Row lookup table[ids] (N, C) whose gradient is oneHot(ids)ᵀ · dy, a matMul every backend has, instead of
+ * gather's UnsortedSegmentSum (missing on tfjs-wasm).
+ */
+function embed(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  const rows = table.shape[0];
+  const lookup = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [tableIn, idsIn, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    save([idsIn]);
+    return {
+      value: tf.gather(tableIn, idsIn), // (N, C)
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const oneHot = oneHotFloat(saved[0] as tf.Tensor1D, rows); // (N, V)
+        return [tf.matMul(oneHot, dy as tf.Tensor2D, true, false), tf.zerosLike(saved[0])]; // (V, C), ids: none
+      },
+    };
+  });
+  return lookup(table, ids) as tf.Tensor2D;
+}
+
+/**
+ * One-hot rows as float32. Built as int32 and cast: tfjs-wasm 4.22's OneHot kernel ignores a float32 dtype
+ * and writes integer bit patterns (1 reads as 1.4e-45).
+ */
+export function oneHotFloat(indices: tf.Tensor1D, depth: number): tf.Tensor2D {
+  return tf.cast(tf.oneHot(indices, depth), 'float32') as tf.Tensor2D;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+let policyCounter = 0;
+
+/** A fresh policy; the same config and seed give the same weights on every backend. */
+export function createPolicy(
+  configInput: ModelConfigInput,
+  options: { seed: number; trainable?: boolean },
+): Policy {
+  const config = ModelConfigSchema.parse(configInput);
+  const id = policyCounter++;
+  const weights: Record<string, tf.Variable> = {};
+  for (const [name, shape] of weightShapes(config)) {
+    const initial = tf.tensor(initialValues(config, name, shape, options.seed), shape, 'float32');
+    weights[name] = tf.variable(initial, options.trainable ?? true, `policy${id}/${name}`);
+    initial.dispose();
+  }
+  return new Policy(config, weights);
+}
+
+/** A copy with its own variables (e.g. a frozen reference policy: `trainable: false`). */
+export function clonePolicy(policy: Policy, options: { trainable?: boolean } = {}): Policy {
+  const id = policyCounter++;
+  const weights: Record<string, tf.Variable> = {};
+  for (const [name] of weightShapes(policy.config)) {
+    weights[name] = tf.variable(policy.weights[name], options.trainable ?? true, `policy${id}/${name}`);
+  }
+  return new Policy(policy.config, weights);
+}

@@ -1,0 +1,72 @@
+// Supervised fine-tuning: teacher forcing on (prompt, reply) pairs, cross-entropy on the reply tokens only
+// (the prompt and the padding are masked out), mean over the batch's reply tokens.
+//
+//   await sftStep(policy, optimizer, pairs, { lr })   one AdamW step; returns its TrainMetrics, or null when
+//                                                      `metrics` (a MetricsAccumulator) is given to defer reads
+//   sftLoss(policy, pairs)                             the loss alone, no update (evaluation)
+import * as tf from '@tensorflow/tfjs';
+import type { Policy } from '../policy/model';
+import { type SequencePair, SequencePairSchema, packBatch, type PackedBatch } from './batch';
+import { tokenEntropy, tokenLogprobs } from './losses';
+import { MetricsAccumulator, type TrainMetrics } from './metrics';
+import type { AdamW } from './optimizer';
+import { type LossOutput, optimizerStep } from './step';
+
+function sftObjective(policy: Policy, packed: PackedBatch): LossOutput {
+  const { B, T } = packed;
+  const inputs = tf.tensor2d(packed.inputs, [B, T], 'int32');
+  const targets = tf.tensor1d(packed.targets, 'int32');
+  const mask = tf.tensor1d(packed.lossMask); // (B*T)
+  const count = packed.lossMask.reduce((a, b) => a + b, 0);
+  const logits = policy.forward(inputs); // (B*T, V)
+  const logp = tokenLogprobs(logits, targets); // (B*T)
+  const loss = tf.div(tf.neg(tf.sum(tf.mul(logp, mask))), count) as tf.Scalar;
+  const entropy = tf.div(tf.sum(tf.mul(tokenEntropy(logits), mask)), count) as tf.Scalar;
+  return {
+    loss,
+    kl: tf.scalar(0),
+    entropy,
+    clipLow: tf.scalar(0),
+    clipHigh: tf.scalar(0),
+    ratioMean: tf.scalar(1),
+  };
+}
+
+function validPairs(pairs: SequencePair[]): SequencePair[] {
+  if (!Array.isArray(pairs) || pairs.length === 0) throw new Error('an SFT batch needs at least one pair');
+  return pairs.map((p, i) => {
+    const parsed = SequencePairSchema.safeParse(p);
+    if (!parsed.success) throw new Error(`SFT pair ${i} is invalid: ${parsed.error.message}`);
+    return parsed.data;
+  });
+}
+
+export async function sftStep(
+  policy: Policy,
+  optimizer: AdamW,
+  pairs: SequencePair[],
+  options: { lr: number; metrics?: MetricsAccumulator },
+): Promise<TrainMetrics | null> {
+  const packed = packBatch(validPairs(pairs), policy.config.blockSize, policy.config.padId);
+  const device = optimizerStep(policy, optimizer, options.lr, () => sftObjective(policy, packed));
+  const accumulator = options.metrics ?? new MetricsAccumulator();
+  accumulator.push(device, {
+    kind: 'sft',
+    step: optimizer.step,
+    lr: options.lr,
+    tokens: packed.completionLength.reduce((a, b) => a + b, 0),
+    rewardMean: 0,
+    rewardStd: 0,
+  });
+  if (options.metrics) return null;
+  return (await accumulator.flush())[0];
+}
+
+/** Mean reply-token cross-entropy (nats) without updating anything. */
+export async function sftLoss(policy: Policy, pairs: SequencePair[]): Promise<number> {
+  const packed = packBatch(validPairs(pairs), policy.config.blockSize, policy.config.padId);
+  const loss = tf.tidy(() => sftObjective(policy, packed).loss);
+  const value = (await loss.data())[0];
+  loss.dispose();
+  return value;
+}
