@@ -5,6 +5,14 @@ type Command = { summary: string; load: () => Promise<{ run: (argv: string[]) =>
 const commands: Record<string, Command> = {
   serve: { summary: 'serve the API and the built web app', load: () => import('./commands/serve') },
   govern: { summary: 'run the governance pipeline over JSON Lines', load: () => import('./commands/govern') },
+  rollouts: {
+    summary: 'run the feedback agent over tasks, print a reward summary',
+    load: () => import('./commands/rollouts'),
+  },
+  data: {
+    summary: 'generate the synthetic feedback dataset and SFT corpus',
+    load: () => import('./commands/data'),
+  },
 };
 
 function usage(): string {
