@@ -1,0 +1,98 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_GENERATE_OPTIONS, generateFeedback } from '../../shared/data/generator';
+import { toJsonl } from '../../shared/data/jsonl';
+import { DatasetItem, SftExample } from '../../shared/data/schema';
+import { buildSftCorpus, DEFAULT_BAD_SHARE } from '../../shared/data/sft';
+import { createGovernancePipeline } from '../../shared/governance';
+import { CliUsageError } from '../cli';
+import { parseCommandArgs } from './args';
+
+const HELP = `usage: edgelight data generate --out DIR [--seed S] [--n N] [--bad-share F] [--pii-share F]
+
+Writes a seeded synthetic feedback dataset, split by template family:
+  DIR/train.jsonl, DIR/val.jsonl, DIR/test.jsonl   one FeedbackTask per line
+  DIR/sft.jsonl                                     a reply per training item (prompt + reply + flaws)
+  DIR/manifest.json                                 options and counts
+  --seed        generator seed (default ${DEFAULT_GENERATE_OPTIONS.seed}); same seed, same files
+  --n           number of feedback items (default ${DEFAULT_GENERATE_OPTIONS.count})
+  --bad-share   share of SFT replies with deliberate bad habits (default ${DEFAULT_BAD_SHARE})
+  --pii-share   share of items carrying personal data (default ${DEFAULT_GENERATE_OPTIONS.piiShare})`;
+
+function share(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new CliUsageError(`--${name} must be a number in [0, 1], got '${value}'`);
+  return n;
+}
+
+function integer(value: string | undefined, name: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new CliUsageError(`--${name} must be an integer ≥ ${min}, got '${value}'`);
+  return n;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === '--help' || sub === '-h') {
+    console.log(HELP);
+    return sub ? 0 : 2;
+  }
+  if (sub !== 'generate') throw new CliUsageError(`unknown subcommand '${sub}' (expected 'generate')`);
+  const { values } = parseCommandArgs(rest, {
+    out: { type: 'string' },
+    seed: { type: 'string' },
+    n: { type: 'string' },
+    'bad-share': { type: 'string' },
+    'pii-share': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.out) throw new CliUsageError('--out DIR is required');
+  const seed = integer(values.seed, 'seed', DEFAULT_GENERATE_OPTIONS.seed, 0);
+  const count = integer(values.n, 'n', DEFAULT_GENERATE_OPTIONS.count, 1);
+  const badShare = share(values['bad-share'], 'bad-share', DEFAULT_BAD_SHARE);
+  const piiShare = share(values['pii-share'], 'pii-share', DEFAULT_GENERATE_OPTIONS.piiShare);
+
+  const items = generateFeedback({ seed, count, piiShare });
+  const splits = {
+    train: items.filter((i) => i.metadata.split === 'train'),
+    val: items.filter((i) => i.metadata.split === 'val'),
+    test: items.filter((i) => i.metadata.split === 'test'),
+  };
+  const sft = buildSftCorpus(splits.train, { governance: createGovernancePipeline(), badShare, seed });
+  try {
+    await mkdir(values.out, { recursive: true });
+    for (const [name, rows] of Object.entries(splits))
+      await writeFile(join(values.out, `${name}.jsonl`), toJsonl(rows, DatasetItem));
+    await writeFile(join(values.out, 'sft.jsonl'), toJsonl(sft, SftExample));
+    const manifest = {
+      seed,
+      count,
+      piiShare,
+      badShare,
+      files: {
+        train: splits.train.length,
+        val: splits.val.length,
+        test: splits.test.length,
+        sft: sft.length,
+      },
+      sftFlawed: sft.filter((e) => e.flaws.length > 0).length,
+      withPii: items.filter((i) => i.metadata.pii.length > 0).length,
+      valuesQuestions: items.filter((i) => i.metadata.valuesQuestion).length,
+    };
+    await writeFile(join(values.out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    console.log(JSON.stringify({ out: values.out, ...manifest }, null, 2));
+  } catch (error) {
+    throw new CliUsageError(
+      `cannot write to '${values.out}': ${(error as NodeJS.ErrnoException).code ?? error}`,
+    );
+  }
+  return 0;
+}
