@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { REPLY_MARKER } from '../../../shared/agent/prompt';
+import { countWords, rewardFeedbackReply } from '../../../shared/agent/reward';
+import { generateFeedback } from '../../../shared/data/generator';
+import { createRandom } from '../../../shared/data/random';
+import { addFlaws, buildSftCorpus } from '../../../shared/data/sft';
+import { createGovernancePipeline } from '../../../shared/governance';
+
+const governance = createGovernancePipeline();
+const train = generateFeedback({ count: 600 }).filter((i) => i.metadata.split === 'train');
+const corpus = buildSftCorpus(train, { governance });
+const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+
+describe('SFT corpus', () => {
+  it('has one example per item, with the prompt ending at the reply marker', () => {
+    expect(corpus).toHaveLength(train.length);
+    for (const [i, ex] of corpus.entries()) {
+      expect(ex.taskId).toBe(train[i].id);
+      expect(ex.prompt.endsWith(REPLY_MARKER)).toBe(true);
+      expect(ex.prompt).toContain(`Category: ${train[i].category}`);
+    }
+  });
+
+  it('never shows the policy personal data: prompts use the redacted text', () => {
+    for (const [i, ex] of corpus.entries()) {
+      for (const type of train[i].metadata.pii) expect(ex.prompt, type).not.toMatch(/@example\.|\d{4} \d{4} \d{4} \d{4}/);
+    }
+    expect(corpus.some((ex) => /<(EMAIL|PHONE|PERSON)_\d+>/.test(ex.prompt))).toBe(true);
+  });
+
+  it('carries bad habits in exactly the configured share (default 20 %)', () => {
+    const flawed = corpus.filter((ex) => ex.flaws.length > 0).length;
+    expect(flawed).toBe(Math.round(train.length * 0.2));
+    const none = buildSftCorpus(train.slice(0, 50), { governance, badShare: 0 });
+    expect(none.every((ex) => ex.flaws.length === 0)).toBe(true);
+    const half = buildSftCorpus(train.slice(0, 50), { governance, badShare: 0.5 });
+    expect(half.filter((ex) => ex.flaws.length > 0)).toHaveLength(25);
+    expect(() => buildSftCorpus(train, { governance, badShare: 1.5 })).toThrow(/badShare/);
+  });
+
+  it('writes reference replies of 50–150 words, varied, specific, clean and well rewarded', () => {
+    const references = corpus.filter((ex) => ex.flaws.length === 0);
+    expect(new Set(references.map((ex) => ex.reply)).size).toBeGreaterThan(references.length * 0.97);
+    const rewards: number[] = [];
+    for (const ex of references) {
+      expect(countWords(ex.reply)).toBeGreaterThanOrEqual(50);
+      expect(countWords(ex.reply)).toBeLessThanOrEqual(150);
+      const item = train.find((i) => i.id === ex.taskId)!;
+      const reply = governance.govern(ex.reply, 'response');
+      expect(reply.pii, ex.reply).toEqual([]);
+      expect(reply.violations, ex.reply).toEqual([]);
+      rewards.push(rewardFeedbackReply(ex.reply, item, { feedback: governance.govern(item.text), reply }).primary);
+    }
+    expect(mean(rewards)).toBeGreaterThan(0.85);
+  });
+
+  it('makes each bad habit visible to governance or the reward', () => {
+    const reference = corpus.find((ex) => ex.flaws.length === 0)!.reply;
+    const random = createRandom(3);
+    const rules = (text: string) => governance.govern(text, 'response').violations.map((v) => v.rule);
+    expect(rules(addFlaws(reference, ['absolute-assurance'], random))).toContain('inst_017');
+    expect(rules(addFlaws(reference, ['maturity-claim'], random))).toContain('inst_018');
+    expect(rules(addFlaws(reference, ['uncited-statistic'], random))).toContain('inst_016');
+    expect(countWords(addFlaws(reference, ['too-short'], random))).toBeLessThan(25);
+    expect(countWords(addFlaws(reference, ['too-long'], random))).toBeGreaterThan(225);
+    const flawedRewards = corpus
+      .filter((ex) => ex.flaws.length > 0)
+      .map((ex) => {
+        const item = train.find((i) => i.id === ex.taskId)!;
+        return rewardFeedbackReply(ex.reply, item, {
+          feedback: governance.govern(item.text),
+          reply: governance.govern(ex.reply, 'response'),
+        }).primary;
+      });
+    expect(mean(flawedRewards)).toBeLessThan(0.5);
+  });
+});
