@@ -49,6 +49,10 @@ export class DirectoryBlobStorage implements BlobStorage {
     await writeFileAtomic(path, bytes);
   }
 
+  async delete(sha256: string): Promise<void> {
+    await rm(this.pathOf(sha256), { force: true });
+  }
+
   async get(sha256: string): Promise<Uint8Array | undefined> {
     try {
       return new Uint8Array(await readFile(this.pathOf(sha256)));
@@ -83,4 +87,37 @@ export async function readCheckpointDirectory(dir: string): Promise<{ id: string
     files[name] = new Uint8Array(await readFile(join(dir, name)));
   }
   return checkpointFromFiles(files);
+}
+
+/** The pointer file in a run folder naming its newest checkpoint sub-folder. */
+const LATEST = 'latest';
+
+/** Writes `runDir/step-000123/` and points `runDir/latest` at it; returns the folder and the id. */
+export async function writeRunCheckpoint(
+  runDir: string,
+  step: number,
+  checkpoint: Checkpoint,
+): Promise<{ dir: string; id: string }> {
+  const name = `step-${String(step).padStart(6, '0')}`;
+  const dir = join(runDir, name);
+  const id = await writeCheckpointDirectory(dir, checkpoint);
+  await writeFileAtomic(join(runDir, LATEST), new TextEncoder().encode(`${name}\n`));
+  return { dir, id };
+}
+
+/**
+ * Resolves what a user passed as a checkpoint: a checkpoint folder itself, or a run folder whose
+ * `latest` file names one.
+ */
+export async function resolveCheckpointDirectory(path: string): Promise<string> {
+  const hasConfig = await stat(join(path, 'config.json')).then(
+    () => true,
+    () => false,
+  );
+  if (hasConfig) return path;
+  const latest = await readFile(join(path, LATEST), 'utf8').catch(() => null);
+  if (latest?.trim()) return join(path, latest.trim());
+  throw new CheckpointError(
+    `${path} is neither a checkpoint folder (no config.json) nor a run folder (no 'latest')`,
+  );
 }

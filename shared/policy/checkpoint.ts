@@ -168,6 +168,8 @@ export async function checkpointFromFiles(
 export interface BlobStorage {
   put(sha256: string, bytes: Uint8Array): Promise<void>;
   get(sha256: string): Promise<Uint8Array | undefined>;
+  /** Optional: storage that can forget (a trainer publishing a version per step prunes old ones). */
+  delete?(sha256: string): Promise<void>;
 }
 
 /** Blobs in a Map: tests, and a tab that keeps checkpoints only for the session. */
@@ -179,6 +181,9 @@ export class MemoryBlobStorage implements BlobStorage {
   async get(sha256: string): Promise<Uint8Array | undefined> {
     return this.blobs.get(sha256)?.slice();
   }
+  async delete(sha256: string): Promise<void> {
+    this.blobs.delete(sha256);
+  }
   get size(): number {
     return this.blobs.size;
   }
@@ -189,6 +194,7 @@ export function blobStorageOf(store: BlobStore): BlobStorage {
   return {
     put: (sha256, bytes) => store.putBlob(sha256, bytes),
     get: async (sha256) => (await store.getBlob(sha256)) ?? undefined,
+    delete: (sha256) => store.deleteBlob(sha256),
   };
 }
 
@@ -216,4 +222,27 @@ export async function loadCheckpoint(storage: BlobStorage, id: string): Promise<
     files[name] = bytes;
   }
   return (await checkpointFromFiles(files)).checkpoint;
+}
+
+async function manifestBlobs(storage: BlobStorage, id: string): Promise<Set<string>> {
+  const bytes = await storage.get(id);
+  if (!bytes) return new Set();
+  const manifest = manifestSchema.safeParse(parseJsonFile({ m: bytes }, 'm'));
+  if (!manifest.success) return new Set();
+  return new Set([id, ...Object.values(manifest.data.files).map((f) => f.sha256)]);
+}
+
+/**
+ * Deletes checkpoint `id` from storage, keeping every blob the `keep` checkpoints still use (blobs are
+ * shared by content: the tokenizer and config rarely change between versions). No-op without delete.
+ */
+export async function removeCheckpoint(
+  storage: BlobStorage,
+  id: string,
+  keep: readonly string[],
+): Promise<void> {
+  if (!storage.delete) return;
+  const kept = new Set<string>();
+  for (const k of keep) for (const blob of await manifestBlobs(storage, k)) kept.add(blob);
+  for (const blob of await manifestBlobs(storage, id)) if (!kept.has(blob)) await storage.delete(blob);
 }

@@ -26,6 +26,11 @@ export const StepMetricsSchema = z.object({
   /** Share of sampled replies with any governance violation (inst_016/017/018 or PII). */
   violationRate: z.number().optional(),
   sampledTokens: z.number().int().optional(),
+  /** Seconds from publishing the weights until every rollout was read back (the sampling side). */
+  samplingSeconds: z.number().optional(),
+  /** Replies left out of the update (no stored tokens, or a group too small to compare). */
+  dropped: z.number().int().optional(),
+  failedRollouts: z.number().int().optional(),
 });
 export type StepMetrics = z.infer<typeof StepMetricsSchema>;
 

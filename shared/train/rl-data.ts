@@ -28,14 +28,19 @@ function violationsOf(span: Span): ViolationKind[] {
   const pii = span.attributes[REPLY_ATTR.pii];
   const found = new Set<ViolationKind>();
   if (Array.isArray(rules))
-    for (const r of rules) if ((VIOLATION_KINDS as readonly unknown[]).includes(r)) found.add(r as ViolationKind);
+    for (const r of rules)
+      if ((VIOLATION_KINDS as readonly unknown[]).includes(r)) found.add(r as ViolationKind);
   if (Array.isArray(pii) && pii.length > 0) found.add('pii');
   return [...found];
 }
 
 /** The scored replies of a rollout's latest attempt. */
 export async function readRolloutGroup(store: LightningStore, rollout: Rollout): Promise<RolloutGroup> {
-  const { items } = await store.querySpans({ rollout_id: rollout.rollout_id, attempt_id: 'latest', limit: -1 });
+  const { items } = await store.querySpans({
+    rollout_id: rollout.rollout_id,
+    attempt_id: 'latest',
+    limit: -1,
+  });
   const violations = new Map<string, ViolationKind[]>();
   for (const span of items) {
     if (span.name === AGL_OBJECT && span.attributes[ATTR.objectType] === REPLY_OBJECT_TYPE)
@@ -116,7 +121,11 @@ export function summariseReplies(replies: ScoredSample[]): RewardSummary {
   const violationRate = Object.fromEntries(
     [...VIOLATION_KINDS, 'any'].map((kind) => [
       kind,
-      n ? replies.filter((r) => (kind === 'any' ? r.violations.length > 0 : r.violations.includes(kind as ViolationKind))).length / n : 0,
+      n
+        ? replies.filter((r) =>
+            kind === 'any' ? r.violations.length > 0 : r.violations.includes(kind as ViolationKind),
+          ).length / n
+        : 0,
     ]),
   ) as Record<ViolationKind | 'any', number>;
   const words = replies.map((r) => r.text.split(/\s+/).filter(Boolean).length);

@@ -1,0 +1,248 @@
+// The algorithm ↔ LightningStore ↔ runner loop of Agent Lightning, for GRPO / RLOO / REINFORCE.
+//
+// Each step:
+//   1. publish the current weights as a checkpoint (content-addressed blobs) and a new `resources`
+//      version `{ policy: { resource_type: 'policy', checkpoint_id } }`;
+//   2. enqueue one rollout per task of the step's batch (tasks drawn by (seed, step)) under that version;
+//   3. runners (here: in this thread, async) dequeue them and run the feedback agent, which drafts G
+//      replies with the policy the resource names, governs and scores them and writes spans;
+//   4. wait for the rollouts, read the reply and reward spans back (rl-data.ts) and update the policy
+//      with the policy-gradient step (one group per rollout);
+//   5. record the step's metrics — to the callback and as a span of the run's own rollout.
+// The algorithm and the runners share nothing but the store (and the blob storage the resource points
+// into): a runner elsewhere resolving the same checkpoint id would sample from the same weights.
+import { createFeedbackAgent } from '../agent/feedback-agent';
+import { Runner } from '../agent/runner';
+import { AGL_OBJECT, ATTR, flattenAttributes } from '../agent/semconv';
+import type { FeedbackTask } from '../agent/task';
+import type { GovernancePipeline } from '../governance/types';
+import { type BlobStorage, loadCheckpoint, removeCheckpoint, saveCheckpoint } from '../policy/checkpoint';
+import { checkpointFromPolicy, policyFromCheckpoint } from '../policy/checkpoint-policy';
+import type { Policy } from '../policy/model';
+import { TransformerReplyPolicy } from '../policy/reply-policy';
+import type { PolicyTokenizer } from '../policy/tokenizer';
+import { newSpanId, newTraceId } from '../store/ids';
+import type { LightningStore } from '../store/store';
+import type { AttemptedRollout, Rollout } from '../store/types';
+import { batchIndices, type StepMetrics, type StopCondition, shouldStop } from './loop';
+import type { AdamW } from './optimizer';
+import { type PolicyGradientConfigInput, policyGradientUpdate } from './policy-gradient';
+import { buildTrainingBatch, readRolloutGroup, summariseReplies } from './rl-data';
+import { learningRateAt, type ScheduleConfig } from './schedule';
+
+export const TRAIN_METRICS_OBJECT_TYPE = 'edgelight.train.metrics';
+export const TRAINING_RUN_INPUT_KIND = 'edgelight.training-run';
+
+export interface RlSamplingOptions {
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  maxNewTokens?: number;
+}
+
+export interface RlLoopOptions {
+  store: LightningStore;
+  /** Where published checkpoints live; the loop keeps only the current version there. */
+  checkpoints: BlobStorage;
+  policy: Policy;
+  tokenizer: PolicyTokenizer;
+  optimizer: AdamW;
+  algo: 'grpo' | 'rloo' | 'reinforce';
+  /** Clip ε, β, loss type, μ ... (estimator comes from `algo`). */
+  policyGradient?: Omit<PolicyGradientConfigInput, 'estimator'>;
+  /** A frozen copy of the starting policy, for a KL term (β > 0). */
+  reference?: Policy;
+  tasks: FeedbackTask[];
+  tasksPerStep: number;
+  /** Replies per task: the group G. */
+  group: number;
+  governance: GovernancePipeline;
+  sampling?: RlSamplingOptions;
+  schedule: ScheduleConfig;
+  seed: number;
+  startStep: number;
+  stop: StopCondition;
+  /** Runners working the queue concurrently (default: tasksPerStep, so one batched generate per step). */
+  runners?: number;
+  onMetrics?: (metrics: StepMetrics) => void | Promise<void>;
+  checkpointEvery?: number;
+  onCheckpoint?: (step: number) => Promise<void>;
+  /** Called with each published checkpoint id and its resources id (tests watch versioning here). */
+  onPublish?: (published: { step: number; checkpointId: string; resourcesId: string }) => void;
+}
+
+export interface RlLoopResult {
+  step: number;
+  /** The run's own rollout, whose spans hold the per-step metrics. */
+  runRolloutId: string;
+}
+
+/** Writes one metrics record as a span of the training run's rollout. */
+async function recordMetrics(
+  store: LightningStore,
+  run: AttemptedRollout,
+  metrics: StepMetrics,
+): Promise<void> {
+  await store.addSpan({
+    rollout_id: run.rollout_id,
+    attempt_id: run.attempt.attempt_id,
+    trace_id: newTraceId(),
+    span_id: newSpanId(),
+    name: AGL_OBJECT,
+    start_time: Date.now() / 1000,
+    end_time: Date.now() / 1000,
+    attributes: {
+      [ATTR.objectType]: TRAIN_METRICS_OBJECT_TYPE,
+      [ATTR.objectJson]: JSON.stringify(metrics),
+      ...flattenAttributes({ metrics }),
+    },
+  });
+}
+
+export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
+  const { store, checkpoints, policy, tokenizer, optimizer, tasks, group, seed, stop } = options;
+  if (tasks.length === 0) throw new Error('RL training needs at least one task');
+  if (!Number.isInteger(group) || group < 2)
+    throw new Error(`the group size must be ≥ 2 for ${options.algo}, got ${group}`);
+  const tasksPerStep = options.tasksPerStep;
+  const sampling = options.sampling ?? {};
+
+  // The live policy serves the version it published; any other checkpoint id is loaded from storage
+  // (a runner that fell behind, or a version published by another algorithm process).
+  let published: { checkpointId: string; replyPolicy: TransformerReplyPolicy } | null = null;
+  const replyPolicyFor = (id: string, p: Policy, t: PolicyTokenizer) =>
+    new TransformerReplyPolicy({
+      id,
+      policy: p,
+      tokenizer: t,
+      temperature: sampling.temperature ?? 1,
+      topK: sampling.topK,
+      topP: sampling.topP,
+      maxNewTokens: sampling.maxNewTokens,
+      coalesceMs: 20,
+      maxPrompts: tasksPerStep,
+    });
+  const resolvePolicy = async ({ checkpoint_id }: { checkpoint_id: string }) => {
+    if (published?.checkpointId === checkpoint_id) return published.replyPolicy;
+    const loaded = policyFromCheckpoint(await loadCheckpoint(checkpoints, checkpoint_id));
+    return replyPolicyFor(checkpoint_id, loaded.policy, loaded.tokenizer);
+  };
+
+  const agent = createFeedbackAgent({
+    governance: options.governance,
+    group,
+    temperature: sampling.temperature ?? 1,
+    maxTokens: sampling.maxNewTokens,
+    seed,
+  });
+  const stopRunners = new AbortController();
+  const runners = Array.from(
+    { length: options.runners ?? tasksPerStep },
+    (_, i) =>
+      new Runner({
+        store,
+        agent,
+        workerId: `trainer-runner-${i + 1}`,
+        resolvePolicy,
+        signal: stopRunners.signal,
+        pollIntervalMs: 10,
+        warn: (m) => console.warn(m),
+      }),
+  );
+  const running = runners.map((r) => r.run());
+
+  const run = await store.startRollout({
+    input: { kind: TRAINING_RUN_INPUT_KIND, algo: options.algo, tasks: tasks.length, group, tasksPerStep },
+    mode: 'train',
+    metadata: { algo: options.algo, seed, startStep: options.startStep },
+  });
+
+  let step = options.startStep;
+  try {
+    while (!shouldStop(step, stop)) {
+      const started = performance.now();
+
+      // 1. Publish the weights the step's rollouts will sample from.
+      const checkpointId = await saveCheckpoint(checkpoints, await checkpointFromPolicy(policy, tokenizer));
+      const previous = published?.checkpointId;
+      published = { checkpointId, replyPolicy: replyPolicyFor(checkpointId, policy, tokenizer) };
+      if (previous && previous !== checkpointId)
+        await removeCheckpoint(checkpoints, previous, [checkpointId]);
+      const resources = await store.addResources({
+        policy: { resource_type: 'policy', checkpoint_id: checkpointId, metadata: { step } },
+      });
+      options.onPublish?.({ step, checkpointId, resourcesId: resources.resources_id });
+
+      // 2. One rollout per task of this step's batch.
+      const batch = batchIndices(tasks.length, tasksPerStep, seed, step).map((i) => tasks[i]);
+      const rollouts = await store.enqueueRollouts(
+        batch.map((task) => ({
+          input: task,
+          mode: 'train',
+          resources_id: resources.resources_id,
+          metadata: { step },
+        })),
+      );
+
+      // 3–4. The runners work the queue; wait for every rollout to finish, then read them back.
+      const ids = rollouts.map((r) => r.rollout_id);
+      const finished: Rollout[] = await store.waitForRollouts({ rollout_ids: ids, timeout: null });
+      const groups = await Promise.all(finished.map((r) => readRolloutGroup(store, r)));
+      const trainingBatch = buildTrainingBatch(groups);
+      const summary = summariseReplies(trainingBatch.scored);
+      const sampledSeconds = (performance.now() - started) / 1000;
+
+      let update: Awaited<ReturnType<typeof policyGradientUpdate>> = [];
+      if (trainingBatch.samples.length > 0) {
+        update = await policyGradientUpdate(
+          policy,
+          optimizer,
+          trainingBatch.samples,
+          { ...options.policyGradient, estimator: options.algo },
+          { lr: (s) => learningRateAt(s, options.schedule), reference: options.reference },
+        );
+      }
+      step += 1;
+
+      // 5. Metrics: the reward side from the spans, the optimisation side from the update.
+      const seconds = (performance.now() - started) / 1000;
+      const last = update.at(-1);
+      const sampledTokens = trainingBatch.samples.reduce((n, s) => n + s.completionIds.length, 0);
+      const metrics: StepMetrics = {
+        step,
+        algo: options.algo,
+        loss: last?.loss ?? 0,
+        lr: last?.lr ?? learningRateAt(optimizer.step, options.schedule),
+        tokens: last?.tokens ?? 0,
+        tokensPerSecond: seconds > 0 ? sampledTokens / seconds : 0,
+        seconds,
+        gradNorm: last?.gradNorm,
+        rewardMean: summary.rewardMean,
+        rewardStd: summary.rewardStd,
+        terms: summary.terms,
+        kl: last?.kl ?? 0,
+        entropy: last?.entropy,
+        clipFraction: last?.clipFraction ?? 0,
+        violationRate: summary.violationRate.any,
+        sampledTokens,
+        samplingSeconds: sampledSeconds,
+        dropped: trainingBatch.dropped,
+        failedRollouts: finished.filter((r) => r.status !== 'succeeded').length,
+      };
+      await recordMetrics(store, run, metrics);
+      await options.onMetrics?.(metrics);
+      if (options.checkpointEvery && step % options.checkpointEvery === 0 && !shouldStop(step, stop))
+        await options.onCheckpoint?.(step);
+    }
+    await store.updateAttempt(run.rollout_id, run.attempt.attempt_id, { status: 'succeeded' });
+  } catch (error) {
+    await store
+      .updateAttempt(run.rollout_id, run.attempt.attempt_id, { status: 'failed' })
+      .catch(() => undefined);
+    throw error;
+  } finally {
+    stopRunners.abort();
+    await Promise.allSettled(running);
+  }
+  return { step, runRolloutId: run.rollout_id };
+}
