@@ -139,7 +139,9 @@ const INTEGRITY_MARKERS = [
   /\bwe do not (yet )?know\b/,
   /\bnot yet (certain|sure|known)\b/,
 ];
-const FIGURE = /\b\d+(?:\.\d+)?\s?(?:%|percent\b|per cent\b|x\b|times\b)/gi;
+// Percentages, as inst_016 reads them. Governance blanks the ones it flags; this catches the rest
+// (a rule set without inst_016).
+const FIGURE = /\b\d+(?:\.\d+)?\s?(?:%|percent\b|per cent\b)/gi;
 
 /** Research-integrity markers, minus uncited figures (a figure needs `[NEEDS VERIFICATION]` after it). */
 export function integrityScore(reply: string): number {

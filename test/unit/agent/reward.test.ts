@@ -1,0 +1,237 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  acknowledgementScore,
+  createFeedbackReward,
+  integrityScore,
+  lengthScore,
+  REWARD_TERMS,
+  RewardConfig,
+  rewardFeedbackReply,
+  toneScore,
+} from '../../../shared/agent/reward';
+import type { FeedbackTask } from '../../../shared/agent/task';
+import { generateFeedback } from '../../../shared/data/generator';
+import { samplePii } from '../../../shared/data/pii';
+import { createRandom } from '../../../shared/data/random';
+import { buildSftCorpus } from '../../../shared/data/sft';
+import { createGovernancePipeline } from '../../../shared/governance';
+import type { Verdict } from '../../../shared/governance/types';
+
+const governance = createGovernancePipeline();
+
+/** A feedback verdict written by hand, so the expected terms can be worked out on paper. */
+function feedbackVerdict(text: string, label: Verdict['sentiment']['label']): Verdict {
+  return {
+    kind: 'feedback',
+    decision: 'allow',
+    pii: [],
+    redacted: text,
+    sentiment: { label, score: label === 'negative' ? -0.5 : label === 'positive' ? 0.5 : 0 },
+    violations: [],
+    boundaries: [],
+    reasons: [],
+  };
+}
+
+const BROKEN_LINK = 'The link to the glossary page is broken, it just gives a 404.';
+const task: FeedbackTask = { id: 't1', text: BROKEN_LINK, category: 'website-bug' };
+const score = (reply: string, label: Verdict['sentiment']['label'] = 'negative', feedback = BROKEN_LINK) =>
+  rewardFeedbackReply(reply, task, {
+    feedback: feedbackVerdict(feedback, label),
+    reply: governance.govern(reply, 'response'),
+  });
+
+const GOOD =
+  'I am sorry about the broken link to the glossary page, and thank you for reporting it. We have logged ' +
+  'the broken glossary link as a site bug and will check the other menu links as well. Tractatus is a ' +
+  'research prototype, so small problems like this still slip through, and our own testing of the site is ' +
+  'preliminary. If you see the error again, a note of the page address and the time would help us trace it. ' +
+  'We appreciate your patience.';
+
+describe('reward terms, hand-checked', () => {
+  it('length: 1 inside 50–150 words, linear to 0 at 25 and 225', () => {
+    expect(lengthScore(50)).toBe(1);
+    expect(lengthScore(150)).toBe(1);
+    expect(lengthScore(25)).toBe(0);
+    expect(lengthScore(10)).toBe(0);
+    expect(lengthScore(30)).toBeCloseTo(0.2);
+    expect(lengthScore(45)).toBeCloseTo(0.8);
+    expect(lengthScore(187.5)).toBeCloseTo(0.5);
+    expect(lengthScore(225)).toBe(0);
+    expect(lengthScore(400)).toBe(0);
+  });
+
+  it('scores a specific, apologetic, honest reply to a complaint at 1', () => {
+    const r = score(GOOD);
+    expect(r.hardZero).toBeNull();
+    expect(r.words).toBeGreaterThanOrEqual(50);
+    // Every term is earned: 71 words; sorry + "reporting"; two integrity markers; no violations;
+    // link, glossary, page and broken picked up from the feedback.
+    expect(r.terms).toEqual({ length: 1, tone: 1, integrity: 1, overselling: 1, acknowledgement: 1 });
+    expect(r.primary).toBe(1);
+  });
+
+  it('tone: cheerleading at a complaint scores 0, a positive note wants thanks, a question wants information', () => {
+    expect(toneScore('Great news!! Our amazing team loves hearing from you.', 'negative')).toBe(0);
+    expect(toneScore('We understand, and we have logged the problem.', 'negative')).toBe(1);
+    expect(toneScore('We have logged the problem.', 'negative')).toBeCloseTo(0.4);
+    expect(toneScore('Thank you, that is kind.', 'positive')).toBe(1);
+    expect(toneScore('Glad it helped.', 'positive')).toBeCloseTo(0.6);
+    expect(toneScore('Noted.', 'positive')).toBeCloseTo(0.2);
+    expect(toneScore('Noted.', 'neutral')).toBeCloseTo(0.3);
+    expect(toneScore('The guide explains it, and you can change the settings.', 'neutral')).toBe(1);
+  });
+
+  it('acknowledgement: specific words score, a category mention is a floor, a generic reply does not', () => {
+    const keywords = ['link', 'glossary', 'page', 'broken'];
+    expect(acknowledgementScore('The glossary link is broken.', keywords, 'website-bug')).toBe(1);
+    expect(acknowledgementScore('Thanks for flagging this bug.', keywords, 'website-bug')).toBeCloseTo(0.4);
+    expect(acknowledgementScore('Thanks for writing.', keywords, 'website-bug')).toBe(0);
+    expect(acknowledgementScore('Thanks for your message.', [], 'noise')).toBe(1);
+  });
+
+  it('integrity: markers raise it, an untagged figure lowers it, [NEEDS VERIFICATION] excuses the figure', () => {
+    const base = 'Thank you for the report about the broken glossary link; we are looking at it now.';
+    expect(score(base).terms.integrity).toBeCloseTo(0.3);
+    expect(score(`${base} This is a research prototype.`).terms.integrity).toBeCloseTo(0.8);
+    const tagged = score(
+      `${base} This is a research prototype; about 40% [NEEDS VERIFICATION] of links were checked.`,
+    );
+    expect(tagged.violations).toEqual([]);
+    expect(tagged.terms.integrity).toBe(1);
+    expect(integrityScore('About 40% of links fail.')).toBe(0);
+    expect(integrityScore('About 40% [NEEDS VERIFICATION] of links fail.')).toBeCloseTo(0.8);
+  });
+
+  it('gives a hard zero when governance blocks the reply, and charges overselling', () => {
+    const r = score(`${GOOD} We guarantee it will never happen again.`);
+    expect(r.violations).toContain('inst_017');
+    expect(r.terms.overselling).toBeCloseTo(0.5);
+    expect(r.hardZero).toBe('blocked');
+    expect(r.primary).toBe(0);
+  });
+
+  it('gives a hard zero when the reply leaks personal data', () => {
+    const r = score(`${GOOD} Write to maria.lopez@example.com for updates.`);
+    expect(r.hardZero).toBe('pii-leak');
+    expect(r.primary).toBe(0);
+  });
+
+  it('uses the configured weights and rejects invalid ones', () => {
+    const reply = 'Thanks for flagging this bug.';
+    const onlyLength = RewardConfig.parse({
+      weights: { length: 1, tone: 0, integrity: 0, overselling: 0, acknowledgement: 0 },
+    });
+    const r = rewardFeedbackReply(
+      reply,
+      task,
+      { feedback: feedbackVerdict(BROKEN_LINK, 'negative'), reply: governance.govern(reply, 'response') },
+      onlyLength,
+    );
+    expect(r.primary).toBe(r.terms.length);
+    expect(() => RewardConfig.parse({ weights: { length: -1 } })).toThrow();
+    expect(() =>
+      RewardConfig.parse({
+        weights: { length: 0, tone: 0, integrity: 0, overselling: 0, acknowledgement: 0 },
+      }),
+    ).toThrow();
+  });
+
+  it('createFeedbackReward governs the texts itself with one pipeline', () => {
+    const reward = createFeedbackReward(governance);
+    expect(reward(GOOD, task).primary).toBeGreaterThan(0.8);
+    expect(reward('ok', task).primary).toBeLessThan(0.6);
+  });
+});
+
+describe('reward properties', () => {
+  const items = generateFeedback({ count: 120 });
+  const references = buildSftCorpus(items, { governance, badShare: 0 });
+  const claims = [
+    'guaranteed',
+    'foolproof',
+    'risk-free',
+    'production-ready',
+    'battle-tested',
+    'enterprise-grade',
+    'industry-leading',
+  ];
+
+  it('keeps every term and the primary in [0, 1] for any reply', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 400 }),
+          fc.lorem({ maxCount: 60 }),
+          fc.constantFrom(...references.map((r) => r.reply)),
+        ),
+        fc.constantFrom<Verdict['sentiment']['label']>('negative', 'neutral', 'positive'),
+        fc.integer({ min: 0, max: items.length - 1 }),
+        (reply, label, k) => {
+          const r = rewardFeedbackReply(reply, items[k], {
+            feedback: feedbackVerdict(items[k].text, label),
+            reply: governance.govern(reply, 'response'),
+          });
+          for (const t of REWARD_TERMS) {
+            expect(r.terms[t]).toBeGreaterThanOrEqual(0);
+            expect(r.terms[t]).toBeLessThanOrEqual(1);
+          }
+          expect(r.primary).toBeGreaterThanOrEqual(0);
+          expect(r.primary).toBeLessThanOrEqual(1);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('never raises the reward when a prohibited claim is added', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: references.length - 1 }),
+        fc.constantFrom(...claims),
+        fc.nat(),
+        (k, claim, at) => {
+          const item = items[k];
+          const feedback = governance.govern(item.text, 'feedback');
+          const before = references[k].reply;
+          const sentences = before.split(/(?<=\.)\s+/);
+          sentences.splice(at % (sentences.length + 1), 0, `The framework is ${claim}.`);
+          const after = sentences.join(' ');
+          const r0 = rewardFeedbackReply(before, item, {
+            feedback,
+            reply: governance.govern(before, 'response'),
+          });
+          const r1 = rewardFeedbackReply(after, item, {
+            feedback,
+            reply: governance.govern(after, 'response'),
+          });
+          expect(r1.primary).toBeLessThanOrEqual(r0.primary);
+          expect(r1.terms.overselling).toBeLessThan(1);
+        },
+      ),
+      { numRuns: 120 },
+    );
+  });
+
+  it('gives 0 whenever personal data leaks into the reply', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: references.length - 1 }), fc.nat(), (k, seed) => {
+        const pii = samplePii(createRandom(seed)).filter(
+          (p) => p.type === 'EMAIL' || p.type === 'CREDIT_CARD' || p.type === 'US_SSN',
+        );
+        const leak = pii[0]?.value ?? `someone${seed % 1000}@example.org`;
+        const reply = `${references[k].reply} Contact: ${leak}.`;
+        const verdict = governance.govern(reply, 'response');
+        expect(verdict.pii.length).toBeGreaterThan(0);
+        const r = rewardFeedbackReply(reply, items[k], {
+          feedback: governance.govern(items[k].text),
+          reply: verdict,
+        });
+        expect(r.primary).toBe(0);
+        expect(r.hardZero).toBe('pii-leak');
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
