@@ -88,8 +88,12 @@ export class TransformerReplyPolicy implements ReplyPolicy {
         if (c.options.signal?.aborted) c.reject(c.options.signal.reason ?? new Error('aborted'));
       if (live.length === 0) continue;
       this.sample(live).then(
-        (results) => live.forEach((c, i) => c.resolve(results[i])),
-        (error) => live.forEach((c) => c.reject(error)),
+        (results) => {
+          for (const [i, c] of live.entries()) c.resolve(results[i]);
+        },
+        (error) => {
+          for (const c of live) c.reject(error);
+        },
       );
     }
   }
