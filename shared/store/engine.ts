@@ -84,6 +84,16 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what:
   throw new StoreError('invalid', `invalid ${what}: ${issues.join('; ')}`, result.error.issues);
 }
 
+/** JSON with sorted keys: two rows are the same when their canonical forms are. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+const sameRow = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
+
 /** A promise chain that runs one body at a time, in call order. */
 class Mutex {
   private tail: Promise<unknown> = Promise.resolve();
@@ -673,49 +683,55 @@ export class EngineLightningStore implements LightningStore {
    */
   async importRecords(records: StoreRecordsInput): Promise<ImportResult> {
     const batch = parseInput(StoreRecords, records, 'records');
-    return this.write(async (tx) => {
-      const written = { rollouts: 0, attempts: 0, spans: 0, resources: 0, workers: 0 };
-      let skipped = 0;
-      for (const row of batch.rollouts) {
-        const existing = await tx.getRollout(row.rollout_id);
-        if (existing && rolloutRank(existing.status) > rolloutRank(row.status)) {
-          skipped++;
-          continue;
-        }
-        await tx.putRollouts([row]);
-        if (isQueued(row.status)) await tx.enqueue([row.rollout_id]);
-        written.rollouts++;
-      }
-      for (const row of batch.attempts) {
-        const existing = await tx.getAttempt(row.rollout_id, row.attempt_id);
-        if (existing && attemptRank(existing.status) > attemptRank(row.status)) {
-          skipped++;
-          continue;
-        }
-        await tx.putAttempts([row]);
-        written.attempts++;
-      }
-      const inserted = await tx.insertSpans(batch.spans);
-      written.spans = inserted.length;
-      skipped += batch.spans.length - inserted.length;
-      for (const s of inserted) await this.raiseSequenceTo(tx, s.rollout_id, s.sequence_id);
-      for (const row of batch.resources) {
-        const existing = await tx.getResources(row.resources_id);
-        if (existing && existing.version > row.version) {
-          skipped++;
-          continue;
-        }
-        await tx.putResources([row]);
-        const latestId = (await tx.getMeta(LATEST_RESOURCES_KEY)) as string | undefined;
-        const latest = latestId ? await tx.getResources(latestId) : undefined;
-        if (!latest || row.update_time >= latest.update_time)
-          await tx.setMeta(LATEST_RESOURCES_KEY, row.resources_id);
-        written.resources++;
-      }
-      if (batch.workers.length > 0) await tx.putWorkers(batch.workers);
-      written.workers = batch.workers.length;
-      return { written, skipped };
-    });
+    return this.write((tx) => this.importInto(tx, batch));
+  }
+
+  /** The body of importRecords, for subclasses that add to the same transaction. */
+  protected async importInto(tx: StoreTx, batch: StoreRecords): Promise<ImportResult> {
+    const written = { rollouts: 0, attempts: 0, spans: 0, resources: 0, workers: 0 };
+    let skipped = 0;
+    // A row is written when it is new, or changed and not behind what is stored.
+    const admit = <T>(existing: T | undefined, row: T, behind: (stored: T) => boolean): boolean => {
+      const take = !existing || (!sameRow(existing, row) && !behind(existing));
+      if (!take) skipped++;
+      return take;
+    };
+    for (const row of batch.rollouts) {
+      const existing = await tx.getRollout(row.rollout_id);
+      if (!admit(existing, row, (e) => rolloutRank(e.status) > rolloutRank(row.status))) continue;
+      await tx.putRollouts([row]);
+      if (isQueued(row.status)) await tx.enqueue([row.rollout_id]);
+      written.rollouts++;
+    }
+    for (const row of batch.attempts) {
+      const existing = await tx.getAttempt(row.rollout_id, row.attempt_id);
+      if (!admit(existing, row, (e) => attemptRank(e.status) > attemptRank(row.status))) continue;
+      await tx.putAttempts([row]);
+      written.attempts++;
+    }
+    const inserted = await tx.insertSpans(batch.spans);
+    written.spans = inserted.length;
+    skipped += batch.spans.length - inserted.length;
+    for (const s of inserted) await this.raiseSequenceTo(tx, s.rollout_id, s.sequence_id);
+    for (const row of batch.resources) {
+      const existing = await tx.getResources(row.resources_id);
+      const newer = (e: ResourcesUpdate) =>
+        e.version > row.version || (e.version === row.version && e.update_time >= row.update_time);
+      if (!admit(existing, row, newer)) continue;
+      await tx.putResources([row]);
+      const latestId = (await tx.getMeta(LATEST_RESOURCES_KEY)) as string | undefined;
+      const latest = latestId ? await tx.getResources(latestId) : undefined;
+      if (!latest || row.update_time >= latest.update_time)
+        await tx.setMeta(LATEST_RESOURCES_KEY, row.resources_id);
+      written.resources++;
+    }
+    for (const row of batch.workers) {
+      const existing = await tx.getWorker(row.worker_id);
+      if (!admit(existing, row, () => false)) continue;
+      await tx.putWorkers([row]);
+      written.workers++;
+    }
+    return { written, skipped };
   }
 
   async close(): Promise<void> {
