@@ -9,6 +9,10 @@ import { rateLimit } from './middleware/rate-limit';
 import { aglRoutes } from './routes/agl';
 import { blobRoutes } from './routes/blobs';
 import { otlpRoutes } from './routes/otlp';
+import { type SyncServerStore, syncRoutes } from './routes/sync';
+import { trainRoutes } from './routes/train';
+import type { TrainJobManager } from './jobs/manager';
+import type { z } from 'zod';
 import type { LightningStore } from '../shared/store/store';
 import { VERSION } from './version';
 
@@ -23,6 +27,10 @@ export type AppOptions = {
   rateLimitPerSecond?: number;
   /** The store behind /v1/agl; without it those routes are absent. */
   store?: LightningStore;
+  /** The change feed behind /v1/sync (the SQLite store); without it those routes are absent. */
+  sync?: SyncServerStore;
+  /** Training jobs and the schema their config is checked with; without them /v1/train is absent. */
+  jobs?: { manager: TrainJobManager; configSchema: z.ZodType<Record<string, unknown>> };
   /** Content-addressed checkpoint files; without it the blob routes are absent. */
   blobs?: BlobStore;
   log?: (message: string) => void;
@@ -69,6 +77,8 @@ export function createApp(options: AppOptions = {}) {
   app.use('/v1/train/*', jsonBodyLimit(maxJsonBytes));
 
   if (options.store) app.route('/v1/agl', aglRoutes(options.store));
+  if (options.sync) app.route('/v1/sync', syncRoutes(options.sync, options.log));
+  if (options.jobs) app.route('/v1/train', trainRoutes(options.jobs.manager, options.jobs.configSchema));
   if (options.blobs) app.route('/v1/blobs', blobRoutes(options.blobs));
   app.route('/v1', otlpRoutes());
   return app;

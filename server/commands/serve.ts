@@ -7,6 +7,7 @@ import { BlobStore } from '../blobs/blob-store';
 import { CliUsageError } from '../cli';
 import { isLoopbackHost } from '../middleware/auth';
 import { mountWebApp } from '../static';
+import { openSqliteStore } from '../store/sqlite';
 import { parseCommandArgs } from './args';
 
 const HELP = `usage: edgelight serve [--port 8787] [--host 127.0.0.1] [--data DIR] [--token T] [options]
@@ -78,7 +79,9 @@ export async function run(argv: string[]): Promise<number> {
   const blobs = new BlobStore(join(dataDir, 'blobs'), maxBlobBytes);
   await blobs.init();
 
-  const app = createApp({ token, corsOrigins, maxJsonBytes, rateLimitPerSecond, blobs });
+  const store = openSqliteStore(join(dataDir, 'store.sqlite'));
+
+  const app = createApp({ token, corsOrigins, maxJsonBytes, rateLimitPerSecond, blobs, store, sync: store });
   mountWebApp(app, values.web ? resolve(values.web) : defaultWebRoot);
 
   const server = serve({ fetch: app.fetch, port, hostname: values.host }, (info) => {
@@ -86,7 +89,10 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`edgelight listening on http://${values.host}:${info.port}`);
   });
   await new Promise<void>((resolveStop) => {
-    const stop = () => server.close(() => resolveStop());
+    const stop = () =>
+      server.close(() => {
+        void store.close().then(() => resolveStop());
+      });
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
