@@ -3,12 +3,14 @@ import { signal } from '@preact/signals';
 // A hash router: the app is served as static files and works offline, so routes live in
 // location.hash ("#/train") and survive a reload without server help.
 
-export const ROUTES = ['feedback', 'dataset'] as const;
+export const ROUTES = ['feedback', 'dataset', 'traces', 'sync'] as const;
 export type RouteName = (typeof ROUTES)[number];
 
 export const ROUTE_TITLES: Record<RouteName, string> = {
   feedback: 'Feedback',
   dataset: 'Dataset',
+  traces: 'Traces',
+  sync: 'Sync',
 };
 
 export type Route = { name: RouteName; params: URLSearchParams };

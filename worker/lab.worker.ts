@@ -1,14 +1,22 @@
 import * as Comlink from 'comlink';
 import type { GovernancePipeline, TextKind, Verdict } from '../shared/governance/types';
+import { blobStorageOf } from '../shared/policy/checkpoint';
+import { DexieLightningStore } from '../shared/store/dexie';
+import { DexieOutbox } from '../shared/sync/outbox';
+import { OutboxRecordingStore } from '../shared/sync/recording-store';
+import { baselinePolicy, checkpointReplyPolicy, draftReplies, type PolicyChoice } from './lab/agent';
+import { ensureBackend } from './lab/backend';
 import * as dataset from './lab/dataset';
 import { LabDatabase } from './lab/lab-db';
-import { DatasetFilter, Page } from './lab/protocol';
+import { DatasetFilter, Page, type SyncState, TraceFilter } from './lab/protocol';
+import { LabSync } from './lab/sync';
+import { TraceIndex, traceDetail } from './lab/traces';
 
 // The app's main worker. It composes the isomorphic modules of shared/ (governance, store, agent,
 // trainer, sync) and exposes them to the page over comlink. Heavy modules load on first use, so the
 // worker starts fast and tfjs is fetched only when training or sampling begins.
 
-export type LabEvent = { type: 'ready' };
+export type LabEvent = { type: 'ready' } | { type: 'sync'; state: SyncState };
 
 type Listener = (event: LabEvent) => void;
 const listeners = new Map<number, Listener>();
@@ -25,8 +33,40 @@ function governance(): Promise<GovernancePipeline> {
 }
 
 const db = new LabDatabase();
+/** The LightningStore of this browser: rollouts, attempts, spans, resources and checkpoint blobs. */
+const localStore = new DexieLightningStore({ indexedDB, IDBKeyRange, name: 'edgelight-store' });
+const outbox = new DexieOutbox('edgelight-sync');
+/** What runners and the trainer write through, so every change is queued for sync. */
+const store = new OutboxRecordingStore(localStore, outbox);
+const blobs = blobStorageOf(localStore);
+
+async function clientId(): Promise<string> {
+  const saved = await db.getSetting<string>('client.id');
+  if (saved) return saved;
+  const id = `browser-${crypto.randomUUID()}`;
+  await db.setSetting('client.id', id);
+  return id;
+}
+
+const traces = new TraceIndex(db, async () => localStore);
+const sync = clientId().then(
+  (id) =>
+    new LabSync(db, localStore, outbox, blobs, id, () => {
+      void sync.then((s) => s.state()).then((state) => emit({ type: 'sync', state }));
+    }),
+);
 
 const MAX_FEEDBACK_CHARS = 100_000;
+
+/** The newest checkpoint as a policy, or the SFT-corpus baseline before any training. */
+async function currentPolicy(): Promise<PolicyChoice> {
+  const newest = await db.checkpoints.orderBy('createdAt').last();
+  if (newest) {
+    await ensureBackend('auto');
+    return { policy: await checkpointReplyPolicy(blobs, newest.id), kind: 'checkpoint' };
+  }
+  return { policy: await baselinePolicy(db, await governance()), kind: 'baseline' };
+}
 
 const api = {
   subscribe(listener: Listener): number {
@@ -45,6 +85,10 @@ const api = {
     return (await governance()).govern(text, kind);
   },
 
+  async draftReplies(request: unknown) {
+    return draftReplies(store, await governance(), await currentPolicy(), request);
+  },
+
   generateDataset: (request: unknown) => dataset.generateDataset(db, request),
   importDataset: (text: unknown) => dataset.importDataset(db, text),
   exportDataset: (filter: unknown) => dataset.exportDataset(db, DatasetFilter.parse(filter ?? {})),
@@ -56,6 +100,21 @@ const api = {
   async clearDataset(): Promise<void> {
     await db.examples.clear();
   },
+
+  refreshTraces: () => traces.refresh(),
+  traceFacets: () => traces.facets(),
+  async queryTraces(filter: unknown, offset: number, limit: number) {
+    const page = Page.parse({ offset, limit });
+    return traces.query(TraceFilter.parse(filter ?? {}), page.offset, page.limit);
+  },
+  async traceDetail(rolloutId: string) {
+    if (typeof rolloutId !== 'string') throw new Error('rolloutId must be a string');
+    return traceDetail(localStore, rolloutId);
+  },
+
+  syncState: async () => (await sync).state(),
+  configureSync: async (settings: unknown) => (await sync).configure(settings),
+  syncNow: async () => (await sync).syncNow(),
 };
 
 export type LabApi = typeof api;

@@ -1,7 +1,8 @@
 import type { Attributes } from '../../shared/store/types';
 
-// A reward's terms as horizontal bars: one row per term, the bar's length its value on [-1, 1]
-// (values outside are clamped for drawing, printed exactly).
+// A reward's terms as horizontal bars, one row per term. Terms in [0, 1] draw from the left edge;
+// when any term is negative the axis is [-1, 1] with zero in the middle. Values outside are
+// clamped for drawing and printed exactly.
 
 export function rewardTerms(attributes: Attributes): Record<string, number> | null {
   const terms: Record<string, number> = {};
@@ -15,23 +16,26 @@ export function rewardTerms(attributes: Attributes): Record<string, number> | nu
 }
 
 export function RewardBars({ terms }: { terms: Record<string, number> }) {
+  const signed = Object.values(terms).some((v) => v < 0);
   return (
     <table class="reward-bars" data-testid="reward-bars">
       <caption class="sr-only">reward terms</caption>
       <tbody>
         {Object.entries(terms).map(([name, value]) => {
-          const clamped = Math.max(-1, Math.min(1, value));
+          const clamped = Math.max(signed ? -1 : 0, Math.min(1, value));
+          const zero = signed ? 50 : 0;
+          const scale = signed ? 50 : 100;
           return (
             <tr key={name}>
               <th scope="row">{name}</th>
               <td class="num">{value.toFixed(3)}</td>
               <td class="bar-cell">
-                <span class="bar-axis">
+                <span class={`bar-axis ${signed ? 'signed' : ''}`}>
                   <span
                     class={`bar ${clamped < 0 ? 'negative' : ''}`}
                     style={{
-                      left: clamped < 0 ? `${50 + clamped * 50}%` : '50%',
-                      width: `${Math.abs(clamped) * 50}%`,
+                      left: `${zero + Math.min(0, clamped) * scale}%`,
+                      width: `${Math.abs(clamped) * scale}%`,
                     }}
                   />
                 </span>

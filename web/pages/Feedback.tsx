@@ -1,6 +1,8 @@
 import { useSignal } from '@preact/signals';
 import type { TextKind, Verdict } from '../../shared/governance/types';
+import type { DraftResult } from '../../worker/lab/protocol';
 import { Highlighted } from '../components/Highlighted';
+import { RewardBars } from '../components/RewardBars';
 import type { Mark } from '../components/highlight';
 import { errorMessage, lab } from '../lab/client';
 
@@ -95,7 +97,71 @@ export default function FeedbackPage() {
         </p>
       )}
       {verdict.value && <VerdictView text={verdict.value.text} verdict={verdict.value.verdict} />}
+      {verdict.value && verdict.value.verdict.kind === 'feedback' && <Drafts text={verdict.value.text} />}
     </section>
+  );
+}
+
+function Drafts({ text }: { text: string }) {
+  const result = useSignal<DraftResult | null>(null);
+  const busy = useSignal(false);
+  const error = useSignal('');
+  async function draft() {
+    busy.value = true;
+    error.value = '';
+    try {
+      result.value = await lab().draftReplies({ text, group: 4 });
+    } catch (e) {
+      error.value = errorMessage(e);
+    } finally {
+      busy.value = false;
+    }
+  }
+  const r = result.value;
+  return (
+    <div class="drafts">
+      <h2>Agent replies</h2>
+      <p class="row">
+        <button type="button" onClick={draft} disabled={busy.value}>
+          {busy.value ? 'Drafting…' : 'Draft replies'}
+        </button>
+        <span class="muted">
+          The agent sees only the redacted text; each reply is governed and scored, term by term.
+        </span>
+      </p>
+      {error.value && (
+        <p role="alert" class="error">
+          {error.value}
+        </p>
+      )}
+      {r && (
+        <>
+          <p class="muted" data-testid="draft-policy">
+            policy{' '}
+            {r.policyKind === 'baseline'
+              ? 'baseline (samples the SFT corpus; no checkpoint yet)'
+              : r.policyId}
+            {' · '}rollout {r.rolloutId}
+          </p>
+          <ol class="replies">
+            {r.replies.map((reply) => (
+              <li key={reply.index} data-testid="draft-reply">
+                <div class="row">
+                  <span class={`badge decision-${reply.decision}`}>{reply.decision}</span>
+                  <strong>reward {reply.reward.toFixed(3)}</strong>
+                  {reply.hardZero && <span class="muted">forced to 0: {reply.hardZero}</span>}
+                  {reply.violations.length > 0 && (
+                    <span class="muted">violations: {reply.violations.join(', ')}</span>
+                  )}
+                </div>
+                <p class="highlighted">{reply.text}</p>
+                <RewardBars terms={reply.terms} />
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+    </div>
   );
 }
 

@@ -5,4 +5,6 @@ import type { RouteName } from '../router';
 export const PAGE_LOADERS: Record<RouteName, () => Promise<{ default: ComponentType }>> = {
   feedback: () => import('./Feedback'),
   dataset: () => import('./Dataset'),
+  traces: () => import('./Traces'),
+  sync: () => import('./Sync'),
 };

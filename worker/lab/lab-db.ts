@@ -29,12 +29,25 @@ export type TraceRecord = {
   rollout_id: string;
   status: string;
   mode: string;
-  /** The primary reward of the latest attempt's last reward span; -Infinity when it has none. */
+  /** The mean primary reward of the latest attempt's reward spans; -Infinity when it has none. */
   reward: number;
   start_time: number;
   end_time: number | null;
   attempts: number;
   preview: string;
+};
+
+/** A checkpoint this lab saved or imported; its files live as blobs in the store's blob table. */
+export type CheckpointRecord = {
+  id: string;
+  createdAt: number;
+  step: number;
+  runId: string | null;
+  preset: string;
+  algorithm: string;
+  /** The run's figures when it was saved (reward mean, loss, ...). */
+  metrics: Record<string, number>;
+  source: 'trained' | 'imported' | 'pulled';
 };
 
 export type SettingRecord = { key: string; value: unknown };
@@ -43,6 +56,7 @@ export class LabDatabase extends Dexie {
   examples!: EntityTable<ExampleRecord, 'id'>;
   runs!: EntityTable<RunRecord, 'id'>;
   traces!: EntityTable<TraceRecord, 'rollout_id'>;
+  checkpoints!: EntityTable<CheckpointRecord, 'id'>;
   settings!: EntityTable<SettingRecord, 'key'>;
 
   constructor(name = 'edgelight-lab') {
@@ -51,6 +65,7 @@ export class LabDatabase extends Dexie {
       examples: 'id, order, split, category, sentiment',
       runs: 'id, updatedAt',
       traces: 'rollout_id, start_time, status, mode, reward',
+      checkpoints: 'id, createdAt',
       settings: 'key',
     });
   }

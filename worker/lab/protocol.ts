@@ -67,3 +67,152 @@ export type TraceRow = {
   attempts: number;
   preview: string;
 };
+
+export const BackendChoice = z.enum(['auto', 'webgpu', 'webgl', 'wasm', 'cpu']);
+export type BackendChoice = z.infer<typeof BackendChoice>;
+
+export const TrainAlgorithm = z.enum(['sft', 'grpo', 'rloo']);
+export type TrainAlgorithm = z.infer<typeof TrainAlgorithm>;
+
+/** What the Train page asks for. */
+export const TrainRequest = z.object({
+  preset: z.enum(['tiny', 'small']),
+  algorithm: TrainAlgorithm,
+  groupSize: z.number().int().min(2).max(64),
+  steps: z.number().int().min(1).max(100_000),
+  /** A wall-clock budget; null runs until `steps`. */
+  minutes: z
+    .number()
+    .positive()
+    .max(24 * 60)
+    .nullable(),
+  backend: BackendChoice,
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1),
+});
+export type TrainRequest = z.infer<typeof TrainRequest>;
+
+export type BackendInfo = {
+  /** The tfjs backend in use. */
+  name: string;
+  /** The adapter or device behind it, as the platform names it. */
+  adapter: string;
+  /** True when it runs on the CPU (SwiftShader, llvmpipe, wasm, cpu): fine for correctness, slow. */
+  software: boolean;
+};
+
+export type TrainStatus =
+  | 'idle'
+  | 'loading'
+  | 'compiling'
+  | 'running'
+  | 'pausing'
+  | 'paused'
+  | 'stopping'
+  | 'stopped'
+  | 'finished'
+  | 'failed';
+
+/** One point of the live charts: a training step's figures. */
+export type MetricPoint = {
+  step: number;
+  phase: string;
+  loss: number;
+  rewardMean: number | null;
+  rewardStd: number | null;
+  terms: Record<string, number>;
+  kl: number | null;
+  entropy: number | null;
+  violationRate: number | null;
+  tokensPerSecond: number;
+  seconds: number;
+};
+
+/** A reply sampled during training, with its reward and terms. */
+export type SampledReply = {
+  step: number;
+  prompt: string;
+  reply: string;
+  reward: number;
+  terms: Record<string, number>;
+};
+
+export type CheckpointSummary = {
+  id: string;
+  step: number;
+  createdAt: number;
+  preset: string;
+  algorithm: string;
+  metrics: Record<string, number>;
+};
+
+export type TrainSnapshot = {
+  runId: string | null;
+  status: TrainStatus;
+  request: TrainRequest | null;
+  backend: BackendInfo | null;
+  step: number;
+  totalSteps: number;
+  startedAt: number | null;
+  etaSeconds: number | null;
+  message: string;
+  error: string;
+  metrics: MetricPoint[];
+  samples: SampledReply[];
+  lastCheckpoint: CheckpointSummary | null;
+  /** A stopped or interrupted run that can continue from its last checkpoint. */
+  resumable: boolean;
+};
+
+export const SyncSettings = z.object({
+  /** The edgelight server, e.g. http://127.0.0.1:8787; empty means offline. */
+  url: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
+  token: z.string().max(4096),
+  /** Sync every 30 s while the page is open. */
+  auto: z.boolean(),
+});
+export type SyncSettings = z.infer<typeof SyncSettings>;
+
+export type SyncState = {
+  settings: SyncSettings;
+  running: boolean;
+  /** Outbox entries (changed rows) not yet acknowledged by the server. */
+  pending: number;
+  cursor: number;
+  lastSyncAt: number | null;
+  lastReport: {
+    pushedRows: number;
+    pushedWritten: number;
+    pulledRows: number;
+    serverSeq: number;
+    missingCheckpoints: string[];
+  } | null;
+  errors: Array<{ at: number; message: string }>;
+};
+
+export const DraftRequest = z.object({
+  text: z.string().min(1).max(20_000),
+  group: z.number().int().min(1).max(16).default(4),
+});
+
+/** One reply the agent drafted for a feedback, as the Feedback page shows it. */
+export type DraftedReplyView = {
+  index: number;
+  /** Redacted when the draft leaked personal data or was blocked. */
+  text: string;
+  decision: string;
+  violations: string[];
+  reward: number;
+  terms: Record<string, number>;
+  hardZero: string | null;
+};
+
+export type DraftResult = {
+  policyId: string;
+  policyKind: 'checkpoint' | 'baseline';
+  rolloutId: string;
+  replies: DraftedReplyView[];
+};

@@ -1,4 +1,4 @@
-import { AGL_MESSAGE, AGL_REWARD, ATTR, readReward } from '../../shared/agent/semconv';
+import { AGL_MESSAGE, AGL_OPERATION, AGL_REWARD, ATTR, readReward } from '../../shared/agent/semconv';
 import type { LightningStore } from '../../shared/store/store';
 import type { Attempt, RolloutWithAttempt, Span } from '../../shared/store/types';
 import type { LabDatabase, TraceRecord } from './lab-db';
@@ -14,7 +14,22 @@ const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const SCAN_PAGE = 1000;
 const NO_REWARD = Number.NEGATIVE_INFINITY;
 
+/**
+ * A line of text for the list: the redacted feedback the agent governed (never the raw input,
+ * which may hold personal data), else the first message, else the task id.
+ */
 function preview(rollout: RolloutWithAttempt, spans: Span[]): string {
+  for (const span of spans) {
+    if (span.name !== AGL_OPERATION || span.attributes[ATTR.operationName] !== 'govern-feedback') continue;
+    const output = span.attributes[ATTR.operationOutput];
+    try {
+      const redacted =
+        typeof output === 'string' ? (JSON.parse(output) as { redacted?: unknown }).redacted : null;
+      if (typeof redacted === 'string') return redacted.slice(0, 200);
+    } catch {
+      // Not JSON: fall through to the other sources.
+    }
+  }
   const message = spans.find((s) => s.name === AGL_MESSAGE)?.attributes[ATTR.messageBody];
   if (typeof message === 'string') return message.slice(0, 200);
   const input = rollout.input as { id?: unknown } | null;
@@ -26,8 +41,12 @@ async function summarise(store: LightningStore, rollout: RolloutWithAttempt): Pr
     ? (await store.querySpans({ rollout_id: rollout.rollout_id, attempt_id: rollout.attempt.attempt_id }))
         .items
     : [];
-  const rewardSpan = spans.filter((s) => s.name === AGL_REWARD).at(-1);
-  const reward = rewardSpan ? readReward(rewardSpan)?.primary : undefined;
+  // A group rollout carries one reward span per drafted reply: the row shows their mean.
+  const rewards = spans
+    .filter((s) => s.name === AGL_REWARD)
+    .map((s) => readReward(s)?.primary)
+    .filter((r): r is number => typeof r === 'number');
+  const reward = rewards.length ? rewards.reduce((a, b) => a + b, 0) / rewards.length : undefined;
   return {
     rollout_id: rollout.rollout_id,
     status: rollout.status,
