@@ -13,6 +13,8 @@ const commands: Record<string, Command> = {
     summary: 'generate the synthetic feedback dataset and SFT corpus',
     load: () => import('./commands/data'),
   },
+  train: { summary: 'train the reply policy (sft, grpo, rloo)', load: () => import('./commands/train') },
+  eval: { summary: 'evaluate a checkpoint on feedback JSON Lines', load: () => import('./commands/eval') },
 };
 
 function usage(): string {
