@@ -11,8 +11,6 @@
 //   5. record the step's metrics — to the callback and as a span of the run's own rollout.
 // The algorithm and the runners share nothing but the store (and the blob storage the resource points
 // into): a runner elsewhere resolving the same checkpoint id would sample from the same weights.
-import { createFeedbackAgent } from '../agent/feedback-agent';
-import { Runner } from '../agent/runner';
 import { AGL_OBJECT, ATTR, flattenAttributes } from '../agent/semconv';
 import type { FeedbackTask } from '../agent/task';
 import type { GovernancePipeline } from '../governance/types';
@@ -28,17 +26,11 @@ import { batchIndices, type StepMetrics, type StopCondition, shouldStop } from '
 import type { AdamW } from './optimizer';
 import { type PolicyGradientConfigInput, policyGradientUpdate } from './policy-gradient';
 import { buildTrainingBatch, readRolloutGroup, summariseReplies } from './rl-data';
+import { type SamplingOptions, startRunnerPool } from './loop-runners';
 import { learningRateAt, type ScheduleConfig } from './schedule';
 
 export const TRAIN_METRICS_OBJECT_TYPE = 'edgelight.train.metrics';
 export const TRAINING_RUN_INPUT_KIND = 'edgelight.training-run';
-
-export interface RlSamplingOptions {
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  maxNewTokens?: number;
-}
 
 export interface RlLoopOptions {
   store: LightningStore;
@@ -57,7 +49,7 @@ export interface RlLoopOptions {
   /** Replies per task: the group G. */
   group: number;
   governance: GovernancePipeline;
-  sampling?: RlSamplingOptions;
+  sampling?: SamplingOptions;
   schedule: ScheduleConfig;
   seed: number;
   startStep: number;
@@ -107,49 +99,7 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
   const tasksPerStep = options.tasksPerStep;
   const sampling = options.sampling ?? {};
 
-  // The live policy serves the version it published; any other checkpoint id is loaded from storage
-  // (a runner that fell behind, or a version published by another algorithm process).
-  let published: { checkpointId: string; replyPolicy: TransformerReplyPolicy } | null = null;
-  const replyPolicyFor = (id: string, p: Policy, t: PolicyTokenizer) =>
-    new TransformerReplyPolicy({
-      id,
-      policy: p,
-      tokenizer: t,
-      temperature: sampling.temperature ?? 1,
-      topK: sampling.topK,
-      topP: sampling.topP,
-      maxNewTokens: sampling.maxNewTokens,
-      coalesceMs: 20,
-      maxPrompts: tasksPerStep,
-    });
-  const resolvePolicy = async ({ checkpoint_id }: { checkpoint_id: string }) => {
-    if (published?.checkpointId === checkpoint_id) return published.replyPolicy;
-    const loaded = policyFromCheckpoint(await loadCheckpoint(checkpoints, checkpoint_id));
-    return replyPolicyFor(checkpoint_id, loaded.policy, loaded.tokenizer);
-  };
-
-  const agent = createFeedbackAgent({
-    governance: options.governance,
-    group,
-    temperature: sampling.temperature ?? 1,
-    maxTokens: sampling.maxNewTokens,
-    seed,
-  });
-  const stopRunners = new AbortController();
-  const runners = Array.from(
-    { length: options.runners ?? tasksPerStep },
-    (_, i) =>
-      new Runner({
-        store,
-        agent,
-        workerId: `trainer-runner-${i + 1}`,
-        resolvePolicy,
-        signal: stopRunners.signal,
-        pollIntervalMs: 10,
-        warn: (m) => console.warn(m),
-      }),
-  );
-  const running = runners.map((r) => r.run());
+  let published: string | null = null;
 
   const run = await store.startRollout({
     input: { kind: TRAINING_RUN_INPUT_KIND, algo: options.algo, tasks: tasks.length, group, tasksPerStep },
@@ -157,6 +107,15 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
     metadata: { algo: options.algo, seed, startStep: options.startStep },
   });
 
+  const pool = startRunnerPool({
+    store,
+    checkpoints,
+    governance: options.governance,
+    group,
+    seed,
+    sampling,
+    concurrency: options.runners ?? tasksPerStep,
+  });
   let step = options.startStep;
   try {
     while (!shouldStop(step, stop)) {
@@ -164,10 +123,10 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
 
       // 1. Publish the weights the step's rollouts will sample from.
       const checkpointId = await saveCheckpoint(checkpoints, await checkpointFromPolicy(policy, tokenizer));
-      const previous = published?.checkpointId;
-      published = { checkpointId, replyPolicy: replyPolicyFor(checkpointId, policy, tokenizer) };
-      if (previous && previous !== checkpointId)
-        await removeCheckpoint(checkpoints, previous, [checkpointId]);
+      pool.serve(checkpointId, policy, tokenizer);
+      if (published && published !== checkpointId)
+        await removeCheckpoint(checkpoints, published, [checkpointId]);
+      published = checkpointId;
       const resources = await store.addResources({
         policy: { resource_type: 'policy', checkpoint_id: checkpointId, metadata: { step } },
       });
@@ -241,8 +200,7 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
       .catch(() => undefined);
     throw error;
   } finally {
-    stopRunners.abort();
-    await Promise.allSettled(running);
+    await pool.stop();
   }
   return { step, runRolloutId: run.rollout_id };
 }

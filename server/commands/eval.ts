@@ -1,0 +1,112 @@
+import { readFile } from 'node:fs/promises';
+import { FeedbackTask } from '../../shared/agent/task';
+import { JsonlError, parseJsonlStrict } from '../../shared/data/jsonl';
+import { createGovernancePipeline } from '../../shared/governance';
+import { MemoryBlobStorage, saveCheckpoint } from '../../shared/policy/checkpoint';
+import { policyFromCheckpoint } from '../../shared/policy/checkpoint-policy';
+import { DEFAULT_MAX_NEW_TOKENS } from '../../shared/policy/sequence';
+import { InMemoryLightningStore } from '../../shared/store/memory';
+import { selectBackend } from '../../shared/train/backend';
+import { evaluatePolicy } from '../../shared/train/loop-eval';
+import { readCheckpointDirectory, resolveCheckpointDirectory } from '../checkpoints/directory';
+import { CliUsageError } from '../cli';
+import { parseCommandArgs } from './args';
+
+const HELP = `usage: edgelight eval --checkpoint DIR --in FILE.jsonl [--samples K] [--seed S]
+
+Drafts K replies per feedback item with a trained checkpoint, through the same store, runners and
+feedback agent as training, and prints one JSON object:
+  {"n", "reward_mean", "reward_std", "terms": {...}, "violation_rate": {"inst_016", "inst_017",
+   "inst_018", "pii", "any"}, "words_mean", "samples": [first 5 replies]}
+n is the number of feedback items; the statistics are over all n × K replies.
+  --checkpoint      a checkpoint folder, or a run folder with 'latest'
+  --in              JSON Lines, one {"id", "text", "category"?} per line
+  --samples         replies per item (default 4)
+  --seed            sampling seed (default 1)
+  --temperature     sampling temperature (default 1, as in training)
+  --max-new-tokens  reply length limit (default ${DEFAULT_MAX_NEW_TOKENS})
+  --backend         tfjs backend (default wasm)`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    checkpoint: { type: 'string' },
+    in: { type: 'string' },
+    samples: { type: 'string', default: '4' },
+    seed: { type: 'string', default: '1' },
+    temperature: { type: 'string', default: '1' },
+    'max-new-tokens': { type: 'string', default: String(DEFAULT_MAX_NEW_TOKENS) },
+    backend: { type: 'string', default: 'wasm' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.checkpoint) throw new CliUsageError('--checkpoint DIR is required');
+  if (!values.in) throw new CliUsageError('--in FILE.jsonl is required');
+  const samples = Number(values.samples);
+  if (!Number.isInteger(samples) || samples < 1)
+    throw new CliUsageError(`--samples must be an integer ≥ 1, got '${values.samples}'`);
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed)) throw new CliUsageError(`--seed must be an integer, got '${values.seed}'`);
+  const temperature = Number(values.temperature);
+  if (!Number.isFinite(temperature) || temperature < 0)
+    throw new CliUsageError(`--temperature must be a number ≥ 0, got '${values.temperature}'`);
+  const maxNewTokens = Number(values['max-new-tokens']);
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1)
+    throw new CliUsageError(`--max-new-tokens must be an integer ≥ 1, got '${values['max-new-tokens']}'`);
+  if (!['wasm', 'cpu', 'webgpu'].includes(values.backend))
+    throw new CliUsageError('--backend must be wasm, cpu or webgpu');
+
+  let text: string;
+  try {
+    text = await readFile(values.in, 'utf8');
+  } catch (error) {
+    throw new CliUsageError(
+      `cannot read --in ${values.in}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+    );
+  }
+  let tasks: FeedbackTask[];
+  try {
+    tasks = parseJsonlStrict(text, FeedbackTask);
+  } catch (error) {
+    if (error instanceof JsonlError) throw new CliUsageError(`--in ${values.in}: ${error.message}`);
+    throw error;
+  }
+  if (tasks.length === 0) throw new CliUsageError(`--in ${values.in} has no feedback items`);
+
+  let loaded: Awaited<ReturnType<typeof readCheckpointDirectory>>;
+  try {
+    loaded = await readCheckpointDirectory(await resolveCheckpointDirectory(values.checkpoint));
+  } catch (error) {
+    throw new CliUsageError(`--checkpoint ${values.checkpoint}: ${(error as Error).message}`);
+  }
+  await selectBackend({ prefer: values.backend as 'wasm' | 'cpu' | 'webgpu' });
+  let model: ReturnType<typeof policyFromCheckpoint>;
+  try {
+    model = policyFromCheckpoint(loaded.checkpoint);
+  } catch (error) {
+    throw new CliUsageError(`--checkpoint ${values.checkpoint}: ${(error as Error).message}`);
+  }
+  const checkpoints = new MemoryBlobStorage();
+  const checkpointId = await saveCheckpoint(checkpoints, {
+    ...loaded.checkpoint,
+    optimizer: undefined,
+    trainer: undefined,
+  });
+  const report = await evaluatePolicy({
+    store: new InMemoryLightningStore(),
+    checkpoints,
+    checkpointId,
+    policy: model.policy,
+    tokenizer: model.tokenizer,
+    tasks,
+    samples,
+    seed,
+    governance: createGovernancePipeline(),
+    sampling: { temperature, maxNewTokens },
+  });
+  console.log(JSON.stringify(report));
+  model.policy.dispose();
+  return 0;
+}

@@ -1,0 +1,366 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { z } from 'zod';
+import { FeedbackTask } from '../../shared/agent/task';
+import { DEFAULT_GENERATE_OPTIONS, generateFeedback } from '../../shared/data/generator';
+import { JsonlError, parseJsonlStrict } from '../../shared/data/jsonl';
+import { SftExample } from '../../shared/data/schema';
+import { buildSftCorpus } from '../../shared/data/sft';
+import { createGovernancePipeline } from '../../shared/governance';
+import type { Checkpoint, TrainerState } from '../../shared/policy/checkpoint';
+import { MemoryBlobStorage } from '../../shared/policy/checkpoint';
+import { policyFromCheckpoint, readNamedTensors, toTfTensors } from '../../shared/policy/checkpoint-policy';
+import { createPolicy, describeParameters, type Policy, presetConfig } from '../../shared/policy/model';
+import { DEFAULT_MAX_NEW_TOKENS, encodeSftPair } from '../../shared/policy/sequence';
+import { PolicyTokenizer } from '../../shared/policy/tokenizer';
+import { DEFAULT_VOCAB_SIZE, trainByteLevelBpe } from '../../shared/policy/tokenizer-train';
+import { InMemoryLightningStore } from '../../shared/store/memory';
+import { selectBackend } from '../../shared/train/backend';
+import type { StepMetrics } from '../../shared/train/loop';
+import { runRlLoop } from '../../shared/train/loop-rl';
+import { runSftLoop } from '../../shared/train/loop-sft';
+import { AdamW } from '../../shared/train/optimizer';
+import { ScheduleConfigSchema } from '../../shared/train/schedule';
+import {
+  readCheckpointDirectory,
+  resolveCheckpointDirectory,
+  writeRunCheckpoint,
+} from '../checkpoints/directory';
+import { CliUsageError } from '../cli';
+import { parseCommandArgs } from './args';
+
+const HELP = `usage: edgelight train --preset tiny|small --algo sft|grpo|rloo [--backend wasm|cpu|webgpu]
+                      [--steps N | --minutes M] [--data FILE] [--init CKPT] [--out DIR] [--group G] [--seed S]
+
+Trains the reply policy and writes checkpoints (safetensors + config.json + tokenizer.json, optimizer
+and trainer state for an exact resume) to DIR/step-NNNNNN/, with DIR/latest naming the newest.
+  --preset        model shape (tiny ≈ 0.85 M, small ≈ 5.3 M parameters; ignored with --init)
+  --algo          sft: teacher forcing on the SFT corpus; grpo / rloo: RL through the store
+  --backend       tfjs backend (default wasm)
+  --steps         optimizer steps to run now (a resumed run continues its step count)
+  --minutes       stop after this much wall-clock time instead (or as well)
+  --data          sft: JSON Lines of {prompt, reply}; grpo/rloo: JSON Lines of {id, text, category?}.
+                  Without it the seeded synthetic dataset's train split (and its SFT corpus) is used.
+  --init          a checkpoint (or run folder) to start from. The same algorithm with optimizer state
+                  resumes exactly; otherwise only the weights and tokenizer are taken (SFT → GRPO).
+                  RL needs it: it starts from an SFT checkpoint.
+  --out           run folder (default .edgelight/runs/<algo>-<preset>)
+  --group         replies per feedback, the GRPO/RLOO group G (default 8)
+  --seed          seed of init, data order and sampling (default 1)
+  --batch         sft: sequences per step (default 16); grpo/rloo: feedback items per step (default 8)
+  --lr            peak learning rate (default sft 2e-3, grpo/rloo 2e-5)
+  --warmup        warm-up steps (default sft 20, grpo/rloo 0)
+  --lr-horizon    step at which the cosine decay ends (default --steps, else 2000; kept on resume)
+  --log-every     progress line every N steps (default sft 10, grpo/rloo 1)
+  --save-every    checkpoint every N steps (default 100; the final state is always saved)
+  --vocab-size    tokenizer vocabulary when one is trained here (default ${DEFAULT_VOCAB_SIZE})
+  --max-new-tokens  reply length limit when sampling (default ${DEFAULT_MAX_NEW_TOKENS})
+  --temperature   sampling temperature for RL (default 1)
+  --beta          KL coefficient to the starting policy (default 0)
+  --mu            optimizer steps per RL batch (default 1)`;
+
+const OPTIONS = {
+  preset: { type: 'string', default: 'tiny' },
+  algo: { type: 'string' },
+  backend: { type: 'string', default: 'wasm' },
+  steps: { type: 'string' },
+  minutes: { type: 'string' },
+  data: { type: 'string' },
+  init: { type: 'string' },
+  out: { type: 'string' },
+  group: { type: 'string', default: '8' },
+  seed: { type: 'string', default: '1' },
+  batch: { type: 'string' },
+  lr: { type: 'string' },
+  warmup: { type: 'string' },
+  'lr-horizon': { type: 'string' },
+  'log-every': { type: 'string' },
+  'save-every': { type: 'string', default: '100' },
+  'vocab-size': { type: 'string', default: String(DEFAULT_VOCAB_SIZE) },
+  'max-new-tokens': { type: 'string', default: String(DEFAULT_MAX_NEW_TOKENS) },
+  temperature: { type: 'string', default: '1' },
+  beta: { type: 'string', default: '0' },
+  mu: { type: 'string', default: '1' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function numberOption(value: string | undefined, name: string, check: (n: number) => boolean, rule: string) {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || !check(n))
+    throw new CliUsageError(`--${name} must be ${rule}, got '${value}'`);
+  return n;
+}
+const positiveInt = (v: string | undefined, name: string) =>
+  numberOption(v, name, (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1');
+const positive = (v: string | undefined, name: string) => numberOption(v, name, (n) => n > 0, 'a number > 0');
+const nonNegative = (v: string | undefined, name: string) =>
+  numberOption(v, name, (n) => n >= 0, 'a number ≥ 0');
+
+async function readJsonl<S extends z.ZodType>(path: string, schema: S, what: string): Promise<z.infer<S>[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CliUsageError(`cannot read --data ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  try {
+    const rows = parseJsonlStrict(text, schema);
+    if (rows.length === 0) throw new CliUsageError(`--data ${path} has no ${what}`);
+    return rows;
+  } catch (error) {
+    if (error instanceof JsonlError) throw new CliUsageError(`--data ${path}: ${error.message}`);
+    throw error;
+  }
+}
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const m = Math.floor(seconds / 60);
+  return m > 0 ? `${m}m${String(Math.round(seconds % 60)).padStart(2, '0')}s` : `${Math.round(seconds)}s`;
+}
+
+/** One progress line: step, reward, KL, loss, tokens/s, ETA. */
+function progressLine(
+  m: StepMetrics,
+  untilStep: number | undefined,
+  deadline: number | undefined,
+  startedAt: number,
+  startStep: number,
+) {
+  const elapsed = (Date.now() - startedAt) / 1000;
+  const perStep = elapsed / Math.max(1, m.step - startStep);
+  const etaSteps = untilStep !== undefined ? (untilStep - m.step) * perStep : Number.POSITIVE_INFINITY;
+  const etaClock = deadline !== undefined ? (deadline - Date.now()) / 1000 : Number.POSITIVE_INFINITY;
+  const parts = [`step ${m.step}${untilStep !== undefined ? `/${untilStep}` : ''}`];
+  if (m.rewardMean !== undefined)
+    parts.push(`reward ${m.rewardMean.toFixed(3)}±${(m.rewardStd ?? 0).toFixed(3)}`);
+  if (m.violationRate !== undefined) parts.push(`viol ${(100 * m.violationRate).toFixed(1)}%`);
+  parts.push(`kl ${(m.kl ?? 0).toFixed(4)}`, `loss ${m.loss.toFixed(4)}`, `lr ${m.lr.toExponential(2)}`);
+  parts.push(`tok/s ${Math.round(m.tokensPerSecond)}`, `eta ${formatDuration(Math.min(etaSteps, etaClock))}`);
+  return parts.join('  ');
+}
+
+type Algo = 'sft' | 'grpo' | 'rloo';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, OPTIONS);
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const algo = values.algo as Algo | undefined;
+  if (!algo || !['sft', 'grpo', 'rloo'].includes(algo))
+    throw new CliUsageError(`--algo must be sft, grpo or rloo`);
+  if (!['tiny', 'small'].includes(values.preset)) throw new CliUsageError(`--preset must be tiny or small`);
+  if (!['wasm', 'cpu', 'webgpu'].includes(values.backend))
+    throw new CliUsageError(`--backend must be wasm, cpu or webgpu`);
+  const steps = positiveInt(values.steps, 'steps');
+  const minutes = positive(values.minutes, 'minutes');
+  if (steps === undefined && minutes === undefined) throw new CliUsageError('give --steps N or --minutes M');
+  const seed = numberOption(values.seed, 'seed', Number.isInteger, 'an integer')!;
+  const group = positiveInt(values.group, 'group')!;
+  const rl = algo !== 'sft';
+  if (rl && group < 2)
+    throw new CliUsageError(`--group must be ≥ 2 for ${algo} (advantages compare samples)`);
+  if (rl && !values.init)
+    throw new CliUsageError(`${algo} starts from a trained policy: give --init CKPT (an SFT checkpoint)`);
+  const batch = positiveInt(values.batch, 'batch') ?? (rl ? 8 : 16);
+  const lr = positive(values.lr, 'lr') ?? (rl ? 2e-5 : 2e-3);
+  const warmup =
+    numberOption(values.warmup, 'warmup', (n) => Number.isInteger(n) && n >= 0, 'an integer ≥ 0') ??
+    (rl ? 0 : 20);
+  const logEvery = positiveInt(values['log-every'], 'log-every') ?? (rl ? 1 : 10);
+  const saveEvery = positiveInt(values['save-every'], 'save-every')!;
+  const vocabSize = positiveInt(values['vocab-size'], 'vocab-size')!;
+  const maxNewTokens = positiveInt(values['max-new-tokens'], 'max-new-tokens')!;
+  const temperature = nonNegative(values.temperature, 'temperature')!;
+  const beta = nonNegative(values.beta, 'beta')!;
+  const mu = positiveInt(values.mu, 'mu')!;
+  const outDir = resolve(values.out ?? join('.edgelight', 'runs', `${algo}-${values.preset}`));
+
+  // Starting point: a checkpoint to resume or to start from, or a fresh model.
+  let init: { id: string; checkpoint: Checkpoint; dir: string } | null = null;
+  if (values.init) {
+    try {
+      const dir = await resolveCheckpointDirectory(values.init);
+      init = { ...(await readCheckpointDirectory(dir)), dir };
+    } catch (error) {
+      throw new CliUsageError(`--init ${values.init}: ${(error as Error).message}`);
+    }
+  }
+  const resume =
+    init?.checkpoint.trainer?.algo === algo && init.checkpoint.optimizer ? init.checkpoint.trainer : null;
+
+  const backend = await selectBackend({ prefer: values.backend as 'wasm' | 'cpu' | 'webgpu' });
+  console.error(
+    `backend ${backend.name} (${backend.adapterDescription}${backend.software ? ', software' : ''})`,
+  );
+  const governance = createGovernancePipeline();
+
+  // Data: the SFT corpus, or the RL tasks.
+  let sftExamples: Array<{ prompt: string; reply: string }> = [];
+  let tasks: FeedbackTask[] = [];
+  if (!rl) {
+    if (values.data)
+      sftExamples = await readJsonl(values.data, SftExample.pick({ prompt: true, reply: true }), 'examples');
+    else {
+      const train = generateFeedback(DEFAULT_GENERATE_OPTIONS).filter((i) => i.metadata.split === 'train');
+      sftExamples = buildSftCorpus(train, { governance });
+      console.error(
+        `data: generated SFT corpus, ${sftExamples.length} examples (seed ${DEFAULT_GENERATE_OPTIONS.seed}, train split)`,
+      );
+    }
+  } else {
+    if (values.data) tasks = await readJsonl(values.data, FeedbackTask, 'tasks');
+    else {
+      tasks = generateFeedback(DEFAULT_GENERATE_OPTIONS).filter((i) => i.metadata.split === 'train');
+      console.error(
+        `data: generated train split, ${tasks.length} feedback items (seed ${DEFAULT_GENERATE_OPTIONS.seed})`,
+      );
+    }
+  }
+
+  // Model and tokenizer.
+  let policy: Policy;
+  let tokenizer: PolicyTokenizer;
+  if (init) {
+    try {
+      ({ policy, tokenizer } = policyFromCheckpoint(init.checkpoint));
+    } catch (error) {
+      throw new CliUsageError(`--init ${values.init}: ${(error as Error).message}`);
+    }
+    console.error(
+      `init: ${init.dir} (${init.id.slice(0, 12)}), ${resume ? `resuming at step ${resume.step}` : 'weights only'}`,
+    );
+  } else {
+    tokenizer = PolicyTokenizer.fromJson(
+      trainByteLevelBpe(
+        sftExamples.flatMap((e) => [e.prompt, e.reply]),
+        { vocabSize },
+      ),
+    );
+    policy = createPolicy(
+      presetConfig(values.preset as 'tiny' | 'small', {
+        vocabSize: tokenizer.vocabSize,
+        padId: tokenizer.padId,
+      }),
+      {
+        seed,
+      },
+    );
+    console.error(`tokenizer: trained here, ${tokenizer.vocabSize} tokens`);
+  }
+  console.error(`model: ${describeParameters(policy.config)}`);
+
+  const optimizer = new AdamW(policy.weights, { weightDecay: rl ? 0 : 0.01 });
+  if (resume && init?.checkpoint.optimizer) {
+    const tensors = toTfTensors(init.checkpoint.optimizer.tensors);
+    try {
+      optimizer.importState({ step: resume.step, tensors });
+    } catch (error) {
+      throw new CliUsageError(`--init ${values.init}: optimizer state: ${(error as Error).message}`);
+    } finally {
+      for (const t of Object.values(tensors)) t.dispose();
+    }
+  }
+  const startStep = resume?.step ?? 0;
+  const horizon =
+    positiveInt(values['lr-horizon'], 'lr-horizon') ??
+    (typeof resume?.options.lrHorizon === 'number' ? resume.options.lrHorizon : undefined) ??
+    (steps !== undefined ? startStep + steps : 2000);
+  const schedule = ScheduleConfigSchema.parse({
+    lr,
+    warmupSteps: warmup,
+    totalSteps: horizon,
+    minLr: rl ? lr : lr / 10,
+  });
+  const runOptions = {
+    preset: values.preset,
+    batch,
+    lr,
+    warmup,
+    lrHorizon: horizon,
+    group,
+    maxNewTokens,
+    temperature,
+    beta,
+    mu,
+  };
+
+  const startedAt = Date.now();
+  const untilStep = steps !== undefined ? startStep + steps : undefined;
+  const deadline = minutes !== undefined ? startedAt + minutes * 60_000 : undefined;
+  const stop = { untilStep, deadline };
+  const saveAt = async (step: number) => {
+    const trainer: TrainerState = { step, algo, seed, rng: [], cursor: step * batch, options: runOptions };
+    const state = optimizer.exportState();
+    const checkpoint: Checkpoint = {
+      config: { ...policy.config },
+      weights: await readNamedTensors(policy.weights),
+      tokenizer: tokenizer.toText(),
+      optimizer: {
+        tensors: await readNamedTensors(state.tensors),
+        metadata: { step: String(state.step), algo },
+      },
+      trainer,
+    };
+    const saved = await writeRunCheckpoint(outDir, step, checkpoint);
+    console.error(`checkpoint ${saved.dir} (${saved.id.slice(0, 12)})`);
+  };
+  const onMetrics = (m: StepMetrics) => {
+    if (m.step % logEvery === 0 || (untilStep !== undefined && m.step >= untilStep))
+      console.log(progressLine(m, untilStep, deadline, startedAt, startStep));
+  };
+
+  let finalStep: number;
+  if (!rl) {
+    const pairs = sftExamples.map((e) =>
+      encodeSftPair(tokenizer, e.prompt, e.reply, policy.config.blockSize, maxNewTokens),
+    );
+    ({ step: finalStep } = await runSftLoop({
+      policy,
+      optimizer,
+      pairs,
+      batchSize: batch,
+      schedule,
+      seed,
+      startStep,
+      stop,
+      logEvery: Math.min(logEvery, 10),
+      onMetrics,
+      checkpointEvery: saveEvery,
+      onCheckpoint: saveAt,
+    }));
+  } else {
+    const reference = beta > 0 ? policyFromCheckpoint(init!.checkpoint).policy : undefined;
+    ({ step: finalStep } = await runRlLoop({
+      store: new InMemoryLightningStore(),
+      checkpoints: new MemoryBlobStorage(),
+      policy,
+      tokenizer,
+      optimizer,
+      algo: algo as 'grpo' | 'rloo',
+      policyGradient: { beta, mu },
+      reference,
+      tasks,
+      tasksPerStep: batch,
+      group,
+      governance,
+      sampling: { temperature, maxNewTokens },
+      schedule,
+      seed,
+      startStep,
+      stop,
+      onMetrics,
+      checkpointEvery: saveEvery,
+      onCheckpoint: saveAt,
+    }));
+    reference?.dispose();
+  }
+  await saveAt(finalStep);
+  console.error(`done: ${finalStep - startStep} steps in ${formatDuration((Date.now() - startedAt) / 1000)}`);
+  optimizer.dispose();
+  policy.dispose();
+  return 0;
+}
