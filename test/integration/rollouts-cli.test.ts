@@ -1,0 +1,158 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parseJsonlStrict } from '../../shared/data/jsonl';
+import { DatasetItem, SftExample } from '../../shared/data/schema';
+import { InMemoryLightningStore } from '../../shared/store/memory';
+import { createApp } from '../../server/app';
+import { main } from '../../server/cli';
+import { listen, type RunningServer } from '../../server/listen';
+
+/** Runs the CLI in-process and captures what it prints. */
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  try {
+    const code = await main(argv);
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'edgelight-rollouts-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('edgelight data generate', () => {
+  it('writes family-disjoint splits, an SFT corpus and a manifest', async () => {
+    const { code, stdout } = await cli('data', 'generate', '--out', dir, '--n', '400', '--seed', '3');
+    expect(code).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    expect(JSON.parse(stdout)).toMatchObject({ seed: 3, count: 400 });
+    const splits = Object.fromEntries(
+      ['train', 'val', 'test'].map((s) => [
+        s,
+        parseJsonlStrict(readFileSync(join(dir, `${s}.jsonl`), 'utf8'), DatasetItem),
+      ]),
+    );
+    expect(splits.train.length + splits.val.length + splits.test.length).toBe(400);
+    const families = (s: string) => new Set(splits[s].map((i: DatasetItem) => i.metadata.family));
+    for (const f of families('test')) expect(families('train').has(f)).toBe(false);
+    for (const f of families('val')) expect(families('train').has(f)).toBe(false);
+    const sft = parseJsonlStrict(readFileSync(join(dir, 'sft.jsonl'), 'utf8'), SftExample);
+    expect(sft).toHaveLength(splits.train.length);
+    expect(manifest.sftFlawed).toBe(Math.round(splits.train.length * 0.2));
+  });
+
+  it('rejects a bad share with a usage error', async () => {
+    const { code, stderr } = await cli('data', 'generate', '--out', dir, '--bad-share', '3');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--bad-share must be a number in \[0, 1\]/);
+  });
+});
+
+describe('edgelight rollouts', () => {
+  it('runs the baseline policy over a dataset and prints the summary', async () => {
+    const { code, stdout } = await cli(
+      'rollouts',
+      '--data',
+      join(dir, 'test.jsonl'),
+      '--n',
+      '12',
+      '--group',
+      '3',
+    );
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout);
+    expect(summary).toMatchObject({
+      policy: 'baseline-sft-corpus',
+      store: 'memory',
+      tasks: 12,
+      group: 3,
+      rollouts: 12,
+      succeeded: 12,
+      failed: 0,
+      replies: 36,
+    });
+    expect(summary.rollouts_per_s).toBeGreaterThan(0);
+    for (const term of ['primary', 'length', 'tone', 'integrity', 'overselling', 'acknowledgement']) {
+      expect(summary.reward[term].mean).toBeGreaterThanOrEqual(0);
+      expect(summary.reward[term].mean).toBeLessThanOrEqual(1);
+      expect(summary.reward[term].std).toBeGreaterThanOrEqual(0);
+    }
+    expect(summary.hard_zero).toHaveProperty('pii-leak');
+    expect(typeof summary.violations).toBe('object');
+  });
+
+  it('writes rollouts and spans to a server store with --server', async () => {
+    const backing = new InMemoryLightningStore();
+    const server: RunningServer = await listen(createApp({ store: backing, token: 'cli-token' }));
+    try {
+      const { code, stdout, stderr } = await cli(
+        'rollouts',
+        '--data',
+        join(dir, 'val.jsonl'),
+        '--n',
+        '3',
+        '--group',
+        '2',
+        '--server',
+        server.url,
+        '--token',
+        'cli-token',
+      );
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout)).toMatchObject({ store: `http:${server.url}`, rollouts: 3 });
+      const rollouts = await backing.queryRollouts({ status_in: ['succeeded'] });
+      expect(rollouts.total).toBe(3);
+      const spans = await backing.querySpans({
+        rollout_id: rollouts.items[0].rollout_id,
+        name: 'agentlightning.reward',
+      });
+      expect(spans.total).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('reports an invalid task line with its number and runs nothing', async () => {
+    const file = join(dir, 'bad.jsonl');
+    writeFileSync(file, `${JSON.stringify({ id: 'ok', text: 'fine' })}\n{"id": "x"}\nnot json\n`);
+    const { code, stderr, stdout } = await cli('rollouts', '--data', file);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/2 invalid line\(s\)/);
+    expect(stderr).toMatch(/bad\.jsonl:2: text/);
+    expect(stderr).toMatch(/bad\.jsonl:3: not JSON/);
+  });
+
+  it('explains flag mistakes in one line', async () => {
+    const data = join(dir, 'test.jsonl');
+    const cases: [string[], RegExp][] = [
+      [[], /--data FILE.jsonl is required/],
+      [['--data', data, '--llm', 'http://127.0.0.1:1/v1'], /--llm needs --model/],
+      [['--data', data, '--policy', 'a', '--llm', 'http://x/v1', '--model', 'm'], /either --policy or --llm/],
+      [
+        ['--data', data, '--db', join(dir, 'x.db'), '--server', 'http://127.0.0.1:1'],
+        /either --db or --server/,
+      ],
+      [['--data', data, '--group', '0'], /--group must be a positive integer/],
+      [['--data', join(dir, 'missing.jsonl')], /cannot read data file/],
+      [['--data', data, '--policy', join(dir, 'no-such-checkpoint')], /checkpoint|policy/],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stderr } = await cli('rollouts', ...args);
+      expect(code, args.join(' ')).toBe(2);
+      expect(stderr).toMatch(message);
+      expect(stderr).not.toMatch(/\n\s+at /); // never a stack trace
+    }
+  });
+});
