@@ -155,3 +155,16 @@ describe('rollout(fn)', () => {
     await expect(odd.execute({}, context)).rejects.toThrow(/returned string/);
   });
 });
+
+describe('shared/agent stays isomorphic', () => {
+  it('imports nothing from node: and uses no AsyncLocalStorage', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dir = join(__dirname, '../../../shared/agent');
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+      const source = readFileSync(join(dir, file), 'utf8');
+      expect(source, file).not.toMatch(/from ['"]node:/);
+      expect(source, file).not.toMatch(/new AsyncLocalStorage|async_hooks/);
+    }
+  });
+});
