@@ -25,6 +25,7 @@ import type {
   WorkerQuery,
   WorkerUpdate,
 } from './types';
+import { WaitForRolloutsRequest as WaitForRolloutsRequestSchema } from './types';
 
 // A LightningStore that lives on an edgelight (or Agent Lightning v0.3) server: every call is one
 // request to /v1/agl/*. Runs in the browser, a worker and Node: `fetch` is injected.
@@ -190,16 +191,11 @@ export class HttpLightningStore implements LightningStore {
     return this.call('POST', '/spans', span);
   }
   /**
-   * Agent Lightning's API has no batch span route: spans go one request each, in order, so their
-   * sequence ids and heartbeats land as they would from a runner. Bulk ingest uses /v1/sync/push.
+   * Many spans in one request and one transaction (all or none). Agent Lightning's API has no batch
+   * span route; `POST /v1/agl/spans/batch` is edgelight's addition, so this needs an edgelight server.
    */
-  async addSpans(spans: SpanInput[]): Promise<Span[]> {
-    const added: Span[] = [];
-    for (const span of spans) {
-      const stored = await this.addSpan(span);
-      if (stored) added.push(stored);
-    }
-    return added;
+  addSpans(spans: SpanInput[]): Promise<Span[]> {
+    return this.call('POST', '/spans/batch', { spans });
   }
   async getNextSpanSequenceId(rolloutId: string, attemptId: string): Promise<number> {
     const { sequence_id } = await this.call<{ sequence_id: number }>('POST', '/spans/next', {
@@ -245,9 +241,14 @@ export class HttpLightningStore implements LightningStore {
    * Long waits are cut into slices of `waitSliceSeconds` so no single request outlives proxies'
    * idle timeouts; the answer is the same as one long wait.
    */
-  async waitForRollouts(request: WaitForRolloutsRequest): Promise<Rollout[]> {
+  async waitForRollouts(input: WaitForRolloutsRequest): Promise<Rollout[]> {
+    // Checked here too: a slice of a bad timeout would otherwise look valid to the server.
+    const parsed = WaitForRolloutsRequestSchema.safeParse(input);
+    if (!parsed.success)
+      throw new StoreError('invalid', `invalid wait request: ${parsed.error.message}`, parsed.error.issues);
+    const request = parsed.data;
     const slice = this.options.waitSliceSeconds ?? 10;
-    const timeout = request.timeout ?? null;
+    const timeout = request.timeout;
     const deadline = timeout === null || !Number.isFinite(timeout) ? Infinity : Date.now() + timeout * 1000;
     for (;;) {
       const remaining = (deadline - Date.now()) / 1000;

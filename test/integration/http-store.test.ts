@@ -4,8 +4,24 @@ import { listen, type RunningServer } from '../../server/listen';
 import { isStoreError } from '../../shared/store/errors';
 import { HttpLightningStore, HttpStoreUnavailableError } from '../../shared/store/http';
 import { InMemoryLightningStore } from '../../shared/store/memory';
+import { describeStoreConformance } from '../helpers/store-conformance';
 
 const noSleep = async () => {};
+
+// The whole conformance suite, through HTTP: each case gets a fresh store (on the case's fake
+// clock) behind a real server on a loopback port.
+describeStoreConformance('HTTP (HttpLightningStore → edgelight server on loopback)', async (clock) => {
+  const backing = new InMemoryLightningStore({ clock });
+  const server = await listen(createApp({ store: backing, rateLimitPerSecond: 0 }));
+  const store = new HttpLightningStore({ baseUrl: server.url, retryDelaysMs: [] });
+  return {
+    store,
+    cleanup: async () => {
+      await server.close();
+      await backing.close();
+    },
+  };
+});
 
 describe('HttpLightningStore against a real server on loopback', () => {
   let backing: InMemoryLightningStore;
