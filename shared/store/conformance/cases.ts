@@ -349,8 +349,10 @@ const watchdog: ConformanceCase[] = [
       await store.runWatchdog();
       const second = await store.dequeueRollout({ worker_id: 'worker-2' });
       ok(second, 'attempt 2 handed to worker 2');
-      await store.addSpan(span(t.rollout_id, second.attempt.attempt_id, 'new-1'));
       await store.addSpan(span(t.rollout_id, t.attempt.attempt_id, 'old-1'));
+      equal(await status(store, t.rollout_id), 'preparing', 'a span of attempt 1 does not start the rollout');
+      equal((await store.getLatestAttempt(t.rollout_id))?.status, 'preparing', 'attempt 2 untouched');
+      await store.addSpan(span(t.rollout_id, second.attempt.attempt_id, 'new-1'));
       equal(await status(store, t.rollout_id), 'running', 'rollout runs attempt 2');
       await store.updateAttempt(t.rollout_id, t.attempt.attempt_id, { status: 'failed' });
       equal(await status(store, t.rollout_id), 'running', 'old failure ignored');
