@@ -35,18 +35,18 @@ export async function run(flags: string[]) {
   const replyVerdicts = pairs.map((p) => governance.govern(p.reply, 'response'));
   let t = performance.now();
   for (let rep = 0; rep < 5; rep++) {
-    pairs.forEach((p, k) =>
-      rewardFeedbackReply(p.reply, p.task, { feedback: feedbackVerdicts[k], reply: replyVerdicts[k] }),
-    );
+    for (const [k, p] of pairs.entries()) {
+      rewardFeedbackReply(p.reply, p.task, { feedback: feedbackVerdicts[k], reply: replyVerdicts[k] });
+    }
   }
   const rewardOnlyPerS = (5 * pairs.length) / ((performance.now() - t) / 1000);
   t = performance.now();
-  pairs.forEach((p, k) =>
+  for (const [k, p] of pairs.entries()) {
     rewardFeedbackReply(p.reply, p.task, {
       feedback: feedbackVerdicts[k],
       reply: governance.govern(p.reply, 'response'),
-    }),
-  );
+    });
+  }
   const rewardWithGovernPerS = pairs.length / ((performance.now() - t) / 1000);
 
   async function rollouts(runners: number) {

@@ -40,8 +40,11 @@ describe('generateFeedback', () => {
     expect(withPii.length / items.length).toBeGreaterThan(0.25);
     expect(withPii.length / items.length).toBeLessThan(0.35);
     const kinds = new Set(withPii.flatMap((i) => i.metadata.pii));
-    for (const kind of ['EMAIL', 'PHONE', 'PERSON', 'STREET_ADDRESS', 'CREDIT_CARD']) expect(kinds).toContain(kind);
-    expect(generateFeedback({ count: 200, piiShare: 0 }).every((i) => i.metadata.pii.length === 0)).toBe(true);
+    for (const kind of ['EMAIL', 'PHONE', 'PERSON', 'STREET_ADDRESS', 'CREDIT_CARD'])
+      expect(kinds).toContain(kind);
+    expect(generateFeedback({ count: 200, piiShare: 0 }).every((i) => i.metadata.pii.length === 0)).toBe(
+      true,
+    );
   });
 
   it('varies lengths from a few words to long messages', () => {
@@ -63,7 +66,9 @@ describe('generateFeedback', () => {
     expect(ibans.length).toBeGreaterThan(0);
     for (const iban of ibans) {
       const compact = iban.replace(/ /g, '');
-      const rearranged = `${compact.slice(4)}${compact.slice(0, 4)}`.replace(/[A-Z]/g, (c) => String(c.charCodeAt(0) - 55));
+      const rearranged = `${compact.slice(4)}${compact.slice(0, 4)}`.replace(/[A-Z]/g, (c) =>
+        String(c.charCodeAt(0) - 55),
+      );
       expect(_internals.mod97(rearranged)).toBe(1);
     }
   });

@@ -23,7 +23,8 @@ describe('SFT corpus', () => {
 
   it('never shows the policy personal data: prompts use the redacted text', () => {
     for (const [i, ex] of corpus.entries()) {
-      for (const type of train[i].metadata.pii) expect(ex.prompt, type).not.toMatch(/@example\.|\d{4} \d{4} \d{4} \d{4}/);
+      for (const type of train[i].metadata.pii)
+        expect(ex.prompt, type).not.toMatch(/@example\.|\d{4} \d{4} \d{4} \d{4}/);
     }
     expect(corpus.some((ex) => /<(EMAIL|PHONE|PERSON)_\d+>/.test(ex.prompt))).toBe(true);
   });
@@ -49,7 +50,9 @@ describe('SFT corpus', () => {
       const reply = governance.govern(ex.reply, 'response');
       expect(reply.pii, ex.reply).toEqual([]);
       expect(reply.violations, ex.reply).toEqual([]);
-      rewards.push(rewardFeedbackReply(ex.reply, item, { feedback: governance.govern(item.text), reply }).primary);
+      rewards.push(
+        rewardFeedbackReply(ex.reply, item, { feedback: governance.govern(item.text), reply }).primary,
+      );
     }
     expect(mean(rewards)).toBeGreaterThan(0.85);
   });
