@@ -86,50 +86,29 @@ async function openStore(values: {
     };
   }
   if (values.db) {
-    // The SQLite store belongs to the server's storage layer; it is loaded only when asked for.
-    const specifier = '../store/sqlite';
-    const module = (await import(/* @vite-ignore */ specifier).catch(() => null)) as Record<
-      string,
-      unknown
-    > | null;
-    const open = module?.openSqliteStore as
-      | ((path: string) => Promise<LightningStore> | LightningStore)
-      | undefined;
-    const Ctor = module?.SqliteLightningStore as
-      | (new (options: {
-          path: string;
-        }) => LightningStore)
-      | undefined;
-    if (open) return { store: await open(values.db), kind: `sqlite:${values.db}` };
-    if (Ctor) return { store: new Ctor({ path: values.db }), kind: `sqlite:${values.db}` };
-    throw new CliUsageError(
-      '--db needs the SQLite store (server/store/sqlite.ts), which this build does not have yet',
-    );
+    // Loaded only when asked for: better-sqlite3 is a native module the other paths never need.
+    const { openSqliteStore } = await import('../store/sqlite');
+    try {
+      return { store: openSqliteStore(values.db), kind: `sqlite:${values.db}` };
+    } catch (error) {
+      throw new CliUsageError(`cannot open SQLite store '${values.db}': ${(error as Error).message}`);
+    }
   }
   return { store: new InMemoryLightningStore(), kind: 'memory' };
 }
 
-/** Loads a trained checkpoint through the policy package (tfjs is only imported on this path). */
+/** Loads a trained checkpoint through the policy package (tfjs is imported on this path only). */
 async function loadCheckpointPolicy(path: string): Promise<ReplyPolicy> {
-  const load = async (specifier: string) =>
-    (await import(/* @vite-ignore */ specifier).catch(() => null)) as Record<string, any> | null;
-  const directory = await load('../checkpoints/directory');
-  const fromCheckpoint = await load('../../shared/policy/checkpoint-policy');
-  const replyPolicy = await load('../../shared/policy/reply-policy');
-  if (
-    !directory?.readCheckpointDirectory ||
-    !fromCheckpoint?.policyFromCheckpoint ||
-    !replyPolicy?.TransformerReplyPolicy
-  ) {
-    throw new CliUsageError(
-      '--policy needs the trained policy code (shared/policy), which this build does not have yet',
-    );
-  }
+  const [directory, { policyFromCheckpoint }, { TransformerReplyPolicy }] = await Promise.all([
+    import('../checkpoints/directory'),
+    import('../../shared/policy/checkpoint-policy'),
+    import('../../shared/policy/reply-policy'),
+  ]);
   try {
     const dir = await directory.resolveCheckpointDirectory(path);
     const { id, checkpoint } = await directory.readCheckpointDirectory(dir);
-    const { policy, tokenizer } = fromCheckpoint.policyFromCheckpoint(checkpoint);
-    return new replyPolicy.TransformerReplyPolicy({ id, policy, tokenizer });
+    const { policy, tokenizer } = policyFromCheckpoint(checkpoint);
+    return new TransformerReplyPolicy({ id, policy, tokenizer });
   } catch (error) {
     throw new CliUsageError(`cannot load checkpoint '${path}': ${(error as Error).message}`);
   }
