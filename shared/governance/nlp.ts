@@ -1,55 +1,36 @@
 // The NLP models the governance pipeline leans on, loaded once per process (or worker) and shared.
-// wink-nlp's English web model gives tokens, part-of-speech tags and negation-aware sentiment in well
-// under a millisecond per kilobyte; compromise contributes its name lexicon (first, last and full
-// names, honorifics, places), which is what a person-name recognizer needs from it. compromise's own
-// tagger costs ~5 ms per kilobyte, too slow for the latency goal, so only its lexicon is used.
-// Both are large: import this module only from governance code that runs in a worker or in Node.
+// wink-nlp's English web model scores sentiment with negation handling; compromise contributes its
+// lexicon (first, last and full names, honorifics, places, and the parts of speech of ~14k common
+// words), which is what the person-name recognizer needs. Taggers are not run per text: wink's
+// part-of-speech pass and compromise's tagger (~5 ms per KB) would break the latency goal.
+// Both libraries are large: import this module only from code that runs in a worker or in Node.
 import nlp from 'compromise/two';
 import model from 'wink-eng-lite-web-model';
 import winkNLP from 'wink-nlp';
 
-export type WinkToken = {
-  /** The token as written. */
-  value: string;
-  /** Universal POS tag from the wink model (PROPN, NOUN, NUM, ...). */
-  pos: string;
-  /** wink's token type: word, number, punctuation, email, url, ... */
-  type: string;
-  /** UTF-16 offsets into the analysed text, end exclusive. */
-  start: number;
-  end: number;
-};
-
-export type Analysis = { tokens: WinkToken[]; sentiment: number };
-
 type Wink = ReturnType<typeof winkNLP>;
 let wink: Wink | undefined;
 
-function getWink(): Wink {
-  wink ??= winkNLP(model);
-  return wink;
+/**
+ * Sentiment reads at most this many tokens (about 24 KB of prose): wink's cost is per token, and a
+ * 100 KB run of punctuation would otherwise be 100k tokens. The opening of a text carries its tone.
+ */
+export const SENTIMENT_TOKEN_BUDGET = 6000;
+
+function withinTokenBudget(text: string): string {
+  const token = /[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu;
+  let count = 0;
+  for (let m = token.exec(text); m; m = token.exec(text)) {
+    if (++count > SENTIMENT_TOKEN_BUDGET) return text.slice(0, m.index);
+  }
+  return text;
 }
 
-/** Tokens (with offsets recovered from wink's lossless tokenization) and the document sentiment. */
-export function analyze(text: string): Analysis {
-  const w = getWink();
-  const doc = w.readDoc(text);
-  const values = doc.tokens().out(w.its.value) as string[];
-  const pos = doc.tokens().out(w.its.pos) as string[];
-  const types = doc.tokens().out(w.its.type) as string[];
-  const tokens: WinkToken[] = [];
-  let cursor = 0;
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    // wink keeps every token's text verbatim, so searching forward from the cursor finds it; the
-    // fallback keeps offsets sane should a future model ever normalise a token.
-    const found = text.indexOf(value, cursor);
-    const start = found >= 0 ? found : cursor;
-    const end = found >= 0 ? start + value.length : cursor;
-    tokens.push({ value, pos: pos[i], type: types[i], start, end });
-    cursor = end;
-  }
-  return { tokens, sentiment: doc.out(w.its.sentiment) as number };
+/** wink-nlp's document sentiment in [-1, 1] ("not happy" is negative, "not bad" positive). */
+export function sentimentScore(text: string): number {
+  // Sentence boundaries and negation are all sentiment needs; the POS and entity passes are skipped.
+  wink ??= winkNLP(model, ['sbd', 'negation', 'sentiment']);
+  return wink.readDoc(withinTokenBudget(text)).out(wink.its.sentiment) as unknown as number;
 }
 
 export type NameLexicon = {
@@ -60,9 +41,13 @@ export type NameLexicon = {
   honorifics: Set<string>;
   /** Places, organisations, months and days: capitalised words that are not names. */
   notNames: Set<string>;
+  /** Other known words (verbs, adjectives, determiners, ...) with their tags. */
+  commonWords: Map<string, string[]>;
 };
 
 let lexicon: NameLexicon | undefined;
+
+const NOT_NAME_TAGS = ['City', 'Country', 'Region', 'Place', 'Organization', 'Month', 'WeekDay', 'Demonym'];
 
 /** compromise's lexicon split into the sets a name recognizer needs (lower-case keys). */
 export function nameLexicon(): NameLexicon {
@@ -74,6 +59,7 @@ export function nameLexicon(): NameLexicon {
     personWords: new Set(),
     honorifics: new Set(),
     notNames: new Set(),
+    commonWords: new Map(),
   };
   for (const [word, tag] of Object.entries(words)) {
     const tags = Array.isArray(tag) ? tag : [tag];
@@ -82,12 +68,8 @@ export function nameLexicon(): NameLexicon {
     else if (tags.includes('LastName')) result.lastNames.add(word);
     else if (tags.includes('Person')) result.personWords.add(word);
     else if (tags.includes('Honorific')) result.honorifics.add(word);
-    else if (
-      tags.some((t) =>
-        ['City', 'Country', 'Region', 'Place', 'Organization', 'Month', 'WeekDay', 'Demonym'].includes(t),
-      )
-    )
-      result.notNames.add(word);
+    else if (tags.some((t) => NOT_NAME_TAGS.includes(t))) result.notNames.add(word);
+    else result.commonWords.set(word, tags);
   }
   lexicon = result;
   return result;

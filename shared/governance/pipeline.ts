@@ -1,10 +1,9 @@
 import { checkBoundaries } from './boundaries';
 import { checkCompliance, toViolations } from './compliance';
-import { analyze } from './nlp';
 import { detectPii } from './pii';
 import { applyRedaction, redact } from './redact';
 import { DEFAULT_RULE_SET } from './rules';
-import { sentimentFromScore } from './sentiment';
+import { analyzeSentiment } from './sentiment';
 import {
   type BoundaryFinding,
   type Decision,
@@ -16,9 +15,8 @@ import {
   type Verdict,
 } from './types';
 
-// The pipeline: PII → redaction → sentiment → compliance → boundaries → decision. One wink-nlp
-// pass serves both the person recognizer and sentiment. Construction validates options and
-// compiles nothing heavy: the NLP models are module-level and load on first use.
+// The pipeline: PII → redaction → sentiment → compliance → boundaries → decision. Construction
+// validates options and loads nothing: the NLP models are module-level and load on first use.
 
 export type PipelineConfig = GovernanceOptions & { ruleSet?: RuleSet };
 
@@ -64,8 +62,7 @@ export function createGovernancePipeline(config: PipelineConfig = {}): Governanc
   const redactOptions = { operator: options.operator, salt: options.salt };
   return {
     govern(text: string, kind: TextKind = 'feedback'): Verdict {
-      const { tokens, sentiment } = analyze(text);
-      const pii = detectPii(text, { ...detectOptions, tokens });
+      const pii = detectPii(text, detectOptions);
       // The first pass reuses the findings; `redact` then re-checks the result to a fixed point.
       const firstPass = pii.length > 0 ? applyRedaction(text, pii, redactOptions) : text;
       const redacted = pii.length > 0 ? redact(firstPass, { ...detectOptions, ...redactOptions }) : text;
@@ -77,7 +74,7 @@ export function createGovernancePipeline(config: PipelineConfig = {}): Governanc
         decision,
         pii,
         redacted,
-        sentiment: sentimentFromScore(sentiment),
+        sentiment: analyzeSentiment(text),
         violations: toViolations(compliance),
         boundaries,
         reasons,

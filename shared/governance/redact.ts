@@ -5,8 +5,8 @@ import { type PiiFinding, PiiType, type RedactionOperator } from './types';
 
 // Redaction replaces each PII span with a typed placeholder (`<EMAIL_1>`; the same value keeps the
 // same number within one text), a mask of the same length, or a salted hash pseudonym
-// (`<EMAIL_3fa9c2d1e0b4>`). Other whole-word occurrences of a detected value are replaced too,
-// so a name found once is not left elsewhere. Redaction is idempotent: placeholders are never
+// (`<EMAIL_3fa9c2d1e0b4>`). Other whole-word occurrences of a detected name or address are replaced
+// too, so a name found once is not left elsewhere. Redaction is idempotent: placeholders are never
 // detected as PII, and numbering continues after placeholders already in the text.
 
 export type RedactOptions = { operator?: RedactionOperator; salt?: string };
@@ -14,20 +14,27 @@ export type RedactOptions = { operator?: RedactionOperator; salt?: string };
 const PLACEHOLDER = new RegExp(`<(${PiiType.options.join('|')})_(\\d+)>`, 'g');
 const HASH_HEX_CHARS = 12;
 
-/** Adds a finding for every other whole-word occurrence of a detected value. */
+/** Types whose recognizers lean on context, so a value found once may be missed elsewhere. */
+const REPEAT_TYPES = new Set(['PERSON', 'STREET_ADDRESS']);
+/** Bounds the repeat search (each distinct value is one scan of the text). */
+const MAX_REPEAT_VALUES = 64;
+
+/** Adds a finding for every other whole-word occurrence of a detected name or address. */
 function withRepeats(text: string, findings: PiiFinding[]): PiiFinding[] {
   const extra: PiiFinding[] = [];
   const seen = new Set<string>();
   for (const f of findings) {
+    if (!REPEAT_TYPES.has(f.type)) continue;
     const value = text.slice(f.start, f.end);
     if (value.length < 3 || seen.has(value)) continue;
+    if (seen.size >= MAX_REPEAT_VALUES) break;
     seen.add(value);
     for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + value.length)) {
       if (isWordChar(text[at - 1]) || isWordChar(text[at + value.length])) continue;
       extra.push({ ...f, start: at, end: at + value.length });
     }
   }
-  // Detected spans win over repeats (same score, so order them first for the stable resolver).
+  // Detected spans and their repeats share a score; overlaps resolve to one of them.
   return extra.length ? resolveOverlaps([...findings, ...extra]) : findings;
 }
 
@@ -78,7 +85,7 @@ export function redact(text: string, options: RedactOptions & DetectPiiOptions =
   let findings = detectPii(current, options);
   for (let pass = 0; pass < MAX_PASSES && findings.length > 0; pass++) {
     current = applyRedaction(current, findings, options);
-    findings = detectPii(current, { ...options, tokens: undefined });
+    findings = detectPii(current, options);
   }
   return current;
 }

@@ -38,18 +38,26 @@ function findCards(text: string): PiiFinding[] {
     }
     // A grouped card can sit next to other numbers ("card 4111 1111 1111 1111 2 times"): try the
     // windows of consecutive groups holding 13–19 digits, longest first, and keep the first valid
-    // one from each start. Counting digits first keeps a 100 KB run of short groups linear.
+    // one from each start. The Luhn check runs on the run's digit string, so a 100 KB run of short
+    // groups stays linear and allocation-free until a window passes.
     const groups = run.groups;
+    const digits = onlyDigits(text.slice(run.start, run.end));
+    const offsets: number[] = [0]; // digits before each group
+    for (const g of groups) offsets.push(offsets[offsets.length - 1] + g.end - g.start);
+    // Printed cards are grouped in threes to sixes (4-4-4-4, 4-6-5); single-digit "groups" are not.
+    const printable = (k: number) =>
+      groups[k].end - groups[k].start >= 3 && groups[k].end - groups[k].start <= 6;
     let next = 0;
     for (let i = 0; i < groups.length; i++) {
       if (groups[i].start < next) continue;
-      let digits = 0;
-      let last = -1;
-      for (let j = i; j < groups.length && digits <= 19; j++) {
-        digits += groups[j].end - groups[j].start;
-        if (digits >= 13 && digits <= 19) last = j;
-      }
+      let last = i;
+      if (printable(i))
+        while (last + 1 < groups.length && printable(last + 1) && offsets[last + 2] - offsets[i] <= 19)
+          last++;
       for (let j = last; j >= i; j--) {
+        const count = offsets[j + 1] - offsets[i];
+        if (count < 13) break;
+        if (count > 19 || !luhnValid(digits, offsets[i], offsets[j + 1])) continue;
         const hit = cardFinding(text, groups[i].start, groups[j].end);
         if (hit) {
           found.push(hit);

@@ -29,11 +29,11 @@ export function onlyDigits(s: string): string {
   return s.replace(/\D/g, '');
 }
 
-/** The Luhn (mod 10) checksum used by payment card numbers. */
-export function luhnValid(digits: string): boolean {
+/** The Luhn (mod 10) checksum used by payment card numbers, over digits[from, to). */
+export function luhnValid(digits: string, from = 0, to = digits.length): boolean {
   let sum = 0;
   let double = false;
-  for (let i = digits.length - 1; i >= 0; i--) {
+  for (let i = to - 1; i >= from; i--) {
     let d = digits.charCodeAt(i) - 48;
     if (double) {
       d *= 2;
@@ -42,5 +42,5 @@ export function luhnValid(digits: string): boolean {
     sum += d;
     double = !double;
   }
-  return digits.length > 0 && sum % 10 === 0;
+  return to > from && sum % 10 === 0;
 }

@@ -23,7 +23,9 @@ function findEmails(text: string): PiiFinding[] {
     // A sentence-final full stop or a hyphen is punctuation, not part of the address.
     while (end > at + 1 && (text[end - 1] === '.' || text[end - 1] === '-')) end--;
     while (start < at && text[start] === '.') start++;
-    if (start < at && end > at + 1 && isEmail(text.slice(start, end))) {
+    // Cheap shape check before the full validator: the domain needs a dot and a 2+ letter TLD.
+    const tld = /\.[A-Za-z]{2,}$/.test(text.slice(at + 1, end));
+    if (start < at && end > at + 1 && tld && isEmail(text.slice(start, end))) {
       found.push(finding('EMAIL', start, end, 0.99));
       consumedUntil = end;
     }

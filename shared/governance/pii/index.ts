@@ -1,4 +1,3 @@
-import { analyze, type WinkToken } from '../nlp';
 import type { PiiFinding, PiiType } from '../types';
 import { addressRecognizer } from './address';
 import { creditCardRecognizer } from './creditCard';
@@ -7,10 +6,10 @@ import { ibanRecognizer } from './iban';
 import { ipRecognizer } from './ip';
 import { personRecognizer } from './person';
 import { DEFAULT_PHONE_REGIONS, phoneRecognizer } from './phone';
-import type { Recognizer, RecognizerContext } from './recognizer';
+import type { Recognizer } from './recognizer';
 import { ssnRecognizer } from './ssn';
 
-export type { Recognizer, RecognizerContext } from './recognizer';
+export type { Recognizer } from './recognizer';
 export { DEFAULT_PHONE_REGIONS } from './phone';
 
 export type DetectPiiOptions = {
@@ -20,8 +19,6 @@ export type DetectPiiOptions = {
   phoneRegions?: readonly string[];
   /** Restrict detection to these types. */
   types?: readonly PiiType[];
-  /** Tokens already computed for this text (the pipeline shares them with sentiment). */
-  tokens?: WinkToken[];
 };
 
 export const DEFAULT_MIN_SCORE = 0.5;
@@ -47,12 +44,23 @@ export function resolveOverlaps(findings: PiiFinding[]): PiiFinding[] {
   const ranked = [...findings].sort(
     (a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start,
   );
+  // `kept` stays sorted by start and non-overlapping, so one binary search finds the neighbours.
   const kept: PiiFinding[] = [];
   for (const f of ranked) {
     if (f.end <= f.start) continue;
-    if (kept.every((k) => f.end <= k.start || f.start >= k.end)) kept.push(f);
+    let lo = 0;
+    let hi = kept.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (kept[mid].start < f.start) lo = mid + 1;
+      else hi = mid;
+    }
+    const before = kept[lo - 1];
+    const after = kept[lo];
+    if ((before && before.end > f.start) || (after && after.start < f.end)) continue;
+    kept.splice(lo, 0, f);
   }
-  return kept.sort((a, b) => a.start - b.start);
+  return kept;
 }
 
 const recognizerCache = new Map<string, Recognizer[]>();
@@ -66,19 +74,12 @@ export function detectPii(text: string, options: DetectPiiOptions = {}): PiiFind
     recognizers = defaultRecognizers(regions);
     recognizerCache.set(key, recognizers);
   }
-  let tokens = options.tokens;
-  const context: RecognizerContext = {
-    tokens: () => {
-      tokens ??= analyze(text).tokens;
-      return tokens;
-    },
-  };
   const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
   const wanted = options.types ? new Set(options.types) : undefined;
   const all: PiiFinding[] = [];
   for (const r of recognizers) {
     if (wanted && !wanted.has(r.type)) continue;
-    for (const f of r.find(text, context)) if (f.score >= minScore) all.push(f);
+    for (const f of r.find(text)) if (f.score >= minScore) all.push(f);
   }
   return resolveOverlaps(all);
 }

@@ -1,14 +1,20 @@
-import { nameLexicon, type WinkToken } from '../nlp';
+import { nameLexicon } from '../nlp';
 import type { PiiFinding } from '../types';
-import { finding, type Recognizer, type RecognizerContext, withContext } from './recognizer';
+import { finding, type Recognizer, withContext } from './recognizer';
 
-// Person names from wink-nlp's part-of-speech tags plus compromise's name lexicon. A name starts
-// at a capitalised proper noun that is a known first name, follows an honorific ("Dr.", "Ms"),
-// follows a phrase that introduces a name ("my name is", "regards,"), or is followed by a known
-// surname; it extends over further capitalised proper nouns, surname particles ("van der") and
-// initials. Single unknown capitalised words are left alone: sentence starts, products and places
-// are far more common than bare surnames.
+// Person names from compromise's name lexicon plus patterns. A name starts at a capitalised word
+// that is a known first name, follows an honorific ("Dr.", "Ms"), follows a phrase that introduces
+// a name ("my name is", "regards,"), or precedes a known surname or a surname particle ("Priya
+// Patel", "Yuki von Braun"). It extends over further capitalised words that are not common
+// English words, places or street words, over particles ("van der") and initials ("J."). Single
+// unknown capitalised words are left alone: sentence starts, products and places are far more
+// common than bare surnames. Only capitalised words are visited, so symbol floods cost nothing.
 
+const CAPITALISED = /\p{Lu}[\p{L}\p{M}'’-]*/gu;
+const NEXT_WORD = /^([ \u00a0])(\p{L}[\p{L}\p{M}'’-]*)/u;
+/** A middle initial, only when a capitalised word follows it ("Julia Y. Patel"). */
+const NEXT_INITIAL = /^ \p{Lu}\.(?= \p{Lu})/u;
+const PREVIOUS_WORD = /(\p{L}[\p{L}'’-]*)\.?\s+$/u;
 const STRONG_INTRO =
   /(?:\bmy name is|\bname is|\bname:|\bnamed|\bcalled|\bi am|\bi'm|\bi’m|\bthis is|\bregards,?|\bsincerely,?|\bdear|\bsigned|\bthanks,|\bcheers,|\bbest,|\bfrom:|\bcontact:|\bcc:)\s*$/i;
 const CONTEXT = new Set([
@@ -61,8 +67,7 @@ const PARTICLES = new Set([
   'ten',
   'ter',
 ]);
-const NAME_POS = new Set(['PROPN', 'NOUN']);
-/** Capitalised words that end a name: street suffixes and the like (the address recognizer's job). */
+/** Capitalised words that end a name: street suffixes and company words (other recognizers' job). */
 const NOT_IN_NAME = new Set([
   'street',
   'st',
@@ -73,99 +78,117 @@ const NOT_IN_NAME = new Set([
   'lane',
   'drive',
   'boulevard',
+  'court',
+  'way',
+  'place',
   'inc',
   'ltd',
   'llc',
   'corp',
   'team',
   'support',
+  'the',
+  'and',
 ]);
-const MAX_NAME_TOKENS = 4;
+/** Tags of a following word that make a sentence-initial first name the subject ("Anna said"). */
+const VERB_TAGS = new Set(['PastTense', 'PresentTense', 'Copula', 'Modal', 'Auxiliary', 'Adverb', 'Gerund']);
+const MAX_NAME_WORDS = 4;
 
-function isCapitalised(value: string): boolean {
-  return /^\p{Lu}[\p{L}'’-]*$/u.test(value) && /\p{Ll}/u.test(value);
+function hasLowercase(word: string): boolean {
+  return /\p{Ll}/u.test(word);
 }
 
-function isInitial(value: string): boolean {
-  return /^\p{Lu}\.$/u.test(value);
+/** The word without a possessive "'s". */
+function bare(word: string): string {
+  return word.replace(/['’]s$/u, '');
 }
 
-function adjacent(a: WinkToken, b: WinkToken, text: string): boolean {
-  return b.start - a.end <= 1 && !/[,.;:!?\n]/.test(text.slice(a.end, b.start));
-}
-
-function findPeople(text: string, context: RecognizerContext): PiiFinding[] {
+function findPeople(text: string): PiiFinding[] {
   const lex = nameLexicon();
-  const tokens = context.tokens();
   const found: PiiFinding[] = [];
-  let consumed = -1;
-  const lower = (t: WinkToken) => t.value.toLowerCase();
-  const nameWord = (t: WinkToken | undefined) =>
-    !!t &&
-    isCapitalised(t.value) &&
-    !NOT_IN_NAME.has(lower(t)) &&
-    !lex.notNames.has(lower(t)) &&
-    (t.pos === 'PROPN' || lex.lastNames.has(lower(t)) || lex.firstNames.has(lower(t)));
-  for (let i = 0; i < tokens.length; i++) {
-    if (i <= consumed) continue;
-    const t = tokens[i];
-    if (!isCapitalised(t.value) || NOT_IN_NAME.has(lower(t))) continue;
-    const word = lower(t);
-    const prev = tokens[i - 1];
-    const honorific = !!prev && lex.honorifics.has(lower(prev).replace(/\.$/, '')) && adjacent(prev, t, text);
-    const sentenceStart = !prev || /^[.!?…]+$/.test(prev.value) || /\n/.test(text.slice(prev.end, t.start));
-    // Mid-sentence, a capitalised first name is a name whatever the tagger says ("Rose said");
-    // at a sentence start the tagger must agree, since "Mark", "Chase" and "Grace" are also words.
-    const knownFirst =
-      (lex.firstNames.has(word) || lex.personWords.has(word)) && (!sentenceStart || NAME_POS.has(t.pos));
-    const introduced = t.pos === 'PROPN' && STRONG_INTRO.test(text.slice(Math.max(0, t.start - 24), t.start));
-    const next = tokens[i + 1];
-    const beforeSurname =
-      t.pos === 'PROPN' &&
-      !!next &&
-      adjacent(t, next, text) &&
-      isCapitalised(next.value) &&
-      lex.lastNames.has(lower(next));
-    if (lex.notNames.has(word) && !knownFirst && !honorific) continue;
-    if (!knownFirst && !honorific && !introduced && !beforeSurname) continue;
+  const isCommon = (w: string) => lex.commonWords.has(w) || lex.notNames.has(w) || NOT_IN_NAME.has(w);
+  const isKnownName = (w: string) => lex.firstNames.has(w) || lex.lastNames.has(w) || lex.personWords.has(w);
+  /** A capitalised word that can continue a name. */
+  const nameWord = (word: string) => {
+    const w = bare(word).toLowerCase();
+    return (
+      hasLowercase(word) && !NOT_IN_NAME.has(w) && !lex.notNames.has(w) && (isKnownName(w) || !isCommon(w))
+    );
+  };
+  let consumedUntil = 0;
+  CAPITALISED.lastIndex = 0;
+  for (let m = CAPITALISED.exec(text); m; m = CAPITALISED.exec(text)) {
+    const start = m.index;
+    const first = bare(m[0]);
+    if (start < consumedUntil || !hasLowercase(first)) continue;
+    if (start > 0 && /[\p{L}\p{N}_<]/u.test(text[start - 1])) continue;
+    const word = first.toLowerCase();
+    const before = text.slice(Math.max(0, start - 32), start);
+    const trimmed = before.trimEnd();
+    const sentenceStart = trimmed === '' || /[.!?…:"“(\n]$/.test(trimmed) || /\n\s*$/.test(before);
+    const previous = PREVIOUS_WORD.exec(before)?.[1]?.toLowerCase();
+    const honorific = !!previous && lex.honorifics.has(previous) && !/[,;]\s*$/.test(before);
+    const introduced = STRONG_INTRO.test(before) && !isCommon(word);
 
-    let j = i;
-    while (j + 1 < tokens.length && j - i + 1 < MAX_NAME_TOKENS) {
-      const n = tokens[j + 1];
-      if (!adjacent(tokens[j], n, text) && !isInitial(tokens[j].value)) break;
-      if (nameWord(n) || isInitial(n.value)) j++;
-      else if (PARTICLES.has(lower(n))) {
-        // "van der Berg": one or more particles, then a capitalised surname.
-        let k = j + 1;
-        while (
-          k + 1 < tokens.length &&
-          PARTICLES.has(lower(tokens[k + 1])) &&
-          adjacent(tokens[k], tokens[k + 1], text)
-        )
-          k++;
-        if (!nameWord(tokens[k + 1]) || !adjacent(tokens[k], tokens[k + 1], text)) break;
-        j = k + 1;
-      } else break;
+    // Extend over following name words, particles and initials.
+    let end = start + first.length;
+    let words = 1;
+    let sawParticle = false;
+    let nextWord: string | undefined;
+    while (words < MAX_NAME_WORDS) {
+      const rest = text.slice(end, end + 48);
+      const initial = NEXT_INITIAL.exec(rest);
+      if (initial) {
+        end += initial[0].length;
+        words++;
+        continue;
+      }
+      const next = NEXT_WORD.exec(rest);
+      if (!next) break;
+      nextWord ??= next[2];
+      const lowerNext = next[2].toLowerCase();
+      if (PARTICLES.has(lowerNext)) {
+        // "van der Berg": particles, then a capitalised surname.
+        let offset = next[0].length;
+        let particle = NEXT_WORD.exec(rest.slice(offset));
+        while (particle && PARTICLES.has(particle[2].toLowerCase())) {
+          offset += particle[0].length;
+          particle = NEXT_WORD.exec(rest.slice(offset));
+        }
+        if (!particle || !/^\p{Lu}/u.test(particle[2]) || !nameWord(particle[2])) break;
+        end += offset + bare(particle[2]).length + 1;
+        words++;
+        sawParticle = true;
+        continue;
+      }
+      if (!/^\p{Lu}/u.test(next[2]) || !nameWord(next[2])) break;
+      end += 1 + bare(next[2]).length;
+      words++;
     }
-    // A trailing initial is more likely an abbreviation's full stop than part of the name.
-    while (j > i && isInitial(tokens[j].value)) j--;
-    const multi = j > i;
-    // A lone first name opening a sentence and followed by an object or a noun is an imperative or
-    // a compound ("Mark the ticket", "Grace period"), not a person.
-    if (
-      sentenceStart &&
-      !multi &&
-      !honorific &&
-      !introduced &&
-      next &&
-      /^(DET|NOUN|ADJ|NUM|PRON)$/.test(next.pos) &&
-      /^\p{Ll}/u.test(next.value)
-    )
-      continue;
+    const multi = words > 1;
+    const knownFirst = lex.firstNames.has(word) || lex.personWords.has(word);
+    const secondIsSurname =
+      multi && !!nextWord && (lex.lastNames.has(bare(nextWord).toLowerCase()) || sawParticle);
+
+    let accept = false;
+    if (honorific || introduced) accept = true;
+    else if (knownFirst) {
+      if (!sentenceStart || multi) accept = true;
+      else {
+        // At a sentence start "Mark", "Chase" and "Grace" are often words: "Mark the ticket".
+        const follower = text.slice(end, end + 32).match(/^\s*([,;:.!?)]|\p{L}[\p{L}'’-]*)/u)?.[1] ?? '.';
+        const tags = lex.commonWords.get(follower.toLowerCase()) ?? [];
+        accept = /^[,;:.!?)]$/.test(follower) || tags.some((t) => VERB_TAGS.has(t)) || /ed$/.test(follower);
+      }
+    } else if (sawParticle && !lex.commonWords.has(word))
+      accept = true; // "Jan van den Bosch"
+    else if (secondIsSurname && !isCommon(word)) accept = true;
+    if (!accept) continue;
+
     let score = honorific || introduced ? 0.85 : knownFirst ? (multi ? 0.85 : 0.6) : 0.75;
     if (introduced) score = Math.min(1, score + 0.1);
-    found.push(finding('PERSON', t.start, tokens[j].end, withContext(text, t.start, score, CONTEXT)));
-    consumed = j;
+    found.push(finding('PERSON', start, end, withContext(text, start, score, CONTEXT)));
+    consumedUntil = end;
   }
   return found;
 }

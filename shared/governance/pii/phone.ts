@@ -1,4 +1,4 @@
-import { parsePhoneNumber } from 'awesome-phonenumber';
+import { getExample, parsePhoneNumber } from 'awesome-phonenumber';
 import type { PiiFinding } from '../types';
 import { finding, isWordChar, type Recognizer, withContext, wordsBefore } from './recognizer';
 
@@ -53,13 +53,30 @@ const NOT_A_PHONE = new Set([
 const MAX_GROUPS = 6;
 const MAX_RUN_GROUPS = 24;
 
-function parseValid(candidate: string, regions: readonly string[]): boolean {
+type RegionPlan = { trunkZero: string[]; noTrunkZero: string[] };
+
+/**
+ * Regions split by whether their national format starts with the trunk prefix 0 (GB "020 …",
+ * DE "030 …") or not (US "(201) …"), read from libphonenumber's own example numbers. A national
+ * candidate is only parsed against the regions its first digit can belong to.
+ */
+function planRegions(regions: readonly string[]): RegionPlan {
+  const plan: RegionPlan = { trunkZero: [], noTrunkZero: [] };
+  for (const region of regions) {
+    const national = getExample(region, 'fixed-line').number?.national ?? '';
+    (national.replace(/\D/g, '').startsWith('0') ? plan.trunkZero : plan.noTrunkZero).push(region);
+  }
+  return plan;
+}
+
+function parseValid(candidate: string, plan: RegionPlan): boolean {
   if (candidate.startsWith('+')) return parsePhoneNumber(candidate).valid;
+  const regions = candidate.replace(/^\(/, '').startsWith('0') ? plan.trunkZero : plan.noTrunkZero;
   for (const regionCode of regions) if (parsePhoneNumber(candidate, { regionCode }).valid) return true;
   return false;
 }
 
-function findPhones(text: string, regions: readonly string[]): PiiFinding[] {
+function findPhones(text: string, plan: RegionPlan): PiiFinding[] {
   const found: PiiFinding[] = [];
   CANDIDATE.lastIndex = 0;
   for (let m = CANDIDATE.exec(text); m; m = CANDIDATE.exec(text)) {
@@ -69,7 +86,7 @@ function findPhones(text: string, regions: readonly string[]): PiiFinding[] {
     if (isWordChar(text[runStart - 1]) || isWordChar(text[runStart + run.length])) continue;
     const groups: { start: number; end: number }[] = [];
     GROUP.lastIndex = 0;
-    for (let g = GROUP.exec(run); g; g = GROUP.exec(run))
+    for (let g = GROUP.exec(run); g && groups.length <= MAX_RUN_GROUPS; g = GROUP.exec(run))
       groups.push({ start: runStart + g.index, end: runStart + g.index + g[0].length });
     // No written phone number has this many groups; a long table of digits is not worth parsing.
     if (groups.length > MAX_RUN_GROUPS) continue;
@@ -95,7 +112,7 @@ function findPhones(text: string, regions: readonly string[]): PiiFinding[] {
         const hasContext = before.some((w) => CONTEXT.has(w));
         // An unpunctuated national run shorter than 10 digits is more often an id than a number.
         if (bare && count < 10 && !hasContext) continue;
-        if (!parseValid(raw, regions)) continue;
+        if (!parseValid(raw, plan)) continue;
         const base = international ? 0.9 : 0.7;
         found.push(finding('PHONE', start, end, withContext(text, start, base, CONTEXT)));
         next = end;
@@ -107,5 +124,6 @@ function findPhones(text: string, regions: readonly string[]): PiiFinding[] {
 }
 
 export function phoneRecognizer(regions: readonly string[] = DEFAULT_PHONE_REGIONS): Recognizer {
-  return { type: 'PHONE', find: (text) => findPhones(text, regions) };
+  const plan = planRegions(regions);
+  return { type: 'PHONE', find: (text) => findPhones(text, plan) };
 }

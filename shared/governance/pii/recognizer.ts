@@ -3,10 +3,7 @@ import type { PiiFinding, PiiType } from '../types';
 // Presidio's shape: a recognizer proposes typed spans with a confidence; words near a span that
 // speak to its type ("call", "email", "IBAN") raise the confidence; a resolver picks among overlaps.
 
-export type Recognizer = { type: PiiType; find: (text: string, context: RecognizerContext) => PiiFinding[] };
-
-/** Shared, lazily computed facts about one text (tokens are only computed if a recognizer asks). */
-export type RecognizerContext = { tokens: () => import('../nlp').WinkToken[] };
+export type Recognizer = { type: PiiType; find: (text: string) => PiiFinding[] };
 
 /** How far before a span context words are looked for, in characters. */
 const CONTEXT_WINDOW = 48;

@@ -1,0 +1,73 @@
+// Sentence templates of the evaluation set. Slots: {EMAIL} {PHONE} {CREDIT_CARD} {IBAN}
+// {IP_ADDRESS} {US_SSN} {PERSON} {FIRST} (a lone first name, labelled PERSON) {HONORIFIC}
+// (title + surname; the surname is labelled PERSON) {STREET_ADDRESS} — labelled spans — and the
+// distractors {VERSION} {ORDER} {PRICE} {DATE} {DIGITS} (Luhn-invalid), which are not PII.
+// Compliance templates carry {V:rule:phrase} (a violation of `rule`) or {N:rule:phrase} (the same
+// words negated or disclaimed: must not be flagged). Each template is one id; the set is split by
+// template, so no template appears in both halves.
+
+export const FEEDBACK_TEMPLATES: string[] = [
+  'Please contact me at {EMAIL} about the refund for {ORDER}.',
+  'My email is {EMAIL}, but the confirmation never arrived after I paid {PRICE}.',
+  'You can reach me on {PHONE} any weekday after 5pm.',
+  'Call {PHONE} if the courier cannot find {STREET_ADDRESS}.',
+  'I was charged twice on card {CREDIT_CARD} on {DATE}.',
+  'The refund should go to IBAN {IBAN}, not to my old account.',
+  'Please wire the deposit to {IBAN} before {DATE}.',
+  'The login attempts came from {IP_ADDRESS}, which is not my machine.',
+  'After upgrading to {VERSION} the dashboard rejects requests from {IP_ADDRESS}.',
+  'My SSN is {US_SSN} and it shows up unmasked on the tax form.',
+  'Hi, my name is {PERSON} and I have used the app since {DATE}.',
+  '{PERSON} from your support team was very helpful with {ORDER}.',
+  'I spoke with {HONORIFIC} yesterday and nothing has changed since {VERSION}.',
+  'Thanks, {FIRST}. The export works now.',
+  'Please ship the replacement to {STREET_ADDRESS}.',
+  'I moved to {STREET_ADDRESS} last month but invoices still go to the old address.',
+  'The tracking number {DIGITS} does not work on your website.',
+  'Version {VERSION} crashes when I open the settings page.',
+  'Order {ORDER} cost {PRICE} and arrived on {DATE} without the cable.',
+  'My colleague {PERSON} ({EMAIL}) reported the same bug.',
+  'Send the contract to {PERSON}, {STREET_ADDRESS}, or call {PHONE}.',
+  'Billing used card {CREDIT_CARD} even though I removed it on {DATE}.',
+  'Our server at {IP_ADDRESS} started timing out after {VERSION}.',
+  'For verification: SSN {US_SSN}, phone {PHONE}.',
+  'The reference {DIGITS} on the invoice is not accepted by my bank.',
+  'Regards, {PERSON}',
+  'Dear support, {FIRST} here again: the app still freezes on {VERSION}.',
+  'I am not happy with the update; it deleted my notes from {DATE}.',
+  'The new search is great and much faster than before.',
+  'Ask {HONORIFIC} to email me at {EMAIL} when the fix ships.',
+  'Can someone from billing check why {PRICE} was charged to {CREDIT_CARD}?',
+  'Transfer the balance to {IBAN}; my name on the account is {PERSON}.',
+];
+
+export const RESPONSE_TEMPLATES: string[] = [
+  'Thanks for the report. Our new engine {V:inst_017:guarantees} that this never happens again.',
+  'We {N:inst_017:cannot guarantee} a release date, but we are working on it.',
+  'The update is {V:inst_018:production-ready} and ships on Monday.',
+  'To be clear, this feature is not {N:inst_018:production-ready} yet; it is a research prototype.',
+  'Customers see a {V:inst_016:40%} drop in errors after switching.',
+  'In our pilot, errors dropped by {N:inst_016:40%} (source: https://example.org/pilot-report).',
+  'The new cache makes exports {V:inst_016:3x} faster.',
+  'Our benchmark suggests exports are {N:inst_016:3x} faster [NEEDS VERIFICATION].',
+  'Switching saves teams {V:inst_016:$12,000} a year.',
+  'It is {V:inst_017:100% secure} against account takeover.',
+  'No system is {N:inst_017:100% secure}, so we also recommend two-factor login.',
+  'Our platform is {V:inst_018:battle-tested} by thousands of teams.',
+  'We would never call it {N:inst_018:battle-tested}; it is early-stage software.',
+  'The fix {V:inst_017:eliminates all} sync conflicts.',
+  'This change is designed to reduce sync conflicts; it does not {N:inst_017:eliminate all} of them.',
+  'Most users report a positive {V:inst_016:ROI} within the first quarter.',
+  'We are the {V:inst_018:market leader} in feedback analytics.',
+  'We are not a {N:inst_018:market leader}; we are a small research team.',
+  'Our approach is {V:inst_017:foolproof}, so you can relax.',
+  'Nothing we build is {N:inst_017:foolproof}, and we say so openly.',
+  'The model is {V:inst_018:extensively tested} across industries.',
+  'It has not been {N:inst_018:extensively tested} outside our lab.',
+  'Thank you for the kind words; we are glad the new search helps.',
+  'Sorry about the crash. We have logged it and will follow up when we know more.',
+  'We {V:inst_017:guarantee} a response within one hour.',
+  "We can't {N:inst_017:guarantee} a response time, but we usually reply the same day.",
+  'This reduces costs by {V:inst_016:25 percent} for most teams.',
+  'According to our survey, {N:inst_016:25 percent} of users export weekly (source: internal survey, March).',
+];
