@@ -7,10 +7,10 @@
 // kinds in write order, and `upsertMany(records)` imports pushed rows idempotently by id.
 
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RowCounts, StoreBackend, StoreTx } from '../../shared/store/backend';
-import { EngineLightningStore, type EngineOptions, parseInput } from '../../shared/store/engine';
+import { EngineLightningStore, type EngineOptions, Mutex, parseInput } from '../../shared/store/engine';
 import { StoreError } from '../../shared/store/errors';
 import type {
   Attempt,
@@ -221,11 +221,33 @@ function isDiskFull(error: unknown): boolean {
   return code === 'SQLITE_FULL';
 }
 
+/**
+ * One transaction at a time per database file in this process. better-sqlite3 waits for a lock
+ * synchronously (busy_timeout), so a second connection in the same process that tried to begin
+ * while the first awaits inside its transaction would block the very event loop the first needs
+ * to commit. Across processes, BEGIN IMMEDIATE and the busy timeout do the ordering.
+ */
+const fileLocks = new Map<string, Mutex>();
+function lockFor(path: string): Mutex {
+  const key = path === ':memory:' ? `:memory:${fileLocks.size}` : resolve(path);
+  let lock = fileLocks.get(key);
+  if (!lock) {
+    lock = new Mutex();
+    fileLocks.set(key, lock);
+  }
+  return lock;
+}
+
 class SqliteBackend implements StoreBackend {
   readonly name = 'SqliteLightningStore';
   private readonly statements: Statements;
+  private readonly lock: Mutex;
 
-  constructor(readonly db: Database.Database) {
+  constructor(
+    readonly db: Database.Database,
+    path: string,
+  ) {
+    this.lock = lockFor(path);
     this.statements = Object.fromEntries(
       Object.entries(SQL)
         .filter(([name]) => !['createMigrationsTable', 'appliedVersions', 'recordMigration'].includes(name))
@@ -233,7 +255,11 @@ class SqliteBackend implements StoreBackend {
     ) as Statements;
   }
 
-  async transaction<T>(mode: 'r' | 'rw', body: (tx: StoreTx) => Promise<T>): Promise<T> {
+  transaction<T>(mode: 'r' | 'rw', body: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.lock.run(() => this.runTransaction(mode, body));
+  }
+
+  private async runTransaction<T>(mode: 'r' | 'rw', body: (tx: StoreTx) => Promise<T>): Promise<T> {
     // IMMEDIATE takes the write lock up front, so two processes never both read-then-write.
     this.db.exec(mode === 'rw' ? 'BEGIN IMMEDIATE' : 'BEGIN');
     try {
@@ -291,7 +317,7 @@ export class SqliteLightningStore extends EngineLightningStore {
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     migrate(db);
-    const backend = new SqliteBackend(db);
+    const backend = new SqliteBackend(db, options.path);
     super(backend, options);
     this.sqlite = backend;
   }

@@ -95,7 +95,7 @@ function canonicalJson(value: unknown): string {
 const sameRow = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
 
 /** A promise chain that runs one body at a time, in call order. */
-class Mutex {
+export class Mutex {
   private tail: Promise<unknown> = Promise.resolve();
   run<T>(body: () => Promise<T>): Promise<T> {
     const result = this.tail.then(body, body);

@@ -37,7 +37,39 @@ describe('SqliteLightningStore', () => {
     await second.close();
   });
 
-  it('gives every write a increasing seq and pages through changes of all kinds', async () => {
+  it('two connections to one file share the queue without handing a rollout out twice', async () => {
+    const path = freshPath();
+    const a = new SqliteLightningStore({ path });
+    const b = new SqliteLightningStore({ path });
+    const made = await a.enqueueRollouts(Array.from({ length: 40 }, (_, i) => ({ input: i })));
+    const taken = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? a : b).dequeueRollouts({ worker_id: `w-${i}`, limit: 3 }),
+      ),
+    );
+    const ids = taken.flat().map((r) => r.rollout_id);
+    expect(ids).toHaveLength(40);
+    expect(new Set(ids)).toEqual(new Set(made.map((r) => r.rollout_id)));
+    const spans = await Promise.all(
+      taken
+        .flat()
+        .map((r, i) =>
+          (i % 2 ? a : b).addSpan({
+            rollout_id: r.rollout_id,
+            attempt_id: r.attempt.attempt_id,
+            trace_id: 't',
+            span_id: 's',
+            name: 'n',
+          }),
+        ),
+    );
+    expect(spans.every((s) => s?.sequence_id === 1)).toBe(true);
+    expect((await b.statistics()).total_spans).toBe(40);
+    await a.close();
+    await b.close();
+  });
+
+  it('gives every write an increasing seq and pages through changes of all kinds', async () => {
     const store = new SqliteLightningStore({ path: freshPath() });
     expect(await store.currentSeq()).toBe(0);
     const t = await store.startRollout({ input: 1, worker_id: 'w-1' });
