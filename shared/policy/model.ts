@@ -26,6 +26,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { createRng, deriveSeed } from '../train/rng';
+import { attention, embed, linear, oneHotFloat, rotateHalf } from './ops';
 
 export const ModelConfigSchema = z
   .object({
@@ -51,10 +52,13 @@ export type ModelConfigInput = z.input<typeof ModelConfigSchema>;
 export const PresetNameSchema = z.enum(['tiny', 'small']);
 export type PresetName = z.infer<typeof PresetNameSchema>;
 
-/** Preset shapes. With a 2,048-token vocabulary: tiny ≈ 0.85 M parameters, small ≈ 5.3 M (countParameters). */
+/**
+ * Preset shapes. With a 2,048-token vocabulary: tiny ≈ 0.85 M parameters, small ≈ 5.2 M (countParameters).
+ * Heads are 64 wide (as GPT-2's): on wasm attention runs head by head, so fewer, wider heads cost less.
+ */
 export const PRESETS: Record<PresetName, ModelConfigInput> = {
-  tiny: { vocabSize: 2048, blockSize: 256, nLayer: 3, nHead: 4, nEmbd: 128, mlpRatio: 4 },
-  small: { vocabSize: 2048, blockSize: 256, nLayer: 6, nHead: 8, nEmbd: 256, mlpRatio: 4 },
+  tiny: { vocabSize: 2048, blockSize: 256, nLayer: 3, nHead: 2, nEmbd: 128, mlpRatio: 4 },
+  small: { vocabSize: 2048, blockSize: 256, nLayer: 6, nHead: 4, nEmbd: 256, mlpRatio: 4 },
 };
 
 export function presetConfig(name: PresetName, overrides: Partial<ModelConfigInput> = {}): ModelConfig {
@@ -231,8 +235,8 @@ export class Policy {
         const vc = tf.add(cache.values[i], tf.mul(slotOneHot, v)) as tf.Tensor4D; // (B, nh, S, hs)
         keys.push(kc);
         values.push(vc);
-        const y = attend(q, kc, vc, keyBias).reshape([B, C]) as tf.Tensor2D; // (B, nh, 1, hs) → (B, C)
-        x = tf.add(x, tf.matMul(y, w[`h.${i}.attn.wo`] as tf.Tensor2D)); // (B, C)
+        const y = attention(q, kc, vc, keyBias).reshape([B, C]) as tf.Tensor2D; // (B, nh, 1, hs) → (B, C)
+        x = tf.add(x, linear(y, w[`h.${i}.attn.wo`] as tf.Tensor2D)); // (B, C)
         x = tf.add(x, this.mlp(x, i)); // (B, C)
       }
       const logits = this.head(x); // (B, V)
@@ -286,9 +290,9 @@ export class Policy {
     for (let i = 0; i < nLayer; i++) {
       const { q, k, v } = this.qkvHeads(x, i, B, T, rope); // each (B, nh, T, hs)
       if (wantCache) kv.push({ k, v });
-      const y = attend(q, k, v, bias); // (B, nh, T, hs)
+      const y = attention(q, k, v, bias); // (B, nh, T, hs)
       const merged = tf.transpose(y, [0, 2, 1, 3]).reshape([B * T, C]); // (B*T, C)
-      x = tf.add(x, tf.matMul(merged as tf.Tensor2D, w[`h.${i}.attn.wo`] as tf.Tensor2D)); // (B*T, C)
+      x = tf.add(x, linear(merged as tf.Tensor2D, w[`h.${i}.attn.wo`] as tf.Tensor2D)); // (B*T, C)
       x = tf.add(x, this.mlp(x, i)); // (B*T, C)
     }
     if (options.lastOnly) {
@@ -303,7 +307,7 @@ export class Policy {
     const hs = this.headSize;
     const w = this.weights;
     const h = rmsNorm(x as tf.Tensor2D, w[`h.${i}.ln_1.g`] as tf.Tensor1D, this.config.normEps); // (B*T, C)
-    const qkv = tf.matMul(h, w[`h.${i}.attn.wqkv`] as tf.Tensor2D); // (B*T, 3C)
+    const qkv = linear(h, w[`h.${i}.attn.wqkv`] as tf.Tensor2D); // (B*T, 3C)
     let [q, k, v] = tf.split(qkv, 3, 1) as tf.Tensor2D[]; // each (B*T, C)
     if (rope) {
       q = applyRope(q, rope, B, T, C, hs);
@@ -319,14 +323,14 @@ export class Policy {
   private mlp(x: tf.Tensor, i: number): tf.Tensor2D {
     const w = this.weights;
     const h = rmsNorm(x as tf.Tensor2D, w[`h.${i}.ln_2.g`] as tf.Tensor1D, this.config.normEps); // (N, C)
-    const a = tf.relu(tf.matMul(h, w[`h.${i}.mlp.wfc`] as tf.Tensor2D)); // (N, 4C)
-    return tf.matMul(tf.square(a), w[`h.${i}.mlp.wproj`] as tf.Tensor2D); // (N, C)
+    const a = tf.relu(linear(h, w[`h.${i}.mlp.wfc`] as tf.Tensor2D)); // (N, 4C)
+    return linear(tf.square(a), w[`h.${i}.mlp.wproj`] as tf.Tensor2D); // (N, C)
   }
 
   /** Final norm and the tied output projection: (N, C) → (N, V). */
   private head(x: tf.Tensor): tf.Tensor2D {
     const h = rmsNorm(x as tf.Tensor2D, this.weights['ln_f.g'] as tf.Tensor1D, this.config.normEps); // (N, C)
-    return tf.matMul(h, this.weights.wte as tf.Tensor2D, false, true); // (N, V)
+    return linear(h, tf.transpose(this.weights.wte as tf.Tensor2D)); // (N, C) · (C, V) → (N, V)
   }
 
   /**
@@ -359,7 +363,11 @@ export class Policy {
 
 /** Rotary embedding on (B*T, C): x·cos + rotate_half(x)·sin, with rotate_half as a matMul per head. */
 function applyRope(x: tf.Tensor2D, rope: Rope, B: number, T: number, C: number, hs: number): tf.Tensor2D {
-  const rotated = tf.matMul(x.reshape([(B * T * C) / hs, hs]) as tf.Tensor2D, rope.rotate).reshape([B, T, C]); // (B, T, C)
+  const rotated = rotateHalf(x.reshape([(B * T * C) / hs, hs]) as tf.Tensor2D, rope.rotate).reshape([
+    B,
+    T,
+    C,
+  ]); // (B, T, C)
   const out = tf.add(tf.mul(x.reshape([B, T, C]), rope.cos), tf.mul(rotated, rope.sin)); // (B, T, C)
   return out.reshape([B * T, C]);
 }
@@ -384,12 +392,6 @@ function ropeTables(blockSize: number, hs: number, base: number) {
   return { cos, sin, rotate };
 }
 
-/** Scaled dot-product attention; q is pre-scaled. q (B, nh, Tq, hs), k/v (B, nh, Tk, hs) → (B, nh, Tq, hs). */
-function attend(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor): tf.Tensor4D {
-  const scores = tf.add(tf.matMul(q, k, false, true), bias); // (B, nh, Tq, Tk)
-  return tf.matMul(tf.softmax(scores), v) as tf.Tensor4D; // (B, nh, Tq, hs)
-}
-
 /** Causal bias (1, 1, T, T), plus key padding (B, 1, 1, T) when a key mask is given. */
 function attentionBias(B: number, T: number, keyMask?: tf.Tensor2D): tf.Tensor {
   const causal = new Float32Array(T * T);
@@ -404,34 +406,6 @@ function attentionBias(B: number, T: number, keyMask?: tf.Tensor2D): tf.Tensor {
 function rmsNorm(x: tf.Tensor2D, gain: tf.Tensor1D, eps: number): tf.Tensor2D {
   const meanSquare = tf.mean(tf.square(x), -1, true); // (N, 1)
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps))), gain); // (N, C)
-}
-
-/**
- * Row lookup table[ids] (N, C) whose gradient is oneHot(ids)ᵀ · dy, a matMul every backend has, instead of
- * gather's UnsortedSegmentSum (missing on tfjs-wasm).
- */
-function embed(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
-  const rows = table.shape[0];
-  const lookup = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [tableIn, idsIn, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
-    save([idsIn]);
-    return {
-      value: tf.gather(tableIn, idsIn), // (N, C)
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const oneHot = oneHotFloat(saved[0] as tf.Tensor1D, rows); // (N, V)
-        return [tf.matMul(oneHot, dy as tf.Tensor2D, true, false), tf.zerosLike(saved[0])]; // (V, C), ids: none
-      },
-    };
-  });
-  return lookup(table, ids) as tf.Tensor2D;
-}
-
-/**
- * One-hot rows as float32. Built as int32 and cast: tfjs-wasm 4.22's OneHot kernel ignores a float32 dtype
- * and writes integer bit patterns (1 reads as 1.4e-45).
- */
-export function oneHotFloat(indices: tf.Tensor1D, depth: number): tf.Tensor2D {
-  return tf.cast(tf.oneHot(indices, depth), 'float32') as tf.Tensor2D;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -7,7 +7,7 @@
 // Both read the raw logits at temperature 1: these are the policy's own log-probabilities, the ones the
 // importance ratio π_θ / π_old compares (sampling.ts returns the same quantity for sampled tokens).
 import * as tf from '@tensorflow/tfjs';
-import { oneHotFloat } from '../policy/model';
+import { oneHotFloat } from '../policy/ops';
 
 export function tokenLogprobs(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
   const V = logits.shape[1];

@@ -1,0 +1,166 @@
+// Differentiable building blocks with hand-written gradients, shaped around what each tfjs backend runs
+// fast. Measured on tfjs-backend-wasm 4.22 (XNNPACK, 1 thread): a plain 2-D matMul reaches ~25 GFLOP/s,
+// but any transposeA/transposeB flag or a batch dimension falls back to a naive loop at ~1 GFLOP/s, and
+// autodiff's matMul gradient uses exactly those flags. So on wasm every gradient matMul here transposes its
+// operand explicitly (a memory copy) and then runs the fast 2-D kernel; on webgpu / webgl / cpu the
+// transpose flags are free and are used as they are.
+//
+//   linear(x, w)              x (N, K) · w (K, M) → (N, M), gradients through fast 2-D matMuls
+//   embed(table, ids)         table[ids] (N, C); gradient oneHot(ids)ᵀ · dy as a matMul (wasm has no
+//                             UnsortedSegmentSum, gather's own gradient)
+//   rotateHalf(x, R)          x (N, hs) · R for RoPE's signed permutation R (Rᵀ = −R), gradient −dy · R
+//   oneHotFloat(ids, depth)   (N, depth) float32 one-hot
+import * as tf from '@tensorflow/tfjs';
+
+/** True where transpose flags make tf.matMul slow (tfjs-wasm). */
+function transposeFlagsAreSlow(): boolean {
+  return tf.getBackend() === 'wasm';
+}
+
+/** a · b with optional transposes, choosing explicit transposes where the backend needs them. */
+export function matMul2d(
+  a: tf.Tensor2D,
+  b: tf.Tensor2D,
+  transposeA = false,
+  transposeB = false,
+): tf.Tensor2D {
+  if (!transposeFlagsAreSlow() || (!transposeA && !transposeB))
+    return tf.matMul(a, b, transposeA, transposeB);
+  const left = transposeA ? tf.transpose(a) : a;
+  const right = transposeB ? tf.transpose(b) : b;
+  return tf.matMul(left, right);
+}
+
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xIn, wIn, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    save([xIn, wIn]);
+    return {
+      value: tf.matMul(xIn, wIn), // (N, M)
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as tf.Tensor2D[];
+        const g = dy as tf.Tensor2D;
+        return [matMul2d(g, ws, false, true), matMul2d(xs, g, true, false)]; // dx (N, K), dw (K, M)
+      },
+    };
+  });
+  return op(x, w) as tf.Tensor2D;
+}
+
+/**
+ * One-hot rows as float32. Built as int32 and cast: tfjs-wasm 4.22's OneHot kernel ignores a float32 dtype
+ * and writes integer bit patterns (1 reads as 1.4e-45).
+ */
+export function oneHotFloat(indices: tf.Tensor1D, depth: number): tf.Tensor2D {
+  return tf.cast(tf.oneHot(indices, depth), 'float32') as tf.Tensor2D;
+}
+
+export function embed(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  const rows = table.shape[0];
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [tableIn, idsIn, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    save([idsIn]);
+    return {
+      value: tf.gather(tableIn, idsIn), // (N, C)
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const oneHot = oneHotFloat(saved[0] as tf.Tensor1D, rows); // (N, V)
+        return [matMul2d(oneHot, dy as tf.Tensor2D, true, false), tf.zerosLike(saved[0])]; // (V, C); ids get none
+      },
+    };
+  });
+  return op(table, ids) as tf.Tensor2D;
+}
+
+export function rotateHalf(x: tf.Tensor2D, rotation: tf.Tensor2D): tf.Tensor2D {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xIn, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    save([rotation]); // kept for the backward pass (the caller's tidy disposes the original)
+    return {
+      value: tf.matMul(xIn, rotation), // (N, hs)
+      // dy · Rᵀ = −dy · R
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.neg(tf.matMul(dy as tf.Tensor2D, saved[0] as tf.Tensor2D)),
+    };
+  });
+  return op(x) as tf.Tensor2D;
+}
+
+/**
+ * Causal self-attention core, softmax(q·kᵀ + bias)·v, for q (B, nh, Tq, hs) (pre-scaled), k and v
+ * (B, nh, Tk, hs) and an additive bias broadcastable to (B, 1, Tq, Tk) → (B, nh, Tq, hs).
+ * On wasm with Tq > 1 each head runs as 2-D matMuls with a hand-written backward pass (the batched
+ * kernel is ~20× slower there); elsewhere, and for one-token decoding, one batched matMul does it.
+ */
+export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor): tf.Tensor4D {
+  if (!transposeFlagsAreSlow() || q.shape[2] === 1) {
+    const scores = tf.add(tf.matMul(q, k, false, true), bias); // (B, nh, Tq, Tk)
+    return tf.matMul(tf.softmax(scores), v) as tf.Tensor4D; // (B, nh, Tq, hs)
+  }
+  return perHeadAttention(q, k, v, bias);
+}
+
+/** (B, nh, T, hs) → B·nh tensors (T, hs), splitting by row first: a wasm slice copies its whole source. */
+function splitHeads(x: tf.Tensor): tf.Tensor2D[] {
+  const [B, nh, T, hs] = x.shape;
+  const rows = B === 1 ? [x] : tf.split(x.reshape([B, nh * T * hs]), B, 0);
+  return rows.flatMap((row) =>
+    nh === 1
+      ? [row.reshape([T, hs]) as tf.Tensor2D]
+      : (tf.split(row.reshape([nh * T, hs]), nh, 0) as tf.Tensor2D[]),
+  );
+}
+
+function perHeadAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor): tf.Tensor4D {
+  const [B, nh, Tq, hs] = q.shape;
+  const Tk = k.shape[2];
+  const G = B * nh;
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [qIn, kIn, vIn, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    const qs = splitHeads(qIn);
+    const ks = splitHeads(kIn);
+    const vs = splitHeads(vIn);
+    const fullBias = tf.broadcastTo(bias, [bias.shape[0], 1, Tq, Tk]);
+    const biases =
+      bias.shape[0] === 1
+        ? [fullBias.reshape([Tq, Tk])]
+        : tf.split(fullBias.reshape([B, Tq * Tk]), B, 0).map((x) => x.reshape([Tq, Tk]));
+    const probs: tf.Tensor2D[] = [];
+    const outs: tf.Tensor2D[] = [];
+    for (let g = 0; g < G; g++) {
+      const b = Math.floor(g / nh);
+      const scores = tf.add(tf.matMul(qs[g], tf.transpose(ks[g])), biases[biases.length === 1 ? 0 : b]); // (Tq, Tk)
+      const p = tf.softmax(scores) as tf.Tensor2D; // (Tq, Tk)
+      probs.push(p);
+      outs.push(tf.matMul(p, vs[g])); // (Tq, hs)
+    }
+    save([...qs, ...ks, ...vs, ...probs]);
+    return {
+      value: tf.concat(outs, 0).reshape([B, nh, Tq, hs]) as tf.Tensor4D,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const dys = splitHeads(dy);
+        const dq: tf.Tensor[] = [];
+        const dk: tf.Tensor[] = [];
+        const dv: tf.Tensor[] = [];
+        for (let g = 0; g < G; g++) {
+          const [qg, kg, vg, p] = [
+            saved[g],
+            saved[G + g],
+            saved[2 * G + g],
+            saved[3 * G + g],
+          ] as tf.Tensor2D[];
+          const dp = tf.matMul(dys[g], tf.transpose(vg)); // (Tq, Tk)
+          const ds = tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))); // softmax backward, (Tq, Tk)
+          dq.push(tf.matMul(ds, kg)); // (Tq, hs)
+          dk.push(tf.matMul(tf.transpose(ds), qg)); // (Tk, hs)
+          dv.push(tf.matMul(tf.transpose(p), dys[g])); // (Tk, hs)
+        }
+        return [
+          tf.concat(dq, 0).reshape([B, nh, Tq, hs]),
+          tf.concat(dk, 0).reshape([B, nh, Tk, hs]),
+          tf.concat(dv, 0).reshape([B, nh, Tk, hs]),
+        ];
+      },
+    };
+  });
+  return op(q, k, v) as tf.Tensor4D;
+}
