@@ -21,6 +21,7 @@ import {
   rolloutStatusFromAttempt,
   watchdogVerdict,
   withRolloutStatus,
+  workerActivity,
   workerAfterAttempt,
   workerIdle,
 } from './lifecycle';
@@ -678,7 +679,7 @@ export class EngineLightningStore implements LightningStore {
    * Imports whole rows (a sync push or pull) in one transaction, idempotently by id: replaying a
    * batch changes nothing, and a row never moves backwards (a finished rollout or attempt is not
    * replaced by an unfinished copy; resources keep their highest version), so batches applied
-   * out of order converge. Spans are immutable: an existing span is kept. Queued rollouts join
+   * out of order converge (workers: the most recently active copy wins). Spans are immutable: an existing span is kept. Queued rollouts join
    * the queue; span counters rise above imported sequence ids.
    */
   async importRecords(records: StoreRecordsInput): Promise<ImportResult> {
@@ -727,7 +728,7 @@ export class EngineLightningStore implements LightningStore {
     }
     for (const row of batch.workers) {
       const existing = await tx.getWorker(row.worker_id);
-      if (!admit(existing, row, () => false)) continue;
+      if (!admit(existing, row, (e) => workerActivity(e) >= workerActivity(row))) continue;
       await tx.putWorkers([row]);
       written.workers++;
     }

@@ -146,3 +146,13 @@ export function rolloutRank(status: RolloutStatus): number {
 export function attemptRank(status: AttemptStatus): number {
   return status === 'succeeded' || status === 'failed' || status === 'timeout' ? 2 : 1;
 }
+
+/** The last time a worker was seen doing anything; the newer copy of a worker row wins a sync. */
+export function workerActivity(worker: Worker): number {
+  return Math.max(
+    worker.last_heartbeat_time ?? Number.NEGATIVE_INFINITY,
+    worker.last_dequeue_time ?? Number.NEGATIVE_INFINITY,
+    worker.last_busy_time ?? Number.NEGATIVE_INFINITY,
+    worker.last_idle_time ?? Number.NEGATIVE_INFINITY,
+  );
+}

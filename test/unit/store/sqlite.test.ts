@@ -51,17 +51,15 @@ describe('SqliteLightningStore', () => {
     expect(ids).toHaveLength(40);
     expect(new Set(ids)).toEqual(new Set(made.map((r) => r.rollout_id)));
     const spans = await Promise.all(
-      taken
-        .flat()
-        .map((r, i) =>
-          (i % 2 ? a : b).addSpan({
-            rollout_id: r.rollout_id,
-            attempt_id: r.attempt.attempt_id,
-            trace_id: 't',
-            span_id: 's',
-            name: 'n',
-          }),
-        ),
+      taken.flat().map((r, i) =>
+        (i % 2 ? a : b).addSpan({
+          rollout_id: r.rollout_id,
+          attempt_id: r.attempt.attempt_id,
+          trace_id: 't',
+          span_id: 's',
+          name: 'n',
+        }),
+      ),
     );
     expect(spans.every((s) => s?.sequence_id === 1)).toBe(true);
     expect((await b.statistics()).total_spans).toBe(40);
