@@ -21,7 +21,7 @@ import { parseCommandArgs } from './args';
 const HELP = `usage: edgelight rollouts --data FILE.jsonl [--n N] [--group G] [--runners R]
                           [--policy CKPT | --llm URL --model M | --sft FILE.jsonl]
                           [--db PATH | --server URL [--token T]] [--seed S]
-                          [--temperature T] [--max-tokens N]
+                          [--temperature T] [--max-tokens N] [--backend wasm|cpu|webgpu]
 
 Runs the feedback agent over the tasks of a JSON Lines file (one FeedbackTask per line:
 {"id", "text", "category"?, "locale"?, "metadata"?}) and prints a JSON summary: rollouts,
@@ -32,6 +32,7 @@ rollouts/s, reward mean/std per term, hard zeros, violation counts.
   --runners      runners working side by side on the store (default 2)
   --policy       a checkpoint folder (or a run folder with 'latest') from 'edgelight train'
   --llm/--model  an OpenAI-compatible endpoint (llama.cpp, Ollama, vLLM), e.g. http://127.0.0.1:8080/v1
+  --backend      tfjs backend for --policy: wasm (default), cpu or webgpu
   --sft          the baseline's reply corpus (default: generated with the default seed)
                  Without --policy or --llm the baseline policy drafts: it samples replies of the
                  SFT corpus written for the same category ("policy": "baseline-sft-corpus").
@@ -98,17 +99,28 @@ async function openStore(values: {
 }
 
 /** Loads a trained checkpoint through the policy package (tfjs is imported on this path only). */
-async function loadCheckpointPolicy(path: string): Promise<ReplyPolicy> {
-  const [directory, { policyFromCheckpoint }, { TransformerReplyPolicy }] = await Promise.all([
-    import('../checkpoints/directory'),
-    import('../../shared/policy/checkpoint-policy'),
-    import('../../shared/policy/reply-policy'),
-  ]);
+async function loadCheckpointPolicy(
+  path: string,
+  backend: string,
+): Promise<{ policy: ReplyPolicy; backend: string }> {
+  const [directory, { policyFromCheckpoint }, { TransformerReplyPolicy }, { selectBackend }] =
+    await Promise.all([
+      import('../checkpoints/directory'),
+      import('../../shared/policy/checkpoint-policy'),
+      import('../../shared/policy/reply-policy'),
+      import('../../shared/train/backend'),
+    ]);
+  let backendName: string;
+  try {
+    backendName = (await selectBackend({ prefer: backend as 'wasm' | 'cpu' | 'webgpu' })).name;
+  } catch (error) {
+    throw new CliUsageError(`--backend ${backend}: ${(error as Error).message}`);
+  }
   try {
     const dir = await directory.resolveCheckpointDirectory(path);
     const { id, checkpoint } = await directory.readCheckpointDirectory(dir);
     const { policy, tokenizer } = policyFromCheckpoint(checkpoint);
-    return new TransformerReplyPolicy({ id, policy, tokenizer });
+    return { policy: new TransformerReplyPolicy({ id, policy, tokenizer }), backend: backendName };
   } catch (error) {
     throw new CliUsageError(`cannot load checkpoint '${path}': ${(error as Error).message}`);
   }
@@ -158,6 +170,7 @@ export async function run(argv: string[]): Promise<number> {
     seed: { type: 'string' },
     temperature: { type: 'string' },
     'max-tokens': { type: 'string' },
+    backend: { type: 'string', default: 'wasm' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -172,6 +185,11 @@ export async function run(argv: string[]): Promise<number> {
     throw new CliUsageError('--sft feeds the baseline policy; drop it with --policy or --llm');
   if (values.llm && !/^https?:\/\//.test(values.llm))
     throw new CliUsageError(`--llm must be an http(s) URL, got '${values.llm}'`);
+  if (!['wasm', 'cpu', 'webgpu'].includes(values.backend))
+    throw new CliUsageError('--backend must be wasm, cpu or webgpu');
+  if (argv.some((a) => a === '--backend' || a.startsWith('--backend=')) && !values.policy) {
+    throw new CliUsageError('--backend applies to --policy only');
+  }
   const group = positiveInt(values.group, 'group', 4);
   const runnerCount = positiveInt(values.runners, 'runners', 2);
   const seed = values.seed === undefined ? 7 : positiveInt(values.seed, 'seed', 7);
@@ -189,8 +207,11 @@ export async function run(argv: string[]): Promise<number> {
   let resources: NamedResourcesInput;
   let resolvePolicy: PolicyResolver | undefined;
   let policyName: string;
+  let backendName: string | undefined;
   if (values.policy) {
-    const policy = await loadCheckpointPolicy(values.policy);
+    const loaded = await loadCheckpointPolicy(values.policy, values.backend);
+    const policy = loaded.policy;
+    backendName = loaded.backend;
     resources = { policy: { resource_type: 'policy', checkpoint_id: policy.id } };
     resolvePolicy = () => policy;
     policyName = policy.id;
@@ -258,6 +279,7 @@ export async function run(argv: string[]): Promise<number> {
     const succeeded = stats.reduce((s, r) => s + r.succeeded, 0);
     const summary = {
       policy: policyName,
+      ...(backendName ? { backend: backendName } : {}),
       store: kind,
       tasks: tasks.length,
       group,
