@@ -2,6 +2,7 @@
 // evaluation set (per PII type and per compliance rule, split by template), latency per 1 KB item,
 // and the time for 100 KB adversarial inputs. Baseline in the same run: compromise's own person
 // tagger over the same 1 KB items, the library the PERSON recognizer borrows its lexicon from.
+import { cpus, loadavg } from 'node:os';
 import nlp from 'compromise';
 import { checkCompliance, createGovernancePipeline, detectPii } from '../shared/governance';
 import { type EvalItem, generateEvalSet, sizedItems } from '../shared/governance/eval/generate';
@@ -103,20 +104,34 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** Wall-clock and CPU time of one call, in ms. CPU time is the steadier figure on a shared machine. */
+function measure(fn: () => unknown): { wall: number; cpu: number } {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  fn();
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { wall, cpu: (cpu.user + cpu.system) / 1000 };
+}
+
 function timeEach(items: string[], fn: (text: string) => unknown) {
   for (const text of items.slice(0, 20)) fn(text); // warm-up: model load, JIT
-  const times: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   const started = performance.now();
   for (const text of items) {
-    const t0 = performance.now();
-    fn(text);
-    times.push(performance.now() - t0);
+    const m = measure(() => fn(text));
+    wall.push(m.wall);
+    cpu.push(m.cpu);
   }
   const total = performance.now() - started;
-  times.sort((a, b) => a - b);
+  wall.sort((a, b) => a - b);
+  cpu.sort((a, b) => a - b);
   return {
-    p50_ms: round(percentile(times, 50)),
-    p99_ms: round(percentile(times, 99)),
+    p50_ms: round(percentile(wall, 50)),
+    p99_ms: round(percentile(wall, 99)),
+    cpu_p50_ms: round(percentile(cpu, 50)),
+    cpu_p99_ms: round(percentile(cpu, 99)),
     items_per_s: Math.round((items.length / total) * 1000),
   };
 }
@@ -150,25 +165,27 @@ export async function run(flags: string[]): Promise<object> {
   const latency = timeEach(items, (text) => pipeline.govern(text, 'feedback'));
   const baseline = timeEach(items.slice(0, quick ? 50 : 200), (text) => nlp(text).people().out('offset'));
 
-  const adversarial: Record<string, number> = {};
+  const adversarial: Record<string, { wall_ms: number; cpu_ms: number }> = {};
   for (const [name, text] of Object.entries(adversarialInputs(100 * 1024))) {
-    const runs: number[] = [];
-    for (let k = 0; k < 3; k++) {
-      const t0 = performance.now();
-      pipeline.govern(text, 'feedback');
-      runs.push(performance.now() - t0);
-    }
-    adversarial[name] = round(runs.sort((a, b) => a - b)[1], 1);
+    const runs = [0, 1, 2].map(() => measure(() => pipeline.govern(text, 'feedback')));
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[1];
+    adversarial[name] = {
+      wall_ms: round(median(runs.map((r) => r.wall)), 1),
+      cpu_ms: round(median(runs.map((r) => r.cpu)), 1),
+    };
   }
+  const loadAverage = loadavg()[0];
 
   return {
     set: { seed: 2026, items: set.length, split: 'by template (dev/test halves)' },
     accuracy,
     latency_1kb: latency,
     baseline_compromise_people_1kb: baseline,
-    speedup_vs_baseline_p50: round(baseline.p50_ms / latency.p50_ms, 1),
-    adversarial_100kb_ms: adversarial,
-    adversarial_max_ms: Math.max(...Object.values(adversarial)),
+    speedup_vs_baseline_cpu_p50: round(baseline.cpu_p50_ms / latency.cpu_p50_ms, 1),
+    adversarial_100kb: adversarial,
+    adversarial_max_wall_ms: Math.max(...Object.values(adversarial).map((a) => a.wall_ms)),
+    adversarial_max_cpu_ms: Math.max(...Object.values(adversarial).map((a) => a.cpu_ms)),
+    machine: { cpus: cpus().length, load_average_1m: round(loadAverage, 2) },
     goals: {
       recall_structured: '>= 0.95 EMAIL, PHONE, CREDIT_CARD, IBAN, IP_ADDRESS, US_SSN',
       recall_names: '>= 0.85 PERSON, STREET_ADDRESS',

@@ -161,7 +161,15 @@ function findPeople(text: string): PiiFinding[] {
         sawParticle = true;
         continue;
       }
-      if (!/^\p{Lu}/u.test(next[2]) || !nameWord(next[2])) break;
+      // After a known first name, a capitalised word mid-sentence is a surname even when it is
+      // also a common word ("Robert Brown", "Grace White").
+      const surnameAfterFirst =
+        words === 1 &&
+        (lex.firstNames.has(word) || lex.personWords.has(word)) &&
+        hasLowercase(next[2]) &&
+        !NOT_IN_NAME.has(lowerNext) &&
+        !lex.notNames.has(lowerNext);
+      if (!/^\p{Lu}/u.test(next[2]) || !(nameWord(next[2]) || surnameAfterFirst)) break;
       end += 1 + bare(next[2]).length;
       words++;
     }
