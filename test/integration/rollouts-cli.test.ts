@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseJsonlStrict } from '../../shared/data/jsonl';
 import { DatasetItem, SftExample } from '../../shared/data/schema';
+import { checkpointFromPolicy } from '../../shared/policy/checkpoint-policy';
+import { createPolicy } from '../../shared/policy/model';
+import { PolicyTokenizer } from '../../shared/policy/tokenizer';
+import { trainByteLevelBpe } from '../../shared/policy/tokenizer-train';
 import { InMemoryLightningStore } from '../../shared/store/memory';
+import { writeCheckpointDirectory } from '../../server/checkpoints/directory';
 import { createApp } from '../../server/app';
 import { main } from '../../server/cli';
 import { listen, type RunningServer } from '../../server/listen';
@@ -123,6 +128,50 @@ describe('edgelight rollouts', () => {
     }
   });
 
+  it('drafts with a trained checkpoint given by --policy', async () => {
+    // A micro policy (untrained weights): this checks the loading and the wiring, not the replies.
+    const texts = parseJsonlStrict(readFileSync(join(dir, 'train.jsonl'), 'utf8'), DatasetItem).map(
+      (i) => i.text,
+    );
+    const tokenizer = PolicyTokenizer.fromJson(trainByteLevelBpe(texts.slice(0, 40), { vocabSize: 300 }));
+    const policy = createPolicy(
+      {
+        vocabSize: tokenizer.vocabSize,
+        blockSize: 96,
+        nLayer: 1,
+        nHead: 2,
+        nEmbd: 16,
+        padId: tokenizer.padId,
+      },
+      { seed: 1 },
+    );
+    const checkpointDir = join(dir, 'checkpoint');
+    const id = await writeCheckpointDirectory(checkpointDir, await checkpointFromPolicy(policy, tokenizer));
+    const { code, stdout } = await cli(
+      'rollouts',
+      '--data',
+      join(dir, 'test.jsonl'),
+      '--n',
+      '2',
+      '--group',
+      '2',
+      '--policy',
+      checkpointDir,
+      '--backend',
+      'cpu',
+      '--max-tokens',
+      '8',
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({
+      policy: id,
+      backend: 'cpu',
+      rollouts: 2,
+      succeeded: 2,
+      replies: 4,
+    });
+  });
+
   it('reports an invalid task line with its number and runs nothing', async () => {
     const file = join(dir, 'bad.jsonl');
     writeFileSync(file, `${JSON.stringify({ id: 'ok', text: 'fine' })}\n{"id": "x"}\nnot json\n`);
@@ -145,6 +194,7 @@ describe('edgelight rollouts', () => {
         /either --db or --server/,
       ],
       [['--data', data, '--group', '0'], /--group must be a positive integer/],
+      [['--data', data, '--backend', 'cpu'], /--backend applies to --policy only/],
       [['--data', join(dir, 'missing.jsonl')], /cannot read data file/],
       [['--data', data, '--policy', join(dir, 'no-such-checkpoint')], /checkpoint|policy/],
     ];
