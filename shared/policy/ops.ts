@@ -164,3 +164,28 @@ function perHeadAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: 
   });
   return op(q, k, v) as tf.Tensor4D;
 }
+
+/**
+ * Concatenates along axis 0 a few tensors at a time: a WebGPU adapter may allow as few as 8 storage
+ * buffers per shader (SwiftShader does), and tfjs-webgpu gives a many-input kernel (AddN, Concat) one
+ * buffer per input.
+ */
+export function concatInGroups(tensors: tf.Tensor[], group = 4): tf.Tensor {
+  if (tensors.length === 0) throw new Error('nothing to concatenate');
+  let parts = tensors;
+  while (parts.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < parts.length; i += group) {
+      const chunk = parts.slice(i, i + group);
+      next.push(chunk.length === 1 ? chunk[0] : tf.concat(chunk, 0));
+    }
+    parts = next;
+  }
+  return parts[0];
+}
+
+/** Sum of many tensors of one shape, pairwise (see concatInGroups for why not tf.addN). */
+export function sumAll(tensors: tf.Tensor[]): tf.Tensor {
+  if (tensors.length === 0) throw new Error('nothing to sum');
+  return tensors.reduce((acc, t) => tf.add(acc, t));
+}

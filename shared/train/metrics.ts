@@ -13,6 +13,7 @@
 //   tokens        completion tokens trained on; lr the learning rate used; step the optimizer step after it
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { concatInGroups } from '../policy/ops';
 
 export const TrainMetricsSchema = z.object({
   kind: z.enum(['sft', 'policy_gradient']),
@@ -65,7 +66,7 @@ export class MetricsAccumulator {
     const pending = this.pending;
     this.pending = [];
     if (pending.length === 0) return [];
-    const stacked = tf.stack(pending.map((p) => p.device)); // (steps, 7)
+    const stacked = tf.tidy(() => concatInGroups(pending.map((p) => p.device)).clone()); // (steps · 7)
     for (const p of pending) p.device.dispose();
     const values = await stacked.data();
     stacked.dispose();

@@ -13,6 +13,7 @@
 // Weight decay applies to matrices (rank ≥ 2: projections and the embedding), never to norm gains.
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { sumAll } from '../policy/ops';
 
 export const AdamWConfigSchema = z.object({
   beta1: z.number().min(0).lt(1).default(0.9),
@@ -55,7 +56,7 @@ export class AdamW {
     return tf.tidy(() => {
       const names = this.names.filter((n) => grads[n]);
       const squares = names.map((n) => tf.sum(tf.square(grads[n])));
-      const norm = tf.sqrt(tf.addN(squares)) as tf.Scalar;
+      const norm = tf.sqrt(sumAll(squares)) as tf.Scalar;
       // scale = clipNorm / max(norm, clipNorm): 1 when under the limit, on device (no read-back).
       const scale = clipNorm > 0 ? tf.div(clipNorm, tf.maximum(norm, clipNorm)) : tf.scalar(1);
       const stepSize = (lr * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);

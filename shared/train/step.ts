@@ -3,6 +3,7 @@
 // (metrics.ts DEVICE_METRICS order). Everything intermediate is disposed here.
 import * as tf from '@tensorflow/tfjs';
 import type { Policy } from '../policy/model';
+import { concatInGroups } from '../policy/ops';
 import { DEVICE_METRICS } from './metrics';
 import type { AdamW } from './optimizer';
 
@@ -33,7 +34,7 @@ export function optimizerStep(
   for (const [variableName, g] of Object.entries(grads)) named[nameOf.get(variableName) ?? variableName] = g;
   const gradNorm = optimizer.update(named, lr);
   // DEVICE_METRICS order: loss, kl, entropy, clipLow, clipHigh, ratioMean, gradNorm.
-  const packed = tf.stack([value, ...metrics, gradNorm]) as tf.Tensor1D;
+  const packed = concatInGroups([value, ...metrics, gradNorm].map((m) => m.reshape([1]))) as tf.Tensor1D;
   tf.dispose([value, gradNorm, ...metrics, ...Object.values(grads)]);
   if (packed.shape[0] !== DEVICE_METRICS.length)
     throw new Error('device metrics out of step with DEVICE_METRICS');

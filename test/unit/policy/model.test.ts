@@ -1,0 +1,97 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ModelConfigSchema,
+  clonePolicy,
+  countParameters,
+  createPolicy,
+  describeParameters,
+  presetConfig,
+  weightShapes,
+} from '../../../shared/policy/model';
+import { selectBackend } from '../../../shared/train/backend';
+
+const micro = { vocabSize: 48, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32 };
+
+beforeAll(async () => {
+  await selectBackend({ prefer: 'wasm' });
+});
+
+describe('policy model', () => {
+  it('counts parameters exactly and prints them for the presets', () => {
+    for (const name of ['tiny', 'small'] as const) {
+      const config = presetConfig(name);
+      const summed = weightShapes(config).reduce((a, [, s]) => a + s.reduce((x, y) => x * y, 1), 0);
+      expect(countParameters(config).total).toBe(summed);
+      expect(describeParameters(config)).toContain(`(${summed})`);
+    }
+    expect(countParameters(presetConfig('tiny')).total).toBeGreaterThan(500_000);
+    expect(countParameters(presetConfig('tiny')).total).toBeLessThan(1_000_000);
+    expect(countParameters(presetConfig('small')).total).toBeGreaterThan(3_000_000);
+    expect(countParameters(presetConfig('small')).total).toBeLessThan(6_000_000);
+  });
+
+  it('rejects inconsistent configs with a clear message', () => {
+    expect(() => ModelConfigSchema.parse({ ...micro, nHead: 3 })).toThrow(/divisible/);
+    expect(() => ModelConfigSchema.parse({ ...micro, padId: 48 })).toThrow(/padId/);
+    expect(() => ModelConfigSchema.parse({ ...micro, nEmbd: 6, nHead: 2 })).toThrow(/even head size/);
+  });
+
+  it('initialises deterministically from the seed, with stable weight names', async () => {
+    const a = createPolicy(micro, { seed: 11 });
+    const b = createPolicy(micro, { seed: 11 });
+    const c = createPolicy(micro, { seed: 12 });
+    expect(Object.keys(a.weights)).toEqual(weightShapes(a.config).map(([n]) => n));
+    expect(Object.keys(a.weights)).toContain('h.0.attn.wqkv');
+    const wa = await a.weights['h.1.mlp.wfc'].data();
+    expect(Array.from(await b.weights['h.1.mlp.wfc'].data())).toEqual(Array.from(wa));
+    expect(Array.from(await c.weights['h.1.mlp.wfc'].data())).not.toEqual(Array.from(wa));
+    for (const p of [a, b, c]) p.dispose();
+  });
+
+  it('produces logits of the right shape and a near-uniform loss at init', async () => {
+    const policy = createPolicy(micro, { seed: 1 });
+    const ids = tf.tensor2d(
+      [
+        [1, 2, 3, 4],
+        [5, 6, 7, 8],
+      ],
+      [2, 4],
+      'int32',
+    );
+    const logits = policy.forward(ids);
+    expect(logits.shape).toEqual([8, 48]);
+    const lse = tf.logSumExp(logits, 1);
+    const meanLoss = (await tf.mean(tf.sub(lse, tf.mean(logits, 1))).data())[0];
+    expect(Math.abs(meanLoss - Math.log(48))).toBeLessThan(0.2);
+    tf.dispose([ids, logits, lse]);
+    policy.dispose();
+  });
+
+  it('loads weights by name with shape checks, and clones into independent variables', async () => {
+    const a = createPolicy(micro, { seed: 1 });
+    const b = createPolicy(micro, { seed: 2 });
+    b.loadWeights(a.weights);
+    expect(Array.from(await b.weights.wte.data())).toEqual(Array.from(await a.weights.wte.data()));
+    expect(() => b.loadWeights({ ...a.weights, extra: tf.zeros([1]) })).toThrow(
+      /unknown policy weight 'extra'/,
+    );
+    const { wte: _dropped, ...missing } = a.weights;
+    expect(() => b.loadWeights(missing)).toThrow(/'wte' is missing/);
+    expect(() => b.loadWeights({ ...a.weights, wte: tf.zeros([2, 2]) })).toThrow(/shape/);
+    const frozen = clonePolicy(a, { trainable: false });
+    a.weights.wte.assign(tf.zerosLike(a.weights.wte));
+    expect((await tf.sum(tf.abs(frozen.weights.wte)).data())[0]).toBeGreaterThan(0);
+    expect(frozen.weights.wte.trainable).toBe(false);
+    for (const p of [a, b, frozen]) p.dispose();
+  });
+
+  it('gives learned-position models the same interface', () => {
+    const policy = createPolicy({ ...micro, positions: 'learned' }, { seed: 3 });
+    expect(policy.weights.wpe.shape).toEqual([32, 32]);
+    const logits = policy.forward(tf.tensor2d([[1, 2, 3]], [1, 3], 'int32'));
+    expect(logits.shape).toEqual([3, 48]);
+    logits.dispose();
+    policy.dispose();
+  });
+});
