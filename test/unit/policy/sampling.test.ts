@@ -30,7 +30,9 @@ describe('generate', () => {
         const full = await generate(policy, prompts, { ...common, useCache: false });
         expect(cached.map((s) => s.tokens)).toEqual(full.map((s) => s.tokens));
         cached.forEach((s, i) => {
-          s.logprobs.forEach((lp, j) => expect(Math.abs(lp - full[i].logprobs[j])).toBeLessThan(1e-4));
+          s.logprobs.forEach((lp, j) => {
+            expect(Math.abs(lp - full[i].logprobs[j])).toBeLessThan(1e-4);
+          });
         });
       }
       policy.dispose();
