@@ -11,12 +11,13 @@ import { LabDatabase } from './lab/lab-db';
 import { DatasetFilter, Page, type SyncState, TraceFilter } from './lab/protocol';
 import { LabSync } from './lab/sync';
 import { TraceIndex, traceDetail } from './lab/traces';
+import { TrainingController, type TrainingEvent } from './lab/training';
 
 // The app's main worker. It composes the isomorphic modules of shared/ (governance, store, agent,
 // trainer, sync) and exposes them to the page over comlink. Heavy modules load on first use, so the
 // worker starts fast and tfjs is fetched only when training or sampling begins.
 
-export type LabEvent = { type: 'ready' } | { type: 'sync'; state: SyncState };
+export type LabEvent = { type: 'ready' } | { type: 'sync'; state: SyncState } | TrainingEvent;
 
 type Listener = (event: LabEvent) => void;
 const listeners = new Map<number, Listener>();
@@ -55,6 +56,8 @@ const sync = clientId().then(
       void sync.then((s) => s.state()).then((state) => emit({ type: 'sync', state }));
     }),
 );
+
+const training = new TrainingController({ db, store, blobs, governance, emit });
 
 const MAX_FEEDBACK_CHARS = 100_000;
 
@@ -111,6 +114,12 @@ const api = {
     if (typeof rolloutId !== 'string') throw new Error('rolloutId must be a string');
     return traceDetail(localStore, rolloutId);
   },
+
+  trainSnapshot: () => training.snapshot(),
+  startTraining: (request: unknown) => training.start(request),
+  pauseTraining: () => training.pause(),
+  resumeTraining: () => training.resume(),
+  stopTraining: () => training.stop(),
 
   syncState: async () => (await sync).state(),
   configureSync: async (settings: unknown) => (await sync).configure(settings),

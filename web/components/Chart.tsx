@@ -40,8 +40,8 @@ function toOptions(title: string, series: ChartSeries[], width: number, height: 
     const index = uSeries.length;
     uSeries.push({ label: s.label, stroke: s.color, width: 2, spanGaps: true });
     if (s.spread) {
-      uSeries.push({ label: `${s.label} +σ`, stroke: alpha(s.color, 0.45), width: 1, spanGaps: true });
-      uSeries.push({ label: `${s.label} −σ`, stroke: alpha(s.color, 0.45), width: 1, spanGaps: true });
+      uSeries.push({ label: '+σ', stroke: alpha(s.color, 0.45), width: 1, spanGaps: true });
+      uSeries.push({ label: '−σ', stroke: alpha(s.color, 0.45), width: 1, spanGaps: true });
       bands.push({ series: [index + 1, index + 2], fill: alpha(s.color, 0.12) });
     }
   }

@@ -5,6 +5,7 @@ import type { RouteName } from '../router';
 export const PAGE_LOADERS: Record<RouteName, () => Promise<{ default: ComponentType }>> = {
   feedback: () => import('./Feedback'),
   dataset: () => import('./Dataset'),
+  train: () => import('./Train'),
   traces: () => import('./Traces'),
   sync: () => import('./Sync'),
 };

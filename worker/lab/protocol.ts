@@ -92,8 +92,20 @@ export const TrainRequest = z.object({
     .int()
     .min(0)
     .max(2 ** 31 - 1),
+  /** RL: feedback items per step (one rollout each, G replies per rollout); SFT: sequences per step. */
+  batchSize: z.number().int().min(1).max(256).default(4),
+  /** Longest sampled reply, in tokens. */
+  maxNewTokens: z.number().int().min(8).max(256).default(96),
+  /**
+   * RL with no checkpoint of this preset to start from first runs this many SFT steps on the
+   * dataset's corpus (the SFT → RL recipe); 0 starts RL from random weights.
+   */
+  sftWarmupSteps: z.number().int().min(0).max(10_000).default(20),
+  /** Save a checkpoint every this many steps (and always when pausing, stopping or finishing). */
+  checkpointEvery: z.number().int().min(1).max(100_000).default(10),
 });
 export type TrainRequest = z.infer<typeof TrainRequest>;
+export type TrainRequestInput = z.input<typeof TrainRequest>;
 
 export type BackendInfo = {
   /** The tfjs backend in use. */
@@ -165,6 +177,8 @@ export type TrainSnapshot = {
   lastCheckpoint: CheckpointSummary | null;
   /** A stopped or interrupted run that can continue from its last checkpoint. */
   resumable: boolean;
+  /** The phase in progress: `sft` (warm-up or SFT run) or the RL algorithm. */
+  phase: string;
 };
 
 export const SyncSettings = z.object({

@@ -1,0 +1,372 @@
+import { useSignal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
+import type { MetricPoint, TrainRequest, TrainSnapshot } from '../../worker/lab/protocol';
+import { Chart, type ChartSeries } from '../components/Chart';
+import { errorMessage, lab } from '../lab/client';
+import { isActive, training, watchTraining } from '../lab/training';
+
+const DEFAULT_REQUEST: TrainRequest = {
+  preset: 'tiny',
+  algorithm: 'grpo',
+  groupSize: 4,
+  steps: 20,
+  minutes: null,
+  backend: 'auto',
+  seed: 1,
+  batchSize: 4,
+  maxNewTokens: 96,
+  sftWarmupSteps: 20,
+  checkpointEvery: 10,
+};
+
+const TERM_COLORS = ['#b45309', '#7c3aed', '#0f766e', '#be185d', '#4d7c0f', '#1d4ed8', '#9f1239'];
+
+function duration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '—';
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+const STATUS_TEXT: Record<TrainSnapshot['status'], string> = {
+  idle: 'idle',
+  loading: 'loading the model and data…',
+  compiling: 'compiling shaders (the first step takes a while)…',
+  running: 'training',
+  pausing: 'pausing after this step…',
+  paused: 'paused',
+  stopping: 'stopping after this step…',
+  stopped: 'stopped',
+  finished: 'finished',
+  failed: 'failed',
+};
+
+export default function TrainPage() {
+  useEffect(watchTraining, []);
+  const s = training.value;
+  const draft = useSignal<TrainRequest>(s.request ?? DEFAULT_REQUEST);
+  const error = useSignal('');
+  const active = isActive(s);
+
+  async function call(work: () => Promise<unknown>) {
+    error.value = '';
+    try {
+      await work();
+    } catch (e) {
+      error.value = errorMessage(e);
+    }
+  }
+
+  function field<K extends keyof TrainRequest>(key: K, value: TrainRequest[K]) {
+    draft.value = { ...draft.value, [key]: value };
+  }
+  const num = (e: Event) => Number((e.currentTarget as HTMLInputElement).value);
+  const str = (e: Event) => (e.currentTarget as HTMLSelectElement).value;
+
+  return (
+    <section aria-labelledby="train-title">
+      <h1 id="train-title">Train</h1>
+      <p class="lede">
+        Trains the reply policy in this browser's worker; it keeps running while you look at other pages. An
+        RL run with no checkpoint of its preset begins with the SFT warm-up on the dataset's corpus.
+      </p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void call(() => lab().startTraining(draft.value));
+        }}
+      >
+        <fieldset disabled={active}>
+          <legend>Run</legend>
+          <div class="fields">
+            <label>
+              Preset
+              <select
+                value={draft.value.preset}
+                onChange={(e) => field('preset', str(e) as TrainRequest['preset'])}
+              >
+                <option value="tiny">tiny (≈0.85 M parameters)</option>
+                <option value="small">small (≈5.3 M parameters)</option>
+              </select>
+            </label>
+            <label>
+              Algorithm
+              <select
+                value={draft.value.algorithm}
+                onChange={(e) => field('algorithm', str(e) as TrainRequest['algorithm'])}
+              >
+                <option value="sft">SFT</option>
+                <option value="grpo">GRPO</option>
+                <option value="rloo">RLOO</option>
+              </select>
+            </label>
+            <label>
+              Group size
+              <input
+                type="number"
+                min={2}
+                max={64}
+                value={draft.value.groupSize}
+                onInput={(e) => field('groupSize', num(e))}
+              />
+            </label>
+            <label>
+              Steps
+              <input
+                type="number"
+                min={1}
+                max={100000}
+                value={draft.value.steps}
+                onInput={(e) => field('steps', num(e))}
+              />
+            </label>
+            <label>
+              Minutes (optional)
+              <input
+                type="number"
+                min={0}
+                step={0.5}
+                value={draft.value.minutes ?? ''}
+                onInput={(e) => {
+                  const v = (e.currentTarget as HTMLInputElement).value;
+                  field('minutes', v === '' || Number(v) <= 0 ? null : Number(v));
+                }}
+              />
+            </label>
+            <label>
+              Backend
+              <select
+                value={draft.value.backend}
+                onChange={(e) => field('backend', str(e) as TrainRequest['backend'])}
+              >
+                <option value="auto">auto</option>
+                <option value="webgpu">WebGPU</option>
+                <option value="webgl">WebGL</option>
+                <option value="wasm">WASM</option>
+                <option value="cpu">CPU</option>
+              </select>
+            </label>
+            <label>
+              Seed
+              <input type="number" min={0} value={draft.value.seed} onInput={(e) => field('seed', num(e))} />
+            </label>
+            <label>
+              Feedback per step
+              <input
+                type="number"
+                min={1}
+                max={256}
+                value={draft.value.batchSize}
+                onInput={(e) => field('batchSize', num(e))}
+              />
+            </label>
+            <label>
+              Reply tokens (max)
+              <input
+                type="number"
+                min={8}
+                max={256}
+                value={draft.value.maxNewTokens}
+                onInput={(e) => field('maxNewTokens', num(e))}
+              />
+            </label>
+            <label>
+              SFT warm-up steps
+              <input
+                type="number"
+                min={0}
+                max={10000}
+                value={draft.value.sftWarmupSteps}
+                onInput={(e) => field('sftWarmupSteps', num(e))}
+              />
+            </label>
+            <label>
+              Checkpoint every
+              <input
+                type="number"
+                min={1}
+                value={draft.value.checkpointEvery}
+                onInput={(e) => field('checkpointEvery', num(e))}
+              />
+            </label>
+          </div>
+        </fieldset>
+        <p class="row">
+          <button type="submit" disabled={active}>
+            Start
+          </button>
+          <button
+            type="button"
+            class="secondary"
+            disabled={s.status !== 'running' && s.status !== 'compiling'}
+            onClick={() => void call(() => lab().pauseTraining())}
+          >
+            Pause
+          </button>
+          <button
+            type="button"
+            class="secondary"
+            disabled={s.status !== 'paused' && !(s.resumable && !active)}
+            onClick={() => void call(() => lab().resumeTraining())}
+          >
+            {s.status === 'paused' ? 'Resume' : 'Resume from checkpoint'}
+          </button>
+          <button
+            type="button"
+            class="secondary"
+            disabled={!active || s.status === 'stopping'}
+            onClick={() => void call(() => lab().stopTraining())}
+          >
+            Stop
+          </button>
+        </p>
+      </form>
+      {(error.value || s.error) && (
+        <p role="alert" class="error">
+          {error.value || s.error}
+        </p>
+      )}
+      <StatusLine s={s} />
+      <Charts metrics={s.metrics} />
+      <SamplesTable s={s} />
+    </section>
+  );
+}
+
+function StatusLine({ s }: { s: TrainSnapshot }) {
+  const last = s.metrics.at(-1);
+  return (
+    <div class="row status-line" aria-live="polite" data-testid="train-status" data-status={s.status}>
+      <span class={`badge status-${s.status}`}>{STATUS_TEXT[s.status]}</span>
+      {s.backend && (
+        <span class="badge soft" data-testid="backend-badge" title="the tfjs backend and its adapter">
+          {s.backend.name} · {s.backend.adapter || 'unknown adapter'} ·{' '}
+          {s.backend.name === 'wasm' || s.backend.name === 'cpu'
+            ? 'CPU'
+            : s.backend.software
+              ? 'software adapter (CPU emulation)'
+              : 'hardware GPU'}
+        </span>
+      )}
+      {s.phase && <span class="badge soft">{s.phase.toUpperCase()}</span>}
+      {s.request && (
+        <span>
+          step <strong data-testid="train-step">{s.step}</strong> / {s.totalSteps}
+        </span>
+      )}
+      {last && <span>{Math.round(last.tokensPerSecond)} tokens/s</span>}
+      {s.etaSeconds !== null && active(s) && <span>ETA {duration(s.etaSeconds)}</span>}
+      {s.lastCheckpoint && (
+        <span data-testid="last-checkpoint">
+          checkpoint {s.lastCheckpoint.id.slice(0, 10)}… at step {s.lastCheckpoint.step}
+        </span>
+      )}
+      {s.message && <span class="muted">{s.message}</span>}
+    </div>
+  );
+}
+
+const active = (s: TrainSnapshot) => isActive(s);
+
+function column(
+  metrics: MetricPoint[],
+  pick: (m: MetricPoint) => number | null | undefined,
+): (number | null)[] {
+  return metrics.map((m) => {
+    const v = pick(m);
+    return v === undefined || v === null || !Number.isFinite(v) ? null : v;
+  });
+}
+
+function Charts({ metrics }: { metrics: MetricPoint[] }) {
+  const steps = metrics.map((m) => m.step);
+  const termNames = [...new Set(metrics.flatMap((m) => Object.keys(m.terms)))].filter((n) => n !== 'primary');
+  const termSeries: ChartSeries[] = termNames.map((name, i) => ({
+    label: name,
+    color: TERM_COLORS[i % TERM_COLORS.length],
+    values: column(metrics, (m) => m.terms[name]),
+  }));
+  return (
+    <div class="charts">
+      <Chart
+        title="reward (mean ± std)"
+        steps={steps}
+        series={[
+          {
+            label: 'primary',
+            color: '#0b5cad',
+            values: column(metrics, (m) => m.rewardMean),
+            spread: column(metrics, (m) => m.rewardStd),
+          },
+        ]}
+      />
+      {termSeries.length > 0 && <Chart title="reward terms (mean)" steps={steps} series={termSeries} />}
+      <Chart
+        title="loss"
+        steps={steps}
+        series={[{ label: 'loss', color: '#a4161a', values: column(metrics, (m) => m.loss) }]}
+      />
+      <Chart
+        title="KL to reference"
+        steps={steps}
+        series={[{ label: 'KL', color: '#7c3aed', values: column(metrics, (m) => m.kl) }]}
+      />
+      <Chart
+        title="entropy"
+        steps={steps}
+        series={[{ label: 'entropy', color: '#0f766e', values: column(metrics, (m) => m.entropy) }]}
+      />
+      <Chart
+        title="violation rate"
+        steps={steps}
+        series={[{ label: 'violations', color: '#b45309', values: column(metrics, (m) => m.violationRate) }]}
+      />
+      <Chart
+        title="tokens per second"
+        steps={steps}
+        series={[{ label: 'tokens/s', color: '#374151', values: column(metrics, (m) => m.tokensPerSecond) }]}
+      />
+    </div>
+  );
+}
+
+function SamplesTable({ s }: { s: TrainSnapshot }) {
+  if (s.samples.length === 0) return null;
+  const terms = [...new Set(s.samples.flatMap((r) => Object.keys(r.terms)))].filter((t) => t !== 'primary');
+  return (
+    <table data-testid="samples">
+      <caption>Recent sampled replies</caption>
+      <thead>
+        <tr>
+          <th scope="col" class="num">
+            step
+          </th>
+          <th scope="col">reply</th>
+          <th scope="col" class="num">
+            reward
+          </th>
+          {terms.map((t) => (
+            <th scope="col" class="num" key={t}>
+              {t}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {s.samples.slice(0, 12).map((r, i) => (
+          <tr key={`${r.step}-${i}`}>
+            <td class="num">{r.step}</td>
+            <td title={r.prompt}>{r.reply || <span class="muted">(empty reply)</span>}</td>
+            <td class="num">{r.reward.toFixed(3)}</td>
+            {terms.map((t) => (
+              <td class="num" key={t}>
+                {r.terms[t]?.toFixed(2) ?? '—'}
+              </td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
