@@ -10,6 +10,7 @@ import { PolicyTokenizer } from '../../shared/policy/tokenizer';
 import { trainByteLevelBpe } from '../../shared/policy/tokenizer-train';
 import { InMemoryLightningStore } from '../../shared/store/memory';
 import { writeCheckpointDirectory } from '../../server/checkpoints/directory';
+import { openSqliteStore } from '../../server/store/sqlite';
 import { createApp } from '../../server/app';
 import { main } from '../../server/cli';
 import { listen, type RunningServer } from '../../server/listen';
@@ -125,6 +126,35 @@ describe('edgelight rollouts', () => {
       expect(spans.total).toBe(2);
     } finally {
       await server.close();
+    }
+  });
+
+  it('writes rollouts and spans to a SQLite file with --db', async () => {
+    const file = join(dir, 'rollouts.sqlite');
+    const { code, stdout } = await cli(
+      'rollouts',
+      '--data',
+      join(dir, 'val.jsonl'),
+      '--n',
+      '4',
+      '--group',
+      '2',
+      '--db',
+      file,
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ store: `sqlite:${file}`, rollouts: 4 });
+    const store = openSqliteStore(file);
+    try {
+      const rollouts = await store.queryRollouts({ status_in: ['succeeded'] });
+      expect(rollouts.total).toBe(4);
+      const replies = await store.querySpans({
+        rollout_id: rollouts.items[0].rollout_id,
+        name: 'agentlightning.object',
+      });
+      expect(replies.total).toBe(2);
+    } finally {
+      await store.close();
     }
   });
 
