@@ -62,6 +62,7 @@ export interface RunnerStats {
 }
 
 let runnerCounter = 0;
+const MAX_CONSECUTIVE_STORE_FAILURES = 5;
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -92,9 +93,21 @@ export class Runner {
   async run(): Promise<RunnerStats> {
     const { store, signal } = this.options;
     await store.updateWorker(this.workerId, { heartbeat_stats: { ...this.stats } });
+    let storeFailures = 0;
     while (!signal?.aborted) {
       if (this.options.maxRollouts !== undefined && this.stats.rollouts >= this.options.maxRollouts) break;
-      const ran = await this.step();
+      let ran: boolean;
+      try {
+        ran = await this.step();
+        storeFailures = 0;
+      } catch (error) {
+        // A store that cannot be reached (a dropped connection to a server store) is retried with
+        // a growing pause; one that keeps failing ends the loop with its error.
+        if (++storeFailures >= MAX_CONSECUTIVE_STORE_FAILURES) throw error;
+        this.warn(`runner ${this.workerId}: dequeue failed (${describeError(error).message}); retrying`);
+        await sleep((this.options.pollIntervalMs ?? 50) * 2 ** storeFailures, signal);
+        continue;
+      }
       if (!ran) {
         if (this.options.stopWhenEmpty) break;
         await sleep(this.options.pollIntervalMs ?? 50, signal);

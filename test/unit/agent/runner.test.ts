@@ -170,4 +170,43 @@ describe('Runner', () => {
     expect((await running).rollouts).toBe(2);
     expect((await store.queryRollouts({ status_in: ['queuing'] })).total).toBe(1);
   });
+
+  it('rides out a few failed dequeues and gives up when the store keeps failing', async () => {
+    const store = new InMemoryLightningStore();
+    await store.enqueueRollouts([{ input: {} }]);
+    let failuresLeft = 2;
+    // The real store behind a proxy whose dequeue fails as a dropped server connection would.
+    const flaky = new Proxy(store, {
+      get(target, property) {
+        if (property === 'dequeueRollout') {
+          return async (...args: Parameters<typeof target.dequeueRollout>) => {
+            if (failuresLeft-- > 0) throw new Error('connection reset');
+            return target.dequeueRollout(...args);
+          };
+        }
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const warnings: string[] = [];
+    const stats = await new Runner({
+      store: flaky,
+      agent: rollout(async () => 1),
+      stopWhenEmpty: true,
+      pollIntervalMs: 1,
+      warn: (m) => warnings.push(m),
+    }).run();
+    expect(stats.succeeded).toBe(1);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(/connection reset/);
+    failuresLeft = 100;
+    await expect(
+      new Runner({
+        store: flaky,
+        agent: rollout(async () => 1),
+        pollIntervalMs: 1,
+        warn: () => undefined,
+      }).run(),
+    ).rejects.toThrow('connection reset');
+  });
 });
