@@ -5,8 +5,8 @@ import { type PiiFinding, PiiType, type RedactionOperator } from './types';
 
 // Redaction replaces each PII span with a typed placeholder (`<EMAIL_1>`; the same value keeps the
 // same number within one text), a mask of the same length, or a salted hash pseudonym
-// (`<EMAIL_3fa9c2d1e0b4>`). Other whole-word occurrences of a detected name or address are replaced
-// too, so a name found once is not left elsewhere. Redaction is idempotent: placeholders are never
+// (`<EMAIL_3fa9c2d1e0b4>`). Other whole-word occurrences of a detected value are replaced too, so a
+// value recognised once is not left elsewhere. Redaction is idempotent: placeholders are never
 // detected as PII, and numbering continues after placeholders already in the text.
 
 export type RedactOptions = { operator?: RedactionOperator; salt?: string };
@@ -14,17 +14,17 @@ export type RedactOptions = { operator?: RedactionOperator; salt?: string };
 const PLACEHOLDER = new RegExp(`<(${PiiType.options.join('|')})_(\\d+)>`, 'g');
 const HASH_HEX_CHARS = 12;
 
-/** Types whose recognizers lean on context, so a value found once may be missed elsewhere. */
-const REPEAT_TYPES = new Set(['PERSON', 'STREET_ADDRESS']);
 /** Bounds the repeat search (each distinct value is one scan of the text). */
 const MAX_REPEAT_VALUES = 64;
 
-/** Adds a finding for every other whole-word occurrence of a detected name or address. */
+/**
+ * Adds a finding for every other whole-word occurrence of a detected value: a phone number after
+ * "order", or a name at a sentence start, is not recognised there but is the same value.
+ */
 function withRepeats(text: string, findings: PiiFinding[]): PiiFinding[] {
   const extra: PiiFinding[] = [];
   const seen = new Set<string>();
   for (const f of findings) {
-    if (!REPEAT_TYPES.has(f.type)) continue;
     const value = text.slice(f.start, f.end);
     if (value.length < 3 || seen.has(value)) continue;
     if (seen.size >= MAX_REPEAT_VALUES) break;

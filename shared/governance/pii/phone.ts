@@ -82,19 +82,26 @@ function findPhones(text: string, plan: RegionPlan): PiiFinding[] {
   for (let m = CANDIDATE.exec(text); m; m = CANDIDATE.exec(text)) {
     const runStart = m.index;
     const run = m[0];
-    // A number glued to letters ("v2.3.1", "ID4155550132", "DE89…") is an identifier.
-    if (isWordChar(text[runStart - 1]) || isWordChar(text[runStart + run.length])) continue;
+    // A number glued to letters ("v2.1.0", "ID4155550132", "DE89…") is an identifier: windows may
+    // not start at such a run's first group nor end at its last.
+    const gluedLeft = isWordChar(text[runStart - 1]);
+    const gluedRight = isWordChar(text[runStart + run.length]);
     const groups: { start: number; end: number }[] = [];
     GROUP.lastIndex = 0;
     for (let g = GROUP.exec(run); g && groups.length <= MAX_RUN_GROUPS; g = GROUP.exec(run))
       groups.push({ start: runStart + g.index, end: runStart + g.index + g[0].length });
     // No written phone number has this many groups; a long table of digits is not worth parsing.
     if (groups.length > MAX_RUN_GROUPS) continue;
+    // A window starts and ends only where the run has a space: "2.1.0 (212) 555-0187" may yield
+    // "(212) 555-0187" but never "0 (212) 555-0187".
+    const spaceBefore = (k: number) => k === 0 || /\s/.test(text.slice(groups[k - 1].end, groups[k].start));
+    const last = groups.length - 1;
     let next = 0;
     for (let i = 0; i < groups.length; i++) {
-      if (groups[i].start < next) continue;
+      if (groups[i].start < next || (i === 0 && gluedLeft) || !spaceBefore(i)) continue;
       // Longest window first: "+44 20 7946 0958" must not be cut into "20 7946 0958".
       for (let j = Math.min(groups.length, i + MAX_GROUPS) - 1; j >= i; j--) {
+        if ((j === last && gluedRight) || (j < last && !spaceBefore(j + 1))) continue;
         let start = groups[i].start;
         if (text[start - 1] === '(') start--;
         if (text[start - 1] === '+') start--;
