@@ -34,7 +34,9 @@ export function optimizerStep(
   for (const [variableName, g] of Object.entries(grads)) named[nameOf.get(variableName) ?? variableName] = g;
   const gradNorm = optimizer.update(named, lr);
   // DEVICE_METRICS order: loss, kl, entropy, clipLow, clipHigh, ratioMean, gradNorm.
-  const packed = concatInGroups([value, ...metrics, gradNorm].map((m) => m.reshape([1]))) as tf.Tensor1D;
+  const packed = tf.tidy(() =>
+    concatInGroups([value, ...metrics, gradNorm].map((m) => m.reshape([1]))),
+  ) as tf.Tensor1D;
   tf.dispose([value, gradNorm, ...metrics, ...Object.values(grads)]);
   if (packed.shape[0] !== DEVICE_METRICS.length)
     throw new Error('device metrics out of step with DEVICE_METRICS');
