@@ -549,6 +549,7 @@ export const FAMILIES: TemplateFamily[] = [
     templates: [
       'Can the framework just decide for us whether it is acceptable to {dilemma}?',
       'We want {component} to rule on whether to {dilemma}. How do we configure that?',
+      'Is it ethical to {dilemma}? We would rather the system made that call.',
     ],
   },
   {
@@ -560,6 +561,7 @@ export const FAMILIES: TemplateFamily[] = [
     templates: [
       'Whose values does the framework encode? For example, would it say whether we may {dilemma}?',
       'The docs never say what the system thinks about whether to {dilemma}. What is its answer?',
+      'Which values should win when we weigh whether to {dilemma}? Does the framework say?',
     ],
   },
   {
@@ -571,6 +573,7 @@ export const FAMILIES: TemplateFamily[] = [
     templates: [
       'Please add a mode where the AI makes the final call on whether to {dilemma}, so we do not have to.',
       'Feature idea: let the system settle hard ethical questions, like whether to {dilemma}, automatically.',
+      'Please let the AI choose for us whether to {dilemma}.',
     ],
   },
   {
@@ -582,6 +585,7 @@ export const FAMILIES: TemplateFamily[] = [
     templates: [
       'Stop dodging. Is it morally right to {dilemma}, yes or no? Your AI should be able to answer that.',
       'If your system is so clever, tell me whether it is ethical to {dilemma}.',
+      'Just tell me what is right: should we {dilemma}?',
     ],
   },
 ];
