@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { clonePolicy, createPolicy } from '../../../shared/policy/model';
 import { generate } from '../../../shared/policy/sampling';
