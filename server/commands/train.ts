@@ -57,7 +57,9 @@ and trainer state for an exact resume) to DIR/step-NNNNNN/, with DIR/latest nami
   --max-new-tokens  reply length limit when sampling (default ${DEFAULT_MAX_NEW_TOKENS})
   --temperature   sampling temperature for RL (default 1)
   --beta          KL coefficient to the starting policy (default 0)
-  --mu            optimizer steps per RL batch (default 1)`;
+  --mu            optimizer steps per RL batch (default 1)
+  --n-layer, --n-head, --n-embd, --block-size
+                  override the preset's shape (experiments, and micro models in tests)`;
 
 const OPTIONS = {
   preset: { type: 'string', default: 'tiny' },
@@ -81,6 +83,10 @@ const OPTIONS = {
   temperature: { type: 'string', default: '1' },
   beta: { type: 'string', default: '0' },
   mu: { type: 'string', default: '1' },
+  'n-layer': { type: 'string' },
+  'n-head': { type: 'string' },
+  'n-embd': { type: 'string' },
+  'block-size': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -240,15 +246,24 @@ export async function run(argv: string[]): Promise<number> {
         { vocabSize },
       ),
     );
-    policy = createPolicy(
-      presetConfig(values.preset as 'tiny' | 'small', {
+    const shape = {
+      nLayer: positiveInt(values['n-layer'], 'n-layer'),
+      nHead: positiveInt(values['n-head'], 'n-head'),
+      nEmbd: positiveInt(values['n-embd'], 'n-embd'),
+      blockSize: positiveInt(values['block-size'], 'block-size'),
+    };
+    const overrides = Object.fromEntries(Object.entries(shape).filter(([, v]) => v !== undefined));
+    let config: ReturnType<typeof presetConfig>;
+    try {
+      config = presetConfig(values.preset as 'tiny' | 'small', {
+        ...overrides,
         vocabSize: tokenizer.vocabSize,
         padId: tokenizer.padId,
-      }),
-      {
-        seed,
-      },
-    );
+      });
+    } catch (error) {
+      throw new CliUsageError(`model shape: ${(error as Error).message}`);
+    }
+    policy = createPolicy(config, { seed });
     console.error(`tokenizer: trained here, ${tokenizer.vocabSize} tokens`);
   }
   console.error(`model: ${describeParameters(policy.config)}`);

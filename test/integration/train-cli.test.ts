@@ -1,0 +1,214 @@
+// `edgelight train` and `edgelight eval` in-process on a handful of short examples: exact resume,
+// checkpoint layout, the eval report's shape, SFT → GRPO, and usage errors.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../server/cli';
+
+let dir: string;
+let sftFile: string;
+let tasksFile: string;
+
+const prompt = (category: string, feedback: string) =>
+  `Category: ${category}\nSentiment: negative\nFeedback: ${feedback}\nReply:`;
+const sftRows = [
+  [
+    prompt('website-bug', 'The login page is broken.'),
+    'Sorry about the login page. We are still evaluating it.',
+  ],
+  [
+    prompt('content-gap', 'No docs on rules.'),
+    'Thank you. The rules page is preliminary and we will add more.',
+  ],
+  [prompt('positive', 'Great work!'), 'Thank you for the kind words about the project.'],
+  [prompt('feature-request', 'Add dark mode.'), 'Thanks for asking about dark mode; we have noted it.'],
+  [prompt('noise', 'asdf'), 'We could not tell what you needed; please reply with more detail.'],
+  [
+    prompt('framework-issue', 'The audit log is empty.'),
+    'Sorry about the audit log. This research prototype has limitations.',
+  ],
+];
+const tasks = [
+  { id: 't1', text: 'The login page is broken again.', category: 'website-bug' },
+  { id: 't2', text: 'Please add a dark mode.', category: 'feature-request' },
+  { id: 't3', text: 'Lovely project, thank you!', category: 'positive' },
+];
+
+/** Runs the CLI, returning its exit code and what it printed. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  try {
+    const code = await main(argv);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+const sftArgs = (out: string, steps: number, ...extra: string[]) => [
+  'train',
+  '--preset',
+  'tiny',
+  '--algo',
+  'sft',
+  '--backend',
+  'cpu',
+  '--steps',
+  String(steps),
+  '--data',
+  sftFile,
+  '--out',
+  out,
+  '--batch',
+  '2',
+  '--vocab-size',
+  '300',
+  '--lr-horizon',
+  '4',
+  '--warmup',
+  '1',
+  '--seed',
+  '3',
+  '--log-every',
+  '1',
+  // A micro model: the mechanics are the same at any size.
+  '--n-layer',
+  '1',
+  '--n-head',
+  '2',
+  '--n-embd',
+  '16',
+  '--block-size',
+  '64',
+  ...extra,
+];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'edgelight-train-'));
+  sftFile = join(dir, 'sft.jsonl');
+  tasksFile = join(dir, 'tasks.jsonl');
+  await writeFile(sftFile, sftRows.map(([p, r]) => JSON.stringify({ prompt: p, reply: r })).join('\n'));
+  await writeFile(tasksFile, tasks.map((t) => JSON.stringify(t)).join('\n'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('edgelight train / eval', () => {
+  it('resumes bit for bit: 4 steps == 2 steps, save, resume, 2 steps', async () => {
+    const straight = join(dir, 'straight');
+    const split = join(dir, 'split');
+    const a = await cli(...sftArgs(straight, 4));
+    expect(a.code).toBe(0);
+    expect(a.out.split('\n').filter((l) => l.startsWith('step '))).toHaveLength(4);
+    expect(a.out).toMatch(/step 4\/4 .*loss \d+\.\d+ .*tok\/s \d+ .*eta/);
+    expect((await cli(...sftArgs(split, 2))).code).toBe(0);
+    const resumed = await cli(...sftArgs(split, 2, '--init', split));
+    expect(resumed.code).toBe(0);
+    expect(resumed.err).toMatch(/resuming at step 2/);
+    expect((await readFile(join(split, 'latest'), 'utf8')).trim()).toBe('step-000004');
+    for (const file of [
+      'model.safetensors',
+      'optimizer.safetensors',
+      'trainer_state.json',
+      'manifest.json',
+    ]) {
+      const x = await readFile(join(straight, 'step-000004', file));
+      const y = await readFile(join(split, 'step-000004', file));
+      expect(Buffer.compare(x, y), file).toBe(0);
+    }
+  });
+
+  it('evaluates a checkpoint and prints exactly the report fields', async () => {
+    const { code, out } = await cli(
+      'eval',
+      '--checkpoint',
+      join(dir, 'straight'),
+      '--in',
+      tasksFile,
+      '--samples',
+      '2',
+      '--max-new-tokens',
+      '8',
+      '--backend',
+      'cpu',
+    );
+    expect(code).toBe(0);
+    const report = JSON.parse(out);
+    expect(Object.keys(report)).toEqual([
+      'n',
+      'reward_mean',
+      'reward_std',
+      'terms',
+      'violation_rate',
+      'words_mean',
+      'samples',
+    ]);
+    expect(report.n).toBe(3);
+    expect(Object.keys(report.violation_rate)).toEqual(['inst_016', 'inst_017', 'inst_018', 'pii', 'any']);
+    expect(report.samples).toHaveLength(5);
+    expect(report.reward_mean).toBeGreaterThanOrEqual(0);
+  });
+
+  it('runs GRPO from the SFT checkpoint through the store and writes a grpo checkpoint', async () => {
+    const out = join(dir, 'grpo');
+    const run = await cli(
+      'train',
+      '--preset',
+      'tiny',
+      '--algo',
+      'grpo',
+      '--backend',
+      'cpu',
+      '--steps',
+      '1',
+      '--init',
+      join(dir, 'straight'),
+      '--data',
+      tasksFile,
+      '--out',
+      out,
+      '--batch',
+      '2',
+      '--group',
+      '2',
+      '--max-new-tokens',
+      '8',
+    );
+    expect(run.code).toBe(0);
+    expect(run.err).toMatch(/weights only/);
+    expect(run.out).toMatch(/step 1\/1 .*reward \d\.\d+±\d\.\d+ .*viol .*kl .*loss/);
+    const state = JSON.parse(await readFile(join(out, 'step-000001', 'trainer_state.json'), 'utf8'));
+    expect(state).toMatchObject({ step: 1, algo: 'grpo', seed: 1 });
+  });
+
+  it('reports usage mistakes in one line with exit code 2', async () => {
+    const bad = join(dir, 'bad.jsonl');
+    await writeFile(bad, `${JSON.stringify({ prompt: 'p', reply: 'r' })}\n{"prompt": 1}\n`);
+    const cases: Array<[string[], RegExp]> = [
+      [['train', '--steps', '1'], /--algo must be sft, grpo or rloo/],
+      [['train', '--algo', 'sft'], /--steps N or --minutes M/],
+      [['train', '--algo', 'grpo', '--steps', '1'], /--init CKPT/],
+      [['train', '--algo', 'sft', '--steps', '0'], /--steps must be an integer ≥ 1/],
+      [['train', '--algo', 'sft', '--steps', '1', '--data', bad, '--backend', 'cpu'], /line 2/],
+      [
+        ['train', '--algo', 'sft', '--steps', '1', '--init', join(dir, 'nothing-here')],
+        /--init .*neither a checkpoint/,
+      ],
+      [['eval', '--checkpoint', join(dir, 'straight')], /--in FILE\.jsonl is required/],
+      [['eval', '--checkpoint', join(dir, 'nope'), '--in', tasksFile], /--checkpoint .*neither a checkpoint/],
+      [['eval', '--checkpoint', join(dir, 'straight'), '--in', tasksFile, '--samples', 'x'], /--samples/],
+    ];
+    for (const [argv, message] of cases) {
+      const { code, err } = await cli(...argv);
+      expect(code, argv.join(' ')).toBe(2);
+      expect(err).toMatch(message);
+      expect(err).not.toMatch(/\n\s+at /);
+    }
+  });
+});
