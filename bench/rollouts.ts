@@ -49,11 +49,11 @@ export async function run(flags: string[]) {
   }
   const rewardWithGovernPerS = pairs.length / ((performance.now() - t) / 1000);
 
-  async function rollouts(runners: number) {
+  async function rollouts(runners: number, taskList = tasks) {
     const store = new InMemoryLightningStore();
     const policy = createBaselinePolicy(corpus, 7);
     await store.addResources({ policy: { resource_type: 'policy', checkpoint_id: policy.id } });
-    await store.enqueueRollouts(tasks.map((input) => ({ input })));
+    await store.enqueueRollouts(taskList.map((input) => ({ input })));
     const agent = createFeedbackAgent({ governance, group, seed: 7 });
     const start = performance.now();
     const stats = await runRunners(runners, {
@@ -70,6 +70,7 @@ export async function run(flags: string[]) {
       replies_per_s: round((done * group) / seconds),
     };
   }
+  await rollouts(2, tasks.slice(0, 20)); // warm-up: JIT and the NLP models' first use
   const one = await rollouts(1);
   const four = await rollouts(4);
 
