@@ -3,8 +3,8 @@ import { finding, type Recognizer, withContext } from './recognizer';
 
 // Street addresses by pattern: a house number, one to four capitalised words and a street
 // suffix (US/UK/AU/NZ style), optionally a direction and a unit, and a city with a state and ZIP
-// code or a UK postcode when they follow; German "Hauptstraße 5" and French "10 rue de Rivoli"
-// forms; PO boxes. Every repetition is bounded, so a long input cannot make them backtrack.
+// code or a UK postcode when they follow; German/Dutch/Nordic "Hauptstraße 5", French "10 rue de
+// Rivoli" and Spanish/Italian/Portuguese "Calle Mayor 5" forms; PO boxes. Every repetition is bounded, so a long input cannot make them backtrack.
 
 const SUFFIX =
   '(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Terrace|Way|Close|Crescent|Cres|Parkway|Pkwy|Highway|Hwy|Square|Sq|Circle|Cir|Trail|Row|Walk|Alley|Gardens|Grove|Mews|Parade|Esplanade|Quay|Plaza)';
@@ -17,9 +17,11 @@ const ENGLISH = new RegExp(
   'gu',
 );
 const GERMAN =
-  /(?<![\p{L}\p{N}])\p{Lu}[\p{Ll}ß]+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm)(?: \d{1,4}[a-z]?)(?:, \d{5} \p{Lu}[\p{L}-]+)?/gu;
+  /(?<![\p{L}\p{N}])\p{Lu}[\p{Ll}ß]+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|straat|laan|gracht|kade|plein|vej|gade|gatan|gata|veien)(?: \d{1,4}[a-z]?)(?:, \d{5} \p{Lu}[\p{L}-]+)?/gu;
 const FRENCH =
   /(?<![\p{L}\p{N}])\d{1,4}(?: bis| ter)?,? (?:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|route) (?:de la |de l'|du |des |de |d')?\p{Lu}[\p{L}'’-]+(?: \p{Lu}[\p{L}'’-]+){0,3}/gu;
+const SPANISH_ITALIAN_PORTUGUESE =
+  /(?<![\p{L}\p{N}])(?:Calle|Avenida|Paseo|Plaza|Carrer|Camino|Via|Viale|Piazza|Corso|Largo|Rua|Travessa)\s(?:de la |de los |del |de |di |della |da |do |dos |das )?\p{Lu}[\p{L}'’-]+(?: \p{Lu}[\p{L}'’-]+){0,3},? (?:n[º°.]\s?)?\d{1,4}[a-zA-Z]?(?![\p{L}\p{N}])/gu;
 const PO_BOX = /\bP\.? ?O\.? Box \d{1,6}\b/gi;
 const CONTEXT = new Set([
   'address',
@@ -39,7 +41,7 @@ const CONTEXT = new Set([
 
 function findAddresses(text: string): PiiFinding[] {
   const found: PiiFinding[] = [];
-  for (const pattern of [ENGLISH, GERMAN, FRENCH, PO_BOX]) {
+  for (const pattern of [ENGLISH, GERMAN, FRENCH, SPANISH_ITALIAN_PORTUGUESE, PO_BOX]) {
     pattern.lastIndex = 0;
     for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
       let end = m.index + m[0].length;

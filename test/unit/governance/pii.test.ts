@@ -128,6 +128,15 @@ describe('STREET_ADDRESS', () => {
       ),
     ).toEqual(['Lindenstraße 12, 10969 Berlin', '8 rue des Martyrs']);
   });
+  it('finds Dutch, Spanish, Italian and Portuguese forms', () => {
+    const text = 'Try Keizersgracht 123, Calle Mayor 5, Via della Spiga 12 or Rua Augusta 274.';
+    expect(spans(text, ['STREET_ADDRESS']).map(([, v]) => v)).toEqual([
+      'Keizersgracht 123',
+      'Calle Mayor 5',
+      'Via della Spiga 12',
+      'Rua Augusta 274',
+    ]);
+  });
   it('ignores counts of things', () => {
     expect(spans('We have 3 Large Offices and 12 Team Leads.', ['STREET_ADDRESS'])).toEqual([]);
   });
