@@ -1,0 +1,98 @@
+// The trainer runs in a real module Web Worker in Chromium on WebGPU (SwiftShader without a GPU), reached
+// through comlink, and its loss falls over a few steps. The model is micro-sized: SwiftShader computes at
+// well under 1 GFLOP/s and the first step compiles every shader.
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { createServer, type ViteDevServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('trainer worker on WebGPU (Chromium)', () => {
+  let server: ViteDevServer;
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    server = await createServer({
+      configFile: false,
+      root: repoRoot,
+      logLevel: 'error',
+      worker: { format: 'es' },
+      server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
+      optimizeDeps: {
+        noDiscovery: true,
+        include: [
+          'comlink',
+          'zod',
+          '@tensorflow/tfjs',
+          '@tensorflow/tfjs-backend-webgpu',
+          '@tensorflow/tfjs-backend-wasm',
+        ],
+      },
+    });
+    await server.listen();
+    const address = server.httpServer?.address();
+    if (!address || typeof address === 'string') throw new Error('no dev server address');
+    browser = await launchChromium();
+    page = await browser.newPage();
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`http://127.0.0.1:${address.port}/test/browser/blank.html`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('trains in a module worker on the WebGPU backend and the loss falls', async () => {
+    const result = await page.evaluate(async () => {
+      const comlink = (await window.importModule('/node_modules/comlink/dist/esm/comlink.mjs')) as {
+        wrap: <T>(w: Worker) => T;
+      };
+      type Metrics = { loss: number; gradNorm: number; step: number };
+      type Api = {
+        start(
+          options: unknown,
+        ): Promise<{
+          backend: { name: string; software: boolean; adapterDescription: string };
+          parameters: number;
+        }>;
+        train(steps: number): Promise<Metrics[]>;
+        generate(
+          prompts: number[][],
+          options: unknown,
+        ): Promise<Array<{ tokens: number[]; logprobs: number[] }>>;
+      };
+      const worker = new Worker('/worker/trainer.worker.ts', { type: 'module' });
+      const trainer = comlink.wrap<Api>(worker);
+      const started = await trainer.start({
+        backend: 'webgpu',
+        config: { vocabSize: 32, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 },
+        seed: 3,
+        lr: 2e-2,
+        pairs: [
+          { promptIds: [1, 2], completionIds: [3, 4, 5, 6, 7] },
+          { promptIds: [8], completionIds: [9, 10, 11, 12] },
+        ],
+      });
+      const metrics = [...(await trainer.train(1)), ...(await trainer.train(5))];
+      const sample = await trainer.generate([[1, 2]], { maxNewTokens: 3, seed: 1 });
+      worker.terminate();
+      return { started, metrics, sample };
+    });
+    expect(errors).toEqual([]);
+    expect(result.started.backend.name).toBe('webgpu');
+    expect(result.started.backend.software).toBe(true); // SwiftShader: allowed because asked for by name
+    expect(result.started.parameters).toBeGreaterThan(10_000);
+    const losses = result.metrics.map((m) => m.loss);
+    expect(result.metrics.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(losses[0]).toBeGreaterThan(3); // ≈ ln 32 at init
+    expect(losses[5]).toBeLessThan(losses[0] - 0.5);
+    expect(result.sample[0].tokens).toHaveLength(3);
+    expect(result.sample[0].logprobs.every((lp) => lp <= 0)).toBe(true);
+  });
+});
