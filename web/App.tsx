@@ -1,6 +1,7 @@
 import { signal } from '@preact/signals';
 import type { ComponentType } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
+import { isActive, training, watchTraining } from './lab/training';
 import { PAGE_LOADERS } from './pages';
 import { ROUTE_TITLES, ROUTES, type RouteName, hrefFor, route } from './router';
 
@@ -34,7 +35,19 @@ function Nav() {
           </li>
         ))}
       </ul>
+      <TrainingIndicator />
     </nav>
+  );
+}
+
+/** The worker's run, visible from every page: training continues while you browse. */
+function TrainingIndicator() {
+  const s = training.value;
+  if (!isActive(s) && s.status !== 'failed') return null;
+  return (
+    <a class="nav-status" href={hrefFor('train')} data-testid="nav-training">
+      {s.status === 'failed' ? 'training failed' : `${s.status} · step ${s.step}/${s.totalSteps}`}
+    </a>
   );
 }
 
@@ -42,6 +55,7 @@ export function App() {
   const name = route.value.name;
   const Page = loadedPages.value[name];
   const main = useRef<HTMLElement>(null);
+  useEffect(watchTraining, []);
   useEffect(() => {
     loadPage(name);
     document.title = `${ROUTE_TITLES[name]} · edgelight`;

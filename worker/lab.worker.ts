@@ -9,7 +9,9 @@ import { ensureBackend } from './lab/backend';
 import * as dataset from './lab/dataset';
 import { LabDatabase } from './lab/lab-db';
 import { DatasetFilter, Page, type SyncState, TraceFilter } from './lab/protocol';
+import { ProtectedBlobs } from './lab/protected-blobs';
 import { LabSync } from './lab/sync';
+import * as checkpoints from './lab/checkpoints';
 import { TraceIndex, traceDetail } from './lab/traces';
 import { TrainingController, type TrainingEvent } from './lab/training';
 
@@ -39,7 +41,7 @@ const localStore = new DexieLightningStore({ indexedDB, IDBKeyRange, name: 'edge
 const outbox = new DexieOutbox('edgelight-sync');
 /** What runners and the trainer write through, so every change is queued for sync. */
 const store = new OutboxRecordingStore(localStore, outbox);
-const blobs = blobStorageOf(localStore);
+const blobs = new ProtectedBlobs(blobStorageOf(localStore));
 
 async function clientId(): Promise<string> {
   const saved = await db.getSetting<string>('client.id');
@@ -52,9 +54,17 @@ async function clientId(): Promise<string> {
 const traces = new TraceIndex(db, async () => localStore);
 const sync = clientId().then(
   (id) =>
-    new LabSync(db, localStore, outbox, blobs, id, () => {
-      void sync.then((s) => s.state()).then((state) => emit({ type: 'sync', state }));
-    }),
+    new LabSync(
+      db,
+      localStore,
+      outbox,
+      blobs,
+      id,
+      () => {
+        void sync.then((s) => s.state()).then((state) => emit({ type: 'sync', state }));
+      },
+      () => checkpoints.registerPulledCheckpoints(db, blobs, localStore),
+    ),
 );
 
 const training = new TrainingController({ db, store, blobs, governance, emit });
@@ -124,6 +134,16 @@ const api = {
   syncState: async () => (await sync).state(),
   configureSync: async (settings: unknown) => (await sync).configure(settings),
   syncNow: async () => (await sync).syncNow(),
+
+  listCheckpoints: () => checkpoints.listCheckpoints(db),
+  async exportCheckpoint(id: string) {
+    const bundle = await checkpoints.exportBundle(db, blobs, String(id));
+    return Comlink.transfer(bundle, [bundle.bytes.buffer]);
+  },
+  importCheckpoint: (bytes: unknown) => checkpoints.importBundle(db, blobs, store, bytes),
+  async compareCheckpoints(request: unknown) {
+    return checkpoints.compareCheckpoints(db, blobs, await governance(), request);
+  },
 };
 
 export type LabApi = typeof api;

@@ -7,5 +7,6 @@ export const PAGE_LOADERS: Record<RouteName, () => Promise<{ default: ComponentT
   dataset: () => import('./Dataset'),
   train: () => import('./Train'),
   traces: () => import('./Traces'),
+  checkpoints: () => import('./Checkpoints'),
   sync: () => import('./Sync'),
 };

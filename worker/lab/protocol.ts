@@ -230,3 +230,34 @@ export type DraftResult = {
   rolloutId: string;
   replies: DraftedReplyView[];
 };
+
+export const CompareRequest = z.object({
+  a: z.string().regex(/^[0-9a-f]{64}$/),
+  b: z.string().regex(/^[0-9a-f]{64}$/),
+  prompts: z.number().int().min(1).max(32).default(4),
+  seed: z.number().int().min(0).default(1),
+});
+
+/** Two checkpoints' replies to the same test-split feedback, side by side. */
+export type Comparison = {
+  a: string;
+  b: string;
+  rows: Array<{
+    taskId: string;
+    feedback: string;
+    replies: [ComparedReply, ComparedReply];
+  }>;
+  mean: [number, number];
+};
+export type ComparedReply = { text: string; reward: number; terms: Record<string, number>; decision: string };
+
+export type CheckpointRow = {
+  id: string;
+  createdAt: number;
+  step: number;
+  runId: string | null;
+  preset: string;
+  algorithm: string;
+  metrics: Record<string, number>;
+  source: string;
+};

@@ -30,6 +30,8 @@ export class LabSync {
     private readonly blobs: BlobStorage,
     private readonly clientId: string,
     private readonly onChange: () => void,
+    /** Runs after every pass that reached the server (e.g. listing checkpoints that arrived). */
+    private readonly afterSync: () => Promise<unknown> = async () => undefined,
   ) {
     this.loaded = this.db.getSetting<SyncSettingsType>(SETTINGS_KEY).then((saved) => {
       const parsed = SyncSettings.safeParse(saved);
@@ -78,6 +80,7 @@ export class LabSync {
           serverSeq: report.serverSeq,
           missingCheckpoints: report.missingCheckpoints,
         };
+        await this.afterSync();
       }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

@@ -3,7 +3,7 @@ import { AGL_OBJECT, AGL_REWARD, ATTR, readReward } from '../../shared/agent/sem
 import type { FeedbackTask } from '../../shared/agent/task';
 import { buildSftCorpus } from '../../shared/data/index';
 import type { GovernancePipeline } from '../../shared/governance/types';
-import type { BlobStorage, Checkpoint } from '../../shared/policy/checkpoint';
+import type { Checkpoint } from '../../shared/policy/checkpoint';
 import type { Policy } from '../../shared/policy/model';
 import type { PolicyTokenizer } from '../../shared/policy/tokenizer';
 import type { LightningStore } from '../../shared/store/store';
@@ -13,6 +13,7 @@ import type { StepMetrics } from '../../shared/train/loop';
 import type { AdamW } from '../../shared/train/optimizer';
 import type { ScheduleConfig } from '../../shared/train/schedule';
 import { ensureBackend } from './backend';
+import type { ProtectedBlobs } from './protected-blobs';
 import { datasetItems, SFT_SETTINGS_KEY, type SftSettings } from './dataset';
 import type { CheckpointRecord, LabDatabase } from './lab-db';
 import {
@@ -42,8 +43,8 @@ export type TrainingDeps = {
   db: LabDatabase;
   /** Where RL rollouts and spans are written (the outbox-recording store, so they sync). */
   store: LightningStore;
-  /** The store's blob table: saved checkpoints live here. */
-  blobs: BlobStorage;
+  /** The store's blob table, guarding saved checkpoints' blobs from the RL loop's clean-up. */
+  blobs: ProtectedBlobs;
   governance: () => Promise<GovernancePipeline>;
   emit: (event: TrainingEvent) => void;
 };
@@ -122,33 +123,6 @@ function metricsAtSave(point: MetricPoint | undefined): Record<string, number> {
 }
 
 /**
- * Saved checkpoints share weight blobs with the versions the RL loop publishes (and deletes) every
- * step; deletes of blobs a saved checkpoint uses are skipped.
- */
-class ProtectedBlobs implements BlobStorage {
-  private readonly kept = new Set<string>();
-  constructor(private readonly inner: BlobStorage) {}
-  put(sha256: string, bytes: Uint8Array) {
-    return this.inner.put(sha256, bytes);
-  }
-  get(sha256: string) {
-    return this.inner.get(sha256);
-  }
-  async delete(sha256: string) {
-    if (!this.kept.has(sha256)) await this.inner.delete?.(sha256);
-  }
-  async protect(manifestId: string): Promise<void> {
-    this.kept.add(manifestId);
-    const manifest = await this.inner.get(manifestId);
-    if (!manifest) return;
-    const files = (
-      JSON.parse(new TextDecoder().decode(manifest)) as { files?: Record<string, { sha256: string }> }
-    ).files;
-    for (const file of Object.values(files ?? {})) this.kept.add(file.sha256);
-  }
-}
-
-/**
  * Watches the spans the RL runners write and pairs each drafted reply with its reward, so the
  * page can show what the policy is saying while it trains.
  */
@@ -209,17 +183,15 @@ export class TrainingController {
   private after: 'pause' | 'stop' | null = null;
   private deadline: number | undefined;
   private lastPersist = 0;
-  private readonly blobs: ProtectedBlobs;
   private readonly loaded: Promise<void>;
 
   constructor(private readonly deps: TrainingDeps) {
-    this.blobs = new ProtectedBlobs(deps.blobs);
     this.loaded = this.restore();
   }
 
   /** After a reload: the last run as it was; one that was mid-flight is now stopped (interrupted). */
   private async restore(): Promise<void> {
-    for (const record of await this.deps.db.checkpoints.toArray()) await this.blobs.protect(record.id);
+    for (const record of await this.deps.db.checkpoints.toArray()) await this.deps.blobs.protect(record.id);
     const saved = await this.deps.db.getSetting<TrainSnapshot>(RUN_KEY);
     if (!saved) return;
     const interrupted = ACTIVE.includes(saved.status) || saved.status === 'paused';
@@ -423,7 +395,7 @@ export class TrainingController {
     let warmup = 0;
     if (start) {
       const { loadCheckpoint } = await import('../../shared/policy/checkpoint');
-      ({ policy, tokenizer } = ckpt.policyFromCheckpoint(await loadCheckpoint(this.blobs, start.id)));
+      ({ policy, tokenizer } = ckpt.policyFromCheckpoint(await loadCheckpoint(this.deps.blobs, start.id)));
       this.update({ message: `starting from checkpoint ${start.id.slice(0, 10)}… (step ${start.step})` });
     } else {
       this.update({ message: 'training the tokenizer on the corpus…' });
@@ -464,7 +436,7 @@ export class TrainingController {
         import('../../shared/train/optimizer'),
         import('../../shared/train/schedule'),
       ]);
-    const checkpoint = await loadCheckpoint(this.blobs, checkpointId);
+    const checkpoint = await loadCheckpoint(this.deps.blobs, checkpointId);
     const trainer = checkpoint.trainer;
     if (!trainer || !checkpoint.optimizer)
       throw new Error('the last checkpoint has no optimizer state to resume');
@@ -562,7 +534,7 @@ export class TrainingController {
         const tap = new SampleTap();
         await runRlLoop({
           store: tap.wrap(this.deps.store),
-          checkpoints: this.blobs,
+          checkpoints: this.deps.blobs,
           policy: session.policy,
           tokenizer: session.tokenizer,
           optimizer: session.optimizer,
@@ -663,8 +635,8 @@ export class TrainingController {
         },
       },
     });
-    const id = await saveCheckpoint(this.blobs, checkpoint);
-    await this.blobs.protect(id);
+    const id = await saveCheckpoint(this.deps.blobs, checkpoint);
+    await this.deps.blobs.protect(id);
     const record: CheckpointRecord = {
       id,
       createdAt: Date.now(),

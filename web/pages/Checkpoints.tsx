@@ -1,0 +1,239 @@
+import { useSignal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
+import type { CheckpointRow, Comparison } from '../../worker/lab/protocol';
+import { RewardBars } from '../components/RewardBars';
+import { errorMessage, lab } from '../lab/client';
+import { training } from '../lab/training';
+
+const SHOWN_METRICS: Array<[string, string]> = [
+  ['rewardMean', 'reward'],
+  ['loss', 'loss'],
+  ['kl', 'KL'],
+  ['entropy', 'entropy'],
+  ['violationRate', 'violations'],
+];
+
+function short(id: string): string {
+  return `${id.slice(0, 10)}…`;
+}
+
+export default function CheckpointsPage() {
+  const rows = useSignal<CheckpointRow[]>([]);
+  const a = useSignal('');
+  const b = useSignal('');
+  const prompts = useSignal(4);
+  const comparison = useSignal<Comparison | null>(null);
+  const busy = useSignal('');
+  const error = useSignal('');
+  const message = useSignal('');
+
+  async function refresh() {
+    rows.value = await lab().listCheckpoints();
+    if (!a.value && rows.value[1]) a.value = rows.value[1].id;
+    if (!b.value && rows.value[0]) b.value = rows.value[0].id;
+  }
+  // A checkpoint saved while this page is open appears without a reload.
+  const lastSaved = training.value.lastCheckpoint?.id;
+  useEffect(() => {
+    refresh().catch((e) => {
+      error.value = errorMessage(e);
+    });
+  }, [lastSaved]);
+
+  async function act(label: string, work: () => Promise<string | undefined>) {
+    busy.value = label;
+    error.value = '';
+    message.value = '';
+    try {
+      message.value = (await work()) ?? '';
+    } catch (e) {
+      error.value = errorMessage(e);
+    } finally {
+      busy.value = '';
+    }
+  }
+
+  const exportOne = (id: string) =>
+    act('Exporting…', async () => {
+      const bundle = await lab().exportCheckpoint(id);
+      const url = URL.createObjectURL(
+        new Blob([bundle.bytes as Uint8Array<ArrayBuffer>], { type: 'application/x-tar' }),
+      );
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = bundle.name;
+      link.click();
+      URL.revokeObjectURL(url);
+      return `Exported ${bundle.name}.`;
+    });
+
+  const importFile = (event: Event) => {
+    const input = event.currentTarget as HTMLInputElement;
+    const file = input.files?.[0];
+    if (!file) return;
+    void act('Importing…', async () => {
+      const row = await lab().importCheckpoint(new Uint8Array(await file.arrayBuffer()));
+      input.value = '';
+      await refresh();
+      return `Imported checkpoint ${short(row.id)}.`;
+    });
+  };
+
+  const compare = (event: Event) => {
+    event.preventDefault();
+    void act('Sampling both checkpoints…', async () => {
+      comparison.value = await lab().compareCheckpoints({ a: a.value, b: b.value, prompts: prompts.value });
+      return undefined;
+    });
+  };
+
+  const options = rows.value.map((r) => (
+    <option key={r.id} value={r.id}>
+      step {r.step} · {r.algorithm} · {short(r.id)}
+    </option>
+  ));
+
+  return (
+    <section aria-labelledby="checkpoints-title">
+      <h1 id="checkpoints-title">Checkpoints</h1>
+      <p class="lede">
+        Policy versions saved by training, imported, or pulled from a server. A bundle is a .tar of the
+        checkpoint's files (model.safetensors, config.json, tokenizer.json, optimizer and trainer state).
+      </p>
+      <div class="row">
+        <label>
+          Import a bundle (.tar){' '}
+          <input type="file" accept=".tar,application/x-tar" onChange={importFile} disabled={!!busy.value} />
+        </label>
+        <span class="muted" aria-live="polite">
+          {busy.value || message.value}
+        </span>
+      </div>
+      {error.value && (
+        <p role="alert" class="error">
+          {error.value}
+        </p>
+      )}
+      <table data-testid="checkpoints">
+        <caption>Versions ({rows.value.length})</caption>
+        <thead>
+          <tr>
+            <th scope="col">saved</th>
+            <th scope="col" class="num">
+              step
+            </th>
+            <th scope="col">algorithm</th>
+            <th scope="col">preset</th>
+            {SHOWN_METRICS.map(([, label]) => (
+              <th scope="col" class="num" key={label}>
+                {label}
+              </th>
+            ))}
+            <th scope="col">source</th>
+            <th scope="col">id</th>
+            <th scope="col">
+              <span class="sr-only">actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.value.map((r) => (
+            <tr key={r.id} data-testid="checkpoint-row">
+              <td>{new Date(r.createdAt).toLocaleString()}</td>
+              <td class="num">{r.step}</td>
+              <td>{r.algorithm}</td>
+              <td>{r.preset}</td>
+              {SHOWN_METRICS.map(([key]) => (
+                <td class="num" key={key}>
+                  {r.metrics[key] === undefined ? '—' : r.metrics[key].toFixed(3)}
+                </td>
+              ))}
+              <td>{r.source}</td>
+              <td title={r.id}>
+                <code>{short(r.id)}</code>
+              </td>
+              <td>
+                <button
+                  type="button"
+                  class="secondary"
+                  onClick={() => void exportOne(r.id)}
+                  disabled={!!busy.value}
+                >
+                  Export
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {rows.value.length === 0 && (
+        <p class="muted">No checkpoints yet: train on the Train page or import one.</p>
+      )}
+      <h2>Compare</h2>
+      <form class="row" onSubmit={compare}>
+        <label class="row">
+          A
+          <select value={a.value} onChange={(e) => (a.value = (e.currentTarget as HTMLSelectElement).value)}>
+            {options}
+          </select>
+        </label>
+        <label class="row">
+          B
+          <select value={b.value} onChange={(e) => (b.value = (e.currentTarget as HTMLSelectElement).value)}>
+            {options}
+          </select>
+        </label>
+        <label class="row">
+          Prompts
+          <input
+            type="number"
+            min={1}
+            max={32}
+            value={prompts.value}
+            onInput={(e) => {
+              prompts.value = Number((e.currentTarget as HTMLInputElement).value);
+            }}
+          />
+        </label>
+        <button type="submit" disabled={!a.value || !b.value || !!busy.value}>
+          Compare on the same prompts
+        </button>
+      </form>
+      {comparison.value && <ComparisonView c={comparison.value} />}
+    </section>
+  );
+}
+
+function ComparisonView({ c }: { c: Comparison }) {
+  return (
+    <table class="comparison" data-testid="comparison">
+      <caption>
+        Mean reward: A {c.mean[0].toFixed(3)} · B {c.mean[1].toFixed(3)}
+      </caption>
+      <thead>
+        <tr>
+          <th scope="col">feedback (redacted)</th>
+          <th scope="col">A {short(c.a)}</th>
+          <th scope="col">B {short(c.b)}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {c.rows.map((row) => (
+          <tr key={row.taskId}>
+            <td>{row.feedback}</td>
+            {row.replies.map((reply, i) => (
+              <td key={i === 0 ? 'a' : 'b'}>
+                <p>
+                  <span class={`badge decision-${reply.decision}`}>{reply.decision}</span>{' '}
+                  <strong>{reply.reward.toFixed(3)}</strong>
+                </p>
+                <p>{reply.text || <span class="muted">(empty reply)</span>}</p>
+                <RewardBars terms={reply.terms} />
+              </td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,158 @@
+import { buildFeedbackPrompt } from '../../shared/agent/prompt';
+import { rewardFeedbackReply } from '../../shared/agent/reward';
+import type { GovernancePipeline } from '../../shared/governance/types';
+import {
+  type BlobStorage,
+  CheckpointError,
+  checkpointFromFiles,
+  checkpointToFiles,
+  loadCheckpoint,
+  saveCheckpoint,
+} from '../../shared/policy/checkpoint';
+import type { LightningStore } from '../../shared/store/store';
+import { checkpointReplyPolicy } from './agent';
+import { ensureBackend } from './backend';
+import type { ProtectedBlobs } from './protected-blobs';
+import { datasetItems } from './dataset';
+import type { CheckpointRecord, LabDatabase } from './lab-db';
+import { type CheckpointRow, CompareRequest, type Comparison } from './protocol';
+import { readTar, writeTar } from './tar';
+
+// Checkpoints as the lab lists them: saved by training, imported from a bundle, or pulled by sync
+// (a policy resource whose blobs arrived). Bundles are .tar archives of the checkpoint's files.
+
+export async function listCheckpoints(db: LabDatabase): Promise<CheckpointRow[]> {
+  return db.checkpoints.orderBy('createdAt').reverse().toArray();
+}
+
+export async function exportBundle(
+  db: LabDatabase,
+  blobs: BlobStorage,
+  id: string,
+): Promise<{ name: string; bytes: Uint8Array }> {
+  const record = await db.checkpoints.get(id);
+  if (!record) throw new Error(`no checkpoint ${id}`);
+  const { files } = await checkpointToFiles(await loadCheckpoint(blobs, id));
+  const name = `edgelight-${record.preset}-${record.algorithm}-step${record.step}-${id.slice(0, 10)}.tar`;
+  return { name, bytes: writeTar(files, record.createdAt / 1000) };
+}
+
+export async function importBundle(
+  db: LabDatabase,
+  blobs: ProtectedBlobs,
+  store: LightningStore,
+  bytes: unknown,
+): Promise<CheckpointRow> {
+  if (!(bytes instanceof Uint8Array)) throw new Error('a bundle must be the bytes of a .tar file');
+  let parsed: Awaited<ReturnType<typeof checkpointFromFiles>>;
+  try {
+    parsed = await checkpointFromFiles(readTar(bytes));
+  } catch (error) {
+    if (error instanceof CheckpointError || error instanceof Error)
+      throw new Error(`not an edgelight checkpoint bundle: ${error.message}`);
+    throw error;
+  }
+  const id = await saveCheckpoint(blobs, parsed.checkpoint);
+  await blobs.protect(id);
+  const config = parsed.checkpoint.config as { nLayer?: number; nEmbd?: number };
+  const record: CheckpointRecord = {
+    id,
+    createdAt: Date.now(),
+    step: parsed.checkpoint.trainer?.step ?? 0,
+    runId: null,
+    preset: String(
+      parsed.checkpoint.trainer?.options.preset ?? `custom (${config.nLayer ?? '?'}×${config.nEmbd ?? '?'})`,
+    ),
+    algorithm: parsed.checkpoint.trainer?.algo ?? 'unknown',
+    metrics: {},
+    source: 'imported',
+  };
+  await db.checkpoints.put(record);
+  await store.addResources({
+    policy: { resource_type: 'policy', checkpoint_id: id, metadata: { imported: true } },
+  });
+  return record;
+}
+
+/** Both checkpoints reply to the same test-split feedback with the same seed; each reply is scored. */
+export async function compareCheckpoints(
+  db: LabDatabase,
+  blobs: BlobStorage,
+  governance: GovernancePipeline,
+  request: unknown,
+): Promise<Comparison> {
+  const { a, b, prompts, seed } = CompareRequest.parse(request);
+  let items = await datasetItems(db, 'test');
+  if (items.length === 0) items = await datasetItems(db);
+  if (items.length === 0) throw new Error('the dataset is empty: generate one to have prompts to compare on');
+  const tasks = items.slice(0, prompts);
+  const verdicts = tasks.map((t) => governance.govern(t.text, 'feedback'));
+  const promptTexts = tasks.map((t, i) => buildFeedbackPrompt(t, verdicts[i]));
+  await ensureBackend('auto');
+  const score = async (id: string) => {
+    const policy = await checkpointReplyPolicy(blobs, id);
+    const drafts = await policy.draft(promptTexts, 1, { seed });
+    return drafts.map((group, i) => {
+      const text = group[0]?.text ?? '';
+      const verdict = governance.govern(text, 'response');
+      const reward = rewardFeedbackReply(text, tasks[i], { feedback: verdicts[i], reply: verdict });
+      const stored = verdict.pii.length > 0 || verdict.decision === 'block' ? verdict.redacted : text;
+      return { text: stored, reward: reward.primary, terms: reward.terms, decision: verdict.decision };
+    });
+  };
+  const left = await score(a);
+  const right = await score(b);
+  const mean = (xs: { reward: number }[]) => xs.reduce((s, x) => s + x.reward, 0) / Math.max(1, xs.length);
+  return {
+    a,
+    b,
+    rows: tasks.map((t, i) => ({
+      taskId: t.id,
+      feedback: verdicts[i].redacted,
+      replies: [left[i], right[i]],
+    })),
+    mean: [mean(left), mean(right)],
+  };
+}
+
+/**
+ * Checkpoints that arrived by sync: a policy resource whose blobs are now local but which the lab
+ * has not listed yet. Returns how many were added.
+ */
+export async function registerPulledCheckpoints(
+  db: LabDatabase,
+  blobs: ProtectedBlobs,
+  store: LightningStore,
+): Promise<number> {
+  const known = new Set((await db.checkpoints.toCollection().primaryKeys()).map(String));
+  const resources = await store.queryResources({ sort_by: 'update_time' });
+  let added = 0;
+  for (const update of resources.items) {
+    for (const resource of Object.values(update.resources)) {
+      if (resource.resource_type !== 'policy' || known.has(resource.checkpoint_id)) continue;
+      if (!/^[0-9a-f]{64}$/.test(resource.checkpoint_id) || !(await blobs.get(resource.checkpoint_id)))
+        continue;
+      let checkpoint: Awaited<ReturnType<typeof loadCheckpoint>>;
+      try {
+        checkpoint = await loadCheckpoint(blobs, resource.checkpoint_id);
+      } catch {
+        continue; // an incomplete checkpoint (some blobs missing) is not listed
+      }
+      await blobs.protect(resource.checkpoint_id);
+      const step = Number(resource.metadata?.step ?? checkpoint.trainer?.step ?? 0);
+      await db.checkpoints.put({
+        id: resource.checkpoint_id,
+        createdAt: update.update_time * 1000,
+        step: Number.isFinite(step) ? step : 0,
+        runId: null,
+        preset: String(checkpoint.trainer?.options.preset ?? 'unknown'),
+        algorithm: checkpoint.trainer?.algo ?? 'unknown',
+        metrics: {},
+        source: 'pulled',
+      });
+      known.add(resource.checkpoint_id);
+      added++;
+    }
+  }
+  return added;
+}
