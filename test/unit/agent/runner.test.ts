@@ -209,4 +209,20 @@ describe('Runner', () => {
       }).run(),
     ).rejects.toThrow('connection reset');
   });
+
+  it('refreshes the worker and attempt heartbeats while an agent is busy', async () => {
+    const store = new InMemoryLightningStore();
+    const [r] = await store.enqueueRollouts([{ input: {} }]);
+    let attemptHeartbeat: number | null = null;
+    const agent = rollout(async (_t, ctx) => {
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      attemptHeartbeat = (await store.getLatestAttempt(ctx.rollout.rollout_id))?.last_heartbeat_time ?? null;
+    });
+    await new Runner({ store, agent, workerId: 'hb', stopWhenEmpty: true, heartbeatIntervalMs: 5 }).run();
+    expect(attemptHeartbeat).not.toBeNull();
+    const worker = await store.getWorkerById('hb');
+    expect(worker?.last_heartbeat_time).not.toBeNull();
+    expect(worker?.heartbeat_stats).toMatchObject({ workerId: 'hb', rollouts: 1, succeeded: 1 });
+    expect((await store.getRolloutById(r.rollout_id))?.status).toBe('succeeded');
+  });
 });
