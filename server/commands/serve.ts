@@ -7,7 +7,11 @@ import { BlobStore } from '../blobs/blob-store';
 import { CliUsageError } from '../cli';
 import { isLoopbackHost } from '../middleware/auth';
 import { mountWebApp } from '../static';
+import { TrainJobConfig } from '../jobs/config';
+import { TrainJobManager } from '../jobs/manager';
+import { workerThreadRunner } from '../jobs/worker-runner';
 import { openSqliteStore } from '../store/sqlite';
+import type { LightningStore } from '../../shared/store/store';
 import { parseCommandArgs } from './args';
 
 const HELP = `usage: edgelight serve [--port 8787] [--host 127.0.0.1] [--data DIR] [--token T] [options]
@@ -81,7 +85,27 @@ export async function run(argv: string[]): Promise<number> {
 
   const store = openSqliteStore(join(dataDir, 'store.sqlite'));
 
-  const app = createApp({ token, corsOrigins, maxJsonBytes, rateLimitPerSecond, blobs, store, sync: store });
+  const jobs = new TrainJobManager({
+    store,
+    runner: workerThreadRunner(new URL('../jobs/train-worker.ts', import.meta.url), {
+      data: async () => ({
+        runsDir: join(dataDir, 'runs'),
+        blobsDir: join(dataDir, 'blobs'),
+        latestCheckpointId: await latestPolicyCheckpoint(store),
+      }),
+    }),
+  });
+
+  const app = createApp({
+    token,
+    corsOrigins,
+    maxJsonBytes,
+    rateLimitPerSecond,
+    blobs,
+    store,
+    sync: store,
+    jobs: { manager: jobs, configSchema: TrainJobConfig },
+  });
   mountWebApp(app, values.web ? resolve(values.web) : defaultWebRoot);
 
   const server = serve({ fetch: app.fetch, port, hostname: values.host }, (info) => {
@@ -91,10 +115,24 @@ export async function run(argv: string[]): Promise<number> {
   await new Promise<void>((resolveStop) => {
     const stop = () =>
       server.close(() => {
-        void store.close().then(() => resolveStop());
+        void jobs
+          .stopAll()
+          .then(() => store.close())
+          .then(() => resolveStop());
       });
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
   return 0;
+}
+
+/** The checkpoint of the newest published policy, which a job's `init: "latest"` starts from. */
+async function latestPolicyCheckpoint(store: LightningStore): Promise<string | null> {
+  const page = await store.queryResources({ sort_by: 'update_time', sort_order: 'desc' });
+  for (const update of page.items) {
+    for (const resource of Object.values(update.resources)) {
+      if (resource.resource_type === 'policy') return resource.checkpoint_id;
+    }
+  }
+  return null;
 }

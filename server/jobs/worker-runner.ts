@@ -6,13 +6,18 @@ const bootstrap = new URL('./worker-bootstrap.mjs', import.meta.url);
 /**
  * Runs each job in its own worker thread, so training never blocks the server's event loop.
  * `entry` is a module (TypeScript is fine) whose top level reads `workerData` and talks to the
- * host through `parentPort` with WorkerMessage / HostMessage. Stopping asks the worker to stop
+ * host through `parentPort` with WorkerMessage / HostMessage; `data` adds fields to its workerData. Stopping asks the worker to stop
  * and terminates it if it has not ended after `graceMs`.
  */
-export function workerThreadRunner(entry: URL, graceMs = 30_000): JobRunner {
-  return (job, emit, signal) =>
-    new Promise<void>((resolve, reject) => {
-      const worker = new Worker(bootstrap, { workerData: { entry: entry.href, job } });
+export function workerThreadRunner(
+  entry: URL,
+  options: { graceMs?: number; data?: (job: { job_id: string }) => Promise<Record<string, unknown>> } = {},
+): JobRunner {
+  const graceMs = options.graceMs ?? 30_000;
+  return async (job, emit, signal) => {
+    const extra = options.data ? await options.data(job) : {};
+    return new Promise<void>((resolve, reject) => {
+      const worker = new Worker(bootstrap, { workerData: { ...extra, entry: entry.href, job } });
       let settled = false;
       const settle = (error?: Error) => {
         if (settled) return;
@@ -37,4 +42,5 @@ export function workerThreadRunner(entry: URL, graceMs = 30_000): JobRunner {
         else settle(code === 0 ? undefined : new Error(`training worker exited with code ${code}`));
       });
     });
+  };
 }

@@ -1,0 +1,135 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../server/app';
+import { BlobStore } from '../../server/blobs/blob-store';
+import { TrainJobConfig } from '../../server/jobs/config';
+import { TrainJobManager } from '../../server/jobs/manager';
+import { workerThreadRunner } from '../../server/jobs/worker-runner';
+import { SqliteLightningStore } from '../../server/store/sqlite';
+
+// A real training job in a worker thread: a micro model, two SFT steps, a checkpoint per step.
+
+const micro = {
+  algo: 'sft',
+  steps: 2,
+  save_every: 1,
+  log_every: 1,
+  batch: 2,
+  n_layer: 1,
+  n_head: 1,
+  n_embd: 16,
+  block_size: 64,
+  vocab_size: 300,
+};
+
+type SseEvent = { event: string; data: Record<string, unknown> };
+
+async function readEvents(response: Response): Promise<SseEvent[]> {
+  const text = await response.text();
+  return text
+    .split('\n\n')
+    .filter((block) => block.includes('data:'))
+    .map((block) => {
+      const event = /^event: (.+)$/m.exec(block)?.[1] ?? 'message';
+      const data = JSON.parse(/^data: (.+)$/m.exec(block)?.[1] ?? 'null');
+      return { event, data };
+    });
+}
+
+describe('training jobs: POST /v1/train/jobs runs the trainer in a worker thread', () => {
+  let dir: string;
+  let store: SqliteLightningStore;
+  let blobs: BlobStore;
+  let jobs: TrainJobManager;
+  let app: ReturnType<typeof createApp>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'edgelight-jobs-'));
+    store = new SqliteLightningStore({ path: join(dir, 'store.sqlite') });
+    blobs = new BlobStore(join(dir, 'blobs'), 1 << 30);
+    await blobs.init();
+    jobs = new TrainJobManager({
+      store,
+      runner: workerThreadRunner(new URL('../../server/jobs/train-worker.ts', import.meta.url), {
+        data: async () => ({
+          runsDir: join(dir, 'runs'),
+          blobsDir: join(dir, 'blobs'),
+          latestCheckpointId: null,
+        }),
+      }),
+    });
+    app = createApp({ store, blobs, jobs: { manager: jobs, configSchema: TrainJobConfig } });
+  });
+  afterAll(async () => {
+    await jobs.stopAll();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const post = (body: unknown) =>
+    app.request('/v1/train/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it.each([
+    ['an unknown algorithm', { algo: 'ppo', steps: 1 }],
+    ['neither steps nor minutes', { algo: 'sft' }],
+    ['grpo without a starting checkpoint', { algo: 'grpo', steps: 1 }],
+    ['a group of one for grpo', { algo: 'grpo', steps: 1, init: 'latest', group: 1 }],
+    ['a data path from the network', { algo: 'sft', steps: 1, data: '/etc/passwd' }],
+  ])('refuses %s with 422 and starts nothing', async (_label, body) => {
+    const res = await post(body);
+    expect(res.status).toBe(422);
+    expect(jobs.list()).toEqual([]);
+  });
+
+  it('trains, streams metrics and checkpoints over SSE, publishes each checkpoint, and allows one job at a time', async () => {
+    const created = await post(micro);
+    expect(created.status).toBe(201);
+    const job = (await created.json()) as { job_id: string; status: string };
+    expect(job.status).toBe('running');
+
+    const second = await post(micro);
+    expect(second.status).toBe(409);
+    expect(((await second.json()) as { error: { code: string } }).error.code).toBe('conflict');
+
+    const stream = await app.request(`/v1/train/jobs/${job.job_id}/events`);
+    expect(stream.headers.get('content-type')).toContain('text/event-stream');
+    const events = await readEvents(stream);
+    expect(events[0]?.event).toBe('job');
+    expect(events.at(-1)).toMatchObject({ event: 'status', data: { status: 'succeeded' } });
+    const steps = events
+      .filter((e) => e.event === 'metrics')
+      .map((e) => (e.data.metrics as { step: number }).step);
+    expect(steps).toContain(2);
+    const checkpoints = events.filter((e) => e.event === 'checkpoint').map((e) => e.data);
+    expect(checkpoints.map((c) => c.step)).toEqual([1, 2]);
+
+    const done = (await (await app.request(`/v1/train/jobs/${job.job_id}`)).json()) as {
+      status: string;
+      checkpoints: { checkpoint_id: string; version: number }[];
+    };
+    expect(done.status).toBe('succeeded');
+    const policy = await store.getResourcesById('policy');
+    expect(policy?.version).toBe(2);
+    const last = done.checkpoints.at(-1);
+    expect(policy?.resources.policy).toMatchObject({
+      resource_type: 'policy',
+      checkpoint_id: last?.checkpoint_id,
+    });
+    expect(await blobs.stat(last?.checkpoint_id as string)).not.toBeNull();
+  });
+
+  it('stops a running job on DELETE and reports it cancelled', async () => {
+    const created = await post({ ...micro, steps: 100_000 });
+    const { job_id } = (await created.json()) as { job_id: string };
+    const stopped = await app.request(`/v1/train/jobs/${job_id}`, { method: 'DELETE' });
+    expect(stopped.status).toBe(200);
+    expect(((await stopped.json()) as { status: string }).status).toBe('cancelled');
+    expect((await app.request('/v1/train/jobs/job-unknown', { method: 'DELETE' })).status).toBe(404);
+  });
+});
