@@ -3,7 +3,6 @@ import { access, constants } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
-import { createGovernancePipeline } from '../../shared/governance';
 import { GovernInput } from '../../shared/governance/types';
 import { CliUsageError } from '../cli';
 import { parseCommandArgs } from './args';
@@ -67,6 +66,8 @@ export async function run(argv: string[]): Promise<number> {
     if (opened) throw new CliUsageError(`cannot write output file '${outPath}': ${opened.message}`);
   }
 
+  // Loaded after the arguments are checked, so a usage mistake answers without loading the NLP models.
+  const { createGovernancePipeline } = await import('../../shared/governance');
   const pipeline = createGovernancePipeline();
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   let lineNumber = 0;

@@ -31,7 +31,8 @@ const lines = (s: string) =>
     .split('\n')
     .map((l) => JSON.parse(l));
 
-describe('edgelight govern', () => {
+// Each case spawns its own process, so they run concurrently.
+describe.concurrent('edgelight govern', () => {
   it('governs JSON Lines from stdin to stdout, in order, with the contract fields', async () => {
     const input = [
       { id: 'a', text: 'Reach me at kai@example.com, the export is broken.' },
