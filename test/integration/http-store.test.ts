@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../server/app';
 import { listen, type RunningServer } from '../../server/listen';
+import { createNodeFetch } from '../../server/node-fetch';
 import { isStoreError } from '../../shared/store/errors';
 import { HttpLightningStore, HttpStoreUnavailableError } from '../../shared/store/http';
 import { InMemoryLightningStore } from '../../shared/store/memory';
@@ -110,6 +111,33 @@ describe('HttpLightningStore against a real server on loopback', () => {
     const stats = await store.statistics();
     expect(stats.total_rollouts).toBeGreaterThanOrEqual(0);
     expect(waits).toEqual([5, 10, 20]);
+  });
+
+  it('works the same over createNodeFetch (node:http keep-alive), errors and retries included', async () => {
+    const store = client({ fetch: createNodeFetch(), retryDelaysMs: [1] });
+    const started = await store.startRollout({ input: 'node fetch', worker_id: 'runner-n' });
+    const [stored] = await store.addSpans([
+      {
+        rollout_id: started.rollout_id,
+        attempt_id: started.attempt.attempt_id,
+        trace_id: 't',
+        span_id: 'n1',
+        name: 'm',
+      },
+    ]);
+    expect(stored?.sequence_id).toBe(1);
+    expect((await store.getRolloutById(started.rollout_id))?.status).toBe('running');
+    const missing = await store
+      .updateAttempt('ro-none', 'latest', { status: 'failed' })
+      .catch((e: unknown) => e);
+    expect(isStoreError(missing, 'not_found')).toBe(true);
+    const away = new HttpLightningStore({
+      baseUrl: 'http://127.0.0.1:9',
+      fetch: createNodeFetch(),
+      retryDelaysMs: [1],
+      sleep: noSleep,
+    });
+    await expect(away.statistics()).rejects.toThrow(HttpStoreUnavailableError);
   });
 
   it('gives up after its retries with a clear error when the server stays away', async () => {
