@@ -64,8 +64,10 @@ export function startRunnerPool(options: RunnerPoolOptions): RunnerPool {
     maxTokens: sampling.maxNewTokens,
     seed: options.seed,
   });
-  const controller = new AbortController();
-  const running = Array.from({ length: options.concurrency }, (_, i) =>
+  // One controller per runner: a runner listens on its signal for every rollout, and many listeners
+  // on one shared signal would trip Node's leak warning.
+  const controllers = Array.from({ length: options.concurrency }, () => new AbortController());
+  const running = controllers.map((controller, i) =>
     new Runner({
       store: options.store,
       agent,
@@ -80,7 +82,7 @@ export function startRunnerPool(options: RunnerPoolOptions): RunnerPool {
       live = { checkpointId, replyPolicy: replyPolicy(checkpointId, policy, tokenizer) };
     },
     async stop() {
-      controller.abort();
+      for (const controller of controllers) controller.abort();
       await Promise.allSettled(running);
     },
   };
