@@ -16,7 +16,10 @@ export type CompiledRuleSet = {
   ruleSet: RuleSet;
   rules: CompiledRule[];
   boundaries: CompiledBoundary[];
+  /** Single-word negation cues. */
   negationCues: Set<string>;
+  /** Negation cues of several words ("far from"). */
+  phraseCues: string[];
 };
 
 export class RuleSetError extends Error {}
@@ -48,6 +51,9 @@ const compiledCache = new WeakMap<RuleSet, CompiledRuleSet>();
 export function compileRuleSet(ruleSet: RuleSet): CompiledRuleSet {
   const cached = compiledCache.get(ruleSet);
   if (cached) return cached;
+  const cues = ruleSet.negationCues.map((c) =>
+    c.toLowerCase().replace(/’/g, "'").trim().replace(/\s+/g, ' '),
+  );
   const compiled: CompiledRuleSet = {
     ruleSet,
     rules: ruleSet.rules.map((rule) => ({
@@ -56,7 +62,8 @@ export function compileRuleSet(ruleSet: RuleSet): CompiledRuleSet {
       exemptions: rule.exemptWhenSentenceMatches.map((p) => new RegExp(p, 'iu')),
     })),
     boundaries: ruleSet.boundaries.map((rule) => ({ rule, matchers: matchersOf(rule) })),
-    negationCues: new Set(ruleSet.negationCues.map((c) => c.toLowerCase().replace(/’/g, "'"))),
+    negationCues: new Set(cues.filter((c) => !c.includes(' '))),
+    phraseCues: cues.filter((c) => c.includes(' ')),
   };
   compiledCache.set(ruleSet, compiled);
   return compiled;

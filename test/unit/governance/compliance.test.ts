@@ -40,6 +40,9 @@ describe('inst_017 — no absolute assurance', () => {
       rulesIn("We can't guarantee a fix date. No filter is foolproof. Nothing here is 100% secure."),
     ).toEqual([]);
   });
+  it('a promise to act is not an assurance', () => {
+    expect(rulesIn('We promise to look into it this week.')).toEqual([]);
+  });
   it('a negation in another clause does not lift the claim', () => {
     expect(rulesIn("Don't worry, delivery is guaranteed.")).toEqual([['inst_017', 'guaranteed']]);
   });
