@@ -421,12 +421,28 @@ export class EngineLightningStore implements LightningStore {
         groups.set(key, { rollout, attempt });
       }
 
-      const complete: Span[] = [];
+      // Sequence ids: one counter read and write per rollout in the batch. Ids chosen by the
+      // client raise the counter first, so the ids issued here are above all of them.
+      const counters = new Map<string, number>();
       for (const s of parsed) {
-        if (s.sequence_id !== undefined) await this.raiseSequenceTo(tx, s.rollout_id, s.sequence_id);
-        const sequence_id = s.sequence_id ?? (await this.issueSequenceIds(tx, s.rollout_id, 1))[0];
-        complete.push({ ...s, sequence_id } as Span);
+        if (counters.has(s.rollout_id)) continue;
+        counters.set(
+          s.rollout_id,
+          ((await tx.getMeta(spanSequenceKey(s.rollout_id))) as number | undefined) ?? 0,
+        );
       }
+      for (const s of parsed) {
+        if (s.sequence_id !== undefined && s.sequence_id > counters.get(s.rollout_id)!) {
+          counters.set(s.rollout_id, s.sequence_id);
+        }
+      }
+      const complete = parsed.map((s) => {
+        if (s.sequence_id !== undefined) return s as Span;
+        const sequence_id = counters.get(s.rollout_id)! + 1;
+        counters.set(s.rollout_id, sequence_id);
+        return { ...s, sequence_id } as Span;
+      });
+      for (const [rolloutId, value] of counters) await tx.setMeta(spanSequenceKey(rolloutId), value);
       const inserted = await tx.insertSpans(complete);
 
       // Each attempt that received a span has a heartbeat.

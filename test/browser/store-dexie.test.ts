@@ -102,7 +102,7 @@ describe('DexieLightningStore in Chromium (real IndexedDB)', () => {
       await second.destroy();
       return { same, input: rollout?.input, wrongHash, verno: second.db.verno };
     });
-    expect(out).toEqual({ same: true, input: 'kept', wrongHash: 'invalid', verno: 2 });
+    expect(out).toEqual({ same: true, input: 'kept', wrongHash: 'invalid', verno: 3 });
     expect(h.errors).toEqual([]);
   });
 });
