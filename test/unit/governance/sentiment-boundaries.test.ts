@@ -28,8 +28,11 @@ describe('boundaries', () => {
       checkBoundaries('Can the assistant decide our mission for next year?').map((b) => b.boundary),
     ).toEqual(['PURPOSE']);
     expect(checkBoundaries('Should I fire my co-founder?').map((b) => b.boundary)).toEqual(['AGENCY']);
-    expect(checkBoundaries('Please tell me what really matters in life.').map((b) => b.boundary)).toEqual([
+    expect(checkBoundaries('Can the bot tell me the meaning of life?').map((b) => b.boundary)).toEqual([
       'MEANING',
+    ]);
+    expect(checkBoundaries('Help us work out what our goals should be.').map((b) => b.boundary)).toEqual([
+      'PURPOSE',
     ]);
   });
   it('leaves ordinary feedback and disclaimed requests alone', () => {
