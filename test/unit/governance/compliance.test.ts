@@ -77,7 +77,7 @@ describe('findings', () => {
       rules: [{ ...DEFAULT_RULE_SET.rules[1], id: 'house_1', terms: ['seamless'], patterns: [] }],
     };
     expect(
-      checkCompliance('A seamless, guaranteed upgrade.', ruleSet).map((v) => v.rule + ':' + v.match),
+      checkCompliance('A seamless, guaranteed upgrade.', ruleSet).map((v) => `${v.rule}:${v.match}`),
     ).toEqual(['house_1:seamless']);
   });
 });
