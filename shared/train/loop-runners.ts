@@ -74,7 +74,7 @@ export function startRunnerPool(options: RunnerPoolOptions): RunnerPool {
       workerId: `trainer-runner-${i + 1}`,
       resolvePolicy,
       signal: controller.signal,
-      pollIntervalMs: 10,
+      pollIntervalMs: 50,
     }).run(),
   );
   return {
