@@ -1,3 +1,4 @@
+import { getSupportedRegionCodes } from 'awesome-phonenumber';
 import { checkBoundaries } from './boundaries';
 import { checkCompliance, toViolations } from './compliance';
 import { detectPii } from './pii';
@@ -58,7 +59,11 @@ function decide(
 export function createGovernancePipeline(config: PipelineConfig = {}): GovernancePipeline {
   const { ruleSet = DEFAULT_RULE_SET, ...rest } = config;
   const options = GovernanceOptions.parse(rest);
-  const detectOptions = { minScore: options.minScore, phoneRegions: options.phoneRegions };
+  const phoneRegions = options.phoneRegions?.map((r) => r.toUpperCase());
+  const supported = new Set(getSupportedRegionCodes());
+  const unknown = phoneRegions?.filter((r) => !supported.has(r)) ?? [];
+  if (unknown.length > 0) throw new Error(`unknown phone region(s): ${unknown.join(', ')}`);
+  const detectOptions = { minScore: options.minScore, phoneRegions };
   const redactOptions = { operator: options.operator, salt: options.salt };
   return {
     govern(text: string, kind: TextKind = 'feedback'): Verdict {

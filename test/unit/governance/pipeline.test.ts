@@ -41,6 +41,9 @@ describe('governance pipeline', () => {
   });
   it('validates options', () => {
     expect(() => createGovernancePipeline({ operator: 'shred' as 'mask' })).toThrow();
+    expect(() => createGovernancePipeline({ phoneRegions: ['XX'] })).toThrow(/unknown phone region\(s\): XX/);
+    const gbOnly = createGovernancePipeline({ phoneRegions: ['gb'] });
+    expect(gbOnly.govern('Call 020 7946 0321 or (212) 555-0187.').pii.map((p) => p.type)).toEqual(['PHONE']);
     expect(createGovernancePipeline({ operator: 'mask' }).govern('kai@example.com').redacted).toBe(
       '*'.repeat(15),
     );
