@@ -19,6 +19,8 @@ describe('trainer worker on WebGPU (Chromium)', () => {
     server = await createServer({
       configFile: false,
       root: repoRoot,
+      // Its own pre-bundle cache: other dev servers with other include lists may run at the same time.
+      cacheDir: 'node_modules/.vite-trainer-webgpu',
       logLevel: 'error',
       worker: { format: 'es' },
       server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
@@ -54,9 +56,7 @@ describe('trainer worker on WebGPU (Chromium)', () => {
       };
       type Metrics = { loss: number; gradNorm: number; step: number };
       type Api = {
-        start(
-          options: unknown,
-        ): Promise<{
+        start(options: unknown): Promise<{
           backend: { name: string; software: boolean; adapterDescription: string };
           parameters: number;
         }>;
@@ -94,5 +94,31 @@ describe('trainer worker on WebGPU (Chromium)', () => {
     expect(losses[5]).toBeLessThan(losses[0] - 0.5);
     expect(result.sample[0].tokens).toHaveLength(3);
     expect(result.sample[0].logprobs.every((lp) => lp <= 0)).toBe(true);
+  });
+
+  it('agrees with cpu and wasm on one seeded train step (loss 1e-4 relative, gradients 1e-3, weights 1e-4)', async () => {
+    const reports = await page.evaluate(async () => {
+      type Backend = typeof import('../../shared/train/backend');
+      type Parity = typeof import('../../shared/train/parity');
+      const { selectBackend } = (await window.importModule('/shared/train/backend.ts')) as Backend;
+      const parity = (await window.importModule('/shared/train/parity.ts')) as Parity;
+      const wasmPaths = '/node_modules/@tensorflow/tfjs-backend-wasm/dist/';
+      await selectBackend({ prefer: 'cpu' });
+      const cpu = await parity.trainStepFingerprint();
+      const out: Array<{ backend: string; report: ReturnType<Parity['compareFingerprints']> }> = [];
+      for (const backend of ['wasm', 'webgpu'] as const) {
+        await selectBackend({ prefer: backend, wasmPaths });
+        const other = await parity.trainStepFingerprint();
+        out.push({ backend: other.backend, report: parity.compareFingerprints(cpu, other) });
+      }
+      return out;
+    });
+    expect(errors).toEqual([]);
+    expect(reports.map((r) => r.backend)).toEqual(['wasm', 'webgpu']);
+    for (const { backend, report } of reports) {
+      expect(report.lossRelative, backend).toBeLessThan(1e-4);
+      expect(report.gradRelative, `${backend} worst gradient ${report.worst}`).toBeLessThan(1e-3);
+      expect(report.weightAbsolute, backend).toBeLessThan(1e-4);
+    }
   });
 });
