@@ -79,7 +79,7 @@ export function detectPii(text: string, options: DetectPiiOptions = {}): PiiFind
   const all: PiiFinding[] = [];
   for (const r of recognizers) {
     if (wanted && !wanted.has(r.type)) continue;
-    for (const f of r.find(text)) if (f.score >= minScore) all.push(f);
+    for (const f of r.find(text, all)) if (f.score >= minScore) all.push(f);
   }
   return resolveOverlaps(all);
 }

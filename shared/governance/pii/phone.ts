@@ -76,7 +76,7 @@ function parseValid(candidate: string, plan: RegionPlan): boolean {
   return false;
 }
 
-function findPhones(text: string, plan: RegionPlan): PiiFinding[] {
+function findPhones(text: string, plan: RegionPlan, claimed: readonly PiiFinding[]): PiiFinding[] {
   const found: PiiFinding[] = [];
   CANDIDATE.lastIndex = 0;
   for (let m = CANDIDATE.exec(text); m; m = CANDIDATE.exec(text)) {
@@ -107,6 +107,8 @@ function findPhones(text: string, plan: RegionPlan): PiiFinding[] {
         if (text[start - 1] === '+') start--;
         let end = groups[j].end;
         if (text[end] === ')' && text.lastIndexOf('(', end) >= start) end++;
+        // Digits inside a card, IBAN, SSN or IP address already found are theirs, not a phone's.
+        if (claimed.some((c) => start < c.end && end > c.start)) continue;
         const raw = text.slice(start, end);
         const count = raw.replace(/\D/g, '').length;
         if (count < 7 || count > 15) continue;
@@ -132,5 +134,5 @@ function findPhones(text: string, plan: RegionPlan): PiiFinding[] {
 
 export function phoneRecognizer(regions: readonly string[] = DEFAULT_PHONE_REGIONS): Recognizer {
   const plan = planRegions(regions);
-  return { type: 'PHONE', find: (text) => findPhones(text, plan) };
+  return { type: 'PHONE', find: (text, claimed) => findPhones(text, plan, claimed) };
 }

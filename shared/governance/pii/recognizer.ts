@@ -3,7 +3,11 @@ import type { PiiFinding, PiiType } from '../types';
 // Presidio's shape: a recognizer proposes typed spans with a confidence; words near a span that
 // speak to its type ("call", "email", "IBAN") raise the confidence; a resolver picks among overlaps.
 
-export type Recognizer = { type: PiiType; find: (text: string) => PiiFinding[] };
+/** `claimed`: findings of the recognizers that ran before (checksum-validated types run first). */
+export type Recognizer = {
+  type: PiiType;
+  find: (text: string, claimed: readonly PiiFinding[]) => PiiFinding[];
+};
 
 /** How far before a span context words are looked for, in characters. */
 const CONTEXT_WINDOW = 48;
