@@ -49,7 +49,12 @@ function span(rolloutId: string, attemptId: string, i: number): SpanInput {
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
-type ServerProcess = { url: string; child: ChildProcess; stop: () => Promise<void> };
+type ServerProcess = {
+  url: string;
+  child: ChildProcess;
+  cpuMicros: () => Promise<number>;
+  stop: () => Promise<void>;
+};
 
 function startServer(kind: 'memory' | 'sqlite', dataDir: string): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
@@ -57,16 +62,25 @@ function startServer(kind: 'memory' | 'sqlite', dataDir: string): Promise<Server
       process.execPath,
       [join(here, '../bin/tsx.mjs'), join(here, '_server.ts'), kind, dataDir],
       {
-        stdio: ['ignore', 'pipe', 'inherit'],
+        stdio: ['pipe', 'pipe', 'inherit'],
       },
     );
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
-    child.stdout?.on('data', (chunk: Buffer) => {
-      const match = /listening (\S+)/.exec(chunk.toString());
+    let cpuWaiter: ((micros: number) => void) | null = null;
+    child.stdout.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      const cpu = /cpu (\d+)/.exec(text);
+      if (cpu && cpuWaiter) cpuWaiter(Number(cpu[1]));
+      const match = /listening (\S+)/.exec(text);
       if (!match) return;
       resolve({
         url: match[1] as string,
         child,
+        cpuMicros: () =>
+          new Promise<number>((done) => {
+            cpuWaiter = done;
+            child.stdin.write('cpu\n');
+          }),
         stop: () =>
           new Promise<void>((done) => {
             child.removeAllListeners('exit');
@@ -274,12 +288,21 @@ async function queueBenchmarks(flags: Flags, dir: string) {
         const server = await startServer(kind, join(dir, `queue-${kind}-${runners}-${batched}`));
         try {
           const client = new HttpLightningStore({ baseUrl: server.url, fetch: createNodeFetch() });
-          row[`rest_${kind}${batched ? '_batched_spans' : ''}`] = await queuePattern(
-            client,
-            runners,
-            flags.seconds,
-            batched,
-          );
+          const serverBefore = await server.cpuMicros();
+          const clientBefore = process.cpuUsage();
+          const result = await queuePattern(client, runners, flags.seconds, batched);
+          const serverMs = ((await server.cpuMicros()) - serverBefore) / 1000;
+          const client_ = process.cpuUsage(clientBefore);
+          const rollouts = Math.max(1, result.rollouts);
+          const serverPerRollout = serverMs / rollouts;
+          row[`rest_${kind}${batched ? '_batched_spans' : ''}`] = {
+            ...result,
+            server_cpu_ms_per_rollout: Math.round(serverPerRollout * 100) / 100,
+            client_cpu_ms_per_rollout:
+              Math.round(((client_.user + client_.system) / 1000 / rollouts) * 100) / 100,
+            // What one dedicated core would sustain for the server: independent of the machine's load.
+            rollouts_per_server_core_s: Math.round(1000 / serverPerRollout),
+          };
         } finally {
           await server.stop();
         }
