@@ -548,8 +548,7 @@ export class EngineLightningStore implements LightningStore {
   async waitForRollouts(request: z.input<typeof WaitForRolloutsRequest>): Promise<Rollout[]> {
     const { rollout_ids, timeout } = parseInput(WaitForRolloutsRequest, request, 'wait request');
     // Waits run on real time: a fake clock drives the watchdog, not how long a caller blocks.
-    const deadline =
-      timeout === null || timeout === Number.POSITIVE_INFINITY ? null : Date.now() + timeout * 1000;
+    const deadline = timeout === null ? null : Date.now() + timeout * 1000;
     for (;;) {
       await this.watchdogIfDue();
       const found = await this.read((tx) => tx.listRollouts({ rollout_id_in: rollout_ids }));

@@ -304,10 +304,15 @@ export const WorkerUpdate = z.strictObject({
 });
 export type WorkerUpdate = z.input<typeof WorkerUpdate>;
 
-/** `waitForRollouts`: timeout in seconds; 0 polls once, `null` waits until all are finished. */
+/**
+ * `waitForRollouts`: timeout in seconds; 0 polls once, `null` or `Infinity` waits until all are
+ * finished (Infinity is read as null, since JSON cannot carry it).
+ */
 export const WaitForRolloutsRequest = z.object({
   rollout_ids: z.array(StoreId),
-  timeout: z.number().min(0).nullable().default(null),
+  timeout: z
+    .preprocess((v) => (v === Number.POSITIVE_INFINITY ? null : v), z.number().min(0).nullable())
+    .default(null),
 });
 export type WaitForRolloutsRequest = z.input<typeof WaitForRolloutsRequest>;
 

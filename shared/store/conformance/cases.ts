@@ -694,14 +694,26 @@ const waits: ConformanceCase[] = [
         'partial result after the timeout',
       );
 
-      // An unbounded wait returns once everything asked for is finished.
+      // Unbounded waits (null or Infinity) return once everything asked for is finished.
+      const c = await store.enqueueRollout({ input: 'c' });
       const unbounded = store.waitForRollouts({ rollout_ids: [a.rollout_id, b.rollout_id], timeout: null });
+      const infinite = store.waitForRollouts({
+        rollout_ids: [c.rollout_id, b.rollout_id],
+        timeout: Infinity,
+      });
       await sleep(20);
       await store.updateRollout(b.rollout_id, { status: 'cancelled' });
       equal(
         (await unbounded).map((r) => r.status),
         ['succeeded', 'cancelled'],
         'unbounded wait resolves',
+      );
+      await sleep(20);
+      await store.updateRollout(c.rollout_id, { status: 'failed' });
+      equal(
+        (await infinite).map((r) => r.rollout_id),
+        [c.rollout_id, b.rollout_id],
+        'an Infinity wait resolves once all are finished',
       );
     },
   },
