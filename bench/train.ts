@@ -1,0 +1,224 @@
+// `npm run bench -- train [--quick] [--backends=wasm,cpu] [--presets=tiny,small]`
+//
+// For each backend × preset: train tokens/s (SFT steps), sampling tokens/s with the KV cache, KV-cache
+// decode ms/token (median) at positions 0–64 vs 192–256 (and, for contrast, a full recompute without the cache),
+// and the roofline ratio: the train step's achieved FLOP/s ÷ tf.matMul's FLOP/s, measured on the same
+// backend in the same run on the model's own largest projection shape (tokens, C) · (C, 4C).
+//
+// FLOPs of a train step (forward + backward), counted analytically as in the PaLM paper (appendix B):
+//   6 · N · tokens  +  12 · nLayer · nEmbd · T · tokens
+// where N counts every weight matrix (the tied embedding once, as the output projection; norm gains
+// excluded) and the second term is attention's q·kᵀ and p·v over a full T × T score matrix (what the
+// kernels compute; causal masking does not skip work). The embedding gather, its one-hot gradient,
+// RoPE and element-wise ops are not counted: they are overhead the ratio should expose.
+import * as tf from '@tensorflow/tfjs';
+import {
+  countParameters,
+  createPolicy,
+  type ModelConfig,
+  type Policy,
+  presetConfig,
+} from '../shared/policy/model';
+import { generate } from '../shared/policy/sampling';
+import { type BackendName, BackendNameSchema, selectBackend } from '../shared/train/backend';
+import { AdamW } from '../shared/train/optimizer';
+import { sftStep } from '../shared/train/sft';
+
+type Shape = { batch: number; seq: number; steps: number };
+
+function flag(flags: string[], name: string): string | undefined {
+  return flags.find((f) => f.startsWith(`--${name}=`))?.split('=')[1];
+}
+
+/** Train-step FLOPs for `batch` sequences of `seq` tokens (see the header). */
+export function trainStepFlops(config: ModelConfig, batch: number, seq: number): number {
+  const c = countParameters(config);
+  const matrixParams = c.total - c.norms;
+  const tokens = batch * seq;
+  return 6 * matrixParams * tokens + 12 * config.nLayer * config.nEmbd * seq * tokens;
+}
+
+async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const start = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - start, value };
+}
+
+async function matMulFlops(m: number, k: number, n: number, minMs: number): Promise<number> {
+  const a = tf.randomNormal([m, k]);
+  const b = tf.randomNormal([k, n]);
+  const once = async () => {
+    const c = tf.matMul(a, b);
+    await c.data();
+    c.dispose();
+  };
+  await once();
+  let reps = 0;
+  const start = performance.now();
+  while (performance.now() - start < minMs || reps < 2) {
+    await once();
+    reps++;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  tf.dispose([a, b]);
+  return (2 * m * k * n * reps) / seconds;
+}
+
+async function trainThroughput(policy: Policy, shape: Shape) {
+  const { vocabSize } = policy.config;
+  const optimizer = new AdamW(policy.weights);
+  // One prompt token, then `seq` completion tokens: every input position is trained on.
+  const pairs = Array.from({ length: shape.batch }, (_, b) => ({
+    promptIds: [1 + (b % (vocabSize - 1))],
+    completionIds: Array.from({ length: shape.seq }, (_, t) => 1 + ((b * 31 + t * 7) % (vocabSize - 1))),
+  }));
+  const first = await time(() => sftStep(policy, optimizer, pairs, { lr: 1e-4 })); // includes warm-up
+  const timed = await time(async () => {
+    for (let i = 0; i < shape.steps; i++) await sftStep(policy, optimizer, pairs, { lr: 1e-4 });
+  });
+  optimizer.dispose();
+  const secondsPerStep = timed.ms / 1000 / shape.steps;
+  const flops = trainStepFlops(policy.config, shape.batch, shape.seq);
+  return {
+    batch: shape.batch,
+    seq: shape.seq,
+    steps: shape.steps,
+    firstStepMs: Math.round(first.ms),
+    msPerStep: Math.round(secondsPerStep * 1000),
+    tokensPerSecond: Math.round((shape.batch * shape.seq) / secondsPerStep),
+    gflopPerStep: flops / 1e9,
+    achievedGflops: flops / secondsPerStep / 1e9,
+  };
+}
+
+/** Decode ms/token with the KV cache at each position 0..S-1 (one-token prompts, `rows` rows). */
+async function kvCacheProfile(policy: Policy, rows: number) {
+  const S = policy.config.blockSize;
+  const bias = (slot: number) => {
+    const values = new Float32Array(rows * S).fill(-1e9);
+    for (let b = 0; b < rows; b++) for (let j = 0; j <= slot; j++) values[b * S + j] = 0;
+    return tf.tensor4d(values, [rows, 1, 1, S]);
+  };
+  const ids = tf.tensor2d(new Int32Array(rows).fill(1), [rows, 1], 'int32');
+  let { logits, cache } = policy.prefill(ids, {}, S);
+  ids.dispose();
+  const perPosition: number[] = [];
+  for (let slot = 1; slot < S; slot++) {
+    const start = performance.now();
+    await logits.data();
+    logits.dispose();
+    const step = tf.tidy(() => {
+      const tokenIds = tf.tensor1d(new Int32Array(rows).fill(2), 'int32');
+      const positions = tf.tensor1d(new Int32Array(rows).fill(slot), 'int32');
+      const r = policy.decodeStep(tokenIds, positions, slot, bias(slot), cache);
+      return { logits: r.logits, keys: r.cache.keys, values: r.cache.values };
+    });
+    tf.dispose([...cache.keys, ...cache.values]);
+    cache = { keys: step.keys, values: step.values, slots: S };
+    logits = step.logits;
+    await logits.data();
+    perPosition.push(performance.now() - start);
+  }
+  logits.dispose();
+  tf.dispose([...cache.keys, ...cache.values]);
+  // Medians, not means: the machine is shared and a neighbour's burst should not decide the ratio.
+  const early = median(perPosition.slice(0, 63)); // positions 1–63 (0 is the prefill)
+  const late = median(perPosition.slice(191, 255)); // positions 192–255
+  return { rows, msPerTokenPos0to64: early, msPerTokenPos192to256: late, ratio: late / early };
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Without the cache, one new token at position p costs a full forward over p tokens. */
+async function noCacheProfile(policy: Policy, rows: number) {
+  const at = async (length: number) => {
+    const ids = tf.tensor2d(new Int32Array(rows * length).fill(3), [rows, length], 'int32');
+    const run = async () => {
+      const logits = policy.forward(ids, { lastOnly: true });
+      await logits.data();
+      logits.dispose();
+    };
+    await run();
+    const timed = await time(async () => {
+      for (let i = 0; i < 2; i++) await run();
+    });
+    ids.dispose();
+    return timed.ms / 2;
+  };
+  const early = await at(32);
+  const late = await at(224);
+  return { rows, msPerTokenPos32: early, msPerTokenPos224: late, ratio: late / early };
+}
+
+async function samplingThroughput(policy: Policy, newTokens: number) {
+  const prompts = [
+    [1, 2, 3, 4, 5, 6, 7, 8],
+    [9, 10, 11, 12],
+    [13, 14, 15, 16, 17, 18],
+    [19, 20],
+  ];
+  const options = { maxNewTokens: newTokens, samplesPerPrompt: 4, seed: 1, temperature: 1 };
+  await generate(policy, prompts, { ...options, maxNewTokens: 2 });
+  const run = await time(() => generate(policy, prompts, options));
+  const tokens = run.value.reduce((a, s) => a + s.tokens.length, 0);
+  return { rows: 16, newTokens, tokensPerSecond: Math.round(tokens / (run.ms / 1000)) };
+}
+
+function shapeFor(backend: BackendName, preset: string, quick: boolean): Shape {
+  if (backend === 'cpu')
+    return preset === 'small' ? { batch: 2, seq: 64, steps: 1 } : { batch: 4, seq: 64, steps: 1 };
+  if (quick) return { batch: 4, seq: 128, steps: 1 };
+  return { batch: 8, seq: 128, steps: 3 };
+}
+
+export async function run(flags: string[]) {
+  const quick = flags.includes('--quick');
+  const backends = (flag(flags, 'backends') ?? 'wasm,cpu').split(',').map((b) => BackendNameSchema.parse(b));
+  const presets = (flag(flags, 'presets') ?? 'tiny,small')
+    .split(',')
+    .map((p) => (p === 'small' ? 'small' : 'tiny'));
+  const results: Record<string, unknown> = {};
+  for (const backend of backends) {
+    const info = await selectBackend({ prefer: backend });
+    const wasmSimd = backend === 'wasm' ? await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') : undefined;
+    for (const preset of presets) {
+      const config = presetConfig(preset);
+      const policy = createPolicy(config, { seed: 1 });
+      const shape = shapeFor(backend, preset, quick);
+      const train = await trainThroughput(policy, shape);
+      const tokens = shape.batch * shape.seq;
+      const matMul = await matMulFlops(
+        tokens,
+        config.nEmbd,
+        4 * config.nEmbd,
+        backend === 'cpu' ? 1500 : 1000,
+      );
+      const sampling = await samplingThroughput(policy, quick || backend === 'cpu' ? 16 : 48);
+      const kvCache = await kvCacheProfile(policy, 2);
+      const noCache = quick ? null : await noCacheProfile(policy, 2);
+      policy.dispose();
+      results[`${preset}/${backend}`] = {
+        backend: info,
+        ...(wasmSimd === undefined ? {} : { wasmSimd, wasmThreads: 1 }),
+        parameters: countParameters(config).total,
+        train,
+        matMulReference: { shape: [tokens, config.nEmbd, 4 * config.nEmbd], gflops: matMul / 1e9 },
+        rooflineRatio: (train.achievedGflops * 1e9) / matMul,
+        sampling,
+        kvCache,
+        ...(noCache ? { noCache } : {}),
+      };
+      console.error(`bench train: ${preset}/${backend} done`);
+    }
+  }
+  return {
+    quick,
+    flopsFormula: '6·N·tokens + 12·nLayer·nEmbd·T·tokens (N: weight matrices, tied embedding once)',
+    goals: { rooflineSmallWasm: '≥ 0.30', kvCacheRatio: '≤ 1.5' },
+    results,
+  };
+}
