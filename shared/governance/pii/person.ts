@@ -67,7 +67,7 @@ const PARTICLES = new Set([
   'ten',
   'ter',
 ]);
-/** Capitalised words that end a name: street suffixes and company words (other recognizers' job). */
+/** Capitalised words that are never (part of) a name: street and company words, generic addressees. */
 const NOT_IN_NAME = new Set([
   'street',
   'st',
@@ -89,6 +89,22 @@ const NOT_IN_NAME = new Set([
   'support',
   'the',
   'and',
+  // Generic addressees after "Dear" or "Hi".
+  'sir',
+  'madam',
+  'customer',
+  'customers',
+  'user',
+  'users',
+  'client',
+  'everyone',
+  'all',
+  'colleagues',
+  'friends',
+  'folks',
+  'manager',
+  'hiring',
+  'valued',
 ]);
 /** Tags of a following word that make a sentence-initial first name the subject ("Anna said"). */
 const VERB_TAGS = new Set(['PastTense', 'PresentTense', 'Copula', 'Modal', 'Auxiliary', 'Adverb', 'Gerund']);
@@ -123,6 +139,7 @@ function findPeople(text: string): PiiFinding[] {
     if (start < consumedUntil || !hasLowercase(first)) continue;
     if (start > 0 && /[\p{L}\p{N}_<]/u.test(text[start - 1])) continue;
     const word = first.toLowerCase();
+    if (lex.honorifics.has(word)) continue; // the title is context, not part of the name
     const before = text.slice(Math.max(0, start - 32), start);
     const trimmed = before.trimEnd();
     const sentenceStart = trimmed === '' || /[.!?…:"“(\n]$/.test(trimmed) || /\n\s*$/.test(before);

@@ -107,6 +107,10 @@ describe('PERSON', () => {
       'Ruth',
     ]);
   });
+  it('does not take generic addressees for names', () => {
+    expect(spans('Dear Sir, hello Team. Dear Valued Customer, thanks.', ['PERSON'])).toEqual([]);
+    expect(spans('Dear Dr. Okafor, thanks.', ['PERSON'])).toEqual([['PERSON', 'Okafor']]);
+  });
   it('does not mistake capitalised verbs, months, places or products for people', () => {
     const text =
       'Mark the invoice as paid. Chase the courier in June. Google Chrome crashed in Paris on Monday.';
