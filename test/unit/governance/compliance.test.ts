@@ -35,6 +35,13 @@ describe('inst_017 — no absolute assurance', () => {
       ['inst_017', 'never fails'],
     ]);
   });
+  it('flags promises that something can never go wrong', () => {
+    expect(rulesIn('Rest assured, it works every time and will never lose data.')).toEqual([
+      ['inst_017', 'Rest assured'],
+      ['inst_017', 'works every time'],
+      ['inst_017', 'will never lose'],
+    ]);
+  });
   it('leaves negated or disclaimed uses alone', () => {
     expect(
       rulesIn("We can't guarantee a fix date. No filter is foolproof. Nothing here is 100% secure."),
