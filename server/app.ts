@@ -23,7 +23,7 @@ export type AppOptions = {
   corsOrigins?: readonly string[];
   /** Largest JSON request body in bytes (default 16 MiB). Blobs have their own limit. */
   maxJsonBytes?: number;
-  /** Sustained requests per second per client address, with a burst of the same size (default 2000; 0 disables). */
+  /** Sustained requests per second per client address, with a burst of the same size (default 10000; 0 disables). */
   rateLimitPerSecond?: number;
   /** The store behind /v1/agl; without it those routes are absent. */
   store?: LightningStore;
@@ -64,7 +64,7 @@ export function createApp(options: AppOptions = {}) {
       }),
     );
   }
-  const perSecond = options.rateLimitPerSecond ?? 2000;
+  const perSecond = options.rateLimitPerSecond ?? 10_000;
   if (perSecond > 0) app.use('/v1/*', rateLimit({ perSecond, burst: perSecond, clientKey: clientAddress }));
   if (options.token) app.use('/v1/*', bearerAuth(options.token));
 

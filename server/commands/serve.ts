@@ -25,7 +25,7 @@ and the built web app.
   --cors          comma-separated origins allowed to call the API from a browser ('*' for any)
   --max-body-mb   largest JSON request body in MiB (default 16)
   --max-blob-mb   largest blob (checkpoint) in MiB (default 512)
-  --rate-limit    requests per second per client address (default 2000; 0 disables)
+  --rate-limit    requests per second per client address (default 10000; 0 disables)
   --web           built web app folder (default dist/web of this package)`;
 
 const defaultWebRoot = fileURLToPath(new URL('../../dist/web', import.meta.url));
@@ -48,7 +48,7 @@ export async function run(argv: string[]): Promise<number> {
     cors: { type: 'string' },
     'max-body-mb': { type: 'string', default: '16' },
     'max-blob-mb': { type: 'string', default: '512' },
-    'rate-limit': { type: 'string', default: '2000' },
+    'rate-limit': { type: 'string', default: '10000' },
     web: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });

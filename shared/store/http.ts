@@ -41,7 +41,7 @@ export type HttpStoreOptions = {
    * 408, 429). Other 4xx are the caller's mistake and are never retried, as in Agent Lightning.
    */
   retryDelaysMs?: readonly number[];
-  /** Per-request time limit; a request that exceeds it counts as a network error. */
+  /** Per-request time limit (default 60 s, above the server's 30 s wait cap); a request that exceeds it counts as a network error. */
   requestTimeoutMs?: number;
   /** Longest single wait request; `waitForRollouts` with a longer (or no) timeout polls in slices. */
   waitSliceSeconds?: number;
@@ -123,9 +123,8 @@ export class HttpTransport {
       if (attempt > 0) await this.sleep(this.retryDelaysMs[attempt - 1] as number);
       let response: Response;
       try {
-        const signal = this.options.requestTimeoutMs
-          ? AbortSignal.timeout(this.options.requestTimeoutMs)
-          : undefined;
+        const timeoutMs = this.options.requestTimeoutMs ?? 60_000;
+        const signal = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
         response = await this.fetchFn(url, { method, headers, body: payload, signal });
       } catch (error) {
         lastProblem = `network error: ${(error as Error).message}`;
