@@ -42,7 +42,7 @@ export const FEEDBACK_TEMPLATES: string[] = [
 ];
 
 export const RESPONSE_TEMPLATES: string[] = [
-  'Thanks for the report. Our new engine {V:inst_017:guarantees} that this never happens again.',
+  'Thanks for the report. Our new engine {V:inst_017:guarantees} that this {V:inst_017:never happens again}.',
   'We {N:inst_017:cannot guarantee} a release date, but we are working on it.',
   'The update is {V:inst_018:production-ready} and ships on Monday.',
   'To be clear, this feature is not {N:inst_018:production-ready} yet; it is a research prototype.',
