@@ -1,6 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { changesToRecords, SqliteLightningStore } from '../../../server/store/sqlite';
@@ -66,6 +69,52 @@ describe('SqliteLightningStore', () => {
     await a.close();
     await b.close();
   });
+
+  it('runners in separate processes share one database file: every rollout runs exactly once', async () => {
+    const path = freshPath();
+    const store = new SqliteLightningStore({ path });
+    const made = await store.enqueueRollouts(Array.from({ length: 60 }, (_, i) => ({ input: i })));
+    const startFile = `${path}.start`;
+    const root = fileURLToPath(new URL('../../..', import.meta.url));
+    const child = fileURLToPath(new URL('./sqlite-runner-process.ts', import.meta.url));
+    const runners = ['p-1', 'p-2'].map((id) =>
+      promisify(execFile)(process.execPath, [join(root, 'bin/tsx.mjs'), child, path, startFile, id], {
+        cwd: root,
+      }),
+    );
+    // Start them together once both have opened the store, and run in this process too.
+    while (!['p-1', 'p-2'].every((id) => existsSync(`${startFile}.${id}.ready`))) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    writeFileSync(startFile, '');
+    const mine: string[] = [];
+    for (;;) {
+      const taken = await store.dequeueRollout({ worker_id: 'parent' });
+      if (!taken) break;
+      const span = {
+        rollout_id: taken.rollout_id,
+        attempt_id: taken.attempt.attempt_id,
+        trace_id: 't',
+        name: 's',
+      };
+      await store.addSpans([
+        { ...span, span_id: 'a' },
+        { ...span, span_id: 'b' },
+      ]);
+      await store.updateAttempt(taken.rollout_id, 'latest', { status: 'succeeded' });
+      mine.push(taken.rollout_id);
+    }
+    const theirs = (await Promise.all(runners)).flatMap((r) => JSON.parse(r.stdout) as string[]);
+    const all = [...mine, ...theirs];
+    console.log('DIST', mine.length, theirs.length);
+    expect(all).toHaveLength(60);
+    expect(new Set(all)).toEqual(new Set(made.map((r) => r.rollout_id)));
+    const stats = await store.statistics();
+    expect(stats.rollouts_by_status.succeeded).toBe(60);
+    expect(stats.total_attempts).toBe(60);
+    expect(stats.total_spans).toBe(120);
+    await store.close();
+  }, 60_000);
 
   it('gives every write an increasing seq and pages through changes of all kinds', async () => {
     const store = new SqliteLightningStore({ path: freshPath() });
