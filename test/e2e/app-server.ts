@@ -39,11 +39,11 @@ export async function ensureWebBuilt(): Promise<void> {
 export type AppServer = { url: string; dataDir: string; stop: () => Promise<void> };
 
 /** `node bin/edgelight.mjs serve --port 0 --data <tmp>`; resolves once it prints its address. */
-export async function startAppServer(): Promise<AppServer> {
+export async function startAppServer(extraArgs: string[] = []): Promise<AppServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'edgelight-e2e-'));
   const child: ChildProcess = spawn(
     process.execPath,
-    ['bin/edgelight.mjs', 'serve', '--port', '0', '--data', dataDir],
+    ['bin/edgelight.mjs', 'serve', '--port', '0', '--data', dataDir, ...extraArgs],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

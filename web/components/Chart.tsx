@@ -21,6 +21,27 @@ function alpha(color: string, a: number): string {
   return `rgba(${r},${g},${b},${a})`;
 }
 
+// Charts are built one per task, not all in one: a page of seven charts then never holds the main
+// thread for long (the e2e test watches long tasks while training runs).
+const queue: Array<() => void> = [];
+function inTurn(build: () => void): void {
+  queue.push(build);
+  if (queue.length === 1) setTimeout(drain, 0);
+}
+function drain(): void {
+  queue.shift()?.();
+  if (queue.length > 0) setTimeout(drain, 0);
+}
+
+const STEP_INCREMENTS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000];
+
+export function tickLabels(splits: number[]): string[] {
+  const spacing = splits.length > 1 ? Math.abs(splits[1] - splits[0]) : Math.abs(splits[0] ?? 1);
+  const small = spacing > 0 && spacing < 1e-3;
+  const decimals = spacing > 0 ? Math.min(6, Math.max(0, -Math.floor(Math.log10(spacing)))) : 0;
+  return splits.map((v) => (small || Math.abs(v) >= 1e5 ? v.toExponential(1) : v.toFixed(decimals)));
+}
+
 function toData(steps: number[], series: ChartSeries[]): uPlot.AlignedData {
   const columns: (number | null)[][] = [];
   for (const s of series) {
@@ -52,7 +73,11 @@ function toOptions(title: string, series: ChartSeries[], width: number, height: 
     series: uSeries,
     bands,
     scales: { x: { time: false } },
-    axes: [{ label: 'step', stroke: '#374151' }, { stroke: '#374151' }],
+    // Steps are whole numbers; y ticks get as many decimals as their spacing needs.
+    axes: [
+      { label: 'step', stroke: '#374151', incrs: STEP_INCREMENTS },
+      { stroke: '#374151', values: (_u, splits) => tickLabels(splits), size: 56 },
+    ],
     legend: { show: true, live: false },
     cursor: { drag: { x: false, y: false } },
     // The title is rendered by the page (an h3), so screen readers get it as text.
@@ -65,19 +90,28 @@ export function Chart({ title, steps, series, height = 180 }: Props) {
   const plot = useRef<uPlot | null>(null);
   const shape = series.map((s) => `${s.label}:${s.spread ? 1 : 0}`).join('|');
 
+  const latestData = useRef({ steps, series });
+  latestData.current = { steps, series };
+
   useEffect(() => {
     const el = box.current;
     if (!el) return;
-    plot.current = new uPlot(
-      toOptions(title, series, Math.max(240, el.clientWidth), height),
-      toData(steps, series),
-      el,
-    );
+    let cancelled = false;
     const observer = new ResizeObserver(() => {
       plot.current?.setSize({ width: Math.max(240, el.clientWidth), height });
     });
-    observer.observe(el);
+    inTurn(() => {
+      if (cancelled) return;
+      const { steps: s, series: ss } = latestData.current;
+      plot.current = new uPlot(
+        toOptions(title, ss, Math.max(240, el.clientWidth), height),
+        toData(s, ss),
+        el,
+      );
+      observer.observe(el);
+    });
     return () => {
+      cancelled = true;
       observer.disconnect();
       plot.current?.destroy();
       plot.current = null;

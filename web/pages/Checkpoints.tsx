@@ -13,6 +13,11 @@ const SHOWN_METRICS: Array<[string, string]> = [
   ['violationRate', 'violations'],
 ];
 
+/** Three decimals, or an exponent for values too small to show that way. */
+function figure(v: number): string {
+  return v !== 0 && Math.abs(v) < 0.001 ? v.toExponential(2) : v.toFixed(3);
+}
+
 function short(id: string): string {
   return `${id.slice(0, 10)}…`;
 }
@@ -22,6 +27,7 @@ export default function CheckpointsPage() {
   const a = useSignal('');
   const b = useSignal('');
   const prompts = useSignal(4);
+  const replyTokens = useSignal(64);
   const comparison = useSignal<Comparison | null>(null);
   const busy = useSignal('');
   const error = useSignal('');
@@ -82,7 +88,12 @@ export default function CheckpointsPage() {
   const compare = (event: Event) => {
     event.preventDefault();
     void act('Sampling both checkpoints…', async () => {
-      comparison.value = await lab().compareCheckpoints({ a: a.value, b: b.value, prompts: prompts.value });
+      comparison.value = await lab().compareCheckpoints({
+        a: a.value,
+        b: b.value,
+        prompts: prompts.value,
+        maxNewTokens: replyTokens.value,
+      });
       return undefined;
     });
   };
@@ -145,7 +156,7 @@ export default function CheckpointsPage() {
               <td>{r.preset}</td>
               {SHOWN_METRICS.map(([key]) => (
                 <td class="num" key={key}>
-                  {r.metrics[key] === undefined ? '—' : r.metrics[key].toFixed(3)}
+                  {r.metrics[key] === undefined ? '—' : figure(r.metrics[key])}
                 </td>
               ))}
               <td>{r.source}</td>
@@ -192,6 +203,18 @@ export default function CheckpointsPage() {
             value={prompts.value}
             onInput={(e) => {
               prompts.value = Number((e.currentTarget as HTMLInputElement).value);
+            }}
+          />
+        </label>
+        <label class="row">
+          Reply tokens
+          <input
+            type="number"
+            min={8}
+            max={256}
+            value={replyTokens.value}
+            onInput={(e) => {
+              replyTokens.value = Number((e.currentTarget as HTMLInputElement).value);
             }}
           />
         </label>

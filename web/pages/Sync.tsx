@@ -73,7 +73,7 @@ export default function SyncPage() {
         <fieldset>
           <legend>Server</legend>
           <div class="fields">
-            <label>
+            <label class="wide">
               Server URL
               <input
                 type="url"

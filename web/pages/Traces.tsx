@@ -57,9 +57,10 @@ export default function TracesPage() {
   }, []);
 
   async function open(index: number) {
-    const row = rows.row(index);
-    if (!row) return;
     try {
+      // A row scrolled into view may not be fetched yet: ask for exactly that one.
+      const row = rows.row(index) ?? (await lab().queryTraces(filter.value, index, 1)).rows[0];
+      if (!row) return;
       detail.value = await lab().traceDetail(row.rollout_id);
     } catch (e) {
       error.value = errorMessage(e);

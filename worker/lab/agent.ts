@@ -17,13 +17,17 @@ import { DraftRequest, type DraftResult } from './protocol';
 export type PolicyChoice = { policy: ReplyPolicy; kind: 'checkpoint' | 'baseline' };
 
 /** Loads a checkpoint's weights onto the current tfjs backend as a ReplyPolicy. */
-export async function checkpointReplyPolicy(blobs: BlobStorage, id: string): Promise<ReplyPolicy> {
+export async function checkpointReplyPolicy(
+  blobs: BlobStorage,
+  id: string,
+  maxNewTokens = 96,
+): Promise<ReplyPolicy> {
   const [{ policyFromCheckpoint }, { TransformerReplyPolicy }] = await Promise.all([
     import('../../shared/policy/checkpoint-policy'),
     import('../../shared/policy/reply-policy'),
   ]);
   const { policy, tokenizer } = policyFromCheckpoint(await loadCheckpoint(blobs, id));
-  return new TransformerReplyPolicy({ id, policy, tokenizer, temperature: 0.8, maxNewTokens: 96 });
+  return new TransformerReplyPolicy({ id, policy, tokenizer, temperature: 0.8, maxNewTokens });
 }
 
 export async function baselinePolicy(db: LabDatabase, governance: GovernancePipeline): Promise<ReplyPolicy> {

@@ -54,6 +54,9 @@ export async function importBundle(
   }
   const id = await saveCheckpoint(blobs, parsed.checkpoint);
   await blobs.protect(id);
+  // Content-addressed: a bundle of a checkpoint already listed keeps its record (and its metrics).
+  const existing = await db.checkpoints.get(id);
+  if (existing) return existing;
   const config = parsed.checkpoint.config as { nLayer?: number; nEmbd?: number };
   const record: CheckpointRecord = {
     id,
@@ -81,7 +84,7 @@ export async function compareCheckpoints(
   governance: GovernancePipeline,
   request: unknown,
 ): Promise<Comparison> {
-  const { a, b, prompts, seed } = CompareRequest.parse(request);
+  const { a, b, prompts, seed, maxNewTokens } = CompareRequest.parse(request);
   let items = await datasetItems(db, 'test');
   if (items.length === 0) items = await datasetItems(db);
   if (items.length === 0) throw new Error('the dataset is empty: generate one to have prompts to compare on');
@@ -90,7 +93,7 @@ export async function compareCheckpoints(
   const promptTexts = tasks.map((t, i) => buildFeedbackPrompt(t, verdicts[i]));
   await ensureBackend('auto');
   const score = async (id: string) => {
-    const policy = await checkpointReplyPolicy(blobs, id);
+    const policy = await checkpointReplyPolicy(blobs, id, maxNewTokens);
     const drafts = await policy.draft(promptTexts, 1, { seed });
     return drafts.map((group, i) => {
       const text = group[0]?.text ?? '';

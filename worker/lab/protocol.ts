@@ -235,6 +235,7 @@ export const CompareRequest = z.object({
   a: z.string().regex(/^[0-9a-f]{64}$/),
   b: z.string().regex(/^[0-9a-f]{64}$/),
   prompts: z.number().int().min(1).max(32).default(4),
+  maxNewTokens: z.number().int().min(8).max(256).default(64),
   seed: z.number().int().min(0).default(1),
 });
 

@@ -32,7 +32,9 @@ function preview(rollout: RolloutWithAttempt, spans: Span[]): string {
   }
   const message = spans.find((s) => s.name === AGL_MESSAGE)?.attributes[ATTR.messageBody];
   if (typeof message === 'string') return message.slice(0, 200);
-  const input = rollout.input as { id?: unknown } | null;
+  const input = rollout.input as { id?: unknown; kind?: unknown; algo?: unknown } | null;
+  if (input?.kind === 'edgelight.training-run')
+    return `training run (${String(input.algo)}): metrics per step`;
   return typeof input?.id === 'string' ? `task ${input.id}` : '';
 }
 
