@@ -67,6 +67,7 @@ export class Syncer {
   private running: Promise<SyncReport> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = true;
+  private spanCache: { rolloutId: string; spans: Map<string, Span> } | null = null;
 
   constructor(private readonly options: SyncerOptions) {
     this.batchEntries = options.batchEntries ?? 500;
@@ -94,8 +95,10 @@ export class Syncer {
 
   private async pass(): Promise<SyncReport> {
     const report = emptyReport(true);
+    this.spanCache = null;
     if ((await this.options.outbox.getMark(BACKFILLED)) === undefined) await this.backfill();
     await this.pushAll(report);
+    this.spanCache = null;
     await this.pullAll(report);
     return report;
   }
@@ -177,16 +180,34 @@ export class Syncer {
       records.attempts.push(...(attempts.items as Attempt[]));
     }
     for (const [rolloutId, wanted] of spanKeys) {
-      const spans = await store.querySpans({ rollout_id: rolloutId });
-      records.spans.push(
-        ...(spans.items as Span[]).filter((s) => wanted.has(`${s.attempt_id}/${s.span_id}`)),
-      );
+      records.spans.push(...(await this.spansOf(rolloutId, wanted)));
     }
     for (const id of workerIds) {
       const row = await store.getWorkerById(id);
       if (row) records.workers.push(row);
     }
     return records;
+  }
+
+  /**
+   * The wanted spans of one rollout. The store can only list a rollout's spans, so the last list
+   * read is kept: spans never change once stored, and a rollout with many thousands of spans
+   * (a long training run) is then read once per pass instead of once per batch.
+   */
+  private async spansOf(rolloutId: string, wanted: Set<string>): Promise<Span[]> {
+    const keyOf = (s: Span) => `${s.attempt_id}/${s.span_id}`;
+    let cached = this.spanCache?.rolloutId === rolloutId ? this.spanCache.spans : null;
+    if (!cached || [...wanted].some((k) => !cached?.has(k))) {
+      const page = await this.options.store.querySpans({ rollout_id: rolloutId });
+      cached = new Map((page.items as Span[]).map((s) => [keyOf(s), s]));
+      this.spanCache = { rolloutId, spans: cached };
+    }
+    const spans: Span[] = [];
+    for (const key of wanted) {
+      const span = cached.get(key);
+      if (span) spans.push(span);
+    }
+    return spans;
   }
 
   private async pullAll(report: SyncReport): Promise<void> {
