@@ -194,6 +194,23 @@ describe('sync between a browser store and the server', () => {
     await b.close();
   });
 
+  it('syncs on its own timer once started, until stopped', async () => {
+    const tab = makeTab(server, 'g');
+    const id = await runOne(tab.runnerStore, 1);
+    const reports: unknown[] = [];
+    const pushed = new Promise<void>((resolve) => {
+      tab.syncer.start(20, (report) => {
+        reports.push(report);
+        if (!(report instanceof Error) && report.pushed.rows > 0) resolve();
+      });
+    });
+    await pushed;
+    tab.syncer.stop();
+    expect((await serverStore.getRolloutById(id))?.status).toBe('succeeded');
+    expect(reports.every((r) => !(r instanceof Error))).toBe(true);
+    await tab.close();
+  });
+
   it('keeps unacknowledged rows in the outbox while the server is away, and delivers them later', async () => {
     const outbox = new MemoryOutbox();
     const local = new DexieLightningStore({ indexedDB: new IDBFactory(), IDBKeyRange, name: 'offline' });
