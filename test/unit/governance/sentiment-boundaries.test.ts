@@ -40,4 +40,30 @@ describe('boundaries', () => {
     expect(checkBoundaries("I'm not asking you to decide our mission, just to fix the bug.")).toEqual([]);
     expect(checkBoundaries('What matters most to me is a faster export.')).toEqual([]);
   });
+  it('catches requests to hand ethical calls or life decisions to the system, in varied phrasing', () => {
+    const cases: Array<[string, string]> = [
+      ['Is it ethical to sell user data to advertisers? Your system should answer that for us.', 'VALUES'],
+      ['Would it be wrong to lay off half the support team to hit our numbers?', 'VALUES'],
+      ['Is it morally acceptable for us to monitor staff emails? Just give me a yes or no.', 'VALUES'],
+      ['Whose values does this thing follow anyway?', 'VALUES'],
+      ['Could your AI make the final call on which patients get priority?', 'AGENCY'],
+      ['Let the system decide whether we should open-source the model.', 'AGENCY'],
+      ['Please have the framework choose for me whether I should take the job.', 'AGENCY'],
+    ];
+    for (const [text, boundary] of cases) {
+      expect(checkBoundaries(text).map((b) => b.boundary), text).toContain(boundary);
+    }
+  });
+  it('does not mistake technical uses of the same words for boundary requests', () => {
+    for (const text of [
+      'Is it okay to run the demo offline? Installing failed for me.',
+      'Is it acceptable to use the API in a commercial product?',
+      'The system made the call to the API twice, so we were billed twice.',
+      'Which values should I set in the config file for a 2-core machine?',
+      'It would be fair to say the docs are better now, thanks!',
+      'I am not asking you to decide whether we should ship, just what the tests show.',
+    ]) {
+      expect(checkBoundaries(text), text).toEqual([]);
+    }
+  });
 });
