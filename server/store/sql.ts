@@ -75,6 +75,12 @@ export const MIGRATIONS: { version: number; name: string; up: string }[] = [
       INSERT INTO change_sequence (id, value) VALUES (1, 0);
     `,
   },
+  {
+    version: 2,
+    name: 'rollouts ordered by start time',
+    // Unfiltered listings page through this index instead of reading every rollout.
+    up: 'CREATE INDEX rollouts_by_start_time ON rollouts (start_time, rollout_id);',
+  },
 ];
 
 export const SQL = {
@@ -91,6 +97,12 @@ export const SQL = {
   listRollouts: 'SELECT data FROM rollouts',
   listRolloutsByStatus: 'SELECT data FROM rollouts WHERE status IN (SELECT value FROM json_each(?))',
   listRolloutsById: 'SELECT data FROM rollouts WHERE rollout_id IN (SELECT value FROM json_each(?))',
+  pageRolloutsByStartAsc:
+    'SELECT data FROM rollouts ORDER BY start_time ASC, rollout_id ASC LIMIT ? OFFSET ?',
+  pageRolloutsByStartDesc:
+    'SELECT data FROM rollouts ORDER BY start_time DESC, rollout_id DESC LIMIT ? OFFSET ?',
+  pageRolloutsByIdAsc: 'SELECT data FROM rollouts ORDER BY rollout_id ASC LIMIT ? OFFSET ?',
+  pageRolloutsByIdDesc: 'SELECT data FROM rollouts ORDER BY rollout_id DESC LIMIT ? OFFSET ?',
   putRollout: `
     INSERT INTO rollouts (rollout_id, status, start_time, seq, data) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (rollout_id) DO UPDATE SET

@@ -96,6 +96,27 @@ class SqliteTables implements StoreTx {
     const statuses = filter.status_in;
     return statuses ? rollouts.filter((r) => statuses.includes(r.status)) : rollouts;
   }
+  async pageRollouts(
+    sortBy: 'start_time' | 'rollout_id',
+    order: 'asc' | 'desc',
+    offset: number,
+    limit: number,
+  ) {
+    const stmt =
+      sortBy === 'start_time'
+        ? order === 'asc'
+          ? this.s.pageRolloutsByStartAsc
+          : this.s.pageRolloutsByStartDesc
+        : order === 'asc'
+          ? this.s.pageRolloutsByIdAsc
+          : this.s.pageRolloutsByIdDesc;
+    // SQLite reads a negative LIMIT as "no limit", which is what -1 means here.
+    const rows = stmt.pluck().all(limit, offset) as string[];
+    return {
+      rows: rows.map((r) => JSON.parse(r) as Rollout),
+      total: this.s.countRollouts.pluck().get() as number,
+    };
+  }
   async putRollouts(rows: Rollout[]) {
     for (const r of rows)
       this.s.putRollout.run(r.rollout_id, r.status, r.start_time, this.seq(), JSON.stringify(r));

@@ -23,6 +23,16 @@ export interface StoreTx {
   }): Promise<Rollout[]>;
   /** Inserts or replaces by rollout_id. */
   putRollouts(rows: Rollout[]): Promise<void>;
+  /**
+   * Optional: one page of all rollouts in index order (ties on the rollout id, in the same
+   * direction), so unfiltered listings do not read every row. `limit: -1` means all.
+   */
+  pageRollouts?(
+    sortBy: 'start_time' | 'rollout_id',
+    order: 'asc' | 'desc',
+    offset: number,
+    limit: number,
+  ): Promise<{ rows: Rollout[]; total: number }>;
 
   getAttempt(rolloutId: string, attemptId: string): Promise<Attempt | undefined>;
   /** The attempt with the highest sequence_id, per rollout that has one. */

@@ -151,6 +151,19 @@ class DexieTables implements StoreTx {
   async putRollouts(rows: Rollout[]) {
     await this.db.rollouts.bulkPut(rows.map(toRolloutRow));
   }
+  async pageRollouts(
+    sortBy: 'start_time' | 'rollout_id',
+    order: 'asc' | 'desc',
+    offset: number,
+    limit: number,
+  ) {
+    // An index lists equal keys in primary-key order, reversed with the index: the engine's tie-break.
+    let rows = this.db.rollouts.orderBy(sortBy === 'start_time' ? 'start_time' : ':id');
+    if (order === 'desc') rows = rows.reverse();
+    rows = rows.offset(offset);
+    if (limit >= 0) rows = rows.limit(limit);
+    return { rows: (await rows.toArray()).map(fromRolloutRow), total: await this.db.rollouts.count() };
+  }
 
   getAttempt(rolloutId: string, attemptId: string) {
     return this.db.attempts.get([rolloutId, attemptId]);

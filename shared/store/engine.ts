@@ -495,6 +495,20 @@ export class EngineLightningStore implements LightningStore {
     const q = parseInput(RolloutQuery, query, 'rollout query');
     await this.watchdogIfDue();
     return this.read(async (tx) => {
+      const unfiltered = !q.status_in && !q.rollout_id_in && (q.rollout_id_contains ?? null) === null;
+      if (
+        unfiltered &&
+        tx.pageRollouts &&
+        (q.sort_by === null || q.sort_by === 'start_time' || q.sort_by === 'rollout_id')
+      ) {
+        const { rows, total } = await tx.pageRollouts(
+          q.sort_by ?? 'rollout_id',
+          q.sort_order,
+          q.offset,
+          q.limit,
+        );
+        return { items: await this.withLatestAttempts(tx, rows), limit: q.limit, offset: q.offset, total };
+      }
       const conditions: Condition<Rollout>[] = [];
       if (q.status_in) conditions.push((r) => q.status_in!.includes(r.status));
       if (q.rollout_id_in) conditions.push((r) => q.rollout_id_in!.includes(r.rollout_id));

@@ -641,6 +641,41 @@ const queries: ConformanceCase[] = [
     },
   },
   {
+    name: 'listings order ties by rollout id, filtered or not, in both directions',
+    async run({ store, clock }) {
+      const early = await store.enqueueRollouts(Array.from({ length: 5 }, (_, i) => ({ input: i })));
+      clock.advance(1);
+      const late = await store.enqueueRollouts(Array.from({ length: 3 }, (_, i) => ({ input: i })));
+      const byId = (rows: { rollout_id: string }[]) => rows.map((r) => r.rollout_id).sort();
+      const asc = [...byId(early), ...byId(late)];
+      const ids = (p: { items: { rollout_id: string }[] }) => p.items.map((r) => r.rollout_id);
+      const everyStatus = [
+        'queuing',
+        'preparing',
+        'running',
+        'succeeded',
+        'failed',
+        'cancelled',
+        'requeuing',
+      ] as const;
+      for (const sort_order of ['asc', 'desc'] as const) {
+        const expected = sort_order === 'asc' ? asc : [...asc].reverse();
+        const plain = await store.queryRollouts({ sort_by: 'start_time', sort_order });
+        const filtered = await store.queryRollouts({
+          sort_by: 'start_time',
+          sort_order,
+          status_in: [...everyStatus],
+        });
+        equal(ids(plain), expected, `unfiltered ${sort_order}`);
+        equal(ids(filtered), expected, `filtered ${sort_order}`);
+        const page = await store.queryRollouts({ sort_by: 'start_time', sort_order, offset: 3, limit: 4 });
+        equal([ids(page), page.total], [expected.slice(3, 7), 8], `page ${sort_order}`);
+      }
+      equal(ids(await store.queryRollouts()), [...asc].sort(), 'no sort_by: by id');
+      equal(ids(await store.queryRollouts({ offset: 6 })), [...asc].sort().slice(6), 'offset without limit');
+    },
+  },
+  {
     name: 'queryAttempts sorts and paginates attempts of one rollout',
     async run({ store }) {
       const t = await running(store, { max_attempts: 3, retry_condition: ['failed'] });

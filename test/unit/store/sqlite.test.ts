@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS, SQL } from '../../../server/store/sql';
 import { changesToRecords, SqliteLightningStore } from '../../../server/store/sqlite';
 import { describeStoreConformance } from '../../helpers/store-conformance';
 
@@ -24,13 +25,14 @@ describe('SqliteLightningStore', () => {
     const path = freshPath();
     const first = new SqliteLightningStore({ path });
     const r = await first.enqueueRollout({ input: { text: 'persist me' } });
-    expect(first.schemaVersion).toBe(1);
+    expect(first.schemaVersion).toBe(2);
     await first.close();
 
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(raw.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([
       { version: 1, name: 'initial schema' },
+      { version: 2, name: 'rollouts ordered by start time' },
     ]);
     raw.close();
 
@@ -38,6 +40,40 @@ describe('SqliteLightningStore', () => {
     expect((await second.getRolloutById(r.rollout_id))?.input).toEqual({ text: 'persist me' });
     expect((await second.dequeueRollout())?.rollout_id).toBe(r.rollout_id);
     await second.close();
+  });
+
+  it('upgrades a version-1 database in place', async () => {
+    const path = freshPath();
+    const v1 = new Database(path);
+    v1.exec(SQL.createMigrationsTable);
+    v1.exec(MIGRATIONS[0].up);
+    v1.prepare(SQL.recordMigration).run(1, MIGRATIONS[0].name, 0);
+    v1.prepare(SQL.putRollout).run(
+      'ro-old',
+      'queuing',
+      5,
+      1,
+      JSON.stringify({
+        rollout_id: 'ro-old',
+        input: 'from v1',
+        start_time: 5,
+        end_time: null,
+        mode: null,
+        resources_id: null,
+        status: 'queuing',
+        config: { timeout_seconds: null, unresponsive_seconds: null, max_attempts: 1, retry_condition: [] },
+        metadata: {},
+      }),
+    );
+    v1.prepare(SQL.enqueue).run('ro-old');
+    v1.close();
+    const store = new SqliteLightningStore({ path });
+    expect(store.schemaVersion).toBe(MIGRATIONS.at(-1)!.version);
+    expect((await store.queryRollouts({ sort_by: 'start_time' })).items.map((r) => r.input)).toEqual([
+      'from v1',
+    ]);
+    expect((await store.dequeueRollout())?.rollout_id).toBe('ro-old');
+    await store.close();
   });
 
   it('two connections to one file share the queue without handing a rollout out twice', async () => {
