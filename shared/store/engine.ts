@@ -352,6 +352,7 @@ export class EngineLightningStore implements LightningStore {
   // ---- the watchdog ---------------------------------------------------------------------------
 
   async runWatchdog(): Promise<void> {
+    this.assertOpen();
     this.lastWatchdogAt = this.clock.now();
     const changed = await this.mutex.run(() =>
       this.backend.transaction('rw', async (tx) => {
