@@ -225,7 +225,7 @@ export class Policy {
       let rope: Rope | null = null;
       if (this.config.positions === 'learned')
         x = tf.add(x, tf.gather(w.wpe, positions)); // (B, C)
-      else rope = this.rope(positions.reshape([B, 1]) as tf.Tensor2D);
+      else rope = this.rope(positions.reshape([B, 1]) as tf.Tensor2D, 1);
       const slotOneHot = oneHotFloat(tf.tensor1d([slot], 'int32'), S).reshape([1, 1, S, 1]); // (1, 1, S, 1)
       const keys: tf.Tensor4D[] = [];
       const values: tf.Tensor4D[] = [];
@@ -337,7 +337,7 @@ export class Policy {
    * Rotary tables for positions (B, T), or 0..T-1 when null: cos and sin (B | 1, T, C), each head's
    * half-pairs sharing one frequency, and the fixed "rotate half" matrix (hs, hs).
    */
-  private rope(positions: tf.Tensor2D | null, T = positions?.shape[1] ?? 1): Rope {
+  private rope(positions: tf.Tensor2D | null, T: number): Rope {
     const { blockSize, nEmbd: C } = this.config;
     const hs = this.headSize;
     if (!this.ropeTables) this.ropeTables = ropeTables(blockSize, hs, this.config.ropeBase);
