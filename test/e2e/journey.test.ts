@@ -26,7 +26,8 @@ describe('e2e: the lab journey', () => {
   const pageErrors: string[] = [];
   const dialogs: string[] = [];
   const trainWindow = { start: 0, end: 0 };
-  let figures: Record<string, number> = {};
+  let figures: Record<string, unknown> = {};
+  const navigation = { away: 0, back: 0 };
 
   const shot = (name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
   const go = async (route: string) => {
@@ -110,8 +111,10 @@ describe('e2e: the lab journey', () => {
       .toMatch(/compiling|running/);
     await expect(page.getByTestId('backend-badge').textContent()).resolves.toContain('webgpu');
     // Leave the page while the worker trains; the nav shows the run, and it is still going on return.
+    navigation.away = await page.evaluate(() => performance.now());
     await go('Traces');
     await page.getByTestId('nav-training').waitFor();
+    navigation.back = await page.evaluate(() => performance.now());
     await go('Train');
     await expect
       .poll(() => status.getAttribute('data-status'), { timeout: 170_000, interval: 1000 })
@@ -124,6 +127,13 @@ describe('e2e: the lab journey', () => {
       longTasksDuringTraining: during.length,
       longestDuringTrainingMs: Math.round(Math.max(0, ...during.map((t) => t.duration))),
       trainingWallSeconds: Math.round((trainWindow.end - trainWindow.start) / 100) / 10,
+      // Each long task: seconds after Start was clicked, and its length in ms.
+      longTasks: during.map((t) => [
+        Math.round((t.start - trainWindow.start) / 100) / 10,
+        Math.round(t.duration),
+      ]),
+      navigatedAwayAtSeconds: Math.round((navigation.away - trainWindow.start) / 100) / 10,
+      navigatedBackAtSeconds: Math.round((navigation.back - trainWindow.start) / 100) / 10,
     };
     expect(await page.getByTestId('train-step').textContent()).toBe('2');
     expect(await page.getByTestId('chart-reward (mean ± std)').getAttribute('data-points')).toBe('2');
@@ -156,7 +166,7 @@ describe('e2e: the lab journey', () => {
     await page.getByRole('button', { name: 'Compare on the same prompts' }).click();
     await page.getByTestId('comparison').or(page.getByRole('alert')).waitFor({ timeout: 90_000 });
     expect(await page.getByRole('alert').count()).toBe(0);
-    expect(await page.locator('[data-testid="comparison"] tbody tr').count()).toBe(2);
+    expect(await page.locator('[data-testid="comparison"] > tbody > tr').count()).toBe(2);
 
     const [download] = await Promise.all([
       page.waitForEvent('download'),
