@@ -1,4 +1,5 @@
-import { HttpTransport, type HttpStoreOptions } from '../store/http';
+import type { BlobStorage } from '../policy/checkpoint';
+import { type HttpStoreOptions, HttpTransport } from '../store/http';
 import type { StoreRecordsInput } from '../store/types';
 import { PullResponse, PushResponse } from './protocol';
 
@@ -45,5 +46,27 @@ export class HttpSyncRemote implements SyncRemote {
       return undefined;
     }
     return new Uint8Array(await response.arrayBuffer());
+  }
+}
+
+/**
+ * A server's blob folder as checkpoint storage (`saveCheckpoint` / `loadCheckpoint`): what a Node
+ * trainer running against a server (`--server URL`) uses, so its checkpoints land where browsers
+ * pull them. Writes skip blobs the server already has.
+ */
+export class HttpBlobStorage implements BlobStorage {
+  private readonly remote: HttpSyncRemote;
+
+  constructor(options: HttpStoreOptions) {
+    this.remote = new HttpSyncRemote(options);
+  }
+
+  async put(sha256: string, bytes: Uint8Array): Promise<void> {
+    if (await this.remote.hasBlob(sha256)) return;
+    await this.remote.putBlob(sha256, bytes);
+  }
+
+  get(sha256: string): Promise<Uint8Array | undefined> {
+    return this.remote.getBlob(sha256);
   }
 }

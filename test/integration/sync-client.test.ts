@@ -7,12 +7,17 @@ import { createApp } from '../../server/app';
 import { BlobStore } from '../../server/blobs/blob-store';
 import { listen, type RunningServer } from '../../server/listen';
 import { SqliteLightningStore } from '../../server/store/sqlite';
-import { blobStorageOf, MemoryBlobStorage, saveCheckpoint } from '../../shared/policy/checkpoint';
+import {
+  blobStorageOf,
+  loadCheckpoint,
+  MemoryBlobStorage,
+  saveCheckpoint,
+} from '../../shared/policy/checkpoint';
 import { DexieLightningStore } from '../../shared/store/dexie';
 import type { LightningStore } from '../../shared/store/store';
 import { DexieOutbox, MemoryOutbox } from '../../shared/sync/outbox';
 import { OutboxRecordingStore } from '../../shared/sync/recording-store';
-import { HttpSyncRemote } from '../../shared/sync/remote';
+import { HttpBlobStorage, HttpSyncRemote } from '../../shared/sync/remote';
 import { type LockManagerLike, Syncer } from '../../shared/sync/syncer';
 
 const TOKEN = 'sync-test-token';
@@ -143,6 +148,23 @@ describe('sync between a browser store and the server', () => {
     });
     await a.close();
     await b.close();
+  });
+
+  it('saves and loads a checkpoint straight to the server over HTTP (a Node trainer with --server)', async () => {
+    const storage = new HttpBlobStorage({ baseUrl: server.url, token: TOKEN });
+    const checkpoint = {
+      config: { preset: 'micro' },
+      weights: {
+        'wte.weight': { dtype: 'F32' as const, shape: [1, 3], data: new Float32Array([0.5, -1, 2]) },
+      },
+      tokenizer: '{"model":{"type":"BPE"}}',
+    };
+    const id = await saveCheckpoint(storage, checkpoint);
+    expect(await blobs.stat(id)).not.toBeNull();
+    expect(await saveCheckpoint(storage, checkpoint)).toBe(id);
+    const loaded = await loadCheckpoint(storage, id);
+    expect(Array.from(loaded.weights['wte.weight']?.data ?? [])).toEqual([0.5, -1, 2]);
+    expect(await storage.get('0'.repeat(64))).toBeUndefined();
   });
 
   it('converges when batches are replayed, duplicated and delivered out of order', async () => {
