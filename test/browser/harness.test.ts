@@ -34,4 +34,17 @@ describe('browser harness (Debian Chromium)', () => {
     });
     expect(version).toMatch(/^\d+\.\d+\.\d+$/);
   });
+  it('pre-bundles the CommonJS packages shared/ imports (Dexie, wink-nlp)', async () => {
+    const ok = await h.page.evaluate(async () => {
+      const dexie = (await window.importModule('/node_modules/dexie/dist/dexie.mjs')) as { default: unknown };
+      const governance = (await window.importModule('/shared/governance/index.ts')) as {
+        createGovernancePipeline: () => { govern: (t: string) => { pii: unknown[] } };
+      };
+      return {
+        dexie: typeof dexie.default,
+        pii: governance.createGovernancePipeline().govern('Mail me at ann@example.org').pii.length,
+      };
+    });
+    expect(ok).toEqual({ dexie: 'function', pii: 1 });
+  });
 });
