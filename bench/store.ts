@@ -1,6 +1,7 @@
 // `npm run bench -- store`: how fast spans reach a store (SQLite directly, through the REST API,
 // Dexie in Chromium), and Agent Lightning's queue pattern over REST on loopback.
-// Flags: --quick (smaller counts), --runners=32,256, --seconds=S per queue run, --no-browser.
+// Flags: --quick (smaller counts), --runners=32,256, --seconds=S per queue run, --warmup=S before
+// each measured run (default 1), --no-browser.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { InMemoryLightningStore } from '../shared/store/memory';
 import type { LightningStore } from '../shared/store/store';
 import type { Span, SpanInput } from '../shared/store/types';
 
-type Flags = { quick: boolean; runners: number[]; seconds: number; browser: boolean };
+type Flags = { quick: boolean; runners: number[]; seconds: number; warmup: number; browser: boolean };
 
 function parseFlags(flags: string[]): Flags {
   const value = (name: string) => flags.find((f) => f.startsWith(`--${name}=`))?.split('=')[1];
@@ -22,6 +23,8 @@ function parseFlags(flags: string[]): Flags {
     quick,
     runners: (value('runners') ?? '32,256').split(',').map(Number),
     seconds: Number(value('seconds') ?? (quick ? 2 : 5)),
+    // Each server process starts cold; the first second of a run mostly measures the JIT.
+    warmup: Number(value('warmup') ?? 1),
     browser: !flags.includes('--no-browser'),
   };
 }
@@ -155,6 +158,13 @@ async function ingestBenchmarks(flags: Flags, dir: string) {
     const fetch = createNodeFetch();
     const store = new HttpLightningStore({ baseUrl: server.url, fetch });
     const transport = new HttpTransport({ baseUrl: server.url, fetch });
+    // Warm-up (discarded): the server process starts cold.
+    const warm = await store.startRollout({ input: 'warm-up' });
+    ingestRollout = { rollout_id: warm.rollout_id, attempt_id: warm.attempt.attempt_id };
+    await timeIngest(5000, 500, 4, (spans) => store.addSpans(spans));
+    await timeIngest(10_000, 1, 32, ([s]) =>
+      store.addSpan({ ...(s as SpanInput), span_id: `w-${Math.random()}` }),
+    );
     const a = await store.startRollout({ input: 'rest-ingest' });
     ingestRollout = { rollout_id: a.rollout_id, attempt_id: a.attempt.attempt_id };
     out.rest_spans_batch = await timeIngest(total, 500, 4, (spans) => store.addSpans(spans));
@@ -281,6 +291,7 @@ async function queueBenchmarks(flags: Flags, dir: string) {
     const row: Record<string, unknown> = {};
     // Baseline: the same loop calling an in-memory store in-process, no HTTP.
     const direct = new InMemoryLightningStore();
+    await queuePattern(direct, runners, flags.warmup, false);
     row.direct_memory = await queuePattern(direct, runners, flags.seconds, false);
     await direct.close();
     for (const kind of ['sqlite', 'memory'] as const) {
@@ -288,6 +299,7 @@ async function queueBenchmarks(flags: Flags, dir: string) {
         const server = await startServer(kind, join(dir, `queue-${kind}-${runners}-${batched}`));
         try {
           const client = new HttpLightningStore({ baseUrl: server.url, fetch: createNodeFetch() });
+          await queuePattern(client, runners, flags.warmup, batched);
           const serverBefore = await server.cpuMicros();
           const clientBefore = process.cpuUsage();
           const result = await queuePattern(client, runners, flags.seconds, batched);
