@@ -81,7 +81,7 @@ export default function CheckpointsPage() {
       const row = await lab().importCheckpoint(new Uint8Array(await file.arrayBuffer()));
       input.value = '';
       await refresh();
-      return `Imported checkpoint ${short(row.id)}.`;
+      return `Imported checkpoint ${short(row.id)}`;
     });
   };
 

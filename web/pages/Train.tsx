@@ -282,11 +282,14 @@ function column(
 function Charts({ metrics }: { metrics: MetricPoint[] }) {
   const steps = metrics.map((m) => m.step);
   const termNames = [...new Set(metrics.flatMap((m) => Object.keys(m.terms)))].filter((n) => n !== 'primary');
-  const termSeries: ChartSeries[] = termNames.map((name, i) => ({
-    label: name,
-    color: TERM_COLORS[i % TERM_COLORS.length],
-    values: column(metrics, (m) => m.terms[name]),
-  }));
+  const termSeries = (name: string, i: number): ChartSeries[] => [
+    {
+      label: name,
+      color: TERM_COLORS[i % TERM_COLORS.length],
+      values: column(metrics, (m) => m.terms[name]),
+      spread: column(metrics, (m) => m.termStd?.[name]),
+    },
+  ];
   return (
     <div class="charts">
       <Chart
@@ -301,7 +304,6 @@ function Charts({ metrics }: { metrics: MetricPoint[] }) {
           },
         ]}
       />
-      {termSeries.length > 0 && <Chart title="reward terms (mean)" steps={steps} series={termSeries} />}
       <Chart
         title="loss"
         steps={steps}
@@ -327,6 +329,15 @@ function Charts({ metrics }: { metrics: MetricPoint[] }) {
         steps={steps}
         series={[{ label: 'tokens/s', color: '#374151', values: column(metrics, (m) => m.tokensPerSecond) }]}
       />
+      {termNames.map((name, i) => (
+        <Chart
+          key={name}
+          title={`term: ${name} (mean ± std)`}
+          steps={steps}
+          series={termSeries(name, i)}
+          height={140}
+        />
+      ))}
     </div>
   );
 }

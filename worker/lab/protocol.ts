@@ -135,7 +135,10 @@ export type MetricPoint = {
   loss: number;
   rewardMean: number | null;
   rewardStd: number | null;
+  /** Mean of each reward term over the step's sampled replies. */
   terms: Record<string, number>;
+  /** Standard deviation of each reward term over the same replies. */
+  termStd: Record<string, number>;
   kl: number | null;
   entropy: number | null;
   violationRate: number | null;

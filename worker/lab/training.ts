@@ -94,7 +94,19 @@ export function emptySnapshot(): TrainSnapshot {
   };
 }
 
-function toPoint(m: StepMetrics, offset: number, phase: string): MetricPoint {
+/** Population standard deviation of each reward term over a step's sampled replies. */
+function termSpread(samples: SampledReply[]): Record<string, number> {
+  const names = new Set(samples.flatMap((r) => Object.keys(r.terms)));
+  const out: Record<string, number> = {};
+  for (const name of names) {
+    const values = samples.map((r) => r.terms[name]).filter((v): v is number => typeof v === 'number');
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    out[name] = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length);
+  }
+  return out;
+}
+
+function toPoint(m: StepMetrics, offset: number, phase: string, samples: SampledReply[]): MetricPoint {
   return {
     step: offset + m.step,
     phase,
@@ -102,6 +114,7 @@ function toPoint(m: StepMetrics, offset: number, phase: string): MetricPoint {
     rewardMean: m.rewardMean ?? null,
     rewardStd: m.rewardStd ?? null,
     terms: m.terms ?? {},
+    termStd: termSpread(samples),
     kl: m.kl ?? null,
     entropy: m.entropy ?? null,
     violationRate: m.violationRate ?? null,
@@ -491,7 +504,7 @@ export class TrainingController {
       const fromStep = session.phaseStep;
       const onStep = async (m: StepMetrics, samples: SampledReply[]) => {
         session.phaseStep = m.step;
-        const point = toPoint(m, session.offset, session.phase);
+        const point = toPoint(m, session.offset, session.phase, samples);
         const step = point.step;
         const perStep = (Date.now() - started) / 1000 / Math.max(1, m.step - fromStep);
         const remaining = this.state.totalSteps - step;
