@@ -91,40 +91,56 @@ async function trainThroughput(policy: Policy, shape: Shape) {
   };
 }
 
-/** Decode ms/token with the KV cache at each position 0..S-1 (one-token prompts, `rows` rows). */
+/**
+ * Decode ms/token with the KV cache at positions 1–64 vs 192–255, `rows` rows. Two decoders run
+ * interleaved, one step each in turn — one from a 1-token prompt, one from a 192-token prompt (the
+ * prefill fills the same cache slots decoding would) — so both see the same load on a shared machine.
+ */
 async function kvCacheProfile(policy: Policy, rows: number) {
   const S = policy.config.blockSize;
-  const bias = (slot: number) => {
-    const values = new Float32Array(rows * S).fill(-1e9);
-    for (let b = 0; b < rows; b++) for (let j = 0; j <= slot; j++) values[b * S + j] = 0;
-    return tf.tensor4d(values, [rows, 1, 1, S]);
+  const start = (promptLength: number) => {
+    const ids = tf.tensor2d(new Int32Array(rows * promptLength).fill(1), [rows, promptLength], 'int32');
+    const { logits, cache } = policy.prefill(ids, {}, S);
+    ids.dispose();
+    return { logits, cache, slot: promptLength, times: [] as number[] };
   };
-  const ids = tf.tensor2d(new Int32Array(rows).fill(1), [rows, 1], 'int32');
-  let { logits, cache } = policy.prefill(ids, {}, S);
-  ids.dispose();
-  const perPosition: number[] = [];
-  for (let slot = 1; slot < S; slot++) {
-    const start = performance.now();
-    await logits.data();
-    logits.dispose();
-    const step = tf.tidy(() => {
-      const tokenIds = tf.tensor1d(new Int32Array(rows).fill(2), 'int32');
-      const positions = tf.tensor1d(new Int32Array(rows).fill(slot), 'int32');
-      const r = policy.decodeStep(tokenIds, positions, slot, bias(slot), cache);
+  const step = async (decoder: ReturnType<typeof start>) => {
+    const began = performance.now();
+    const slot = decoder.slot;
+    const next = tf.tidy(() => {
+      const bias = new Float32Array(rows * S).fill(-1e9);
+      for (let b = 0; b < rows; b++) for (let j = 0; j <= slot; j++) bias[b * S + j] = 0;
+      const r = policy.decodeStep(
+        tf.tensor1d(new Int32Array(rows).fill(2), 'int32'),
+        tf.tensor1d(new Int32Array(rows).fill(slot), 'int32'),
+        slot,
+        tf.tensor4d(bias, [rows, 1, 1, S]),
+        decoder.cache,
+      );
       return { logits: r.logits, keys: r.cache.keys, values: r.cache.values };
     });
-    tf.dispose([...cache.keys, ...cache.values]);
-    cache = { keys: step.keys, values: step.values, slots: S };
-    logits = step.logits;
-    await logits.data();
-    perPosition.push(performance.now() - start);
+    await next.logits.data();
+    decoder.times.push(performance.now() - began);
+    tf.dispose([decoder.logits, ...decoder.cache.keys, ...decoder.cache.values]);
+    decoder.logits = next.logits;
+    decoder.cache = { keys: next.keys, values: next.values, slots: S };
+    decoder.slot += 1;
+  };
+  const early = start(1);
+  const late = start(192);
+  await step(early); // warm-up step of each, not counted
+  await step(late);
+  early.times.length = 0;
+  late.times.length = 0;
+  while (late.slot < S) {
+    await step(early);
+    await step(late);
   }
-  logits.dispose();
-  tf.dispose([...cache.keys, ...cache.values]);
-  // Medians, not means: the machine is shared and a neighbour's burst should not decide the ratio.
-  const early = median(perPosition.slice(0, 63)); // positions 1–63 (0 is the prefill)
-  const late = median(perPosition.slice(191, 255)); // positions 192–255
-  return { rows, msPerTokenPos0to64: early, msPerTokenPos192to256: late, ratio: late / early };
+  for (const d of [early, late]) tf.dispose([d.logits, ...d.cache.keys, ...d.cache.values]);
+  // Medians, not means: a neighbour's burst should not decide the ratio.
+  const msEarly = median(early.times); // positions 2–64
+  const msLate = median(late.times); // positions 193–255
+  return { rows, msPerTokenPos0to64: msEarly, msPerTokenPos192to256: msLate, ratio: msLate / msEarly };
 }
 
 function median(xs: number[]): number {
