@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -53,6 +53,17 @@ describe('web: dataset import and the 100k-row trace list', () => {
     expect(rejected[1]).toMatch(/^3/);
     await page.getByRole('combobox', { name: 'Split' }).selectOption('val');
     await expect.poll(() => page.getByTestId('dataset-count').textContent()).toBe('1 matching');
+
+    // Export writes the current filter as JSON Lines that import again unchanged.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export (current filter)' }).click(),
+    ]);
+    const exported = readFileSync(await download.path(), 'utf8')
+      .trimEnd()
+      .split('\n');
+    expect(exported).toHaveLength(1);
+    expect(JSON.parse(exported[0])).toEqual(good);
   });
 
   it('renders only a window of a 100,000-row trace list and filters over all of it', async () => {

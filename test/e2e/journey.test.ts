@@ -222,6 +222,31 @@ describe('e2e: the lab journey', () => {
     expect((await weights.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
   });
 
+  it('pulls the synced traces and checkpoint into a second, empty browser profile', async () => {
+    const other = await browser.newContext();
+    try {
+      const second = await other.newPage();
+      await second.goto(`${server.url}/#/sync`);
+      await second.getByLabel('Server URL').fill(server.url);
+      await second.getByLabel('Token (optional)').fill(TOKEN);
+      await second.getByRole('button', { name: 'Save' }).click();
+      await second.getByText('Saved.').waitFor();
+      await second.getByRole('button', { name: 'Sync now' }).click();
+      await expect
+        .poll(() => second.getByTestId('sync-last').textContent(), { timeout: 60_000 })
+        .not.toBe('never');
+      expect(Number(await second.getByTestId('sync-cursor').textContent())).toBeGreaterThan(0);
+      await second.getByRole('link', { name: 'Checkpoints', exact: true }).click();
+      await expect.poll(() => second.getByTestId('checkpoint-row').count()).toBeGreaterThan(0);
+      expect(await second.getByTestId('checkpoint-row').first().textContent()).toContain('pulled');
+      await second.getByRole('link', { name: 'Traces', exact: true }).click();
+      await expect.poll(() => second.getByTestId('traces-count').textContent()).not.toBe('0 matching');
+      await second.screenshot({ path: join(artifacts, '7-second-profile-traces.png'), fullPage: true });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('still has the dataset, the run, its traces and checkpoints after a reload', async () => {
     await page.reload();
     await go('Dataset');

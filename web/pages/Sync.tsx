@@ -12,13 +12,15 @@ export default function SyncPage() {
   const draft = useSignal<SyncSettings>({ url: '', token: '', auto: false });
   const error = useSignal('');
   const saved = useSignal('');
+  const touched = useSignal(false);
 
   useEffect(() => {
     void lab()
       .syncState()
       .then((s) => {
         state.value = s;
-        draft.value = s.settings;
+        // The worker may answer after the person started typing: never overwrite their input.
+        if (!touched.value) draft.value = s.settings;
       });
     const off = onLabEvent((event) => {
       if (event.type === 'sync') state.value = event.state;
@@ -60,6 +62,7 @@ export default function SyncPage() {
 
   const s = state.value;
   const set = (patch: Partial<SyncSettings>) => {
+    touched.value = true;
     draft.value = { ...draft.value, ...patch };
   };
   return (

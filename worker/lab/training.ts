@@ -3,7 +3,7 @@ import { AGL_OBJECT, AGL_REWARD, ATTR, readReward } from '../../shared/agent/sem
 import type { FeedbackTask } from '../../shared/agent/task';
 import { buildSftCorpus } from '../../shared/data/index';
 import type { GovernancePipeline } from '../../shared/governance/types';
-import type { Checkpoint } from '../../shared/policy/checkpoint';
+import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../../shared/policy/checkpoint';
 import type { Policy } from '../../shared/policy/model';
 import type { PolicyTokenizer } from '../../shared/policy/tokenizer';
 import type { LightningStore } from '../../shared/store/store';
@@ -407,7 +407,6 @@ export class TrainingController {
     let tokenizer: PolicyTokenizer;
     let warmup = 0;
     if (start) {
-      const { loadCheckpoint } = await import('../../shared/policy/checkpoint');
       ({ policy, tokenizer } = ckpt.policyFromCheckpoint(await loadCheckpoint(this.deps.blobs, start.id)));
       this.update({ message: `starting from checkpoint ${start.id.slice(0, 10)}… (step ${start.step})` });
     } else {
@@ -442,13 +441,11 @@ export class TrainingController {
   /** A stopped run, from its last checkpoint: weights, optimizer state and step. */
   private async resumedSession(request: TrainRequest, checkpointId: string): Promise<Session> {
     await this.backend(request);
-    const [{ loadCheckpoint }, { policyFromCheckpoint, toTfTensors }, { AdamW }, schedule] =
-      await Promise.all([
-        import('../../shared/policy/checkpoint'),
-        import('../../shared/policy/checkpoint-policy'),
-        import('../../shared/train/optimizer'),
-        import('../../shared/train/schedule'),
-      ]);
+    const [{ policyFromCheckpoint, toTfTensors }, { AdamW }, schedule] = await Promise.all([
+      import('../../shared/policy/checkpoint-policy'),
+      import('../../shared/train/optimizer'),
+      import('../../shared/train/schedule'),
+    ]);
     const checkpoint = await loadCheckpoint(this.deps.blobs, checkpointId);
     const trainer = checkpoint.trainer;
     if (!trainer || !checkpoint.optimizer)
@@ -624,10 +621,7 @@ export class TrainingController {
     const step = session.offset + session.phaseStep;
     if (this.state.lastCheckpoint?.step === step && this.state.lastCheckpoint.algorithm === session.phase)
       return this.state.lastCheckpoint;
-    const [{ checkpointFromPolicy, readNamedTensors }, { saveCheckpoint }] = await Promise.all([
-      import('../../shared/policy/checkpoint-policy'),
-      import('../../shared/policy/checkpoint'),
-    ]);
+    const { checkpointFromPolicy, readNamedTensors } = await import('../../shared/policy/checkpoint-policy');
     const optimizerState = session.optimizer.exportState();
     const checkpoint: Checkpoint = await checkpointFromPolicy(session.policy, session.tokenizer, {
       optimizer: {
