@@ -105,7 +105,7 @@ describe('reward terms, hand-checked', () => {
   });
 
   it('gives a hard zero when governance blocks the reply, and charges overselling', () => {
-    const r = score(`${GOOD} We guarantee it will never happen again.`);
+    const r = score(`${GOOD} We guarantee a fix by Friday.`);
     expect(r.violations).toContain('inst_017');
     expect(r.terms.overselling).toBeCloseTo(0.5);
     expect(r.hardZero).toBe('blocked');
