@@ -34,16 +34,18 @@ export type AppOptions = {
   /** Content-addressed checkpoint files; without it the blob routes are absent. */
   blobs?: BlobStore;
   log?: (message: string) => void;
+  /** Who is calling, for the rate limit; defaults to the socket's remote address. */
+  clientAddress?: (request: Request, env: unknown) => string;
 };
 
 export { VERSION } from './version';
 
 export const DEFAULT_MAX_JSON_BYTES = 16 * 1024 * 1024;
 
-function clientAddress(request: Request, env: unknown): string {
-  // Under @hono/node-server the socket is in env.incoming; in app.request() tests there is none.
+function socketAddress(_request: Request, env: unknown): string {
+  // Under @hono/node-server the socket is in env.incoming; app.request() has none.
   const incoming = (env as Partial<HttpBindings> | undefined)?.incoming;
-  return incoming?.socket?.remoteAddress ?? request.headers.get('x-test-client') ?? 'local';
+  return incoming?.socket?.remoteAddress ?? 'local';
 }
 
 /** The Hono application: routes only; storage and static files come in through options. */
@@ -65,7 +67,11 @@ export function createApp(options: AppOptions = {}) {
     );
   }
   const perSecond = options.rateLimitPerSecond ?? 10_000;
-  if (perSecond > 0) app.use('/v1/*', rateLimit({ perSecond, burst: perSecond, clientKey: clientAddress }));
+  if (perSecond > 0)
+    app.use(
+      '/v1/*',
+      rateLimit({ perSecond, burst: perSecond, clientKey: options.clientAddress ?? socketAddress }),
+    );
   if (options.token) app.use('/v1/*', bearerAuth(options.token));
 
   app.get('/v1/agl/health', (c) => c.json({ status: 'ok' }));

@@ -79,11 +79,15 @@ export async function run(argv: string[]): Promise<number> {
     : [];
 
   const dataDir = resolve(values.data);
-  mkdirSync(dataDir, { recursive: true });
+  let store: ReturnType<typeof openSqliteStore>;
   const blobs = new BlobStore(join(dataDir, 'blobs'), maxBlobBytes);
-  await blobs.init();
-
-  const store = openSqliteStore(join(dataDir, 'store.sqlite'));
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    await blobs.init();
+    store = openSqliteStore(join(dataDir, 'store.sqlite'));
+  } catch (error) {
+    throw new CliUsageError(`cannot use --data ${dataDir}: ${(error as Error).message}`);
+  }
 
   const jobs = new TrainJobManager({
     store,
@@ -112,6 +116,21 @@ export async function run(argv: string[]): Promise<number> {
     // A machine-readable first line lets tests and scripts find the port chosen with --port 0.
     console.log(`edgelight listening on http://${values.host}:${info.port}`);
   });
+  const listening = await new Promise<boolean>((resolveListen) => {
+    server.once('listening', () => resolveListen(true));
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      console.error(
+        error.code === 'EADDRINUSE'
+          ? `edgelight serve: port ${port} on ${values.host} is in use; pick another with --port`
+          : `edgelight serve: cannot listen on ${values.host}:${port}: ${error.message}`,
+      );
+      resolveListen(false);
+    });
+  });
+  if (!listening) {
+    await store.close();
+    return 1;
+  }
   await new Promise<void>((resolveStop) => {
     const stop = () =>
       server.close(() => {
