@@ -147,7 +147,7 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
       const ids = rollouts.map((r) => r.rollout_id);
       const finished: Rollout[] = await store.waitForRollouts({ rollout_ids: ids, timeout: null });
       const groups = await Promise.all(finished.map((r) => readRolloutGroup(store, r)));
-      const trainingBatch = buildTrainingBatch(groups);
+      const trainingBatch = buildTrainingBatch(groups, options.algo);
       const summary = summariseReplies(trainingBatch.scored);
       const sampledSeconds = (performance.now() - started) / 1000;
 
@@ -157,7 +157,9 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
           policy,
           optimizer,
           trainingBatch.samples,
-          { ...options.policyGradient, estimator: options.algo },
+          // The advantages were computed per group in buildTrainingBatch (over withheld replies too);
+          // reinforce with baseline 0 uses them unchanged.
+          { ...options.policyGradient, estimator: 'reinforce', baseline: 0 },
           { lr: (s) => learningRateAt(s, options.schedule), reference: options.reference },
         );
       }

@@ -7,6 +7,7 @@ import { extractReplySamples, type ReplySample } from '../agent/samples';
 import { AGL_OBJECT, ATTR } from '../agent/semconv';
 import type { LightningStore } from '../store/store';
 import type { Rollout, Span } from '../store/types';
+import { computeAdvantages } from './advantages';
 import type { PolicyGradientSample } from './policy-gradient';
 
 /** The compliance rules whose violation rates are reported, and PII leaks. */
@@ -54,49 +55,61 @@ export async function readRolloutGroup(store: LightningStore, rollout: Rollout):
 }
 
 export interface TrainingBatch {
+  /**
+   * Samples to train on. `reward` holds the sample's ADVANTAGE, computed over its whole group (see
+   * buildTrainingBatch): update them with the `reinforce` estimator and baseline 0, which uses it as is.
+   */
   samples: PolicyGradientSample[];
   /** Every scored reply (trainable or not): the step's reward and violation statistics. */
   scored: ScoredSample[];
-  /** Replies without tokens (a redacted PII leak, a failed rollout) that could not be trained on. */
+  /** Scored replies that could not be trained on (tokens withheld, or no comparison in their group). */
   dropped: number;
 }
 
+const hasTokens = (r: ScoredSample) =>
+  !!r.promptTokenIds &&
+  !!r.tokenIds &&
+  r.tokenIds.length > 0 &&
+  !!r.logprobs &&
+  r.logprobs.length === r.tokenIds.length;
+
 /**
- * Policy-gradient samples of finished rollouts, one group per rollout. Replies whose tokens were not
- * stored (redacted for PII) or that lack a reward are left out of the update but still counted in
- * the statistics; groups left with fewer than two samples carry no GRPO/RLOO signal and are dropped.
+ * Policy-gradient samples of finished rollouts, one group per rollout.
+ *
+ * Advantages are computed over EVERY rewarded reply of the group, including replies whose tokens the
+ * agent withheld from the store (a reply that leaked PII or that governance blocked is never stored
+ * in clear, so its tokens are not there to train on). Computing them over the trainable replies only
+ * would erase exactly the signal RL is for: a group with two blocked replies (reward 0) and six good
+ * ones would look like six ties. Over the whole group the good replies carry the positive advantage
+ * their blocked siblings earned them. Groups with fewer than two rewarded replies give no comparison.
  */
-export function buildTrainingBatch(groups: RolloutGroup[]): TrainingBatch {
-  const samples: PolicyGradientSample[] = [];
-  const scored: ScoredSample[] = [];
-  let dropped = 0;
+export function buildTrainingBatch(
+  groups: RolloutGroup[],
+  estimator: 'grpo' | 'rloo' | 'reinforce' = 'grpo',
+): TrainingBatch {
+  const scored = groups.flatMap((g) => g.samples);
+  const rewarded: Array<{ reply: ScoredSample; group: number }> = [];
   groups.forEach(({ samples: replies }, group) => {
-    scored.push(...replies);
-    const trainable = replies.filter(
-      (r) =>
-        r.promptTokenIds &&
-        r.tokenIds &&
-        r.tokenIds.length > 0 &&
-        r.logprobs &&
-        r.logprobs.length === r.tokenIds.length &&
-        r.reward &&
-        typeof r.reward.primary === 'number',
-    );
-    dropped += replies.length - trainable.length;
-    if (trainable.length < 2) {
-      dropped += trainable.length;
-      return;
-    }
-    for (const r of trainable)
-      samples.push({
-        promptIds: r.promptTokenIds!,
-        completionIds: r.tokenIds!,
-        oldLogprobs: r.logprobs!,
-        reward: r.reward!.primary,
-        group,
-      });
+    const withReward = replies.filter((r) => r.reward && typeof r.reward.primary === 'number');
+    if (withReward.length >= 2) for (const reply of withReward) rewarded.push({ reply, group });
   });
-  return { samples, scored, dropped };
+  const advantages = computeAdvantages(
+    rewarded.map((r) => r.reply.reward!.primary),
+    rewarded.map((r) => r.group),
+    { estimator },
+  );
+  const samples: PolicyGradientSample[] = [];
+  rewarded.forEach(({ reply, group }, i) => {
+    if (!hasTokens(reply)) return;
+    samples.push({
+      promptIds: reply.promptTokenIds!,
+      completionIds: reply.tokenIds!,
+      oldLogprobs: reply.logprobs!,
+      reward: advantages[i],
+      group,
+    });
+  });
+  return { samples, scored, dropped: scored.length - samples.length };
 }
 
 export interface RewardSummary {

@@ -227,26 +227,37 @@ describe('triplets from spans', () => {
     samples,
   });
 
-  it('makes one group per rollout and leaves out replies it cannot train on', () => {
+  it('makes one group per rollout, with advantages over the whole group including withheld replies', () => {
     const batch = buildTrainingBatch([
       group('ro-a', [sample('ro-a', 0, 0.5), sample('ro-a', 1, 0.7), sample('ro-a', 2, 0, false, ['pii'])]),
       group('ro-b', [sample('ro-b', 0, 0.2), sample('ro-b', 1, null)]),
       group('ro-c', [sample('ro-c', 0, 0.1), sample('ro-c', 1, 0.9)]),
     ]);
-    expect(batch.samples.map((s) => [s.group, s.reward])).toEqual([
-      [0, 0.5],
-      [0, 0.7],
-      [2, 0.1],
-      [2, 0.9],
-    ]);
+    expect(batch.samples.map((s) => s.group)).toEqual([0, 0, 2, 2]);
+    // Group a: rewards [0.5, 0.7, 0] (the PII reply's tokens were withheld, its reward still counts):
+    // mean 0.4, sample std √0.13, so both trainable replies are above the group.
+    const std = Math.sqrt(0.13) + 1e-4;
+    expect(batch.samples[0].reward).toBeCloseTo(0.1 / std, 6);
+    expect(batch.samples[1].reward).toBeCloseTo(0.3 / std, 6);
+    expect(batch.samples[2].reward).toBeCloseTo(-0.4 / (Math.sqrt(0.32) + 1e-4), 6);
+    expect(batch.samples[3].reward).toBeCloseTo(0.4 / (Math.sqrt(0.32) + 1e-4), 6);
     expect(batch.samples[0]).toMatchObject({
       promptIds: [1, 5],
       completionIds: [7, 8, 2],
       oldLogprobs: [-1, -2, -0.5],
     });
-    // the redacted reply, the unrewarded one and the lone survivor of group b
+    // the withheld reply, and group b (one rewarded reply: nothing to compare with)
     expect(batch.dropped).toBe(3);
     expect(batch.scored).toHaveLength(7);
+    // RLOO: leave-one-out over the same whole group.
+    const rloo = buildTrainingBatch(
+      [group('ro-a', [sample('ro-a', 0, 0.5), sample('ro-a', 1, 0.7), sample('ro-a', 2, 0, false)])],
+      'rloo',
+    );
+    expect(rloo.samples.map((s) => s.reward)).toEqual([
+      expect.closeTo(0.5 - 0.35, 6),
+      expect.closeTo(0.7 - 0.25, 6),
+    ]);
   });
 
   it('summarises rewards, terms and violation rates over every scored reply', () => {
