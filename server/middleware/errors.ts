@@ -89,13 +89,23 @@ export function createErrorHandler(log: (message: string) => void = console.erro
   };
 }
 
+/** zod issues a store attached to its error, in FastAPI's shape like the routes' own 422s. */
+function asValidationIssues(details: unknown): unknown {
+  if (!Array.isArray(details)) return details;
+  return details.map((issue: { path?: PropertyKey[]; message?: string; code?: string }) => ({
+    loc: ['body', ...(issue.path ?? []).map((p) => (typeof p === 'number' ? p : String(p)))],
+    msg: issue.message ?? 'invalid',
+    type: issue.code ?? 'invalid',
+  }));
+}
+
 /** The store's stable error codes, as HTTP: the caller's mistake is a 4xx, a full disk a 507. */
 function fromStoreError(error: StoreError): ApiError {
   switch (error.code) {
     case 'not_found':
       return new ApiError(404, 'not_found', error.message, error.details);
     case 'invalid':
-      return new ApiError(422, 'validation_failed', error.message, error.details);
+      return new ApiError(422, 'validation_failed', error.message, asValidationIssues(error.details));
     case 'conflict':
       return new ApiError(409, 'conflict', error.message, error.details);
     case 'quota_exceeded':
