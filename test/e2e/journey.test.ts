@@ -197,9 +197,17 @@ describe('e2e: the lab journey', () => {
     await shot('6-sync');
 
     const rollouts = (await (await api('/v1/agl/rollouts?limit=-1')).json()) as {
-      items: Array<{ rollout_id: string; mode: string | null; status: string }>;
+      items: Array<{
+        rollout_id: string;
+        mode: string | null;
+        status: string;
+        input: { kind?: string } | null;
+      }>;
     };
-    const trained = rollouts.items.filter((r) => r.mode === 'train' && r.status === 'succeeded');
+    // The feedback rollouts of the training steps (not the run's own rollout, which holds its metrics).
+    const trained = rollouts.items.filter(
+      (r) => r.mode === 'train' && r.status === 'succeeded' && r.input?.kind !== 'edgelight.training-run',
+    );
     expect(trained.length).toBeGreaterThan(0);
     const spans = (await (await api(`/v1/agl/spans?rollout_id=${trained[0].rollout_id}`)).json()) as {
       items: Array<{ name: string }>;
