@@ -1,4 +1,5 @@
 import type { BlobStorage } from '../policy/checkpoint';
+import { isStoreError } from '../store/errors';
 import type { LightningStore } from '../store/store';
 import type { Attempt, ImportResult, Rollout, Span, StoreRecords, StoreRecordsInput } from '../store/types';
 import { checkpointIdsOf, downloadCheckpoint, uploadCheckpoint } from './checkpoints';
@@ -42,6 +43,8 @@ export type SyncReport = {
   cursor: number;
   /** Checkpoints a resource names that neither side holds. */
   missingCheckpoints: string[];
+  /** Outbox entries the server refused as invalid (4xx), set aside so the rest can flow. */
+  rejected: Array<{ key: OutboxKey; message: string }>;
 };
 
 const PULL_CURSOR = 'pull_cursor';
@@ -128,14 +131,32 @@ export class Syncer {
 
   private async pushAll(report: SyncReport): Promise<void> {
     const { outbox, remote, clientId } = this.options;
+    let limit = this.batchEntries;
     for (;;) {
-      const entries = await outbox.peek(this.batchEntries);
+      const entries = await outbox.peek(limit);
       if (entries.length === 0) return;
       const records = await this.readRows(entries, report);
       const first = entries[0] as OutboxEntry;
       const last = entries[entries.length - 1] as OutboxEntry;
-      // Same outbox window, same batch id: a retried batch is recognisable in the server's log.
-      const result = await remote.push(clientId, `${clientId}:${first.id}-${last.id}`, records);
+      let result: Awaited<ReturnType<SyncRemote['push']>>;
+      try {
+        // Same outbox window, same batch id: a retried batch is recognisable in the server's log.
+        result = await remote.push(clientId, `${clientId}:${first.id}-${last.id}`, records);
+      } catch (error) {
+        // A batch the server refuses for good (not a transient failure) would block the outbox
+        // forever: halve it until the refused entry stands alone, then set that one aside.
+        if (!isStoreError(error, 'invalid')) throw error;
+        if (entries.length > 1) {
+          limit = Math.ceil(entries.length / 2);
+          continue;
+        }
+        await outbox.remove([first.id]);
+        const { id: _id, ...key } = first;
+        report.rejected.push({ key, message: error.message });
+        limit = this.batchEntries;
+        continue;
+      }
+      limit = this.batchEntries;
       await outbox.remove(entries.map((e) => e.id));
       report.pushed.batches++;
       report.pushed.rows += countRows(records);
@@ -275,6 +296,7 @@ function emptyReport(ran: boolean): SyncReport {
     serverSeq: 0,
     cursor: 0,
     missingCheckpoints: [],
+    rejected: [],
   };
 }
 

@@ -19,6 +19,8 @@ import { DexieOutbox, MemoryOutbox } from '../../shared/sync/outbox';
 import { OutboxRecordingStore } from '../../shared/sync/recording-store';
 import { HttpBlobStorage, HttpSyncRemote } from '../../shared/sync/remote';
 import { type LockManagerLike, Syncer } from '../../shared/sync/syncer';
+import { StoreError } from '../../shared/store/errors';
+import type { SyncRemote } from '../../shared/sync/remote';
 
 const TOKEN = 'sync-test-token';
 
@@ -214,6 +216,38 @@ describe('sync between a browser store and the server', () => {
     expect([ra.ran, rb.ran].sort()).toEqual([false, true]);
     await a.close();
     await b.close();
+  });
+
+  it('sets aside an entry the server refuses for good, and delivers the rest', async () => {
+    const tab = makeTab(server, 'h');
+    const good = await runOne(tab.runnerStore, 2);
+    const bad = await runOne(tab.runnerStore, 2);
+    const http = new HttpSyncRemote({ baseUrl: server.url, token: TOKEN });
+    // The server refuses any batch that carries the `bad` rollout (as it would a row it cannot accept).
+    const remote: SyncRemote = {
+      pull: (after, limit) => http.pull(after, limit),
+      hasBlob: (sha) => http.hasBlob(sha),
+      putBlob: (sha, bytes) => http.putBlob(sha, bytes),
+      getBlob: (sha) => http.getBlob(sha),
+      push: async (clientId, batchId, records) => {
+        if (records.rollouts?.some((r) => r.rollout_id === bad)) throw new StoreError('invalid', 'refused');
+        return http.push(clientId, batchId, records);
+      },
+    };
+    const syncer = new Syncer({
+      store: tab.local,
+      outbox: tab.outbox,
+      remote,
+      clientId: 'tab-h',
+      locks: null,
+    });
+    const report = await syncer.syncOnce();
+    expect(report.rejected.map((r) => r.key)).toContainEqual({ kind: 'rollout', rollout_id: bad });
+    expect(await tab.outbox.size()).toBe(0);
+    expect((await serverStore.getRolloutById(good))?.status).toBe('succeeded');
+    expect((await serverStore.querySpans({ rollout_id: bad })).total).toBe(2);
+    expect(await serverStore.getRolloutById(bad)).toBeNull();
+    await tab.close();
   });
 
   it('syncs on its own timer once started, until stopped', async () => {
