@@ -36,10 +36,18 @@ function drain(): void {
 const STEP_INCREMENTS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000];
 
 export function tickLabels(splits: number[]): string[] {
-  const spacing = splits.length > 1 ? Math.abs(splits[1] - splits[0]) : Math.abs(splits[0] ?? 1);
-  const small = spacing > 0 && spacing < 1e-3;
-  const decimals = spacing > 0 ? Math.min(6, Math.max(0, -Math.floor(Math.log10(spacing)))) : 0;
-  return splits.map((v) => (small || Math.abs(v) >= 1e5 ? v.toExponential(1) : v.toFixed(decimals)));
+  const spacing = splits.length > 1 ? Math.abs(splits[1] - splits[0]) : 0;
+  const largest = Math.max(0, ...splits.map(Math.abs));
+  // Tiny or huge magnitudes read best as exponents; otherwise as many decimals as the spacing needs.
+  if (largest !== 0 && (largest < 1e-3 || largest >= 1e5)) return splits.map((v) => v.toExponential(1));
+  const decimals = spacing > 0 ? Math.min(8, Math.max(0, -Math.floor(Math.log10(spacing)))) : 2;
+  return splits.map((v) => v.toFixed(decimals));
+}
+
+/** A flat series (all zeros, say) gets a small range around it instead of uPlot's 0..100. */
+function yRange(_u: uPlot, min: number, max: number): uPlot.Range.MinMax {
+  if (min === max) return [min - 1, max + 1];
+  return uPlot.rangeNum(min, max, 0.1, true);
 }
 
 function toData(steps: number[], series: ChartSeries[]): uPlot.AlignedData {
@@ -72,11 +80,11 @@ function toOptions(title: string, series: ChartSeries[], width: number, height: 
     height,
     series: uSeries,
     bands,
-    scales: { x: { time: false } },
+    scales: { x: { time: false }, y: { range: yRange } },
     // Steps are whole numbers; y ticks get as many decimals as their spacing needs.
     axes: [
       { label: 'step', stroke: '#374151', incrs: STEP_INCREMENTS },
-      { stroke: '#374151', values: (_u, splits) => tickLabels(splits), size: 56 },
+      { stroke: '#374151', values: (_u, splits) => tickLabels(splits), size: 70 },
     ],
     legend: { show: true, live: false },
     cursor: { drag: { x: false, y: false } },
