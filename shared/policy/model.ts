@@ -17,8 +17,8 @@
 //   cheap element-wise ops instead of GELU's many), tied input/output embeddings, no biases.
 // - Activations stay 2-D as (B*T, C) between blocks so every projection is one large matMul; q, k, v
 //   come from a single fused (C, 3C) matMul.
-// - The embedding is a gather whose gradient is a one-hot matMul (custom gradient): tfjs-wasm has no
-//   UnsortedSegmentSum, the kernel behind gather's own gradient.
+// - The embedding is a gather with a custom gradient (scatterND, which sums repeated ids): tfjs-wasm has
+//   no UnsortedSegmentSum, the kernel behind gather's own gradient.
 // - Positions are rotary (default) or learned. Rotary's "rotate half" is a matMul with a fixed (hs, hs)
 //   matrix, which keeps every op in the differentiated path one with a gradient on every backend.
 // - Masks are additive biases (0 or -1e9). Training batches are right-padded, so the causal mask alone

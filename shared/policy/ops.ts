@@ -6,8 +6,8 @@
 // transpose flags are free and are used as they are.
 //
 //   linear(x, w)              x (N, K) · w (K, M) → (N, M), gradients through fast 2-D matMuls
-//   embed(table, ids)         table[ids] (N, C); gradient oneHot(ids)ᵀ · dy as a matMul (wasm has no
-//                             UnsortedSegmentSum, gather's own gradient)
+//   embed(table, ids)         table[ids] (N, C); gradient by scatterND, which sums duplicate ids on every
+//                             backend (wasm has no UnsortedSegmentSum, gather's own gradient)
 //   rotateHalf(x, R)          x (N, hs) · R for RoPE's signed permutation R (Rᵀ = −R), gradient −dy · R
 //   oneHotFloat(ids, depth)   (N, depth) float32 one-hot
 import * as tf from '@tensorflow/tfjs';
@@ -56,15 +56,16 @@ export function oneHotFloat(indices: tf.Tensor1D, depth: number): tf.Tensor2D {
 }
 
 export function embed(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
-  const rows = table.shape[0];
+  const [rows, C] = table.shape;
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [tableIn, idsIn, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
     save([idsIn]);
     return {
       value: tf.gather(tableIn, idsIn), // (N, C)
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const oneHot = oneHotFloat(saved[0] as tf.Tensor1D, rows); // (N, V)
-        return [matMul2d(oneHot, dy as tf.Tensor2D, true, false), tf.zerosLike(saved[0])]; // (V, C); ids get none
+        // Σ of dy's rows per id: scatterND adds duplicate indices, O(N·C) instead of a (V, N)·(N, C) matMul.
+        const indices = saved[0].reshape([-1, 1]); // (N, 1)
+        return [tf.scatterND(indices, dy, [rows, C]), tf.zerosLike(saved[0])]; // (V, C); ids get none
       },
     };
   });
