@@ -26,7 +26,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { createRng, deriveSeed } from '../train/rng';
-import { attention, embed, linear, oneHotFloat, rotateHalf } from './ops';
+import { attention, embed, linear, rotateHalf } from './ops';
 
 export const ModelConfigSchema = z
   .object({
@@ -191,7 +191,7 @@ export class Policy {
     }
     return tf.tidy(() => {
       const { logits, kv } = this.run(ids, { ...options, lastOnly: true }, true);
-      // (B, nh, P, hs) → (B, nh, S, hs): empty slots are zeros, so a later write is a plain add.
+      // (B, nh, P, hs) → (B, nh, S, hs): the empty slots are written as decoding reaches them.
       const pad = (t: tf.Tensor4D) =>
         tf.pad(t, [
           [0, 0],
@@ -226,13 +226,20 @@ export class Policy {
       if (this.config.positions === 'learned')
         x = tf.add(x, tf.gather(w.wpe, positions)); // (B, C)
       else rope = this.rope(positions.reshape([B, 1]) as tf.Tensor2D, 1);
-      const slotOneHot = oneHotFloat(tf.tensor1d([slot], 'int32'), S).reshape([1, 1, S, 1]); // (1, 1, S, 1)
+      // Write this token's key and value into slot `slot` of every (row, head): one copy of the cache plus
+      // B·nh row writes, the same work at every position.
+      const nh = this.config.nHead;
+      const at = new Int32Array(B * nh * 3);
+      for (let r = 0; r < B * nh; r++) at.set([Math.floor(r / nh), r % nh, slot], r * 3);
+      const slotIndices = tf.tensor2d(at, [B * nh, 3], 'int32'); // (B·nh, 3): [row, head, slot]
+      const write = (c: tf.Tensor4D, x: tf.Tensor4D) =>
+        tf.tensorScatterUpdate(c, slotIndices, x.reshape([B * nh, this.headSize])) as tf.Tensor4D;
       const keys: tf.Tensor4D[] = [];
       const values: tf.Tensor4D[] = [];
       for (let i = 0; i < nLayer; i++) {
         const { q, k, v } = this.qkvHeads(x, i, B, 1, rope); // each (B, nh, 1, hs)
-        const kc = tf.add(cache.keys[i], tf.mul(slotOneHot, k)) as tf.Tensor4D; // (B, nh, S, hs)
-        const vc = tf.add(cache.values[i], tf.mul(slotOneHot, v)) as tf.Tensor4D; // (B, nh, S, hs)
+        const kc = write(cache.keys[i], k); // (B, nh, S, hs)
+        const vc = write(cache.values[i], v); // (B, nh, S, hs)
         keys.push(kc);
         values.push(vc);
         const y = attention(q, kc, vc, keyBias).reshape([B, C]) as tf.Tensor2D; // (B, nh, 1, hs) → (B, C)

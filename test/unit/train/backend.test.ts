@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
+import { createPolicy } from '../../../shared/policy/model';
+import { generate } from '../../../shared/policy/sampling';
 import { isNode, probeBackend, selectBackend } from '../../../shared/train/backend';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -27,7 +29,7 @@ describe('backend selection under Node', () => {
     await expect(selectBackend({ prefer: 'tpu' as never })).rejects.toThrow();
   });
 
-  it('uses WebGPU through Dawn when asked, flagging the SwiftShader adapter as software', async () => {
+  it('uses WebGPU through Dawn when asked (SwiftShader flagged software), and samples there', async () => {
     const probe = await probeBackend('webgpu');
     expect(probe.available).toBe(true);
     expect(probe.software).toBe(true);
@@ -37,6 +39,20 @@ describe('backend selection under Node', () => {
     expect(tf.getBackend()).toBe('webgpu');
     const y = tf.matMul(tf.ones([2, 3]), tf.ones([3, 2]));
     expect(Array.from(await y.data())).toEqual([3, 3, 3, 3]);
+    // The KV-cache sampler gives the same tokens as a full recompute on WebGPU too.
+    const policy = createPolicy(
+      { vocabSize: 40, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 32 },
+      { seed: 5 },
+    );
+    const prompts = [
+      [1, 2, 3],
+      [4, 5],
+    ];
+    const options = { maxNewTokens: 5, samplesPerPrompt: 2, seed: 21 };
+    const cached = await generate(policy, prompts, options);
+    const full = await generate(policy, prompts, { ...options, useCache: false });
+    expect(cached.map((s) => s.tokens)).toEqual(full.map((s) => s.tokens));
+    policy.dispose();
     // 'auto' under Node never picks a software GPU, even when one is installed.
     expect((await selectBackend({ prefer: 'auto' })).name).toBe('wasm');
   });
