@@ -6,7 +6,7 @@ export type RateLimitOptions = {
   perSecond: number;
   /** Requests a client may send at once above the sustained rate. */
   burst: number;
-  /** Where the client is; defaults to the socket's remote address via `clientAddress`. */
+  /** Who the client is (createApp passes the socket's remote address). */
   clientKey: (request: Request, env: unknown) => string;
   now?: () => number;
 };
