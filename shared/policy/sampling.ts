@@ -14,6 +14,7 @@
 //   samplerLogprobs  log-probability under the distribution actually sampled from (temperature, top-k,
 //                    top-p applied; 0 for greedy): for diagnostics only.
 // Stop tokens are included in `tokens` (the policy must learn to emit them) and end that row.
+// maxNewTokens is capped at blockSize − 1; a prompt longer than blockSize − maxNewTokens keeps its end.
 //
 // How: prompts are left-padded to a common length P, so every row decodes in lockstep at the same cache
 // slot; a key mask hides the pads and each row's positions start at its first real token. The cache holds
