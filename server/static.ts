@@ -19,7 +19,9 @@ export function mountWebApp(app: Hono, webRoot: string): void {
     );
     return;
   }
-  app.use('/*', serveStatic({ root }));
+  const files = serveStatic({ root });
+  // API paths never touch the file system, even unknown ones (they get the JSON 404).
+  app.use('/*', (c, next) => (c.req.path.startsWith('/v1/') ? next() : files(c, next)));
   app.get('*', async (c, next) => {
     if (c.req.path.startsWith('/v1/')) return next();
     return c.html(await readFile(join(root, 'index.html'), 'utf8'));
