@@ -19,7 +19,7 @@ import { TrainingController, type TrainingEvent } from './lab/training';
 // trainer, sync) and exposes them to the page over comlink. Heavy modules load on first use, so the
 // worker starts fast and tfjs is fetched only when training or sampling begins.
 
-export type LabEvent = { type: 'ready' } | { type: 'sync'; state: SyncState } | TrainingEvent;
+export type LabEvent = { type: 'sync'; state: SyncState } | TrainingEvent;
 
 type Listener = (event: LabEvent) => void;
 const listeners = new Map<number, Listener>();
@@ -149,4 +149,3 @@ const api = {
 export type LabApi = typeof api;
 
 Comlink.expose(api);
-emit({ type: 'ready' });

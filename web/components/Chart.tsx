@@ -46,7 +46,10 @@ export function tickLabels(splits: number[]): string[] {
 
 /** A flat series (all zeros, say) gets a small range around it instead of uPlot's 0..100. */
 function yRange(_u: uPlot, min: number, max: number): uPlot.Range.MinMax {
-  if (min === max) return [min - 1, max + 1];
+  if (min === max) {
+    const pad = Math.max(Math.abs(min) * 0.5, 0.1);
+    return [min - pad, max + pad];
+  }
   return uPlot.rangeNum(min, max, 0.1, true);
 }
 

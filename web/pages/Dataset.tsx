@@ -164,6 +164,7 @@ export default function DatasetPage() {
               <button type="submit" disabled={!!busy.value}>
                 Generate
               </button>
+              <span class="muted">replaces the current dataset; the share applies to its SFT corpus</span>
             </p>
           </fieldset>
         </form>

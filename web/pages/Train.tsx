@@ -335,7 +335,7 @@ function Charts({ metrics }: { metrics: MetricPoint[] }) {
           title={`term: ${name} (mean ± std)`}
           steps={steps}
           series={termSeries(name, i)}
-          height={140}
+          height={160}
         />
       ))}
     </div>
