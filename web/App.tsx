@@ -1,6 +1,7 @@
 import { signal } from '@preact/signals';
 import type { ComponentType } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
+import { workerFailure } from './lab/client';
 import { isActive, training, watchTraining } from './lab/training';
 import { PAGE_LOADERS } from './pages';
 import { ROUTE_TITLES, ROUTES, type RouteName, hrefFor, route } from './router';
@@ -70,6 +71,11 @@ export function App() {
         <Nav />
       </header>
       <main id="main" ref={main} tabIndex={-1}>
+        {workerFailure.value && (
+          <p role="alert" class="error">
+            The lab worker failed: {workerFailure.value}. Reload the page to start it again.
+          </p>
+        )}
         {loadError.value && (
           <p role="alert" class="error">
             {loadError.value}

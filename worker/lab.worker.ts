@@ -63,7 +63,10 @@ const sync = clientId().then(
       () => {
         void sync.then((s) => s.state()).then((state) => emit({ type: 'sync', state }));
       },
-      () => checkpoints.registerPulledCheckpoints(db, blobs, localStore),
+      async () => {
+        traces.invalidate();
+        await checkpoints.registerPulledCheckpoints(db, blobs, localStore);
+      },
     ),
 );
 

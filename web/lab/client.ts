@@ -1,3 +1,4 @@
+import { signal } from '@preact/signals';
 import * as Comlink from 'comlink';
 import type { LabApi, LabEvent } from '../../worker/lab.worker';
 
@@ -7,11 +8,17 @@ import type { LabApi, LabEvent } from '../../worker/lab.worker';
 
 let remote: Comlink.Remote<LabApi> | undefined;
 
+/** Set when the worker itself fails (it could not load, or it crashed): the app shows it. */
+export const workerFailure = signal('');
+
 export function lab(): Comlink.Remote<LabApi> {
   if (!remote) {
     const worker = new Worker(new URL('../../worker/lab.worker.ts', import.meta.url), {
       type: 'module',
       name: 'edgelight-lab',
+    });
+    worker.addEventListener('error', (event) => {
+      workerFailure.value = event.message || 'the lab worker stopped with an error';
     });
     remote = Comlink.wrap<LabApi>(worker);
   }

@@ -63,6 +63,7 @@ async function summarise(store: LightningStore, rollout: RolloutWithAttempt): Pr
 
 export class TraceIndex {
   private finished = new Set<string>();
+  private settled = 0;
   private loaded = false;
   private running: Promise<number> | null = null;
 
@@ -88,16 +89,28 @@ export class TraceIndex {
       this.loaded = true;
     }
     let changed = 0;
-    for (let offset = 0; ; offset += SCAN_PAGE) {
+    // Rollouts are read oldest first from the end of the settled prefix: a long run of finished
+    // rollouts is not read again on every refresh.
+    let settling = true;
+    for (let offset = this.settled; ; offset += SCAN_PAGE) {
       const page = await store.queryRollouts({ sort_by: 'start_time', limit: SCAN_PAGE, offset });
       const fresh = page.items.filter((r) => !this.finished.has(r.rollout_id));
       const rows = await Promise.all(fresh.map((r) => summarise(store, r)));
       if (rows.length > 0) await this.db.traces.bulkPut(rows);
       for (const row of rows) if (FINAL.has(row.status)) this.finished.add(row.rollout_id);
+      for (const [i, r] of page.items.entries()) {
+        settling &&= this.finished.has(r.rollout_id);
+        if (settling) this.settled = offset + i + 1;
+      }
       changed += rows.length;
       if (page.items.length < SCAN_PAGE) break;
     }
     return changed;
+  }
+
+  /** Rows may have arrived out of order (a sync pull): the next refresh reads every rollout again. */
+  invalidate(): void {
+    this.settled = 0;
   }
 
   async query(
