@@ -1,4 +1,8 @@
-// A small seeded PRNG (mulberry32) so the evaluation set is the same on every machine.
+import { createRandom } from '../../data/random';
+
+// The evaluation set draws from the same seeded PRNG as shared/data (mulberry32), so a seed gives the
+// same set on every machine. This view only changes the API the value generators read best with:
+// `int` includes its upper bound (`int(0, 9)` is a digit) and `digits` draws a run of digits.
 export type Random = {
   next(): number;
   int(min: number, maxInclusive: number): number;
@@ -8,20 +12,13 @@ export type Random = {
 };
 
 export function seededRandom(seed: number): Random {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (min: number, maxInclusive: number) => min + Math.floor(next() * (maxInclusive - min + 1));
+  const random = createRandom(seed);
+  const int = (min: number, maxInclusive: number) => random.int(min, maxInclusive + 1);
   return {
-    next,
+    next: random.next,
     int,
-    pick: (items) => items[Math.floor(next() * items.length)],
+    pick: random.pick,
     digits: (count) => Array.from({ length: count }, () => String(int(0, 9))).join(''),
-    chance: (p) => next() < p,
+    chance: random.chance,
   };
 }
