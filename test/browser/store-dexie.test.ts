@@ -1,58 +1,16 @@
 // The store conformance suite inside Debian's Chromium, on real IndexedDB: the page imports the
-// same runner-free cases the Node tests use and reports one result per case. Dexie's ESM entry
-// wraps its UMD build, so this dev server pre-bundles it (the app's own dev server discovers it).
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+// same runner-free cases the Node tests use and reports one result per case.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeConformanceCases } from '../../shared/store/conformance/cases';
 import type { CaseResult } from '../../shared/store/conformance/index';
-import { launchChromium } from '../helpers/browser';
-
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-
-type Harness = {
-  server: ViteDevServer;
-  browser: Browser;
-  page: Page;
-  errors: string[];
-  close(): Promise<void>;
-};
-
-async function openStoreHarness(): Promise<Harness> {
-  const server = await createServer({
-    configFile: false,
-    root: repoRoot,
-    logLevel: 'error',
-    server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
-    optimizeDeps: { noDiscovery: true, include: ['dexie', 'zod'] },
-  });
-  await server.listen();
-  const address = server.httpServer?.address();
-  if (!address || typeof address === 'string') throw new Error('no dev server address');
-  const browser = await launchChromium();
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`http://127.0.0.1:${address.port}/test/browser/blank.html`);
-  return {
-    server,
-    browser,
-    page,
-    errors,
-    close: async () => {
-      await browser.close();
-      await server.close();
-    },
-  };
-}
+import { type BrowserHarness, openHarness } from '../helpers/browser';
 
 describe('DexieLightningStore in Chromium (real IndexedDB)', () => {
-  let h: Harness;
+  let h: BrowserHarness;
   let results: Map<string, CaseResult>;
 
   beforeAll(async () => {
-    h = await openStoreHarness();
+    h = await openHarness();
     const list = await h.page.evaluate(async () => {
       const conformance = (await window.importModule(
         '/shared/store/conformance/index.ts',
