@@ -1,42 +1,20 @@
 // Proves the governance pipeline runs inside a real Web Worker in Chromium, reached through
-// comlink, exactly as the app loads it. wink-nlp and its model are CommonJS, so the dev server
-// pre-bundles them (the app's own dev server discovers them; this one is told).
-import { fileURLToPath } from 'node:url';
-import { createServer, type ViteDevServer } from 'vite';
-import type { Browser, Page } from 'playwright-core';
+// comlink, exactly as the app loads it (the shared harness pre-bundles wink-nlp, its model and comlink).
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser';
-
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+import { type BrowserHarness, openHarness } from '../helpers/browser';
 
 describe('governance worker (Chromium, comlink)', () => {
-  let server: ViteDevServer;
-  let browser: Browser;
+  let harness: BrowserHarness;
   let page: Page;
-  const errors: string[] = [];
+  let errors: string[];
 
   beforeAll(async () => {
-    server = await createServer({
-      configFile: false,
-      root: repoRoot,
-      logLevel: 'error',
-      worker: { format: 'es' },
-      server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
-      optimizeDeps: { noDiscovery: true, include: ['wink-nlp', 'wink-eng-lite-web-model', 'comlink'] },
-    });
-    await server.listen();
-    const address = server.httpServer?.address();
-    if (!address || typeof address === 'string') throw new Error('no dev server address');
-    browser = await launchChromium();
-    page = await browser.newPage();
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`http://127.0.0.1:${address.port}/test/browser/blank.html`);
+    harness = await openHarness();
+    ({ page, errors } = harness);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  afterAll(async () => harness?.close());
 
   it('governs feedback and a response in a module worker', async () => {
     const result = await page.evaluate(async () => {

@@ -3,16 +3,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../server/app';
 import { listen, type RunningServer } from '../../server/listen';
 import { SqliteLightningStore } from '../../server/store/sqlite';
-import { launchChromium } from '../helpers/browser';
+import { type BrowserHarness, openHarness } from '../helpers/browser';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const TOKEN = 'browser-sync-token';
 
 type PageResult = { ran: boolean[]; pushed: number; outboxAfter: number; rollouts: string[] };
@@ -73,10 +70,9 @@ describe('sync from Chromium (IndexedDB, Web Locks, cross-origin fetch)', () => 
   let dir: string;
   let serverStore: SqliteLightningStore;
   let api: RunningServer;
-  let vite: ViteDevServer;
-  let browser: Browser;
+  let harness: BrowserHarness;
   let page: Page;
-  const errors: string[] = [];
+  let errors: string[];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'edgelight-browser-sync-'));
@@ -84,24 +80,11 @@ describe('sync from Chromium (IndexedDB, Web Locks, cross-origin fetch)', () => 
     api = await listen(
       createApp({ store: serverStore, sync: serverStore, token: TOKEN, corsOrigins: ['*'] }),
     );
-    vite = await createServer({
-      configFile: false,
-      root: repoRoot,
-      logLevel: 'error',
-      server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
-      optimizeDeps: { noDiscovery: true, include: ['dexie', 'zod'] },
-    });
-    await vite.listen();
-    const address = vite.httpServer?.address();
-    if (!address || typeof address === 'string') throw new Error('no dev server address');
-    browser = await launchChromium();
-    page = await browser.newPage();
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`http://127.0.0.1:${address.port}/test/browser/blank.html`);
+    harness = await openHarness();
+    ({ page, errors } = harness);
   });
   afterAll(async () => {
-    await browser?.close();
-    await vite?.close();
+    await harness?.close();
     await api?.close();
     await serverStore?.close();
     rmSync(dir, { recursive: true, force: true });
