@@ -25,6 +25,12 @@ export function VirtualList(props: Props) {
   const { count, rowHeight, height, label, columns, renderRow, selected, onSelect, onOpen, onRange } = props;
   const container = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
+  const cursor = useRef(selected);
+  const lastSelected = useRef(selected);
+  if (selected !== lastSelected.current) {
+    lastSelected.current = selected;
+    cursor.current = selected;
+  }
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - OVERSCAN);
   const last = Math.min(count, Math.ceil((scrollTop + height) / rowHeight) + OVERSCAN);
 
@@ -42,7 +48,8 @@ export function VirtualList(props: Props) {
 
   function onKeyDown(event: KeyboardEvent) {
     if (count === 0) return;
-    const current = selected ?? -1;
+    // Keys can arrive faster than re-renders: move from the last key's row, not the last render's.
+    const current = cursor.current ?? -1;
     const page = Math.max(1, Math.floor(height / rowHeight) - 1);
     const moves: Record<string, number> = {
       ArrowDown: current + 1,
@@ -55,6 +62,7 @@ export function VirtualList(props: Props) {
     if (event.key in moves) {
       event.preventDefault();
       const next = Math.min(count - 1, Math.max(0, moves[event.key]));
+      cursor.current = next;
       onSelect?.(next);
       scrollIntoView(next);
     } else if (event.key === 'Enter' && current >= 0) {
@@ -76,6 +84,7 @@ export function VirtualList(props: Props) {
         class="vlist-row"
         style={{ top: index * rowHeight, height: rowHeight, gridTemplateColumns: columns }}
         onClick={() => {
+          cursor.current = index;
           onSelect?.(index);
           onOpen?.(index);
         }}
