@@ -10,13 +10,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { SqliteLightningStore } from '../server/store/sqlite';
 import { DexieLightningStore } from '../shared/store/dexie';
 import { InMemoryLightningStore } from '../shared/store/memory';
 import type { LightningStore } from '../shared/store/store';
-import type { SpanInput } from '../shared/store/types';
+import { benchSpan as span, dexieIngestInChromium, flagValue, round } from './_store';
 
 type Flags = {
   quick: boolean;
@@ -28,7 +27,7 @@ type Flags = {
 };
 
 function parseFlags(flags: string[]): Flags {
-  const value = (name: string) => flags.find((f) => f.startsWith(`--${name}=`))?.split('=')[1];
+  const value = (name: string) => flagValue(flags, name);
   const quick = flags.includes('--quick');
   return {
     quick,
@@ -37,25 +36,6 @@ function parseFlags(flags: string[]): Flags {
     seconds: Number(value('seconds') ?? (quick ? 1 : 3)),
     chromium: flags.includes('--chromium'),
     ingestOnly: flags.includes('--ingest-only'),
-  };
-}
-
-const round = (x: number) => Math.round(x * 10) / 10;
-
-/** A span shaped like the feedback agent's: a message with some text and a reward attribute. */
-function span(rolloutId: string, attemptId: string, i: number): SpanInput {
-  return {
-    rollout_id: rolloutId,
-    attempt_id: attemptId,
-    trace_id: `trace-${rolloutId}`,
-    span_id: `span-${i}`,
-    name: i % 6 === 5 ? 'agentlightning.reward' : 'agentlightning.message',
-    attributes: {
-      'agentlightning.reward.0.value': 0.5,
-      'message.content': 'Thank you for the report; we are still evaluating the layout bug you found.',
-    },
-    start_time: 1_700_000_000 + i,
-    end_time: 1_700_000_000 + i + 0.5,
   };
 }
 
@@ -117,83 +97,6 @@ async function queuePattern(store: LightningStore, runners: number, seconds: num
   };
 }
 
-/** Dexie on Chromium's IndexedDB: the same ingest loop, run inside a page. */
-async function chromiumIngest(total: number, batch: number) {
-  const { createServer } = await import('vite');
-  const { launchChromium } = await import('../test/helpers/browser');
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const server = await createServer({
-    configFile: false,
-    root,
-    logLevel: 'error',
-    server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
-    optimizeDeps: { noDiscovery: true, include: ['dexie', 'zod'] },
-  });
-  await server.listen();
-  const address = server.httpServer?.address();
-  if (!address || typeof address === 'string') throw new Error('no dev server address');
-  const browser = await launchChromium();
-  try {
-    const page = await browser.newPage();
-    // tsx compiles this file with esbuild's keepNames: functions sent to the page call __name.
-    await page.addInitScript('window.__name = (fn) => fn');
-    await page.goto(`http://127.0.0.1:${address.port}/test/browser/blank.html`);
-    return await page.evaluate(
-      async ({ total, batch }) => {
-        const { DexieLightningStore } = (await window.importModule(
-          '/shared/store/dexie.ts',
-        )) as typeof import('../shared/store/dexie');
-        const make = (rolloutId: string, attemptId: string, i: number) => ({
-          rollout_id: rolloutId,
-          attempt_id: attemptId,
-          trace_id: 't',
-          span_id: `span-${i}`,
-          name: 'agentlightning.message',
-          attributes: { 'message.content': 'Thank you for the report; we are still evaluating it.' },
-        });
-        // Baseline first, on its own fresh database: the same rows through bare Dexie bulkAdd
-        // into the spans table (no validation, sequence ids or heartbeats).
-        const bare = new DexieLightningStore({ indexedDB, IDBKeyRange, name: 'bench-raw' });
-        const rawStarted = performance.now();
-        for (let written = 0; written < total; written += batch) {
-          const rows = Array.from({ length: Math.min(batch, total - written) }, (_, i) => ({
-            ...make('ro-raw', 'at-raw', written + i),
-            sequence_id: written + i + 1,
-          }));
-          await bare.db.spans.bulkAdd(rows as never);
-        }
-        const rawSeconds = (performance.now() - rawStarted) / 1000;
-        await bare.destroy();
-
-        const store = new DexieLightningStore({ indexedDB, IDBKeyRange, name: 'bench' });
-        const r = await store.startRollout({ input: 0 });
-        const started = performance.now();
-        for (let written = 0; written < total; written += batch) {
-          await store.addSpans(
-            Array.from({ length: Math.min(batch, total - written) }, (_, i) =>
-              make(r.rollout_id, r.attempt.attempt_id, written + i),
-            ),
-          );
-        }
-        const seconds = (performance.now() - started) / 1000;
-        await store.destroy();
-        return {
-          spans: total,
-          batch,
-          seconds: Math.round(seconds * 10) / 10,
-          spans_per_s: Math.round(total / seconds),
-          raw_dexie_bulkadd_spans_per_s: Math.round(total / rawSeconds),
-          vs_raw_bulkadd: Math.round((rawSeconds / seconds) * 1000) / 1000,
-        };
-      },
-      { total, batch },
-    );
-  } finally {
-    await browser.close();
-    await server.close();
-  }
-}
-
 export async function run(flagList: string[]) {
   const flags = parseFlags(flagList);
   const dir = mkdtempSync(join(tmpdir(), 'edgelight-bench-store-'));
@@ -216,7 +119,7 @@ export async function run(flagList: string[]) {
       );
       await store.close();
     }
-    if (flags.chromium) ingestResults.dexie_chromium = await chromiumIngest(spanTotal, flags.batch);
+    if (flags.chromium) ingestResults.dexie_chromium = await dexieIngestInChromium(spanTotal, flags.batch);
     const base = (ingestResults.memory as { spans_per_s: number }).spans_per_s;
     for (const value of Object.values(ingestResults) as { spans_per_s: number; vs_memory?: number }[]) {
       value.vs_memory = Math.round((value.spans_per_s / base) * 1000) / 1000;

@@ -13,11 +13,12 @@ import { HttpLightningStore, HttpTransport } from '../shared/store/http';
 import { InMemoryLightningStore } from '../shared/store/memory';
 import type { LightningStore } from '../shared/store/store';
 import type { Span, SpanInput } from '../shared/store/types';
+import { benchSpan as span, dexieIngestInChromium, flagValue, round } from './_store';
 
 type Flags = { quick: boolean; runners: number[]; seconds: number; warmup: number; browser: boolean };
 
 function parseFlags(flags: string[]): Flags {
-  const value = (name: string) => flags.find((f) => f.startsWith(`--${name}=`))?.split('=')[1];
+  const value = (name: string) => flagValue(flags, name);
   const quick = flags.includes('--quick');
   return {
     quick,
@@ -26,25 +27,6 @@ function parseFlags(flags: string[]): Flags {
     // Each server process starts cold; the first second of a run mostly measures the JIT.
     warmup: Number(value('warmup') ?? 1),
     browser: !flags.includes('--no-browser'),
-  };
-}
-
-const round = (x: number) => Math.round(x * 10) / 10;
-
-/** A span as a runner emits it: a chat message or a reward, ~300 bytes of JSON. */
-function span(rolloutId: string, attemptId: string, i: number): SpanInput {
-  return {
-    rollout_id: rolloutId,
-    attempt_id: attemptId,
-    trace_id: `trace-${rolloutId}`,
-    span_id: `span-${i}`,
-    name: i % 6 === 5 ? 'agentlightning.reward' : 'agentlightning.message',
-    attributes: {
-      'agentlightning.reward.0.value': 0.5,
-      'message.content': 'Thank you for the feedback, we will look into it.',
-    },
-    start_time: 1_700_000_000 + i,
-    end_time: 1_700_000_000 + i + 0.5,
   };
 }
 
@@ -187,63 +169,6 @@ async function ingestBenchmarks(flags: Flags, dir: string) {
   return out;
 }
 
-// ---- Dexie in Chromium ------------------------------------------------------------------------
-
-async function dexieInChromium(flags: Flags) {
-  const { launchChromium } = await import('../test/helpers/browser');
-  const { createServer } = await import('vite');
-  // Dexie's ESM entry wraps its UMD build, so this dev server pre-bundles it (and zod).
-  const server = await createServer({
-    configFile: false,
-    root: join(here, '..'),
-    logLevel: 'error',
-    server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
-    optimizeDeps: { noDiscovery: true, include: ['dexie', 'zod'] },
-  });
-  await server.listen();
-  const address = server.httpServer?.address();
-  if (!address || typeof address === 'string') throw new Error('no dev server address');
-  const url = `http://127.0.0.1:${address.port}`;
-  const browser = await launchChromium();
-  try {
-    const page = await browser.newPage();
-    await page.goto(`${url}/test/browser/blank.html`);
-    const total = flags.quick ? 10_000 : 50_000;
-    return await page.evaluate(async (total) => {
-      const { DexieLightningStore } = (await window.importModule('/shared/store/dexie.ts')) as {
-        DexieLightningStore: new (o: object) => LightningStore & { destroy(): Promise<void> };
-      };
-      const store = new DexieLightningStore({ indexedDB, IDBKeyRange, name: `bench-${Date.now()}` });
-      const r = await store.startRollout({ input: 'ingest' });
-      const batch = 500;
-      const started = performance.now();
-      for (let from = 0; from < total; from += batch) {
-        await store.addSpans(
-          Array.from({ length: batch }, (_, i) => ({
-            rollout_id: r.rollout_id,
-            attempt_id: r.attempt.attempt_id,
-            trace_id: 't',
-            span_id: `span-${from + i}`,
-            name: 'agentlightning.message',
-            attributes: { 'message.content': 'Thank you for the feedback, we will look into it.' },
-          })),
-        );
-      }
-      const seconds = (performance.now() - started) / 1000;
-      await store.destroy();
-      return {
-        spans: total,
-        batch,
-        seconds: Math.round(seconds * 10) / 10,
-        spans_per_s: Math.round(total / seconds),
-      };
-    }, total);
-  } finally {
-    await browser.close();
-    await server.close();
-  }
-}
-
 // ---- the queue pattern ----------------------------------------------------------------------
 
 /**
@@ -338,7 +263,8 @@ export async function run(flagList: string[]) {
         'REST runs use a server in its own process and clients with createNodeFetch (node:http keep-alive)',
     };
     result.ingest = await ingestBenchmarks(flags, dir);
-    if (flags.browser) result.ingest_dexie_chromium = await dexieInChromium(flags);
+    if (flags.browser)
+      result.ingest_dexie_chromium = await dexieIngestInChromium(flags.quick ? 10_000 : 50_000, 500);
     result.queue_pattern = await queueBenchmarks(flags, dir);
     result.load_average_at_end = loadavg().map(round);
     return result;
