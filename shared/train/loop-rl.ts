@@ -14,10 +14,9 @@
 import { AGL_OBJECT, ATTR, flattenAttributes } from '../agent/semconv';
 import type { FeedbackTask } from '../agent/task';
 import type { GovernancePipeline } from '../governance/types';
-import { type BlobStorage, loadCheckpoint, removeCheckpoint, saveCheckpoint } from '../policy/checkpoint';
-import { checkpointFromPolicy, policyFromCheckpoint } from '../policy/checkpoint-policy';
+import { type BlobStorage, removeCheckpoint, saveCheckpoint } from '../policy/checkpoint';
+import { checkpointFromPolicy } from '../policy/checkpoint-policy';
 import type { Policy } from '../policy/model';
-import { TransformerReplyPolicy } from '../policy/reply-policy';
 import type { PolicyTokenizer } from '../policy/tokenizer';
 import { newSpanId, newTraceId } from '../store/ids';
 import type { LightningStore } from '../store/store';
