@@ -1,6 +1,6 @@
 import { isNegated } from './negation';
 import { compileRuleSet, DEFAULT_RULE_SET } from './rules';
-import { sentenceAt, sentenceSpans } from './text';
+import { nonEmptyMatches, sentenceAt, sentenceSpans } from './text';
 import type { BoundaryFinding, RuleSet } from './types';
 
 // The Tractatus values boundaries: feedback asking the system to decide values, purpose, meaning
@@ -13,12 +13,7 @@ export function checkBoundaries(text: string, ruleSet: RuleSet = DEFAULT_RULE_SE
   for (const { rule, matchers } of compiled.boundaries) {
     let first: { start: number; match: string } | undefined;
     for (const matcher of matchers) {
-      matcher.lastIndex = 0;
-      for (let m = matcher.exec(text); m; m = matcher.exec(text)) {
-        if (m[0].length === 0) {
-          matcher.lastIndex++;
-          continue;
-        }
+      for (const m of nonEmptyMatches(matcher, text)) {
         // "I'm not asking you to decide our mission" does not cross the boundary.
         if (isNegated(text, sentenceAt(sentences, m.index), m.index, compiled)) continue;
         if (!first || m.index < first.start) first = { start: m.index, match: m[0] };

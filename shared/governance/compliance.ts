@@ -1,6 +1,6 @@
 import { isNegated } from './negation';
 import { type CompiledRuleSet, compileRuleSet, DEFAULT_RULE_SET } from './rules';
-import { sentenceAt, sentenceSpans } from './text';
+import { nonEmptyMatches, sentenceAt, sentenceSpans } from './text';
 import type { RuleSet, Violation } from './types';
 
 // Compliance rules (inst_016 statistics, inst_017 absolute assurance, inst_018 maturity claims)
@@ -21,12 +21,7 @@ export function checkCompliance(text: string, ruleSet: RuleSet = DEFAULT_RULE_SE
   for (const { rule, matchers, exemptions } of compiled.rules) {
     const taken: { start: number; end: number }[] = [];
     for (const matcher of matchers) {
-      matcher.lastIndex = 0;
-      for (let m = matcher.exec(text); m; m = matcher.exec(text)) {
-        if (m[0].length === 0) {
-          matcher.lastIndex++;
-          continue;
-        }
+      for (const m of nonEmptyMatches(matcher, text)) {
         const start = m.index;
         const end = start + m[0].length;
         if (taken.some((t) => start < t.end && end > t.start)) continue;

@@ -16,6 +16,18 @@ export function sentenceSpans(text: string): Span[] {
   return spans;
 }
 
+/** Every non-empty match of a global regex in `text`, from the start (an empty match steps one on). */
+export function* nonEmptyMatches(pattern: RegExp, text: string): Generator<RegExpExecArray> {
+  pattern.lastIndex = 0;
+  for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
+    if (m[0].length === 0) {
+      pattern.lastIndex++;
+      continue;
+    }
+    yield m;
+  }
+}
+
 /** The sentence containing `offset` (spans are sorted; binary search keeps long texts cheap). */
 export function sentenceAt(spans: Span[], offset: number): Span {
   let lo = 0;
