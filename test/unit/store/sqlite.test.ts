@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, SQL } from '../../../server/store/sql';
 import { changesToRecords, SqliteLightningStore } from '../../../server/store/sqlite';
 import { describeStoreConformance } from '../../helpers/store-conformance';
+import { drainQueue } from './drain-queue';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgelight-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -123,23 +124,7 @@ describe('SqliteLightningStore', () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     writeFileSync(startFile, '');
-    const mine: string[] = [];
-    for (;;) {
-      const taken = await store.dequeueRollout({ worker_id: 'parent' });
-      if (!taken) break;
-      const span = {
-        rollout_id: taken.rollout_id,
-        attempt_id: taken.attempt.attempt_id,
-        trace_id: 't',
-        name: 's',
-      };
-      await store.addSpans([
-        { ...span, span_id: 'a' },
-        { ...span, span_id: 'b' },
-      ]);
-      await store.updateAttempt(taken.rollout_id, 'latest', { status: 'succeeded' });
-      mine.push(taken.rollout_id);
-    }
+    const mine = await drainQueue(store, 'parent');
     const theirs = (await Promise.all(runners)).flatMap((r) => JSON.parse(r.stdout) as string[]);
     const all = [...mine, ...theirs];
     console.log('DIST', mine.length, theirs.length);
