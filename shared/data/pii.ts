@@ -1,3 +1,4 @@
+import { luhnCheckDigit } from '../governance/pii/digits';
 import type { PiiType } from '../governance/types';
 import type { Random } from './random';
 
@@ -88,19 +89,6 @@ function phone(random: Random): string {
   if (kind === 0) return `+44 20 7946 0${digits(random, 3)}`;
   if (kind === 1) return `+61 2 5550 ${digits(random, 4)}`;
   return `(212) ${random.int(201, 989)}-${digits(random, 4)}`;
-}
-
-function luhnCheckDigit(payload: string): number {
-  let sum = 0;
-  for (let i = 0; i < payload.length; i++) {
-    let d = Number(payload[payload.length - 1 - i]);
-    if (i % 2 === 0) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return (10 - (sum % 10)) % 10;
 }
 
 function creditCard(random: Random): string {

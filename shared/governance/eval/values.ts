@@ -1,6 +1,6 @@
 import { parsePhoneNumber } from 'awesome-phonenumber';
 import { composeIBAN, isValidIBAN } from 'ibantools';
-import { luhnValid } from '../pii/digits';
+import { luhnCheckDigit, luhnValid } from '../pii/digits';
 import type { Random } from './random';
 
 // Faker-style value generators for the evaluation set. Every PII value is real-shaped and valid
@@ -242,8 +242,7 @@ export function phone(r: Random): string {
 
 function withLuhnDigit(prefix: string, length: number, r: Random): string {
   const body = prefix + r.digits(length - prefix.length - 1);
-  for (let d = 0; d <= 9; d++) if (luhnValid(body + d)) return body + d;
-  return body;
+  return body + luhnCheckDigit(body);
 }
 
 export function creditCard(r: Random): string {

@@ -44,3 +44,9 @@ export function luhnValid(digits: string, from = 0, to = digits.length): boolean
   }
   return to > from && sum % 10 === 0;
 }
+
+/** The digit that makes `payload` + digit pass luhnValid (the check digit card numbers end in). */
+export function luhnCheckDigit(payload: string): number {
+  for (let d = 0; d < 9; d++) if (luhnValid(payload + d)) return d;
+  return 9;
+}
