@@ -27,43 +27,53 @@ function manifestFiles(manifest: Uint8Array): string[] {
     .filter((s): s is string => typeof s === 'string' && SHA256.test(s));
 }
 
+type BlobSource = { get(sha256: string): Promise<Uint8Array | undefined> };
+type BlobSink = {
+  has(sha256: string): Promise<boolean>;
+  put(sha256: string, bytes: Uint8Array): Promise<void>;
+};
+
+/** Copies a checkpoint `to` lacks, files first, manifest last; false when `from` lacks a blob. */
+async function copyCheckpoint(from: BlobSource, to: BlobSink, checkpointId: string): Promise<boolean> {
+  if (await to.has(checkpointId)) return true;
+  const manifest = await from.get(checkpointId);
+  if (!manifest) return false;
+  for (const sha of manifestFiles(manifest)) {
+    if (await to.has(sha)) continue;
+    const bytes = await from.get(sha);
+    if (!bytes) return false;
+    await to.put(sha, bytes);
+  }
+  await to.put(checkpointId, manifest);
+  return true;
+}
+
 /**
  * Uploads a checkpoint the server lacks. Returns false when neither side has it (a resource that
  * names a checkpoint this tab never held); the row is still pushed, as Agent Lightning would.
  */
-export async function uploadCheckpoint(
+export function uploadCheckpoint(
   local: BlobStorage,
   remote: SyncRemote,
   checkpointId: string,
 ): Promise<boolean> {
-  if (await remote.hasBlob(checkpointId)) return true;
-  const manifest = await local.get(checkpointId);
-  if (!manifest) return false;
-  for (const sha of manifestFiles(manifest)) {
-    if (await remote.hasBlob(sha)) continue;
-    const bytes = await local.get(sha);
-    if (!bytes) return false;
-    await remote.putBlob(sha, bytes);
-  }
-  await remote.putBlob(checkpointId, manifest);
-  return true;
+  const server: BlobSink = {
+    has: (sha) => remote.hasBlob(sha),
+    put: (sha, bytes) => remote.putBlob(sha, bytes),
+  };
+  return copyCheckpoint(local, server, checkpointId);
 }
 
 /** Downloads a checkpoint this side lacks, files first; returns false when the server lacks it. */
-export async function downloadCheckpoint(
+export function downloadCheckpoint(
   local: BlobStorage,
   remote: SyncRemote,
   checkpointId: string,
 ): Promise<boolean> {
-  if (await local.get(checkpointId)) return true;
-  const manifest = await remote.getBlob(checkpointId);
-  if (!manifest) return false;
-  for (const sha of manifestFiles(manifest)) {
-    if (await local.get(sha)) continue;
-    const bytes = await remote.getBlob(sha);
-    if (!bytes) return false;
-    await local.put(sha, bytes);
-  }
-  await local.put(checkpointId, manifest);
-  return true;
+  // Local storage has no `has`: a blob is there when `get` finds it.
+  const tab: BlobSink = {
+    has: async (sha) => !!(await local.get(sha)),
+    put: (sha, bytes) => local.put(sha, bytes),
+  };
+  return copyCheckpoint({ get: (sha) => remote.getBlob(sha) }, tab, checkpointId);
 }
