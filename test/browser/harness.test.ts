@@ -11,7 +11,7 @@ describe('browser harness (Debian Chromium)', () => {
   it('exposes a WebGPU adapter (SwiftShader without a GPU) and IndexedDB', async () => {
     const info = await h.page.evaluate(async () => {
       const gpu = (
-        navigator as Navigator & {
+        navigator as unknown as {
           gpu?: { requestAdapter(): Promise<{ info?: { vendor: string; architecture: string } } | null> };
         }
       ).gpu;

@@ -51,7 +51,10 @@ describe('boundaries', () => {
       ['Please have the framework choose for me whether I should take the job.', 'AGENCY'],
     ];
     for (const [text, boundary] of cases) {
-      expect(checkBoundaries(text).map((b) => b.boundary), text).toContain(boundary);
+      expect(
+        checkBoundaries(text).map((b) => b.boundary),
+        text,
+      ).toContain(boundary);
     }
   });
   it('does not mistake technical uses of the same words for boundary requests', () => {
