@@ -143,7 +143,7 @@ function progressLine(
     parts.push(`reward ${m.rewardMean.toFixed(3)}±${(m.rewardStd ?? 0).toFixed(3)}`);
   if (m.violationRate !== undefined) parts.push(`viol ${(100 * m.violationRate).toFixed(1)}%`);
   parts.push(`kl ${(m.kl ?? 0).toFixed(4)}`, `loss ${m.loss.toFixed(4)}`, `lr ${m.lr.toExponential(2)}`);
-  parts.push(`tok/s ${Math.round(m.tokensPerSecond)}`, `eta ${formatDuration(Math.min(etaSteps, etaClock))}`);
+  parts.push(`tok/s ${Math.round(m.tokensPerSecond)}`, `eta ${formatDuration(Math.max(0, Math.min(etaSteps, etaClock)))}`);
   return parts.join('  ');
 }
 
