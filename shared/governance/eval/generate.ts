@@ -70,8 +70,8 @@ function fill(template: string, r: Random): Pick<EvalItem, 'text' | 'pii' | 'rul
 export type EvalSetOptions = { seed?: number; perTemplate?: number };
 
 /**
- * Every template filled `perTemplate` times. Templates are shuffled with the seed and alternate
- * between the `dev` and `test` halves, so a template's sentences never appear in both.
+ * Every template filled `perTemplate` times. Templates are shuffled with the seed and assigned to the
+ * `dev` or `test` half, so a template's sentences never appear in both.
  */
 export function generateEvalSet(options: EvalSetOptions = {}): EvalItem[] {
   const r = seededRandom(options.seed ?? 2026);
@@ -81,12 +81,27 @@ export function generateEvalSet(options: EvalSetOptions = {}): EvalItem[] {
     ...RESPONSE_TEMPLATES.map((t) => ({ t, kind: 'response' as const })),
   ].map((x, i) => ({ ...x, id: `${x.kind === 'feedback' ? 'f' : 'r'}${i}`, order: r.next() }));
   templates.sort((a, b) => a.order - b.order);
+  // Stratified by what a template exercises (its slots, rules and negations), so every PII type and
+  // rule has support in both halves; a template still lands in exactly one half.
+  const seen = { dev: new Map<string, number>(), test: new Map<string, number>() };
+  const templateCount = { dev: 0, test: 0 };
   const items: EvalItem[] = [];
-  templates.forEach(({ t, kind, id }, rank) => {
-    const split = rank % 2 === 0 ? 'dev' : 'test';
+  for (const { t, kind, id } of templates) {
+    const features = [...t.matchAll(/\{([A-Z_]+(?::[a-z0-9_]+)?)/g)].map((m) => `${kind}:${m[1]}`);
+    const load = (half: 'dev' | 'test') => features.reduce((sum, f) => sum + (seen[half].get(f) ?? 0), 0);
+    const split: 'dev' | 'test' =
+      load('dev') !== load('test')
+        ? load('dev') < load('test')
+          ? 'dev'
+          : 'test'
+        : templateCount.dev <= templateCount.test
+          ? 'dev'
+          : 'test';
+    templateCount[split]++;
+    for (const f of features) seen[split].set(f, (seen[split].get(f) ?? 0) + 1);
     for (let k = 0; k < perTemplate; k++)
       items.push({ id: `${id}-${k}`, template: id, split, kind, ...fill(t, r) });
-  });
+  }
   return items;
 }
 

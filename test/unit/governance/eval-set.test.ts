@@ -15,6 +15,22 @@ describe('evaluation set generator', () => {
     expect([...halves.values()].every((s) => s.size === 1)).toBe(true);
     expect(new Set(set.map((i) => i.split))).toEqual(new Set(['dev', 'test']));
   });
+  it('gives every PII type and every rule support in both halves', () => {
+    for (const seed of [11, 2026]) {
+      const items = generateEvalSet({ seed, perTemplate: 1 });
+      const kinds = (half: 'dev' | 'test') =>
+        new Set(
+          items
+            .filter((i) => i.split === half)
+            .flatMap((i) => [
+              ...i.pii.map((s) => s.type),
+              ...i.rules.map((s) => `${s.rule}${s.negated ? '-negated' : ''}`),
+            ]),
+        );
+      expect([...kinds('test')].sort()).toEqual([...kinds('dev')].sort());
+      expect(kinds('test')).toContain('IP_ADDRESS');
+    }
+  });
   it('labels point at the inserted values', () => {
     for (const item of set) {
       for (const span of item.pii) {
