@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createBaselinePolicy } from '../../shared/agent/baseline-policy';
 import { createFeedbackAgent, type ScoredReply } from '../../shared/agent/feedback-agent';
 import type { ReplyPolicy } from '../../shared/agent/policy';
-import { REWARD_TERMS } from '../../shared/agent/reward';
+import { REPORTED_TERMS } from '../../shared/agent/reward';
 import { type PolicyResolver, runRunners } from '../../shared/agent/runner';
 import { FeedbackTask } from '../../shared/agent/task';
 import { generateFeedback } from '../../shared/data/generator';
@@ -228,7 +228,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const { store, kind } = await openStore(values);
-  const terms = Object.fromEntries(['primary', ...REWARD_TERMS].map((t) => [t, moments()])) as Record<
+  const terms = Object.fromEntries(['primary', ...REPORTED_TERMS].map((t) => [t, moments()])) as Record<
     string,
     Moments
   >;
@@ -240,7 +240,7 @@ export async function run(argv: string[]): Promise<number> {
     replies++;
     if (scored.verdict.pii.length > 0 || scored.verdict.decision === 'block') redacted++;
     add(terms.primary, scored.reward.primary);
-    for (const t of REWARD_TERMS) add(terms[t], scored.reward.terms[t]);
+    for (const t of REPORTED_TERMS) add(terms[t], scored.reward.terms[t]);
     for (const rule of scored.reward.violations) violations[rule] = (violations[rule] ?? 0) + 1;
     if (scored.reward.hardZero) hardZeros[scored.reward.hardZero]++;
   };

@@ -5,7 +5,8 @@ import {
   createFeedbackReward,
   integrityScore,
   lengthScore,
-  REWARD_TERMS,
+  REPORTED_TERMS,
+  fluencyScore,
   RewardConfig,
   rewardFeedbackReply,
   toneScore,
@@ -68,8 +69,33 @@ describe('reward terms, hand-checked', () => {
     expect(r.words).toBeGreaterThanOrEqual(50);
     // Every term is earned: 71 words; sorry + "reporting"; two integrity markers; no violations;
     // link, glossary, page and broken picked up from the feedback.
-    expect(r.terms).toEqual({ length: 1, tone: 1, integrity: 1, overselling: 1, acknowledgement: 1 });
+    expect(r.terms).toEqual({
+      length: 1,
+      tone: 1,
+      integrity: 1,
+      overselling: 1,
+      acknowledgement: 1,
+      fluency: 1,
+    });
     expect(r.primary).toBe(1);
+  });
+
+  it('fluency: prose passes, keyword salad and stuttering do not, and the gate scales the primary', () => {
+    expect(fluencyScore(GOOD)).toBe(1);
+    expect(fluencyScore('Sorry about that. We will look.')).toBe(1);
+    // Replies a reward-hacked GRPO run produced (test-split eval of the lr 8e-4 run): on-topic words and
+    // integrity markers of the right length, no sentences.
+    const salad =
+      'papers message profit in CrossReferenceValidator adds started started papers every message conflicting ' +
+      'verdicts section preliminary limitations openly guide guide research prototype message issue ' +
+      'conflicting small CrossReferenceValidator message issue conflicting verdicts section frustrating';
+    expect(fluencyScore(salad)).toBeLessThan(0.1);
+    expect(fluencyScore(`I understand your message ${'message '.repeat(30)}issue.`)).toBeLessThan(0.1);
+    const r = score(salad);
+    const mean =
+      (r.terms.length + r.terms.tone + r.terms.integrity + r.terms.overselling + r.terms.acknowledgement) / 5;
+    expect(r.primary).toBeCloseTo(mean * r.terms.fluency);
+    expect(r.primary).toBeLessThan(0.1);
   });
 
   it('tone: cheerleading at a complaint scores 0, a positive note wants thanks, a question wants information', () => {
@@ -173,7 +199,7 @@ describe('reward properties', () => {
             feedback: feedbackVerdict(items[k].text, label),
             reply: governance.govern(reply, 'response'),
           });
-          for (const t of REWARD_TERMS) {
+          for (const t of REPORTED_TERMS) {
             expect(r.terms[t]).toBeGreaterThanOrEqual(0);
             expect(r.terms[t]).toBeLessThanOrEqual(1);
           }
