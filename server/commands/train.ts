@@ -14,7 +14,9 @@ import { createPolicy, describeParameters, type Policy, presetConfig } from '../
 import { DEFAULT_MAX_NEW_TOKENS, encodeSftPair } from '../../shared/policy/sequence';
 import { PolicyTokenizer } from '../../shared/policy/tokenizer';
 import { DEFAULT_VOCAB_SIZE, trainByteLevelBpe } from '../../shared/policy/tokenizer-train';
+import { HttpLightningStore } from '../../shared/store/http';
 import { InMemoryLightningStore } from '../../shared/store/memory';
+import { HttpBlobStorage } from '../../shared/sync/remote';
 import { selectBackend } from '../../shared/train/backend';
 import type { StepMetrics } from '../../shared/train/loop';
 import { runRlLoop } from '../../shared/train/loop-rl';
@@ -27,10 +29,12 @@ import {
   writeRunCheckpoint,
 } from '../checkpoints/directory';
 import { CliUsageError } from '../cli';
+import { createNodeFetch } from '../node-fetch';
 import { parseCommandArgs } from './args';
 
 const HELP = `usage: edgelight train --preset tiny|small --algo sft|grpo|rloo [--backend wasm|cpu|webgpu]
                       [--steps N | --minutes M] [--data FILE] [--init CKPT] [--out DIR] [--group G] [--seed S]
+                      [--server URL [--token T]]
 
 Trains the reply policy and writes checkpoints (safetensors + config.json + tokenizer.json, optimizer
 and trainer state for an exact resume) to DIR/step-NNNNNN/, with DIR/latest naming the newest.
@@ -47,6 +51,10 @@ and trainer state for an exact resume) to DIR/step-NNNNNN/, with DIR/latest nami
   --out           run folder (default .edgelight/runs/<algo>-<preset>)
   --group         replies per feedback, the GRPO/RLOO group G (default 8)
   --seed          seed of init, data order and sampling (default 1)
+  --server        grpo / rloo: use an edgelight server's store and blob folder (e.g. http://127.0.0.1:8787)
+                  instead of an in-process store, so rollouts, spans and every published policy version
+                  land on the server (and other runners or browsers can pull them)
+  --token         bearer token for --server (default: EDGELIGHT_TOKEN)
   --batch         sft: sequences per step (default 16); grpo/rloo: feedback items per step (default 8)
   --lr            peak learning rate (default sft 2e-3, grpo/rloo 2e-5)
   --warmup        warm-up steps (default sft 20, grpo/rloo 0)
@@ -72,6 +80,8 @@ const OPTIONS = {
   out: { type: 'string' },
   group: { type: 'string', default: '8' },
   seed: { type: 'string', default: '1' },
+  server: { type: 'string' },
+  token: { type: 'string' },
   batch: { type: 'string' },
   lr: { type: 'string' },
   warmup: { type: 'string' },
@@ -143,7 +153,10 @@ function progressLine(
     parts.push(`reward ${m.rewardMean.toFixed(3)}±${(m.rewardStd ?? 0).toFixed(3)}`);
   if (m.violationRate !== undefined) parts.push(`viol ${(100 * m.violationRate).toFixed(1)}%`);
   parts.push(`kl ${(m.kl ?? 0).toFixed(4)}`, `loss ${m.loss.toFixed(4)}`, `lr ${m.lr.toExponential(2)}`);
-  parts.push(`tok/s ${Math.round(m.tokensPerSecond)}`, `eta ${formatDuration(Math.max(0, Math.min(etaSteps, etaClock)))}`);
+  parts.push(
+    `tok/s ${Math.round(m.tokensPerSecond)}`,
+    `eta ${formatDuration(Math.max(0, Math.min(etaSteps, etaClock)))}`,
+  );
   return parts.join('  ');
 }
 
@@ -184,6 +197,22 @@ export async function run(argv: string[]): Promise<number> {
   const beta = nonNegative(values.beta, 'beta')!;
   const mu = positiveInt(values.mu, 'mu')!;
   const outDir = resolve(values.out ?? join('.edgelight', 'runs', `${algo}-${values.preset}`));
+  if (values.server !== undefined) {
+    if (!rl) throw new CliUsageError('--server is for grpo / rloo (SFT reads no store)');
+    if (!/^https?:\/\/[^\s/]+/.test(values.server))
+      throw new CliUsageError(`--server must be an http(s) URL, got '${values.server}'`);
+  }
+  const remote = values.server
+    ? { baseUrl: values.server, token: values.token ?? process.env.EDGELIGHT_TOKEN, fetch: createNodeFetch() }
+    : null;
+  if (remote) {
+    // Fail before any work (and without a stack trace) when the server is unreachable or refuses us.
+    try {
+      await new HttpLightningStore({ ...remote, retryDelaysMs: [200, 500] }).getLatestResources();
+    } catch (error) {
+      throw new CliUsageError(`--server ${values.server}: ${(error as Error).message}`);
+    }
+  }
 
   // Starting point: a checkpoint to resume or to start from, or a fresh model.
   let init: { id: string; checkpoint: Checkpoint; dir: string } | null = null;
@@ -350,8 +379,9 @@ export async function run(argv: string[]): Promise<number> {
   } else {
     const reference = beta > 0 ? policyFromCheckpoint(init!.checkpoint).policy : undefined;
     ({ step: finalStep } = await runRlLoop({
-      store: new InMemoryLightningStore(),
-      checkpoints: new MemoryBlobStorage(),
+      // With --server the loop talks to the server exactly as it talks to the in-process store.
+      store: remote ? new HttpLightningStore(remote) : new InMemoryLightningStore(),
+      checkpoints: remote ? new HttpBlobStorage(remote) : new MemoryBlobStorage(),
       policy,
       tokenizer,
       optimizer,

@@ -4,7 +4,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createApp } from '../../server/app';
+import { BlobStore } from '../../server/blobs/blob-store';
 import { main } from '../../server/cli';
+import { listen } from '../../server/listen';
+import { SqliteLightningStore } from '../../server/store/sqlite';
 
 let dir: string;
 let sftFile: string;
@@ -185,6 +189,36 @@ describe('edgelight train / eval', () => {
     expect(run.out).toMatch(/step 1\/1 .*reward \d\.\d+±\d\.\d+ .*viol .*kl .*loss/);
     const state = JSON.parse(await readFile(join(out, 'step-000001', 'trainer_state.json'), 'utf8'));
     expect(state).toMatchObject({ step: 1, algo: 'grpo', seed: 1 });
+  });
+
+  it('runs GRPO against a server with --server: rollouts, spans and policy versions land there', async () => {
+    const serverDir = join(dir, 'server');
+    const serverStore = new SqliteLightningStore({ path: join(dir, 'server.sqlite') });
+    const blobs = new BlobStore(serverDir, 1 << 26);
+    await blobs.init();
+    const server = await listen(createApp({ store: serverStore, blobs, token: 'train-test' }));
+    try {
+      const args = ['train', '--preset', 'tiny', '--algo', 'grpo', '--backend', 'cpu', '--steps', '1'];
+      const rest = ['--init', join(dir, 'straight'), '--data', tasksFile, '--out', join(dir, 'grpo-remote')];
+      const shape = ['--batch', '2', '--group', '2', '--max-new-tokens', '8', '--server', server.url];
+      const refused = await cli(...args, ...rest, ...shape, '--token', 'wrong');
+      expect(refused.code).toBe(2);
+      const run = await cli(...args, ...rest, ...shape, '--token', 'train-test');
+      expect(run.code).toBe(0);
+      expect(run.out).toMatch(/step 1\/1 .*reward/);
+      expect(refused.err).toMatch(/--server .*token/);
+      const rollouts = await serverStore.queryRollouts({});
+      const succeeded = rollouts.items.filter((r) => r.status === 'succeeded');
+      expect(succeeded.length).toBeGreaterThanOrEqual(2);
+      const spans = await serverStore.querySpans({ rollout_id: succeeded[0].rollout_id });
+      expect(spans.items.some((sp) => sp.name === 'agentlightning.reward')).toBe(true);
+      const latest = await serverStore.getLatestResources();
+      const policy = latest?.resources.policy as { checkpoint_id?: string } | undefined;
+      expect(policy?.checkpoint_id).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      await server.close();
+      await serverStore.close();
+    }
   });
 
   it('reports usage mistakes in one line with exit code 2', async () => {
