@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJsonlStrict } from '../../shared/data/jsonl';
 import { DatasetItem, SftExample } from '../../shared/data/schema';
 import { checkpointFromPolicy } from '../../shared/policy/checkpoint-policy';
@@ -12,23 +12,10 @@ import { InMemoryLightningStore } from '../../shared/store/memory';
 import { writeCheckpointDirectory } from '../../server/checkpoints/directory';
 import { openSqliteStore } from '../../server/store/sqlite';
 import { createApp } from '../../server/app';
-import { main } from '../../server/cli';
 import { listen, type RunningServer } from '../../server/listen';
+import { runCli } from '../helpers/cli';
 
-/** Runs the CLI in-process and captures what it prints. */
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  try {
-    const code = await main(argv);
-    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+const cli = runCli;
 
 let dir: string;
 beforeAll(() => {

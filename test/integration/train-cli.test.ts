@@ -3,12 +3,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../server/app';
 import { BlobStore } from '../../server/blobs/blob-store';
-import { main } from '../../server/cli';
 import { listen } from '../../server/listen';
 import { SqliteLightningStore } from '../../server/store/sqlite';
+import { runCli } from '../helpers/cli';
 
 let dir: string;
 let sftFile: string;
@@ -39,20 +39,7 @@ const tasks = [
   { id: 't3', text: 'Lovely project, thank you!', category: 'positive' },
 ];
 
-/** Runs the CLI, returning its exit code and what it printed. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+const cli = runCli;
 
 const sftArgs = (out: string, steps: number, ...extra: string[]) => [
   'train',
@@ -109,12 +96,12 @@ describe('edgelight train / eval', () => {
     const split = join(dir, 'split');
     const a = await cli(...sftArgs(straight, 4));
     expect(a.code).toBe(0);
-    expect(a.out.split('\n').filter((l) => l.startsWith('step '))).toHaveLength(4);
-    expect(a.out).toMatch(/step 4\/4 .*loss \d+\.\d+ .*tok\/s \d+ .*eta/);
+    expect(a.stdout.split('\n').filter((l) => l.startsWith('step '))).toHaveLength(4);
+    expect(a.stdout).toMatch(/step 4\/4 .*loss \d+\.\d+ .*tok\/s \d+ .*eta/);
     expect((await cli(...sftArgs(split, 2))).code).toBe(0);
     const resumed = await cli(...sftArgs(split, 2, '--init', split));
     expect(resumed.code).toBe(0);
-    expect(resumed.err).toMatch(/resuming at step 2/);
+    expect(resumed.stderr).toMatch(/resuming at step 2/);
     expect((await readFile(join(split, 'latest'), 'utf8')).trim()).toBe('step-000004');
     for (const file of [
       'model.safetensors',
@@ -129,7 +116,7 @@ describe('edgelight train / eval', () => {
   });
 
   it('evaluates a checkpoint and prints exactly the report fields', async () => {
-    const { code, out } = await cli(
+    const { code, stdout: out } = await cli(
       'eval',
       '--checkpoint',
       join(dir, 'straight'),
@@ -185,8 +172,8 @@ describe('edgelight train / eval', () => {
       '8',
     );
     expect(run.code).toBe(0);
-    expect(run.err).toMatch(/weights only/);
-    expect(run.out).toMatch(/step 1\/1 .*reward \d\.\d+±\d\.\d+ .*viol .*kl .*loss/);
+    expect(run.stderr).toMatch(/weights only/);
+    expect(run.stdout).toMatch(/step 1\/1 .*reward \d\.\d+±\d\.\d+ .*viol .*kl .*loss/);
     const state = JSON.parse(await readFile(join(out, 'step-000001', 'trainer_state.json'), 'utf8'));
     expect(state).toMatchObject({ step: 1, algo: 'grpo', seed: 1 });
   });
@@ -205,8 +192,8 @@ describe('edgelight train / eval', () => {
       expect(refused.code).toBe(2);
       const run = await cli(...args, ...rest, ...shape, '--token', 'train-test');
       expect(run.code).toBe(0);
-      expect(run.out).toMatch(/step 1\/1 .*reward/);
-      expect(refused.err).toMatch(/--server .*token/);
+      expect(run.stdout).toMatch(/step 1\/1 .*reward/);
+      expect(refused.stderr).toMatch(/--server .*token/);
       const rollouts = await serverStore.queryRollouts({});
       const succeeded = rollouts.items.filter((r) => r.status === 'succeeded');
       expect(succeeded.length).toBeGreaterThanOrEqual(2);
@@ -239,7 +226,7 @@ describe('edgelight train / eval', () => {
       [['eval', '--checkpoint', join(dir, 'straight'), '--in', tasksFile, '--samples', 'x'], /--samples/],
     ];
     for (const [argv, message] of cases) {
-      const { code, err } = await cli(...argv);
+      const { code, stderr: err } = await cli(...argv);
       expect(code, argv.join(' ')).toBe(2);
       expect(err).toMatch(message);
       expect(err).not.toMatch(/\n\s+at /);

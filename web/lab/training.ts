@@ -1,27 +1,12 @@
 import { signal } from '@preact/signals';
 import type { TrainSnapshot } from '../../worker/lab/protocol';
+import { emptySnapshot } from '../../worker/lab/snapshot';
 import { lab, onLabEvent } from './client';
 
 // The page's view of the worker's training run. It is module state, not component state, so it
 // survives navigation between pages: the run lives in the worker, this only mirrors it.
 
-export const EMPTY_SNAPSHOT: TrainSnapshot = {
-  runId: null,
-  status: 'idle',
-  request: null,
-  backend: null,
-  step: 0,
-  totalSteps: 0,
-  startedAt: null,
-  etaSeconds: null,
-  message: '',
-  error: '',
-  metrics: [],
-  samples: [],
-  lastCheckpoint: null,
-  resumable: false,
-  phase: '',
-};
+export const EMPTY_SNAPSHOT: TrainSnapshot = emptySnapshot();
 
 export const training = signal<TrainSnapshot>(EMPTY_SNAPSHOT);
 

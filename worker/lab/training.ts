@@ -24,6 +24,7 @@ import {
   type TrainSnapshot,
   type TrainStatus,
 } from './protocol';
+import { emptySnapshot } from './snapshot';
 
 // The training run of the lab worker: the browser twin of `edgelight train`. It composes the
 // shared/ pieces (tokenizer, policy, AdamW, the SFT and RL loops, checkpoints) and adds what a page
@@ -73,26 +74,6 @@ const PERSIST_EVERY_MS = 3000;
 const ACTIVE: TrainStatus[] = ['loading', 'compiling', 'running', 'pausing', 'stopping'];
 const RL_LR = 2e-5;
 const SFT_LR = 2e-3;
-
-export function emptySnapshot(): TrainSnapshot {
-  return {
-    runId: null,
-    status: 'idle',
-    request: null,
-    backend: null,
-    step: 0,
-    totalSteps: 0,
-    startedAt: null,
-    etaSeconds: null,
-    message: '',
-    error: '',
-    metrics: [],
-    samples: [],
-    lastCheckpoint: null,
-    resumable: false,
-    phase: '',
-  };
-}
 
 /** Population standard deviation of each reward term over a step's sampled replies. */
 function termSpread(samples: SampledReply[]): Record<string, number> {
