@@ -25,7 +25,9 @@ n is the number of feedback items; the statistics are over all n × K replies.
   --seed            sampling seed (default 1)
   --temperature     sampling temperature (default 1, as in training)
   --max-new-tokens  reply length limit (default ${DEFAULT_MAX_NEW_TOKENS})
-  --backend         tfjs backend (default wasm)`;
+  --backend         tfjs backend (default wasm)
+  --reference       a second checkpoint (e.g. the SFT one a GRPO run started from): adds
+                    "reference_nll", the replies' mean negative log-likelihood per token under it`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
@@ -36,6 +38,7 @@ export async function run(argv: string[]): Promise<number> {
     temperature: { type: 'string', default: '1' },
     'max-new-tokens': { type: 'string', default: String(DEFAULT_MAX_NEW_TOKENS) },
     backend: { type: 'string', default: 'wasm' },
+    reference: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -75,18 +78,15 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (tasks.length === 0) throw new CliUsageError(`--in ${values.in} has no feedback items`);
 
-  let loaded: Awaited<ReturnType<typeof readCheckpointDirectory>>;
-  try {
-    loaded = await readCheckpointDirectory(await resolveCheckpointDirectory(values.checkpoint));
-  } catch (error) {
-    throw new CliUsageError(`--checkpoint ${values.checkpoint}: ${(error as Error).message}`);
-  }
+  const loaded = await readCheckpointArg('--checkpoint', values.checkpoint);
+  const referenceLoaded = values.reference ? await readCheckpointArg('--reference', values.reference) : null;
   await selectBackend({ prefer: values.backend as 'wasm' | 'cpu' | 'webgpu' });
-  let model: ReturnType<typeof policyFromCheckpoint>;
-  try {
-    model = policyFromCheckpoint(loaded.checkpoint);
-  } catch (error) {
-    throw new CliUsageError(`--checkpoint ${values.checkpoint}: ${(error as Error).message}`);
+  const model = policyArg('--checkpoint', values.checkpoint, loaded);
+  const reference = referenceLoaded ? policyArg('--reference', values.reference!, referenceLoaded) : null;
+  if (reference && reference.tokenizer.toText() !== model.tokenizer.toText()) {
+    model.policy.dispose();
+    reference.policy.dispose();
+    throw new CliUsageError('--reference must use the same tokenizer as --checkpoint');
   }
   const checkpoints = new MemoryBlobStorage();
   const checkpointId = await saveCheckpoint(checkpoints, {
@@ -105,8 +105,28 @@ export async function run(argv: string[]): Promise<number> {
     seed,
     governance: createGovernancePipeline(),
     sampling: { temperature, maxNewTokens },
+    reference: reference?.policy,
   });
   console.log(JSON.stringify(report));
   model.policy.dispose();
+  reference?.policy.dispose();
   return 0;
+}
+
+type LoadedCheckpoint = Awaited<ReturnType<typeof readCheckpointDirectory>>;
+
+async function readCheckpointArg(flag: string, path: string): Promise<LoadedCheckpoint> {
+  try {
+    return await readCheckpointDirectory(await resolveCheckpointDirectory(path));
+  } catch (error) {
+    throw new CliUsageError(`${flag} ${path}: ${(error as Error).message}`);
+  }
+}
+
+function policyArg(flag: string, path: string, loaded: LoadedCheckpoint) {
+  try {
+    return policyFromCheckpoint(loaded.checkpoint);
+  } catch (error) {
+    throw new CliUsageError(`${flag} ${path}: ${(error as Error).message}`);
+  }
 }

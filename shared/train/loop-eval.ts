@@ -9,7 +9,8 @@ import type { Policy } from '../policy/model';
 import type { PolicyTokenizer } from '../policy/tokenizer';
 import type { LightningStore } from '../store/store';
 import { type SamplingOptions, startRunnerPool } from './loop-runners';
-import { readRolloutGroup, summariseReplies } from './rl-data';
+import { completionLogprobs } from './policy-gradient';
+import { readRolloutGroup, type ScoredSample, summariseReplies } from './rl-data';
 
 export interface EvaluationOptions {
   store: LightningStore;
@@ -26,6 +27,13 @@ export interface EvaluationOptions {
   sampling?: SamplingOptions;
   /** Items drafted together (one generate call); default 16. */
   concurrency?: number;
+  /**
+   * A frozen reference policy (the SFT checkpoint). When given, the report adds `reference_nll`: the
+   * mean negative log-likelihood per reply token under it. Keyword salad that games the reward's
+   * string heuristics reads as improbable text to the policy it was trained from, so this is the
+   * check that RL kept the replies fluent.
+   */
+  reference?: Policy;
 }
 
 /** The `edgelight eval` report. */
@@ -36,6 +44,8 @@ export interface EvaluationReport {
   terms: Record<string, number>;
   violation_rate: { inst_016: number; inst_017: number; inst_018: number; pii: number; any: number };
   words_mean: number;
+  /** Nats per reply token under `reference` (only with a reference; stored replies only). */
+  reference_nll?: number;
   samples: Array<{ id: string; reply: string; reward: number; violations: string[] }>;
 }
 
@@ -65,6 +75,7 @@ export async function evaluatePolicy(options: EvaluationOptions): Promise<Evalua
     const groups = await Promise.all(finished.map((r) => readRolloutGroup(store, r)));
     const replies = groups.flatMap((g) => g.samples);
     const summary = summariseReplies(replies);
+    const referenceNll = options.reference ? await meanReferenceNll(options.reference, replies) : undefined;
     const taskId = new Map(finished.map((r) => [r.rollout_id, (r.input as FeedbackTask).id]));
     return {
       n: tasks.length,
@@ -73,6 +84,7 @@ export async function evaluatePolicy(options: EvaluationOptions): Promise<Evalua
       terms: summary.terms,
       violation_rate: summary.violationRate,
       words_mean: summary.wordsMean,
+      ...(referenceNll === undefined ? {} : { reference_nll: referenceNll }),
       samples: replies.slice(0, 5).map((r) => ({
         id: taskId.get(r.rolloutId) ?? r.rolloutId,
         reply: r.text,
@@ -83,4 +95,20 @@ export async function evaluatePolicy(options: EvaluationOptions): Promise<Evalua
   } finally {
     await pool.stop();
   }
+}
+
+/** Mean −log π_ref per token over the replies whose tokens were stored (PII/blocked ones are not). */
+async function meanReferenceNll(reference: Policy, replies: ScoredSample[]): Promise<number> {
+  const pairs = replies
+    .filter((r) => r.promptTokenIds && r.tokenIds && r.tokenIds.length > 0)
+    .map((r) => ({ promptIds: r.promptTokenIds!, completionIds: r.tokenIds! }));
+  let total = 0;
+  let tokens = 0;
+  for (let i = 0; i < pairs.length; i += 32) {
+    for (const logprobs of await completionLogprobs(reference, pairs.slice(i, i + 32))) {
+      for (const lp of logprobs) total -= lp;
+      tokens += logprobs.length;
+    }
+  }
+  return tokens === 0 ? Number.NaN : total / tokens;
 }
