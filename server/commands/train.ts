@@ -64,7 +64,11 @@ and trainer state for an exact resume) to DIR/step-NNNNNN/, with DIR/latest nami
   --vocab-size    tokenizer vocabulary when one is trained here (default ${DEFAULT_VOCAB_SIZE})
   --max-new-tokens  reply length limit when sampling (default ${DEFAULT_MAX_NEW_TOKENS})
   --temperature   sampling temperature for RL (default 1)
-  --beta          KL coefficient to the starting policy (default 0)
+  --beta          KL coefficient to the starting policy, in the loss (default 0)
+  --reference     the frozen policy of --beta / --kl-reward (default: the --init checkpoint; give
+                  the SFT checkpoint when resuming an RL run)
+  --kl-reward     KL in the reward: each reply's reward loses this × its mean per-token
+                  log π/π_ref before the group advantages (default 0; 0.1 keeps replies fluent)
   --mu            optimizer steps per RL batch (default 1)
   --n-layer, --n-head, --n-embd, --block-size
                   override the preset's shape (experiments, and micro models in tests)`;
@@ -77,6 +81,7 @@ const OPTIONS = {
   minutes: { type: 'string' },
   data: { type: 'string' },
   init: { type: 'string' },
+  reference: { type: 'string' },
   out: { type: 'string' },
   group: { type: 'string', default: '8' },
   seed: { type: 'string', default: '1' },
@@ -92,6 +97,7 @@ const OPTIONS = {
   'max-new-tokens': { type: 'string', default: String(DEFAULT_MAX_NEW_TOKENS) },
   temperature: { type: 'string', default: '1' },
   beta: { type: 'string', default: '0' },
+  'kl-reward': { type: 'string', default: '0' },
   mu: { type: 'string', default: '1' },
   'n-layer': { type: 'string' },
   'n-head': { type: 'string' },
@@ -162,7 +168,15 @@ function progressLine(
 
 type Algo = 'sft' | 'grpo' | 'rloo';
 
-export async function run(argv: string[]): Promise<number> {
+export interface TrainRunOptions {
+  /**
+   * Ends the run after the current step, with a final checkpoint (a server job's DELETE). Without
+   * one, Ctrl-C / SIGTERM does the same from a terminal; a second Ctrl-C quits at once.
+   */
+  signal?: AbortSignal;
+}
+
+export async function run(argv: string[], options: TrainRunOptions = {}): Promise<number> {
   const { values } = parseCommandArgs(argv, OPTIONS);
   if (values.help) {
     console.log(HELP);
@@ -195,6 +209,7 @@ export async function run(argv: string[]): Promise<number> {
   const maxNewTokens = positiveInt(values['max-new-tokens'], 'max-new-tokens')!;
   const temperature = nonNegative(values.temperature, 'temperature')!;
   const beta = nonNegative(values.beta, 'beta')!;
+  const klReward = nonNegative(values['kl-reward'], 'kl-reward')!;
   const mu = positiveInt(values.mu, 'mu')!;
   const outDir = resolve(values.out ?? join('.edgelight', 'runs', `${algo}-${values.preset}`));
   if (values.server !== undefined) {
@@ -226,6 +241,16 @@ export async function run(argv: string[]): Promise<number> {
   }
   const resume =
     init?.checkpoint.trainer?.algo === algo && init.checkpoint.optimizer ? init.checkpoint.trainer : null;
+  let referenceCheckpoint = init?.checkpoint ?? null;
+  if (values.reference) {
+    try {
+      ({ checkpoint: referenceCheckpoint } = await readCheckpointDirectory(
+        await resolveCheckpointDirectory(values.reference),
+      ));
+    } catch (error) {
+      throw new CliUsageError(`--reference ${values.reference}: ${(error as Error).message}`);
+    }
+  }
 
   const backend = await selectBackend({ prefer: values.backend as 'wasm' | 'cpu' | 'webgpu' });
   console.error(
@@ -329,13 +354,15 @@ export async function run(argv: string[]): Promise<number> {
     maxNewTokens,
     temperature,
     beta,
+    klReward,
     mu,
   };
 
   const startedAt = Date.now();
   const untilStep = steps !== undefined ? startStep + steps : undefined;
   const deadline = minutes !== undefined ? startedAt + minutes * 60_000 : undefined;
-  const stop = { untilStep, deadline };
+  const interrupt = options.signal ? null : interruptOnSignals();
+  const stop = { untilStep, deadline, signal: options.signal ?? interrupt?.signal };
   const saveAt = async (step: number) => {
     const trainer: TrainerState = { step, algo, seed, rng: [], cursor: step * batch, options: runOptions };
     const state = optimizer.exportState();
@@ -358,54 +385,83 @@ export async function run(argv: string[]): Promise<number> {
   };
 
   let finalStep: number;
-  if (!rl) {
-    const pairs = sftExamples.map((e) =>
-      encodeSftPair(tokenizer, e.prompt, e.reply, policy.config.blockSize, maxNewTokens),
-    );
-    ({ step: finalStep } = await runSftLoop({
-      policy,
-      optimizer,
-      pairs,
-      batchSize: batch,
-      schedule,
-      seed,
-      startStep,
-      stop,
-      logEvery: Math.min(logEvery, 10),
-      onMetrics,
-      checkpointEvery: saveEvery,
-      onCheckpoint: saveAt,
-    }));
-  } else {
-    const reference = beta > 0 ? policyFromCheckpoint(init!.checkpoint).policy : undefined;
-    ({ step: finalStep } = await runRlLoop({
-      // With --server the loop talks to the server exactly as it talks to the in-process store.
-      store: remote ? new HttpLightningStore(remote) : new InMemoryLightningStore(),
-      checkpoints: remote ? new HttpBlobStorage(remote) : new MemoryBlobStorage(),
-      policy,
-      tokenizer,
-      optimizer,
-      algo: algo as 'grpo' | 'rloo',
-      policyGradient: { beta, mu },
-      reference,
-      tasks,
-      tasksPerStep: batch,
-      group,
-      governance,
-      sampling: { temperature, maxNewTokens },
-      schedule,
-      seed,
-      startStep,
-      stop,
-      onMetrics,
-      checkpointEvery: saveEvery,
-      onCheckpoint: saveAt,
-    }));
-    reference?.dispose();
+  try {
+    if (!rl) {
+      const pairs = sftExamples.map((e) =>
+        encodeSftPair(tokenizer, e.prompt, e.reply, policy.config.blockSize, maxNewTokens),
+      );
+      ({ step: finalStep } = await runSftLoop({
+        policy,
+        optimizer,
+        pairs,
+        batchSize: batch,
+        schedule,
+        seed,
+        startStep,
+        stop,
+        logEvery: Math.min(logEvery, 10),
+        onMetrics,
+        checkpointEvery: saveEvery,
+        onCheckpoint: saveAt,
+      }));
+    } else {
+      const reference =
+        beta > 0 || klReward > 0 ? policyFromCheckpoint(referenceCheckpoint!).policy : undefined;
+      ({ step: finalStep } = await runRlLoop({
+        // With --server the loop talks to the server exactly as it talks to the in-process store.
+        store: remote ? new HttpLightningStore(remote) : new InMemoryLightningStore(),
+        checkpoints: remote ? new HttpBlobStorage(remote) : new MemoryBlobStorage(),
+        policy,
+        tokenizer,
+        optimizer,
+        algo: algo as 'grpo' | 'rloo',
+        policyGradient: { beta, mu },
+        reference,
+        klReward,
+        tasks,
+        tasksPerStep: batch,
+        group,
+        governance,
+        sampling: { temperature, maxNewTokens },
+        schedule,
+        seed,
+        startStep,
+        stop,
+        onMetrics,
+        checkpointEvery: saveEvery,
+        onCheckpoint: saveAt,
+      }));
+      reference?.dispose();
+    }
+  } finally {
+    interrupt?.dispose();
   }
-  await saveAt(finalStep);
-  console.error(`done: ${finalStep - startStep} steps in ${formatDuration((Date.now() - startedAt) / 1000)}`);
+  // A run stopped before its first step has nothing new to save.
+  if (finalStep > startStep) await saveAt(finalStep);
+  const stopped = stop.signal?.aborted ? ' (stopped)' : '';
+  console.error(
+    `done${stopped}: ${finalStep - startStep} steps in ${formatDuration((Date.now() - startedAt) / 1000)}`,
+  );
   optimizer.dispose();
   policy.dispose();
   return 0;
+}
+
+/** SIGINT/SIGTERM → abort after the current step; a second signal exits at once. */
+function interruptOnSignals(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    console.error(`${name}: stopping after this step and saving a checkpoint (again to quit now)`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }

@@ -28,9 +28,11 @@ type JobData = {
 const data = workerData as { job: JobData['job'] } & Partial<JobData>;
 const post = (message: WorkerMessage) => parentPort?.postMessage(message);
 
+// A stop ends the trainer after its current step; it saves (and this thread publishes) a final
+// checkpoint, then the thread reports done. The host terminates the thread if that takes too long.
+const stopping = new AbortController();
 parentPort?.on('message', (message: HostMessage) => {
-  // The CLI trainer has no stop signal: checkpoints saved so far are published already; end now.
-  if (message.type === 'stop') process.exit(0);
+  if (message.type === 'stop') stopping.abort();
 });
 
 async function main(): Promise<void> {
@@ -68,7 +70,7 @@ async function main(): Promise<void> {
     });
   };
 
-  const code = await train(trainArgv(config, { out, init }));
+  const code = await train(trainArgv(config, { out, init }), { signal: stopping.signal });
   await publishing;
   if (code !== 0) throw new Error(`the trainer exited with code ${code}`);
 }

@@ -9,8 +9,8 @@ import type { Policy } from '../policy/model';
 import type { PolicyTokenizer } from '../policy/tokenizer';
 import type { LightningStore } from '../store/store';
 import { type SamplingOptions, startRunnerPool } from './loop-runners';
-import { completionLogprobs } from './policy-gradient';
-import { readRolloutGroup, type ScoredSample, summariseReplies } from './rl-data';
+import { meanReferenceNll } from './reference';
+import { readRolloutGroup, summariseReplies } from './rl-data';
 
 export interface EvaluationOptions {
   store: LightningStore;
@@ -95,20 +95,4 @@ export async function evaluatePolicy(options: EvaluationOptions): Promise<Evalua
   } finally {
     await pool.stop();
   }
-}
-
-/** Mean −log π_ref per token over the replies whose tokens were stored (PII/blocked ones are not). */
-async function meanReferenceNll(reference: Policy, replies: ScoredSample[]): Promise<number> {
-  const pairs = replies
-    .filter((r) => r.promptTokenIds && r.tokenIds && r.tokenIds.length > 0)
-    .map((r) => ({ promptIds: r.promptTokenIds!, completionIds: r.tokenIds! }));
-  let total = 0;
-  let tokens = 0;
-  for (let i = 0; i < pairs.length; i += 32) {
-    for (const logprobs of await completionLogprobs(reference, pairs.slice(i, i + 32))) {
-      for (const lp of logprobs) total -= lp;
-      tokens += logprobs.length;
-    }
-  }
-  return tokens === 0 ? Number.NaN : total / tokens;
 }

@@ -21,9 +21,10 @@ import type { PolicyTokenizer } from '../policy/tokenizer';
 import { newSpanId, newTraceId } from '../store/ids';
 import type { LightningStore } from '../store/store';
 import type { AttemptedRollout, Rollout } from '../store/types';
-import { batchIndices, type StepMetrics, type StopCondition, shouldStop } from './loop';
+import { batchIndices, type StepMetrics, type StopCondition, shouldStop, yieldToEventLoop } from './loop';
 import type { AdamW } from './optimizer';
 import { type PolicyGradientConfigInput, policyGradientUpdate } from './policy-gradient';
+import { klPerReply } from './reference';
 import { buildTrainingBatch, readRolloutGroup, summariseReplies } from './rl-data';
 import { type SamplingOptions, startRunnerPool } from './loop-runners';
 import { learningRateAt, type ScheduleConfig } from './schedule';
@@ -41,8 +42,15 @@ export interface RlLoopOptions {
   algo: 'grpo' | 'rloo' | 'reinforce';
   /** Clip ε, β, loss type, μ ... (estimator comes from `algo`). */
   policyGradient?: Omit<PolicyGradientConfigInput, 'estimator'>;
-  /** A frozen copy of the starting policy, for a KL term (β > 0). */
+  /** A frozen copy of the starting policy, for a KL term (β > 0) or the KL-in-reward shaping. */
   reference?: Policy;
+  /**
+   * KL in the reward (InstructGPT's r − c·log π/π_ref, per reply): before the group advantages, each
+   * stored reply's reward loses c × its mean per-token log π_old − log π_ref. Unlike β, which adds a
+   * small per-token gradient beside the advantage, this ranks a reply that drifted from the reference
+   * below one that did not, inside its group. Needs `reference`. Default 0 (off).
+   */
+  klReward?: number;
   tasks: FeedbackTask[];
   tasksPerStep: number;
   /** Replies per task: the group G. */
@@ -117,7 +125,9 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
   });
   let step = options.startStep;
   try {
-    while (!shouldStop(step, stop)) {
+    for (;;) {
+      await yieldToEventLoop(); // lets a stop message in
+      if (shouldStop(step, stop)) break;
       const started = performance.now();
 
       // 1. Publish the weights the step's rollouts will sample from.
@@ -146,7 +156,19 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
       const ids = rollouts.map((r) => r.rollout_id);
       const finished: Rollout[] = await store.waitForRollouts({ rollout_ids: ids, timeout: null });
       const groups = await Promise.all(finished.map((r) => readRolloutGroup(store, r)));
-      const trainingBatch = buildTrainingBatch(groups, options.algo);
+      const klReward = options.klReward ?? 0;
+      const drift =
+        klReward > 0 && options.reference
+          ? await klPerReply(
+              options.reference,
+              groups.flatMap((g) => g.samples),
+            )
+          : null;
+      const trainingBatch = buildTrainingBatch(
+        groups,
+        options.algo,
+        drift ? (reply) => reply.reward!.primary - klReward * (drift.get(reply) ?? 0) : undefined,
+      );
       const summary = summariseReplies(trainingBatch.scored);
       const sampledSeconds = (performance.now() - started) / 1000;
 
@@ -180,7 +202,8 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
         rewardMean: summary.rewardMean,
         rewardStd: summary.rewardStd,
         terms: summary.terms,
-        kl: last?.kl ?? 0,
+        // The loss's k3 estimate with β > 0; otherwise the reward shaping's k1 mean, if any.
+        kl: (options.policyGradient?.beta ?? 0) > 0 ? (last?.kl ?? 0) : drift ? mean([...drift.values()]) : 0,
         entropy: last?.entropy,
         clipFraction: last?.clipFraction ?? 0,
         violationRate: summary.violationRate.any,
@@ -205,3 +228,5 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
   }
   return { step, runRolloutId: run.rollout_id };
 }
+
+const mean = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);

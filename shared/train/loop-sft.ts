@@ -4,7 +4,7 @@
 // from a checkpoint continues bit for bit.
 import type { Policy } from '../policy/model';
 import type { SequencePair } from './batch';
-import { batchIndices, type StepMetrics, type StopCondition, shouldStop } from './loop';
+import { batchIndices, type StepMetrics, type StopCondition, shouldStop, yieldToEventLoop } from './loop';
 import { MetricsAccumulator } from './metrics';
 import type { AdamW } from './optimizer';
 import { learningRateAt, type ScheduleConfig } from './schedule';
@@ -53,7 +53,9 @@ export async function runSftLoop(options: SftLoopOptions): Promise<{ step: numbe
     timings.length = 0;
   };
   try {
-    while (!shouldStop(step, stop)) {
+    for (;;) {
+      await yieldToEventLoop(); // lets a stop message in
+      if (shouldStop(step, stop)) break;
       const started = performance.now();
       const batch = batchIndices(pairs.length, batchSize, seed, step).map((i) => pairs[i]);
       await sftStep(policy, optimizer, batch, { lr: learningRateAt(step, schedule), metrics: accumulator });

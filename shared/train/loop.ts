@@ -43,6 +43,14 @@ export interface StopCondition {
   signal?: AbortSignal;
 }
 
+/**
+ * One macrotask turn. A step on the cpu/wasm backends can run start to end on microtasks alone, so a
+ * loop that never yields never sees the message (a worker's stop, a tab's pause) that would end it.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 export function shouldStop(step: number, stop: StopCondition, now = Date.now()): boolean {
   if (stop.signal?.aborted) return true;
   if (stop.untilStep !== undefined && step >= stop.untilStep) return true;

@@ -66,7 +66,7 @@ export interface TrainingBatch {
   dropped: number;
 }
 
-const hasTokens = (r: ScoredSample) =>
+export const hasTokens = (r: ScoredSample) =>
   !!r.promptTokenIds &&
   !!r.tokenIds &&
   r.tokenIds.length > 0 &&
@@ -86,6 +86,8 @@ const hasTokens = (r: ScoredSample) =>
 export function buildTrainingBatch(
   groups: RolloutGroup[],
   estimator: 'grpo' | 'rloo' | 'reinforce' = 'grpo',
+  /** The reward the advantages are computed from; default the primary reward (see shapedRewards). */
+  rewardOf: (reply: ScoredSample) => number = (reply) => reply.reward!.primary,
 ): TrainingBatch {
   const scored = groups.flatMap((g) => g.samples);
   const rewarded: Array<{ reply: ScoredSample; group: number }> = [];
@@ -94,7 +96,7 @@ export function buildTrainingBatch(
     if (withReward.length >= 2) for (const reply of withReward) rewarded.push({ reply, group });
   });
   const advantages = computeAdvantages(
-    rewarded.map((r) => r.reply.reward!.primary),
+    rewarded.map((r) => rewardOf(r.reply)),
     rewarded.map((r) => r.group),
     { estimator },
   );

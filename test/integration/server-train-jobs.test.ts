@@ -124,12 +124,26 @@ describe('training jobs: POST /v1/train/jobs runs the trainer in a worker thread
     expect(await blobs.stat(last?.checkpoint_id as string)).not.toBeNull();
   });
 
-  it('stops a running job on DELETE and reports it cancelled', async () => {
-    const created = await post({ ...micro, steps: 100_000 });
+  it('stops a running job on DELETE after its current step, publishing a final checkpoint', async () => {
+    const created = await post({ ...micro, steps: 100_000, save_every: 100_000 });
     const { job_id } = (await created.json()) as { job_id: string };
+    // Wait until it has trained a step, so there is something to save.
+    const trained = new Promise<void>((resolve) => {
+      const unsubscribe = jobs.subscribe(job_id, (event) => {
+        if (event.type === 'metrics') {
+          unsubscribe?.();
+          resolve();
+        }
+      });
+    });
+    await trained;
     const stopped = await app.request(`/v1/train/jobs/${job_id}`, { method: 'DELETE' });
     expect(stopped.status).toBe(200);
-    expect(((await stopped.json()) as { status: string }).status).toBe('cancelled');
+    const job = (await stopped.json()) as { status: string; checkpoints: { step: number }[] };
+    expect(job.status).toBe('cancelled');
+    // save_every is out of reach, so this checkpoint is the one the stop saved.
+    expect(job.checkpoints.length).toBe(1);
+    expect(job.checkpoints[0].step).toBeGreaterThanOrEqual(1);
     expect((await app.request('/v1/train/jobs/job-unknown', { method: 'DELETE' })).status).toBe(404);
   });
 });

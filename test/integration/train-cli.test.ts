@@ -1,8 +1,10 @@
 // `edgelight train` and `edgelight eval` in-process on a handful of short examples: exact resume,
 // checkpoint layout, the eval report's shape, SFT → GRPO, and usage errors.
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../server/app';
 import { BlobStore } from '../../server/blobs/blob-store';
@@ -40,6 +42,7 @@ const tasks = [
 ];
 
 const cli = runCli;
+const BIN = fileURLToPath(new URL('../../bin/edgelight.mjs', import.meta.url));
 
 const sftArgs = (out: string, steps: number, ...extra: string[]) => [
   'train',
@@ -115,6 +118,33 @@ describe('edgelight train / eval', () => {
     }
   });
 
+  it('stops after the current step on Ctrl-C, saves that step, and exits 0', async () => {
+    const out = join(dir, 'interrupted');
+    const child = spawn(process.execPath, [BIN, ...sftArgs(out, 100_000)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+        if (/^step 1\//m.test(stdout)) resolve();
+      }),
+    );
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/SIGINT: stopping after this step/);
+    expect(stderr).toMatch(/done \(stopped\): \d+ steps/);
+    const latest = (await readFile(join(out, 'latest'), 'utf8')).trim();
+    const state = JSON.parse(await readFile(join(out, latest, 'trainer_state.json'), 'utf8'));
+    expect(state.step).toBeGreaterThanOrEqual(1);
+    expect(latest).toBe(`step-${String(state.step).padStart(6, '0')}`);
+  });
+
   it('evaluates a checkpoint and prints exactly the report fields', async () => {
     const { code, stdout: out } = await cli(
       'eval',
@@ -144,6 +174,17 @@ describe('edgelight train / eval', () => {
     expect(Object.keys(report.violation_rate)).toEqual(['inst_016', 'inst_017', 'inst_018', 'pii', 'any']);
     expect(report.samples).toHaveLength(5);
     expect(report.reward_mean).toBeGreaterThanOrEqual(0);
+
+    // With a reference checkpoint the report adds the replies' NLL per token under it.
+    const withReference = await cli(
+      'eval',
+      ...['--checkpoint', join(dir, 'straight'), '--reference', join(dir, 'straight')],
+      ...['--in', tasksFile, '--samples', '2', '--max-new-tokens', '8', '--backend', 'cpu'],
+    );
+    expect(withReference.code).toBe(0);
+    const nll = JSON.parse(withReference.stdout).reference_nll;
+    expect(nll).toBeGreaterThan(0);
+    expect(Number.isFinite(nll)).toBe(true);
   });
 
   it('runs GRPO from the SFT checkpoint through the store and writes a grpo checkpoint', async () => {
@@ -170,6 +211,8 @@ describe('edgelight train / eval', () => {
       '2',
       '--max-new-tokens',
       '8',
+      '--kl-reward',
+      '0.1',
     );
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/weights only/);
