@@ -12,6 +12,7 @@ import { buildSftCorpus } from '../../shared/data/sft';
 import { createGovernancePipeline } from '../../shared/governance';
 import type { GovernancePipeline } from '../../shared/governance/types';
 import { HttpLightningStore } from '../../shared/store/http';
+import { createNodeFetch } from '../node-fetch';
 import { InMemoryLightningStore } from '../../shared/store/memory';
 import type { LightningStore } from '../../shared/store/store';
 import type { NamedResourcesInput } from '../../shared/store/types';
@@ -82,7 +83,11 @@ async function openStore(values: {
     if (!/^https?:\/\//.test(values.server))
       throw new CliUsageError(`--server must be an http(s) URL, got '${values.server}'`);
     return {
-      store: new HttpLightningStore({ baseUrl: values.server, token: values.token }),
+      store: new HttpLightningStore({
+        baseUrl: values.server,
+        token: values.token,
+        fetch: createNodeFetch(),
+      }),
       kind: `http:${values.server}`,
     };
   }
