@@ -24,7 +24,7 @@ import type { AttemptedRollout, Rollout } from '../store/types';
 import { batchIndices, type StepMetrics, type StopCondition, shouldStop, yieldToEventLoop } from './loop';
 import type { AdamW } from './optimizer';
 import { type PolicyGradientConfigInput, policyGradientUpdate } from './policy-gradient';
-import { klPerReply } from './reference';
+import { klPerReply, referenceLogprobs } from './reference';
 import { buildTrainingBatch, readRolloutGroup, summariseReplies } from './rl-data';
 import { type SamplingOptions, startRunnerPool } from './loop-runners';
 import { learningRateAt, type ScheduleConfig } from './schedule';
@@ -156,19 +156,21 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
       const ids = rollouts.map((r) => r.rollout_id);
       const finished: Rollout[] = await store.waitForRollouts({ rollout_ids: ids, timeout: null });
       const groups = await Promise.all(finished.map((r) => readRolloutGroup(store, r)));
+      // The reference's log-probs, read once for both KL guards (reward shaping and the loss's β).
       const klReward = options.klReward ?? 0;
-      const drift =
-        klReward > 0 && options.reference
-          ? await klPerReply(
+      const beta = options.policyGradient?.beta ?? 0;
+      const refLogprobs =
+        options.reference && (klReward > 0 || beta > 0)
+          ? await referenceLogprobs(
               options.reference,
               groups.flatMap((g) => g.samples),
             )
-          : null;
-      const trainingBatch = buildTrainingBatch(
-        groups,
-        options.algo,
-        drift ? (reply) => reply.reward!.primary - klReward * (drift.get(reply) ?? 0) : undefined,
-      );
+          : undefined;
+      const drift = refLogprobs && klReward > 0 ? klPerReply(refLogprobs) : null;
+      const trainingBatch = buildTrainingBatch(groups, options.algo, {
+        rewardOf: drift ? (reply) => reply.reward!.primary - klReward * (drift.get(reply) ?? 0) : undefined,
+        refLogprobs,
+      });
       const summary = summariseReplies(trainingBatch.scored);
       const sampledSeconds = (performance.now() - started) / 1000;
 
@@ -203,7 +205,7 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
         rewardStd: summary.rewardStd,
         terms: summary.terms,
         // The loss's k3 estimate with β > 0; otherwise the reward shaping's k1 mean, if any.
-        kl: (options.policyGradient?.beta ?? 0) > 0 ? (last?.kl ?? 0) : drift ? mean([...drift.values()]) : 0,
+        kl: beta > 0 ? (last?.kl ?? 0) : drift ? mean([...drift.values()]) : 0,
         entropy: last?.entropy,
         clipFraction: last?.clipFraction ?? 0,
         violationRate: summary.violationRate.any,

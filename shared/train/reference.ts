@@ -4,7 +4,7 @@
 // wildly improbable (measured: 0.26 nats/token for the SFT policy's own samples, 8.3 for salad).
 //
 //   referenceLogprobs(reference, replies)    → Map reply → log π_ref per completion token
-//   klPerReply(reference, replies)           → Map reply → mean_t (log π_old − log π_ref)   (k1, nats/token)
+//   klPerReply(referenceLogprobs)            → Map reply → mean_t (log π_old − log π_ref)   (k1, nats/token)
 //   meanReferenceNll(reference, replies)     → mean −log π_ref per token over all replies
 import type { Policy } from '../policy/model';
 import { completionLogprobs } from './policy-gradient';
@@ -38,11 +38,7 @@ export async function referenceLogprobs(
  * per token, from the log-probabilities the sampler recorded. Mean rather than sum, so the penalty
  * does not also act as a length penalty (the reward has its own length term).
  */
-export async function klPerReply(
-  reference: Policy,
-  replies: readonly ScoredSample[],
-): Promise<Map<ScoredSample, number>> {
-  const ref = await referenceLogprobs(reference, replies);
+export function klPerReply(ref: ReadonlyMap<ScoredSample, number[]>): Map<ScoredSample, number> {
   const out = new Map<ScoredSample, number>();
   for (const [reply, refLogprobs] of ref) {
     const own = reply.logprobs!;

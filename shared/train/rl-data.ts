@@ -86,9 +86,14 @@ export const hasTokens = (r: ScoredSample) =>
 export function buildTrainingBatch(
   groups: RolloutGroup[],
   estimator: 'grpo' | 'rloo' | 'reinforce' = 'grpo',
-  /** The reward the advantages are computed from; default the primary reward (see shapedRewards). */
-  rewardOf: (reply: ScoredSample) => number = (reply) => reply.reward!.primary,
+  options: {
+    /** The reward the advantages are computed from; default the primary reward (KL-in-reward shapes it). */
+    rewardOf?: (reply: ScoredSample) => number;
+    /** The reference policy's log-probs of a reply's tokens, carried to the loss's KL term. */
+    refLogprobs?: ReadonlyMap<ScoredSample, number[]>;
+  } = {},
 ): TrainingBatch {
+  const rewardOf = options.rewardOf ?? ((reply: ScoredSample) => reply.reward!.primary);
   const scored = groups.flatMap((g) => g.samples);
   const rewarded: Array<{ reply: ScoredSample; group: number }> = [];
   groups.forEach(({ samples: replies }, group) => {
@@ -109,6 +114,7 @@ export function buildTrainingBatch(
       oldLogprobs: reply.logprobs!,
       reward: advantages[i],
       group,
+      ...(options.refLogprobs?.has(reply) ? { refLogprobs: options.refLogprobs.get(reply) } : {}),
     });
   });
   return { samples, scored, dropped: scored.length - samples.length };

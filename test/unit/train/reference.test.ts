@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createPolicy } from '../../../shared/policy/model';
 import { selectBackend } from '../../../shared/train/backend';
 import { completionLogprobs } from '../../../shared/train/policy-gradient';
-import { klPerReply, meanReferenceNll } from '../../../shared/train/reference';
+import { klPerReply, meanReferenceNll, referenceLogprobs } from '../../../shared/train/reference';
 import { buildTrainingBatch, type ScoredSample } from '../../../shared/train/rl-data';
 
 const config = { vocabSize: 24, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 16 };
@@ -48,7 +48,8 @@ describe('reference policy', () => {
       ),
       reply(2, null, 0),
     ];
-    const drift = await klPerReply(reference, replies);
+    const ref = await referenceLogprobs(reference, replies);
+    const drift = klPerReply(ref);
     expect(drift.get(replies[0])).toBeCloseTo(0, 5);
     expect(drift.get(replies[1])).toBeCloseTo(0.5, 5);
     expect(drift.has(replies[2])).toBe(false);
@@ -62,8 +63,13 @@ describe('reference policy', () => {
     const group = [{ rollout: { rollout_id: 'ro-a' } as never, samples: replies }];
     const plain = buildTrainingBatch(group, 'grpo');
     expect(plain.samples[0].reward).toBeCloseTo(plain.samples[1].reward, 6);
-    const shaped = buildTrainingBatch(group, 'grpo', (r) => r.reward!.primary - 0.2 * (drift.get(r) ?? 0));
+    const shaped = buildTrainingBatch(group, 'grpo', {
+      rewardOf: (r) => r.reward!.primary - 0.2 * (drift.get(r) ?? 0),
+      refLogprobs: ref,
+    });
     expect(shaped.samples[0].reward).toBeGreaterThan(shaped.samples[1].reward);
+    // The loss's KL term gets the same reference log-probs, so it need not run the reference again.
+    expect(shaped.samples[1].refLogprobs).toEqual(own[1]);
     expect(shaped.samples[1].reward).toBeGreaterThan(0);
     reference.dispose();
   });
