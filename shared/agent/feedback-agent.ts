@@ -40,7 +40,10 @@ export interface FeedbackAgentOptions {
   group?: number;
   temperature?: number;
   maxTokens?: number;
-  /** Seeds the policy's sampling: rollout k draws with seed + a hash of its id (reproducible runs). */
+  /**
+   * Seeds the policy's sampling with seed + a hash of the rollout's id in training, of the task's id
+   * otherwise (an evaluation is then reproducible).
+   */
   seed?: number;
   reward?: RewardConfigInput;
   /** Called with every scored reply (the CLI aggregates its summary here). */
@@ -96,7 +99,10 @@ export function createFeedbackAgent(options: FeedbackAgentOptions): LitAgent {
 
     const drafts: DraftedReply[] = await ctx.operation('draft-replies', async (op) => {
       op.setInput({ policy: policy.id, group });
-      const seed = options.seed === undefined ? undefined : stableSeed(options.seed, ctx.rollout.rollout_id);
+      // Training draws fresh samples every time a task comes round again (keyed by the rollout); an
+      // evaluation keys on the task, so the same checkpoint, items and seed give the same replies.
+      const key = ctx.rollout.mode === 'train' ? ctx.rollout.rollout_id : task.id;
+      const seed = options.seed === undefined ? undefined : stableSeed(options.seed, key);
       const batch = await policy.draft([prompt], group, {
         seed,
         temperature: options.temperature,

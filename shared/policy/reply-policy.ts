@@ -8,6 +8,7 @@
 // one forward per token for the whole step's rollouts instead of one per rollout, which is what makes
 // small-batch sampling on wasm affordable.
 import type { DraftedReply, DraftOptions, ReplyPolicy } from '../agent/policy';
+import { deriveSeed } from '../train/rng';
 import type { Policy } from './model';
 import { generate } from './sampling';
 import { DEFAULT_MAX_NEW_TOKENS, decodeReply, encodePrompt, promptBudget } from './sequence';
@@ -34,14 +35,6 @@ interface PendingDraft {
   options: DraftOptions;
   resolve: (replies: DraftedReply[][]) => void;
   reject: (error: unknown) => void;
-}
-
-// Mixes seeds order-independently of arrival, so a gathered batch samples the same way however the
-// runners happened to interleave.
-function combineSeeds(seeds: number[]): number {
-  let h = 0x9e3779b9;
-  for (const s of seeds) h = Math.imul(h ^ (s >>> 0), 0x01000193) >>> 0;
-  return h;
 }
 
 export class TransformerReplyPolicy implements ReplyPolicy {
@@ -121,7 +114,11 @@ export class TransformerReplyPolicy implements ReplyPolicy {
       topK: this.options.topK ?? 0,
       topP: this.options.topP ?? 1,
       stopTokens: [tokenizer.eosId],
-      seed: combineSeeds(order.map(({ call }) => call.options.seed ?? 0)),
+      // Each prompt samples from its own stream (its call's seed and its place in the call), so a
+      // reply does not depend on which other calls this batch happened to gather.
+      promptSeeds: order.flatMap(({ call }) =>
+        call.prompts.map((_, j) => deriveSeed(call.options.seed ?? 0, `prompt:${j}`)),
+      ),
     });
     const perPrompt: DraftedReply[][] = promptIds.map(() => []);
     for (const s of sequences) {

@@ -24,7 +24,7 @@
 // `useCache: false` recomputes the whole prefix every step (the reference the cache is tested against).
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { createRng, type Rng } from '../train/rng';
+import { createRng, deriveSeed, type Rng } from '../train/rng';
 import type { KVCache, Policy } from './model';
 
 export const SamplingOptionsSchema = z.object({
@@ -38,6 +38,12 @@ export const SamplingOptionsSchema = z.object({
   topP: z.number().gt(0).max(1).default(1),
   stopTokens: z.array(z.number().int().min(0)).default([]),
   seed: z.number().int().default(0),
+  /**
+   * One seed per prompt. Row (prompt p, sample s) then draws from its own stream, seeded by
+   * (promptSeeds[p], s), so a prompt's samples do not depend on which other prompts share the batch
+   * (runners' calls are gathered into batches by timing). Without it every row shares `seed`'s stream.
+   */
+  promptSeeds: z.array(z.number().int()).optional(),
   useCache: z.boolean().default(true),
 });
 export type SamplingOptions = z.infer<typeof SamplingOptionsSchema>;
@@ -105,7 +111,14 @@ export async function generate(
   }));
   const finished = new Array<boolean>(B).fill(false);
   const stop = new Set(options.stopTokens);
-  const rng = createRng(options.seed);
+  if (options.promptSeeds && options.promptSeeds.length !== prompts.length)
+    throw new Error(`promptSeeds has ${options.promptSeeds.length} seeds for ${prompts.length} prompts`);
+  const shared = createRng(options.seed);
+  const rowRng: Rng[] = rows.map((r) =>
+    options.promptSeeds
+      ? createRng(deriveSeed(options.promptSeeds[r.promptIndex], `sample:${r.sample}`))
+      : shared,
+  );
 
   let cache: KVCache | null = null;
   let logits: tf.Tensor2D;
@@ -131,7 +144,7 @@ export async function generate(
       const next = new Int32Array(B).fill(padId);
       for (let b = 0; b < B; b++) {
         if (finished[b]) continue;
-        const pick = sampleRow(values, b * vocabSize, vocabSize, options, rng);
+        const pick = sampleRow(values, b * vocabSize, vocabSize, options, rowRng[b]);
         const out = outputs[b];
         out.tokens.push(pick.token);
         out.logprobs.push(pick.logprob);

@@ -175,6 +175,14 @@ describe('edgelight train / eval', () => {
     expect(report.samples).toHaveLength(5);
     expect(report.reward_mean).toBeGreaterThanOrEqual(0);
 
+    // The same checkpoint, items and seed draft the same replies: the report repeats exactly.
+    const again = await cli(
+      'eval',
+      ...['--checkpoint', join(dir, 'straight'), '--in', tasksFile, '--samples', '2'],
+      ...['--max-new-tokens', '8', '--backend', 'cpu'],
+    );
+    expect(again.stdout).toBe(out);
+
     // With a reference checkpoint the report adds the replies' NLL per token under it.
     const withReference = await cli(
       'eval',

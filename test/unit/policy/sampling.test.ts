@@ -57,6 +57,24 @@ describe('generate', () => {
     policy.dispose();
   });
 
+  it('with promptSeeds, samples a prompt the same way whatever else shares the batch', async () => {
+    const policy = createPolicy(micro, { seed: 5 });
+    const common = { maxNewTokens: 8, samplesPerPrompt: 2 };
+    const alone = await generate(policy, [prompts[1]], { ...common, promptSeeds: [77] });
+    const batched = await generate(policy, [prompts[2], prompts[1], prompts[0]], {
+      ...common,
+      promptSeeds: [5, 77, 9],
+    });
+    const ofSecond = batched.filter((s) => s.promptIndex === 1);
+    expect(ofSecond.map((s) => s.tokens)).toEqual(alone.map((s) => s.tokens));
+    // The two samples of a prompt are different streams, and another seed gives other samples.
+    expect(alone[0].tokens).not.toEqual(alone[1].tokens);
+    const other = await generate(policy, [prompts[1]], { ...common, promptSeeds: [78] });
+    expect(other.map((s) => s.tokens)).not.toEqual(alone.map((s) => s.tokens));
+    await expect(generate(policy, prompts, { ...common, promptSeeds: [1] })).rejects.toThrow(/promptSeeds/);
+    policy.dispose();
+  });
+
   it('returns the policy log-probabilities of the sampled tokens (temperature 1, untruncated)', async () => {
     const policy = createPolicy(micro, { seed: 8 });
     const [out] = await generate(policy, [[3, 4, 5]], {
