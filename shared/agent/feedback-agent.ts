@@ -40,10 +40,7 @@ export interface FeedbackAgentOptions {
   group?: number;
   temperature?: number;
   maxTokens?: number;
-  /**
-   * Seeds the policy's sampling with seed + a hash of the rollout's id in training, of the task's id
-   * otherwise (an evaluation is then reproducible).
-   */
+  /** Seeds the policy's sampling: seed + a hash of the task id (and the training step); see draft-replies. */
   seed?: number;
   reward?: RewardConfigInput;
   /** Called with every scored reply (the CLI aggregates its summary here). */
@@ -99,9 +96,17 @@ export function createFeedbackAgent(options: FeedbackAgentOptions): LitAgent {
 
     const drafts: DraftedReply[] = await ctx.operation('draft-replies', async (op) => {
       op.setInput({ policy: policy.id, group });
-      // Training draws fresh samples every time a task comes round again (keyed by the rollout); an
-      // evaluation keys on the task, so the same checkpoint, items and seed give the same replies.
-      const key = ctx.rollout.mode === 'train' ? ctx.rollout.rollout_id : task.id;
+      // The sampling seed is keyed on the task, so the same policy, items and seed draft the same
+      // replies (a reproducible eval, a bit-for-bit resumable RL run). A training rollout adds its
+      // step (the trainer's metadata), so a task that comes round again gets fresh samples; a rollout
+      // without one falls back to its own random id.
+      const step = ctx.rollout.metadata?.step;
+      const key =
+        ctx.rollout.mode !== 'train'
+          ? task.id
+          : typeof step === 'number'
+            ? `${task.id}@${step}`
+            : ctx.rollout.rollout_id;
       const seed = options.seed === undefined ? undefined : stableSeed(options.seed, key);
       const batch = await policy.draft([prompt], group, {
         seed,

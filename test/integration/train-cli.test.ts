@@ -229,6 +229,32 @@ describe('edgelight train / eval', () => {
     expect(state).toMatchObject({ step: 1, algo: 'grpo', seed: 1 });
   });
 
+  it('resumes GRPO bit for bit: 3 steps == 2 steps, save, resume, 1 step', async () => {
+    const grpo = (out: string, steps: number, init: string) =>
+      cli(
+        ...['train', '--preset', 'tiny', '--algo', 'grpo', '--backend', 'cpu', '--steps', String(steps)],
+        ...['--init', init, '--data', tasksFile, '--out', out, '--batch', '2', '--group', '4'],
+        ...['--max-new-tokens', '48', '--lr', '1e-3', '--seed', '4'],
+      );
+    const straight = join(dir, 'grpo-straight');
+    const split = join(dir, 'grpo-split');
+    const a = await grpo(straight, 3, join(dir, 'straight'));
+    expect(a.code).toBe(0);
+    expect((await grpo(split, 2, join(dir, 'straight'))).code).toBe(0);
+    const resumed = await grpo(split, 1, split);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming at step 2/);
+    // Step 3 sampled the same replies (same rewards) and ended in the same weights and moments.
+    const rewardOf = (stdout: string) => /^step 3\/3 {2}(reward \S+)/m.exec(stdout)?.[1];
+    expect(rewardOf(resumed.stdout)).toBe(rewardOf(a.stdout));
+    expect(rewardOf(a.stdout)).not.toMatch(/±0\.000/);
+    for (const file of ['model.safetensors', 'optimizer.safetensors']) {
+      const x = await readFile(join(straight, 'step-000003', file));
+      const y = await readFile(join(split, 'step-000003', file));
+      expect(Buffer.compare(x, y), file).toBe(0);
+    }
+  });
+
   it('runs GRPO against a server with --server: rollouts, spans and policy versions land there', async () => {
     const serverDir = join(dir, 'server');
     const serverStore = new SqliteLightningStore({ path: join(dir, 'server.sqlite') });
