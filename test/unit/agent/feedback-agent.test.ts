@@ -98,8 +98,11 @@ describe('feedback agent', () => {
     });
     expect(samples[0].reward?.primary).toBeGreaterThan(0.8);
     expect(samples[0].prompt.endsWith(REPLY_MARKER)).toBe(true);
-    // The oversold reply is blocked: hard zero, stored redacted-as-governed (no PII to hide here).
+    // The oversold reply is blocked: hard zero, but stored as drafted with its tokens (nothing private
+    // in it), so the trace shows what was blocked and the RL update can push those tokens down.
     expect(samples[1].reward?.primary).toBe(0);
+    expect(samples[1].redacted).toBe(false);
+    expect(samples[1].tokenIds).toEqual([11, 21]);
     expect(scored[1].reward.violations).toEqual(expect.arrayContaining(['inst_017', 'inst_018']));
     expect(samples.map((s) => s.reward?.primary)).toEqual(scored.map((s) => s.reward.primary));
   });
