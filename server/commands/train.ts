@@ -65,8 +65,8 @@ and trainer state for an exact resume) to DIR/step-NNNNNN/, with DIR/latest nami
   --max-new-tokens  reply length limit when sampling (default ${DEFAULT_MAX_NEW_TOKENS})
   --temperature   sampling temperature for RL (default 1)
   --beta          KL coefficient to the starting policy, in the loss (default 0)
-  --reference     the frozen policy of --beta / --kl-reward (default: the --init checkpoint; give
-                  the SFT checkpoint when resuming an RL run)
+  --reference     the frozen policy of --beta / --kl-reward (default: the one a resumed RL run
+                  recorded, else the --init checkpoint)
   --kl-reward     KL in the reward: each reply's reward loses this × its mean per-token
                   log π/π_ref before the group advantages (default 0; 0.1 keeps replies fluent)
   --mu            optimizer steps per RL batch (default 1)
@@ -241,14 +241,20 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
   }
   const resume =
     init?.checkpoint.trainer?.algo === algo && init.checkpoint.optimizer ? init.checkpoint.trainer : null;
-  let referenceCheckpoint = init?.checkpoint ?? null;
-  if (values.reference) {
+  // The KL guards' reference: --reference, else the one a resumed RL run recorded, else --init itself
+  // (a run that starts RL from an SFT checkpoint).
+  const recordedReference = typeof resume?.options.reference === 'string' ? resume.options.reference : null;
+  let reference: { dir: string; checkpoint: Checkpoint } | null = init
+    ? { dir: init.dir, checkpoint: init.checkpoint }
+    : null;
+  const referencePath = values.reference ?? recordedReference;
+  if (referencePath) {
+    const flag = values.reference ? '--reference' : 'the reference this run was started with';
     try {
-      ({ checkpoint: referenceCheckpoint } = await readCheckpointDirectory(
-        await resolveCheckpointDirectory(values.reference),
-      ));
+      const dir = await resolveCheckpointDirectory(referencePath);
+      reference = { dir, checkpoint: (await readCheckpointDirectory(dir)).checkpoint };
     } catch (error) {
-      throw new CliUsageError(`--reference ${values.reference}: ${(error as Error).message}`);
+      throw new CliUsageError(`${flag} ${referencePath}: ${(error as Error).message}`);
     }
   }
 
@@ -356,6 +362,8 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
     beta,
     klReward,
     mu,
+    // Where the reference lives, so `--init RUN` continues against the same one.
+    ...(rl && reference?.dir ? { reference: resolve(reference.dir) } : {}),
   };
 
   const startedAt = Date.now();
@@ -405,8 +413,8 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
         onCheckpoint: saveAt,
       }));
     } else {
-      const reference =
-        beta > 0 || klReward > 0 ? policyFromCheckpoint(referenceCheckpoint!).policy : undefined;
+      const referencePolicy =
+        beta > 0 || klReward > 0 ? policyFromCheckpoint(reference!.checkpoint).policy : undefined;
       ({ step: finalStep } = await runRlLoop({
         // With --server the loop talks to the server exactly as it talks to the in-process store.
         store: remote ? new HttpLightningStore(remote) : new InMemoryLightningStore(),
@@ -416,7 +424,7 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
         optimizer,
         algo: algo as 'grpo' | 'rloo',
         policyGradient: { beta, mu },
-        reference,
+        reference: referencePolicy,
         klReward,
         tasks,
         tasksPerStep: batch,
@@ -431,7 +439,7 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
         checkpointEvery: saveEvery,
         onCheckpoint: saveAt,
       }));
-      reference?.dispose();
+      referencePolicy?.dispose();
     }
   } finally {
     interrupt?.dispose();

@@ -229,12 +229,12 @@ describe('edgelight train / eval', () => {
     expect(state).toMatchObject({ step: 1, algo: 'grpo', seed: 1 });
   });
 
-  it('resumes GRPO bit for bit: 3 steps == 2 steps, save, resume, 1 step', async () => {
+  it('resumes GRPO bit for bit, KL reference included: 3 steps == 2 steps, save, resume, 1 step', async () => {
     const grpo = (out: string, steps: number, init: string) =>
       cli(
         ...['train', '--preset', 'tiny', '--algo', 'grpo', '--backend', 'cpu', '--steps', String(steps)],
         ...['--init', init, '--data', tasksFile, '--out', out, '--batch', '2', '--group', '4'],
-        ...['--max-new-tokens', '48', '--lr', '1e-3', '--seed', '4'],
+        ...['--max-new-tokens', '48', '--lr', '1e-3', '--seed', '4', '--kl-reward', '0.5'],
       );
     const straight = join(dir, 'grpo-straight');
     const split = join(dir, 'grpo-split');
@@ -244,6 +244,9 @@ describe('edgelight train / eval', () => {
     const resumed = await grpo(split, 1, split);
     expect(resumed.code).toBe(0);
     expect(resumed.stderr).toMatch(/resuming at step 2/);
+    // The resumed run kept the SFT checkpoint as its KL reference (recorded in the trainer state).
+    const state = JSON.parse(await readFile(join(split, 'step-000003', 'trainer_state.json'), 'utf8'));
+    expect(state.options.reference).toBe(join(dir, 'straight', 'step-000004'));
     // Step 3 sampled the same replies (same rewards) and ended in the same weights and moments.
     const rewardOf = (stdout: string) => /^step 3\/3 {2}(reward \S+)/m.exec(stdout)?.[1];
     expect(rewardOf(resumed.stdout)).toBe(rewardOf(a.stdout));

@@ -16,6 +16,8 @@ const DEFAULT_REQUEST: TrainRequest = {
   batchSize: 4,
   maxNewTokens: 96,
   sftWarmupSteps: 20,
+  klReward: 0.2,
+  beta: 0.1,
   checkpointEvery: 10,
 };
 
@@ -179,6 +181,28 @@ export default function TrainPage() {
                 max={10000}
                 value={draft.value.sftWarmupSteps}
                 onInput={(e) => field('sftWarmupSteps', num(e))}
+              />
+            </label>
+            <label title="Each reply's reward loses this × its drift (nats per token) from the policy RL started from">
+              KL in reward
+              <input
+                type="number"
+                min={0}
+                max={10}
+                step={0.05}
+                value={draft.value.klReward}
+                onInput={(e) => field('klReward', num(e))}
+              />
+            </label>
+            <label title="β of the loss's per-token KL to the policy RL started from">
+              KL in loss (β)
+              <input
+                type="number"
+                min={0}
+                max={10}
+                step={0.05}
+                value={draft.value.beta}
+                onInput={(e) => field('beta', num(e))}
               />
             </label>
             <label>

@@ -101,6 +101,14 @@ export const TrainRequest = z.object({
    * dataset's corpus (the SFT → RL recipe); 0 starts RL from random weights.
    */
   sftWarmupSteps: z.number().int().min(0).max(10_000).default(20),
+  /**
+   * RL: KL in the reward. Each reply's reward loses this × its mean per-token log π/π_ref, where π_ref
+   * is the policy the RL phase started from; with β below, it keeps RL from trading fluent replies for
+   * keyword lists that game the reward (docs/training.md). 0 turns it off.
+   */
+  klReward: z.number().min(0).max(10).default(0.2),
+  /** RL: β of the loss's per-token KL to the same reference. 0 turns it off. */
+  beta: z.number().min(0).max(10).default(0.1),
   /** Save a checkpoint every this many steps (and always when pausing, stopping or finishing). */
   checkpointEvery: z.number().int().min(1).max(100_000).default(10),
 });

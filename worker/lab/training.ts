@@ -66,6 +66,8 @@ type Session = {
   schedule: ScheduleConfig;
   pairs: SequencePair[];
   tasks: FeedbackTask[];
+  /** RL: the frozen policy the phase started from (the KL guards' reference), and its checkpoint. */
+  reference: { policy: Policy; checkpointId: string | null } | null;
 };
 
 const RUN_KEY = 'train.current-run';
@@ -308,6 +310,7 @@ export class TrainingController {
     if (!this.session) return;
     this.session.optimizer.dispose();
     this.session.policy.dispose();
+    this.session.reference?.policy.dispose();
     this.session = null;
   }
 
@@ -416,6 +419,7 @@ export class TrainingController {
       schedule: this.schedule(phase, phaseSteps, schedule.ScheduleConfigSchema),
       pairs,
       tasks: prepared.tasks,
+      reference: phase === 'sft' ? null : await this.referenceFrom(policy, start?.id ?? null),
     };
   }
 
@@ -456,7 +460,22 @@ export class TrainingController {
       schedule: this.schedule(phase, phaseSteps, schedule.ScheduleConfigSchema),
       pairs: phase === 'sft' ? await prepared.encode(tokenizer, policy.config.blockSize) : [],
       tasks: prepared.tasks,
+      reference: phase === 'sft' ? null : await this.resumedReference(policy, trainer.options.referenceId),
     };
+  }
+
+  /** A frozen copy of `policy` as the RL reference (`checkpointId`: where it is stored, if anywhere). */
+  private async referenceFrom(policy: Policy, checkpointId: string | null): Promise<Session['reference']> {
+    const { clonePolicy } = await import('../../shared/policy/model');
+    return { policy: clonePolicy(policy, { trainable: false }), checkpointId };
+  }
+
+  /** The reference a resumed RL phase had: its stored checkpoint, else (older runs) the resumed weights. */
+  private async resumedReference(policy: Policy, referenceId: unknown): Promise<Session['reference']> {
+    if (typeof referenceId !== 'string') return this.referenceFrom(policy, null);
+    const { policyFromCheckpoint } = await import('../../shared/policy/checkpoint-policy');
+    const loaded = policyFromCheckpoint(await loadCheckpoint(this.deps.blobs, referenceId));
+    return { policy: loaded.policy, checkpointId: referenceId };
   }
 
   private async newestCheckpoint(preset: string): Promise<CheckpointRecord | undefined> {
@@ -530,6 +549,9 @@ export class TrainingController {
           tokenizer: session.tokenizer,
           optimizer: session.optimizer,
           algo: session.phase,
+          reference: session.reference?.policy,
+          klReward: request.klReward,
+          policyGradient: { beta: request.beta },
           tasks: session.tasks,
           tasksPerStep: request.batchSize,
           group: request.groupSize,
@@ -574,7 +596,7 @@ export class TrainingController {
     const session = this.session!;
     const request = this.state.request!;
     if (session.phase !== 'sft' || request.algorithm === 'sft') return false;
-    await this.saveCheckpoint();
+    const warmedUp = await this.saveCheckpoint();
     const [{ AdamW }, schedule] = await Promise.all([
       import('../../shared/train/optimizer'),
       import('../../shared/train/schedule'),
@@ -589,6 +611,7 @@ export class TrainingController {
       phaseSteps: request.steps,
       schedule: this.schedule(phase, request.steps, schedule.ScheduleConfigSchema),
       pairs: [],
+      reference: await this.referenceFrom(session.policy, warmedUp?.id ?? null),
     });
     this.update({ phase, message: `SFT warm-up done; ${phase.toUpperCase()} from here` });
     return true;
@@ -620,6 +643,7 @@ export class TrainingController {
           phaseSteps: session.phaseSteps,
           preset: request.preset,
           runId: this.state.runId,
+          ...(session.reference?.checkpointId ? { referenceId: session.reference.checkpointId } : {}),
         },
       },
     });
