@@ -8,7 +8,7 @@ import { SftExample } from '../../shared/data/schema';
 import { buildSftCorpus } from '../../shared/data/sft';
 import { createGovernancePipeline } from '../../shared/governance';
 import type { Checkpoint, TrainerState } from '../../shared/policy/checkpoint';
-import { MemoryBlobStorage } from '../../shared/policy/checkpoint';
+import { MemoryBlobStorage, optimizerStepOf } from '../../shared/policy/checkpoint';
 import { policyFromCheckpoint, readNamedTensors, toTfTensors } from '../../shared/policy/checkpoint-policy';
 import { createPolicy, describeParameters, type Policy, presetConfig } from '../../shared/policy/model';
 import { DEFAULT_MAX_NEW_TOKENS, encodeSftPair } from '../../shared/policy/sequence';
@@ -69,7 +69,7 @@ and trainer state for an exact resume) to DIR/step-NNNNNN/, with DIR/latest nami
                   recorded, else the --init checkpoint)
   --kl-reward     KL in the reward: each reply's reward loses this × its mean per-token
                   log π/π_ref before the group advantages (default 0.2; 0 turns it off)
-  --mu            optimizer steps per RL batch (default 1)
+  --mu            optimizer steps per RL batch (default 2)
   --n-layer, --n-head, --n-embd, --block-size
                   override the preset's shape (experiments, and micro models in tests)`;
 
@@ -98,7 +98,7 @@ const OPTIONS = {
   temperature: { type: 'string', default: '1' },
   beta: { type: 'string', default: '0.1' },
   'kl-reward': { type: 'string', default: '0.2' },
-  mu: { type: 'string', default: '1' },
+  mu: { type: 'string', default: '2' },
   'n-layer': { type: 'string' },
   'n-head': { type: 'string' },
   'n-embd': { type: 'string' },
@@ -199,7 +199,7 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
   if (rl && !values.init)
     throw new CliUsageError(`${algo} starts from a trained policy: give --init CKPT (an SFT checkpoint)`);
   const batch = positiveInt(values.batch, 'batch') ?? (rl ? 4 : 16);
-  // The RL defaults are the measured recipe of docs/training.md ("Learning"): lr 3e-4, 4 × G 8, β 0.1,
+  // The RL defaults are the measured recipe of docs/training.md ("Learning", r7): lr 3e-4, 4 × G 8, μ 2, β 0.1,
   // KL in the reward 0.2.
   const lr = positive(values.lr, 'lr') ?? (rl ? 3e-4 : 2e-3);
   const warmup =
@@ -334,7 +334,9 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
   if (resume && init?.checkpoint.optimizer) {
     const tensors = toTfTensors(init.checkpoint.optimizer.tensors);
     try {
-      optimizer.importState({ step: resume.step, tensors });
+      // The optimizer counts its own updates (μ per RL batch), which the bias correction and the
+      // schedule read; the trainer's step counts batches.
+      optimizer.importState({ step: optimizerStepOf(init.checkpoint, resume.step), tensors });
     } catch (error) {
       throw new CliUsageError(`--init ${values.init}: optimizer state: ${(error as Error).message}`);
     } finally {

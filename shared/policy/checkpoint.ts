@@ -246,3 +246,12 @@ export async function removeCheckpoint(
   for (const k of keep) for (const blob of await manifestBlobs(storage, k)) kept.add(blob);
   for (const blob of await manifestBlobs(storage, id)) if (!kept.has(blob)) await storage.delete(blob);
 }
+
+/**
+ * The optimizer's own update count as saved beside its moments (μ updates per RL batch; what Adam's bias
+ * correction and the schedule read). Checkpoints without it fall back to the trainer's step.
+ */
+export function optimizerStepOf(checkpoint: Checkpoint, trainerStep: number): number {
+  const saved = Number(checkpoint.optimizer?.metadata.step);
+  return Number.isInteger(saved) && saved >= 0 ? saved : trainerStep;
+}

@@ -3,7 +3,12 @@ import { AGL_OBJECT, AGL_REWARD, ATTR, readReward } from '../../shared/agent/sem
 import type { FeedbackTask } from '../../shared/agent/task';
 import { buildSftCorpus } from '../../shared/data/index';
 import type { GovernancePipeline } from '../../shared/governance/types';
-import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../../shared/policy/checkpoint';
+import {
+  type Checkpoint,
+  loadCheckpoint,
+  optimizerStepOf,
+  saveCheckpoint,
+} from '../../shared/policy/checkpoint';
 import type { Policy } from '../../shared/policy/model';
 import type { PolicyTokenizer } from '../../shared/policy/tokenizer';
 import type { LightningStore } from '../../shared/store/store';
@@ -444,7 +449,7 @@ export class TrainingController {
     const optimizer = new AdamW(policy.weights, { weightDecay: phase === 'sft' ? 0.01 : 0 });
     const tensors = toTfTensors(checkpoint.optimizer.tensors);
     try {
-      optimizer.importState({ step: trainer.step, tensors });
+      optimizer.importState({ step: optimizerStepOf(checkpoint, trainer.step), tensors });
     } finally {
       for (const t of Object.values(tensors)) t.dispose();
     }
