@@ -21,7 +21,14 @@ import type { PolicyTokenizer } from '../policy/tokenizer';
 import { newSpanId, newTraceId } from '../store/ids';
 import type { LightningStore } from '../store/store';
 import type { AttemptedRollout, Rollout } from '../store/types';
-import { batchIndices, type StepMetrics, type StopCondition, shouldStop, yieldToEventLoop } from './loop';
+import {
+  batchIndices,
+  mean,
+  type StepMetrics,
+  type StopCondition,
+  shouldStop,
+  yieldToEventLoop,
+} from './loop';
 import type { AdamW } from './optimizer';
 import { type PolicyGradientConfigInput, policyGradientUpdate } from './policy-gradient';
 import { klPerReply, referenceLogprobs } from './reference';
@@ -230,5 +237,3 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
   }
   return { step, runRolloutId: run.rollout_id };
 }
-
-const mean = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
