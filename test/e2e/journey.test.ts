@@ -221,8 +221,19 @@ describe('e2e: the lab journey', () => {
       .map((r) => r.resources.policy)
       .filter((p) => p?.resource_type === 'policy' && p.checkpoint_id)
       .map((p) => p!.checkpoint_id!);
-    expect(saved.length).toBeGreaterThan(0);
-    const blob = await api(`/v1/blobs/${saved.at(-1)}`);
+    // The checkpoint the lab kept (its Checkpoints list). The RL loop also published one resource per
+    // step whose checkpoint it pruned after the next step, so not every listed resource has a blob.
+    await go('Checkpoints');
+    await expect.poll(() => page.getByTestId('checkpoint-row').count()).toBeGreaterThan(0);
+    const kept = await page
+      .getByTestId('checkpoint-row')
+      .filter({ hasText: 'trained' })
+      .first()
+      .locator('td[title]')
+      .getAttribute('title');
+    expect(kept).toMatch(/^[0-9a-f]{64}$/);
+    expect(saved).toContain(kept);
+    const blob = await api(`/v1/blobs/${kept}`);
     expect(blob.status).toBe(200);
     const manifest = JSON.parse(await blob.text()) as { files: Record<string, { sha256: string }> };
     const weights = await api(`/v1/blobs/${manifest.files['model.safetensors'].sha256}`);
