@@ -159,6 +159,9 @@ function progressLine(
     parts.push(`reward ${m.rewardMean.toFixed(3)}±${(m.rewardStd ?? 0).toFixed(3)}`);
   if (m.violationRate !== undefined) parts.push(`viol ${(100 * m.violationRate).toFixed(1)}%`);
   parts.push(`kl ${(m.kl ?? 0).toFixed(4)}`, `loss ${m.loss.toFixed(4)}`, `lr ${m.lr.toExponential(2)}`);
+  // Where an RL step's time goes: drafting the replies (rollouts, reward, reference) vs the update.
+  if (m.samplingSeconds !== undefined)
+    parts.push(`time ${m.seconds.toFixed(1)}s (sampling ${m.samplingSeconds.toFixed(1)}s)`);
   parts.push(
     `tok/s ${Math.round(m.tokensPerSecond)}`,
     `eta ${formatDuration(Math.max(0, Math.min(etaSteps, etaClock)))}`,

@@ -96,7 +96,7 @@ describe('trainer worker on WebGPU (Chromium)', () => {
     expect(result.sample[0].logprobs.every((lp) => lp <= 0)).toBe(true);
   });
 
-  it('agrees with cpu and wasm on one seeded train step (loss 1e-4 relative, gradients 1e-3, weights 1e-4)', async () => {
+  it('agrees with cpu on one seeded train step on wasm, webgpu and webgl (loss 1e-4 relative, gradients 1e-3, weights 1e-4)', async () => {
     const reports = await page.evaluate(async () => {
       type Backend = typeof import('../../shared/train/backend');
       type Parity = typeof import('../../shared/train/parity');
@@ -106,7 +106,7 @@ describe('trainer worker on WebGPU (Chromium)', () => {
       await selectBackend({ prefer: 'cpu' });
       const cpu = await parity.trainStepFingerprint();
       const out: Array<{ backend: string; report: ReturnType<Parity['compareFingerprints']> }> = [];
-      for (const backend of ['wasm', 'webgpu'] as const) {
+      for (const backend of ['wasm', 'webgpu', 'webgl'] as const) {
         await selectBackend({ prefer: backend, wasmPaths });
         const other = await parity.trainStepFingerprint();
         out.push({ backend: other.backend, report: parity.compareFingerprints(cpu, other) });
@@ -114,7 +114,7 @@ describe('trainer worker on WebGPU (Chromium)', () => {
       return out;
     });
     expect(errors).toEqual([]);
-    expect(reports.map((r) => r.backend)).toEqual(['wasm', 'webgpu']);
+    expect(reports.map((r) => r.backend)).toEqual(['wasm', 'webgpu', 'webgl']);
     for (const { backend, report } of reports) {
       expect(report.lossRelative, backend).toBeLessThan(1e-4);
       expect(report.gradRelative, `${backend} worst gradient ${report.worst}`).toBeLessThan(1e-3);
