@@ -159,8 +159,14 @@ const QUOTE_LEADS = ['You wrote: "{quote}"', 'In your words: "{quote}"', 'As you
  * test families are unseen, so a small policy learns to recite the training families' subjects rather
  * than to take words from the feedback. Quoting teaches the copying that carries over to new feedback.
  */
-export function quotableSentence(redactedFeedback: string, governance: GovernancePipeline): string | undefined {
-  const sentences = redactedFeedback.replace(/\s+/g, ' ').trim().split(/(?<=[.!?])\s+/);
+export function quotableSentence(
+  redactedFeedback: string,
+  governance: GovernancePipeline,
+): string | undefined {
+  const sentences = redactedFeedback
+    .replace(/\s+/g, ' ')
+    .trim()
+    .split(/(?<=[.!?])\s+/);
   for (const sentence of sentences) {
     const n = words(sentence);
     if (n < 4 || n > 24 || /[<[][A-Z_]+(?:_\d+)?[>\]]|"/.test(sentence)) continue;
