@@ -32,6 +32,7 @@ describe('trainer worker on WebGPU (Chromium)', () => {
           '@tensorflow/tfjs',
           '@tensorflow/tfjs-backend-webgpu',
           '@tensorflow/tfjs-backend-wasm',
+          '@tensorflow/tfjs-backend-webgl',
         ],
       },
     });
@@ -49,52 +50,57 @@ describe('trainer worker on WebGPU (Chromium)', () => {
     await server?.close();
   });
 
-  it('trains in a module worker on the WebGPU backend and the loss falls', async () => {
-    const result = await page.evaluate(async () => {
-      const comlink = (await window.importModule('/node_modules/comlink/dist/esm/comlink.mjs')) as {
-        wrap: <T>(w: Worker) => T;
-      };
-      type Metrics = { loss: number; gradNorm: number; step: number };
-      type Api = {
-        start(options: unknown): Promise<{
-          backend: { name: string; software: boolean; adapterDescription: string };
-          parameters: number;
-        }>;
-        train(steps: number): Promise<Metrics[]>;
-        generate(
-          prompts: number[][],
-          options: unknown,
-        ): Promise<Array<{ tokens: number[]; logprobs: number[] }>>;
-      };
-      const worker = new Worker('/worker/trainer.worker.ts', { type: 'module' });
-      const trainer = comlink.wrap<Api>(worker);
-      const started = await trainer.start({
-        backend: 'webgpu',
-        config: { vocabSize: 32, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 },
-        seed: 3,
-        lr: 2e-2,
-        pairs: [
-          { promptIds: [1, 2], completionIds: [3, 4, 5, 6, 7] },
-          { promptIds: [8], completionIds: [9, 10, 11, 12] },
-        ],
-      });
-      const metrics = [...(await trainer.train(1)), ...(await trainer.train(5))];
-      const sample = await trainer.generate([[1, 2]], { maxNewTokens: 3, seed: 1 });
-      worker.terminate();
-      return { started, metrics, sample };
-    });
-    expect(errors).toEqual([]);
-    expect(result.started.backend.name).toBe('webgpu');
-    expect(result.started.backend.software).toBe(true); // SwiftShader: allowed because asked for by name
-    expect(result.started.parameters).toBeGreaterThan(10_000);
-    const losses = result.metrics.map((m) => m.loss);
-    expect(result.metrics.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(losses.every(Number.isFinite)).toBe(true);
-    expect(losses[0]).toBeGreaterThan(3); // ≈ ln 32 at init
-    expect(losses[5]).toBeLessThan(losses[0] - 0.5);
-    expect(result.sample[0].tokens).toHaveLength(3);
-    expect(result.sample[0].logprobs.every((lp) => lp <= 0)).toBe(true);
-  });
+  // WebGL here is Chromium's SwiftShader GL (no GPU), WebGPU its SwiftShader Vulkan adapter.
+  it.each(['webgpu', 'webgl'] as const)(
+    'trains in a module worker on the %s backend and the loss falls',
+    async (backend) => {
+      const result = await page.evaluate(async (backend) => {
+        const comlink = (await window.importModule('/node_modules/comlink/dist/esm/comlink.mjs')) as {
+          wrap: <T>(w: Worker) => T;
+        };
+        type Metrics = { loss: number; gradNorm: number; step: number };
+        type Api = {
+          start(options: unknown): Promise<{
+            backend: { name: string; software: boolean; adapterDescription: string };
+            parameters: number;
+          }>;
+          train(steps: number): Promise<Metrics[]>;
+          generate(
+            prompts: number[][],
+            options: unknown,
+          ): Promise<Array<{ tokens: number[]; logprobs: number[] }>>;
+        };
+        const worker = new Worker('/worker/trainer.worker.ts', { type: 'module' });
+        const trainer = comlink.wrap<Api>(worker);
+        const started = await trainer.start({
+          backend,
+          config: { vocabSize: 32, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 32 },
+          seed: 3,
+          lr: 2e-2,
+          pairs: [
+            { promptIds: [1, 2], completionIds: [3, 4, 5, 6, 7] },
+            { promptIds: [8], completionIds: [9, 10, 11, 12] },
+          ],
+        });
+        const metrics = [...(await trainer.train(1)), ...(await trainer.train(5))];
+        const sample = await trainer.generate([[1, 2]], { maxNewTokens: 3, seed: 1 });
+        worker.terminate();
+        return { started, metrics, sample };
+      }, backend);
+      expect(errors).toEqual([]);
+      expect(result.started.backend.name).toBe(backend);
+      expect(result.started.backend.software).toBe(true); // SwiftShader: allowed because asked for by name
+      console.info(`${backend} adapter: ${result.started.backend.adapterDescription}`);
+      expect(result.started.parameters).toBeGreaterThan(10_000);
+      const losses = result.metrics.map((m) => m.loss);
+      expect(result.metrics.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(losses.every(Number.isFinite)).toBe(true);
+      expect(losses[0]).toBeGreaterThan(3); // ≈ ln 32 at init
+      expect(losses[5]).toBeLessThan(losses[0] - 0.5);
+      expect(result.sample[0].tokens).toHaveLength(3);
+      expect(result.sample[0].logprobs.every((lp) => lp <= 0)).toBe(true);
+    },
+  );
 
   it('agrees with cpu on one seeded train step on wasm, webgpu and webgl (loss 1e-4 relative, gradients 1e-3, weights 1e-4)', async () => {
     const reports = await page.evaluate(async () => {
@@ -116,6 +122,7 @@ describe('trainer worker on WebGPU (Chromium)', () => {
     expect(errors).toEqual([]);
     expect(reports.map((r) => r.backend)).toEqual(['wasm', 'webgpu', 'webgl']);
     for (const { backend, report } of reports) {
+      console.info(`parity ${backend} vs cpu`, JSON.stringify(report));
       expect(report.lossRelative, backend).toBeLessThan(1e-4);
       expect(report.gradRelative, `${backend} worst gradient ${report.worst}`).toBeLessThan(1e-3);
       expect(report.weightAbsolute, backend).toBeLessThan(1e-4);

@@ -63,4 +63,69 @@ describe('web: training run control', () => {
     expect(await page.getByTestId('chart-loss').getAttribute('data-points')).toBe('6');
     expect(errors).toEqual([]);
   });
+
+  it('keeps the KL reference of a GRPO run across a stop and a reload', async () => {
+    // The SFT run above left a tiny checkpoint, so GRPO starts from it (no warm-up) and takes it as
+    // the frozen reference of its KL guards. A resumed phase must keep that reference, not adopt
+    // the resumed weights (KL would then restart from 0 and the guards would drift with training).
+    await page.getByRole('combobox', { name: 'Algorithm' }).selectOption('grpo');
+    await page.getByRole('combobox', { name: 'Backend' }).selectOption('wasm');
+    await page.getByRole('spinbutton', { name: 'Steps', exact: true }).fill('4');
+    await page.getByRole('spinbutton', { name: 'Group size' }).fill('2');
+    await page.getByRole('spinbutton', { name: 'Reply tokens (max)' }).fill('24');
+    await page.getByRole('spinbutton', { name: 'Checkpoint every' }).fill('1');
+    await page.getByRole('button', { name: 'Start' }).click();
+    await expect.poll(step, { timeout: 120_000 }).toBeGreaterThanOrEqual(1);
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await expect.poll(status, { timeout: 120_000 }).toBe('stopped');
+    expect(await step()).toBeLessThan(4);
+
+    await page.reload();
+    await expect.poll(status).toBe('stopped');
+    await page.getByRole('button', { name: 'Resume from checkpoint' }).click();
+    await expect.poll(status, { timeout: 180_000 }).toBe('finished');
+    expect(await step()).toBe(4);
+
+    // Read every GRPO checkpoint's trainer state straight from IndexedDB: the lab's checkpoint list,
+    // then the manifest and trainer_state.json blobs in the store's blob table.
+    const saved = await page.evaluate(async () => {
+      const open = (name: string) =>
+        new Promise<IDBDatabase>((resolve, reject) => {
+          const request = indexedDB.open(name);
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+      const read = <T>(db: IDBDatabase, table: string, key?: string) =>
+        new Promise<T>((resolve, reject) => {
+          const store = db.transaction(table).objectStore(table);
+          const request = key === undefined ? store.getAll() : store.get(key);
+          request.onsuccess = () => resolve(request.result as T);
+          request.onerror = () => reject(request.error);
+        });
+      const lab = await open('edgelight-lab');
+      const blobs = await open('edgelight-store');
+      const json = async (sha: string) => {
+        const row = await read<{ bytes: Uint8Array }>(blobs, 'blobs', sha);
+        return JSON.parse(new TextDecoder().decode(row.bytes));
+      };
+      const rows = await read<Array<{ id: string; step: number; algorithm: string; createdAt: number }>>(
+        lab,
+        'checkpoints',
+      );
+      const out: Array<{ id: string; algorithm: string; step: number; referenceId: unknown }> = [];
+      for (const row of rows.sort((a, b) => a.createdAt - b.createdAt)) {
+        const manifest = await json(row.id);
+        const state = await json(manifest.files['trainer_state.json'].sha256);
+        out.push({ ...row, referenceId: state.trainer.options?.referenceId });
+      }
+      return out;
+    });
+    const sftIds = saved.filter((c) => c.algorithm === 'sft').map((c) => c.id);
+    const grpo = saved.filter((c) => c.algorithm === 'grpo');
+    // At least one checkpoint before the stop and one written after the resume.
+    expect(grpo.length).toBeGreaterThanOrEqual(2);
+    expect(sftIds).toContain(grpo[0].referenceId);
+    for (const c of grpo) expect(c.referenceId, `step ${c.step}`).toBe(grpo[0].referenceId);
+    expect(errors).toEqual([]);
+  });
 });
