@@ -70,21 +70,30 @@ describe('web: training run control', () => {
     // the resumed weights (KL would then restart from 0 and the guards would drift with training).
     await page.getByRole('combobox', { name: 'Algorithm' }).selectOption('grpo');
     await page.getByRole('combobox', { name: 'Backend' }).selectOption('wasm');
-    await page.getByRole('spinbutton', { name: 'Steps', exact: true }).fill('4');
+    await page.getByRole('spinbutton', { name: 'Steps', exact: true }).fill('30');
     await page.getByRole('spinbutton', { name: 'Group size' }).fill('2');
     await page.getByRole('spinbutton', { name: 'Reply tokens (max)' }).fill('24');
-    await page.getByRole('spinbutton', { name: 'Checkpoint every' }).fill('1');
+    await page.getByRole('spinbutton', { name: 'Checkpoint every' }).fill('10');
     await page.getByRole('button', { name: 'Start' }).click();
-    await expect.poll(step, { timeout: 120_000 }).toBeGreaterThanOrEqual(1);
+    const seen: string[] = [];
+    await expect
+      .poll(
+        async () => {
+          seen.push(`${await status()}@${await step()}`);
+          return seen.at(-1);
+        },
+        { timeout: 120_000, interval: 50 },
+      )
+      .toMatch(/^running@([1-9]|1\d)$/);
     await page.getByRole('button', { name: 'Stop' }).click();
     await expect.poll(status, { timeout: 120_000 }).toBe('stopped');
-    expect(await step()).toBeLessThan(4);
+    expect(await step()).toBeLessThan(30);
 
     await page.reload();
     await expect.poll(status).toBe('stopped');
     await page.getByRole('button', { name: 'Resume from checkpoint' }).click();
     await expect.poll(status, { timeout: 180_000 }).toBe('finished');
-    expect(await step()).toBe(4);
+    expect(await step()).toBe(30);
 
     // Read every GRPO checkpoint's trainer state straight from IndexedDB: the lab's checkpoint list,
     // then the manifest and trainer_state.json blobs in the store's blob table.
@@ -116,7 +125,7 @@ describe('web: training run control', () => {
       for (const row of rows.sort((a, b) => a.createdAt - b.createdAt)) {
         const manifest = await json(row.id);
         const state = await json(manifest.files['trainer_state.json'].sha256);
-        out.push({ ...row, referenceId: state.trainer.options?.referenceId });
+        out.push({ ...row, referenceId: state.options?.referenceId });
       }
       return out;
     });
