@@ -69,7 +69,7 @@ and trainer state for an exact resume) to DIR/step-NNNNNN/, with DIR/latest nami
                   recorded, else the --init checkpoint)
   --kl-reward     KL in the reward: each reply's reward loses this × its mean per-token
                   log π/π_ref before the group advantages (default 0.2; 0 turns it off)
-  --mu            optimizer steps per RL batch (default 2)
+  --mu            optimizer steps per RL batch (default 3)
   --n-layer, --n-head, --n-embd, --block-size
                   override the preset's shape (experiments, and micro models in tests)`;
 
@@ -98,7 +98,7 @@ const OPTIONS = {
   temperature: { type: 'string', default: '1' },
   beta: { type: 'string', default: '0.1' },
   'kl-reward': { type: 'string', default: '0.2' },
-  mu: { type: 'string', default: '2' },
+  mu: { type: 'string', default: '3' },
   'n-layer': { type: 'string' },
   'n-head': { type: 'string' },
   'n-embd': { type: 'string' },
