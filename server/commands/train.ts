@@ -202,7 +202,7 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
   if (rl && !values.init)
     throw new CliUsageError(`${algo} starts from a trained policy: give --init CKPT (an SFT checkpoint)`);
   const batch = positiveInt(values.batch, 'batch') ?? (rl ? 4 : 16);
-  // The RL defaults are the measured recipe of docs/training.md ("Learning", r7): lr 3e-4, 4 × G 8, μ 2, β 0.1,
+  // The RL defaults are the measured recipe of docs/training.md ("Learning", r12): lr 3e-4, 4 × G 8, μ 3, β 0.1,
   // KL in the reward 0.2.
   const lr = positive(values.lr, 'lr') ?? (rl ? 3e-4 : 2e-3);
   const warmup =
