@@ -9,7 +9,6 @@ import { CliUsageError } from '../cli';
 import { parseCommandArgs } from './args';
 
 const HELP = `usage: edgelight data generate --out DIR [--seed S] [--n N] [--bad-share F] [--pii-share F]
-                                  [--novel-share F]
 
 Writes a seeded synthetic feedback dataset, split by template family:
   DIR/train.jsonl, DIR/val.jsonl, DIR/test.jsonl   one FeedbackTask per line
@@ -18,10 +17,7 @@ Writes a seeded synthetic feedback dataset, split by template family:
   --seed        generator seed (default ${DEFAULT_GENERATE_OPTIONS.seed}); same seed, same files
   --n           number of feedback items (default ${DEFAULT_GENERATE_OPTIONS.count})
   --bad-share   share of SFT replies with deliberate bad habits (default ${DEFAULT_BAD_SHARE})
-  --pii-share   share of items carrying personal data (default ${DEFAULT_GENERATE_OPTIONS.piiShare})
-  --novel-share share of training items whose noun slots (page, feature, topic, ...) come from a
-                ~2,300-noun list instead of the templates' short pools, so a policy must copy
-                them (default ${DEFAULT_GENERATE_OPTIONS.novelShare}); val and test never change`;
+  --pii-share   share of items carrying personal data (default ${DEFAULT_GENERATE_OPTIONS.piiShare})`;
 
 function share(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -52,7 +48,6 @@ export async function run(argv: string[]): Promise<number> {
     n: { type: 'string' },
     'bad-share': { type: 'string' },
     'pii-share': { type: 'string' },
-    'novel-share': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -64,9 +59,8 @@ export async function run(argv: string[]): Promise<number> {
   const count = integer(values.n, 'n', DEFAULT_GENERATE_OPTIONS.count, 1);
   const badShare = share(values['bad-share'], 'bad-share', DEFAULT_BAD_SHARE);
   const piiShare = share(values['pii-share'], 'pii-share', DEFAULT_GENERATE_OPTIONS.piiShare);
-  const novelShare = share(values['novel-share'], 'novel-share', DEFAULT_GENERATE_OPTIONS.novelShare);
 
-  const items = generateFeedback({ seed, count, piiShare, novelShare });
+  const items = generateFeedback({ seed, count, piiShare });
   const splits = {
     train: items.filter((i) => i.metadata.split === 'train'),
     val: items.filter((i) => i.metadata.split === 'val'),
@@ -82,7 +76,6 @@ export async function run(argv: string[]): Promise<number> {
       seed,
       count,
       piiShare,
-      novelShare,
       badShare,
       files: {
         train: splits.train.length,
