@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Packs scripts/gpu-check.ts for a GPU machine that has no Node and no network (docs/benchmarks.md):
-# .gpu/check.mjs (the check and the project's code, one esbuild bundle), node (xz), Dawn's dawn.node,
+# .gpu/gpu-check.mjs and .gpu/gpu-cli.mjs (the check and the command line, esbuild bundles), node (xz), Dawn's dawn.node,
 # the Vulkan loader's and glvnd's .debs, and run.sh. ~45 MB; .gpu/ is git-ignored.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf .gpu && mkdir -p .gpu/node_modules/webgpu/dist/linux-x64
 # better-sqlite3 and the ONNX runtime are never loaded by the check; marking them external keeps their
 # native files out of the bundle.
-npx esbuild scripts/gpu-check.ts --bundle --platform=node --format=esm --target=node20 \
-  --outfile=.gpu/check.mjs --log-level=warning \
+npx esbuild scripts/gpu-check.ts scripts/gpu-cli.ts --bundle --platform=node --format=esm --target=node20 \
+  --outdir=.gpu --out-extension:.js=.mjs --log-level=warning \
   --external:webgpu --external:better-sqlite3 --external:onnxruntime-node --external:sharp \
   --banner:js="import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);"
 # Empty stand-ins for the image and ONNX runtimes @huggingface/transformers imports in Node: the check
@@ -26,6 +26,7 @@ xz -T2 -6 -c "$(readlink -f "$(command -v node)")" >.gpu/node.xz
 cat >.gpu/run.sh <<'RUN'
 #!/usr/bin/env bash
 # On the GPU machine, from the repository root: .gpu/run.sh [sft-steps] [grpo-steps] [out-dir]
+# runs the checks; .gpu/run.sh edgelight ARGS… runs the command line (e.g. train --backend webgpu).
 set -u
 here="$(cd "$(dirname "$0")" && pwd)"
 if ! ldconfig -p | grep -q libvulkan.so.1; then
@@ -42,7 +43,8 @@ node=$(command -v node || true)
 if [ -z "$node" ]; then xz -dc "$here/node.xz" >/tmp/node && chmod +x /tmp/node && node=/tmp/node; fi
 dawn="$here/node_modules/webgpu/dist/linux-x64/dawn.node"
 [ -f "$dawn" ] || xz -dc "$here/dawn.node.xz" >"$dawn"
-cd "$here" && "$node" check.mjs "$@"
+if [ "${1:-}" = edgelight ]; then shift; exec "$node" "$here/gpu-cli.mjs" "$@"; fi
+exec "$node" "$here/gpu-check.mjs" "$@"
 RUN
 chmod +x .gpu/run.sh
 du -sh .gpu
