@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# Packs scripts/gpu-check.ts for a GPU machine that has no Node and no network (docs/benchmarks.md):
+# Packs scripts/gpu-check.ts and the command line for a GPU machine that has no Node and no network (docs/benchmarks.md):
 # .gpu/gpu-check.mjs and .gpu/gpu-cli.mjs (the check and the command line, esbuild bundles), node (xz), Dawn's dawn.node,
-# the Vulkan loader's and glvnd's .debs, and run.sh. ~45 MB; .gpu/ is git-ignored.
+# the Vulkan loader's and glvnd's .debs, and run.sh. ~54 MB; .gpu/ is git-ignored.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf .gpu && mkdir -p .gpu/node_modules/webgpu/dist/linux-x64
-# better-sqlite3 and the ONNX runtime are never loaded by the check; marking them external keeps their
-# native files out of the bundle.
+# Native modules stay out of the bundles: Dawn travels beside them; better-sqlite3 (only `serve` uses it)
+# and the image and ONNX runtimes get empty stand-ins below.
 npx esbuild scripts/gpu-check.ts scripts/gpu-cli.ts --bundle --platform=node --format=esm --target=node20 \
   --outdir=.gpu --out-extension:.js=.mjs --log-level=warning \
   --external:webgpu --external:better-sqlite3 --external:onnxruntime-node --external:sharp \
   --banner:js="import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);"
-# Empty stand-ins for the image and ONNX runtimes @huggingface/transformers imports in Node: the check
-# uses only its tokenizer, and without them the bundle would not load where node_modules is absent.
+# Empty stand-ins, so the bundles load where node_modules is absent: @huggingface/transformers imports
+# sharp and onnxruntime-node in Node (only its tokenizer is used), and `serve` better-sqlite3.
 for stub in sharp onnxruntime-node better-sqlite3; do
   mkdir -p .gpu/node_modules/$stub
   echo '{"name":"'$stub'","type":"module","main":"index.js"}' >.gpu/node_modules/$stub/package.json

@@ -1,4 +1,4 @@
-// The checks that need a real GPU, run on a lent GPU machine (docs/benchmarks.md "On a real GPU").
+// The checks that need a real GPU, run on a lent GPU machine (docs/benchmarks.md "On a GPU machine").
 // `scripts/gpu-bundle.sh` bundles this file with Node and Dawn into .gpu/, which travels to a machine
 // that has neither; there: `.gpu/run.sh [sft-steps] [grpo-steps]`.
 //
