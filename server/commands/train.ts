@@ -70,8 +70,6 @@ and trainer state for an exact resume) to DIR/step-NNNNNN/, with DIR/latest nami
   --kl-reward     KL in the reward: each reply's reward loses this × its mean per-token
                   log π/π_ref before the group advantages (default 0.2; 0 turns it off)
   --mu            optimizer steps per RL batch (default 3)
-  --ack-credit    how the training reward credits acknowledgement: best (default, the reward as
-                  evaluated) or additive (each copied keyword of the feedback earns something)
   --n-layer, --n-head, --n-embd, --block-size
                   override the preset's shape (experiments, and micro models in tests)`;
 
@@ -101,7 +99,6 @@ const OPTIONS = {
   beta: { type: 'string', default: '0.1' },
   'kl-reward': { type: 'string', default: '0.2' },
   mu: { type: 'string', default: '3' },
-  'ack-credit': { type: 'string', default: 'best' },
   'n-layer': { type: 'string' },
   'n-head': { type: 'string' },
   'n-embd': { type: 'string' },
@@ -219,9 +216,6 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
   const beta = nonNegative(values.beta, 'beta')!;
   const klReward = nonNegative(values['kl-reward'], 'kl-reward')!;
   const mu = positiveInt(values.mu, 'mu')!;
-  const ackCredit = values['ack-credit'];
-  if (ackCredit !== 'best' && ackCredit !== 'additive')
-    throw new CliUsageError(`--ack-credit must be best or additive, got '${ackCredit}'`);
   const outDir = resolve(values.out ?? join('.edgelight', 'runs', `${algo}-${values.preset}`));
   if (values.server !== undefined) {
     if (!rl) throw new CliUsageError('--server is for grpo / rloo (SFT reads no store)');
@@ -375,7 +369,6 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
     beta,
     klReward,
     mu,
-    ackCredit,
     // Where the reference lives, so `--init RUN` continues against the same one.
     ...(rl && reference?.dir ? { reference: resolve(reference.dir) } : {}),
   };
@@ -440,7 +433,6 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
         policyGradient: { beta, mu },
         reference: referencePolicy,
         klReward,
-        reward: { acknowledgementCredit: ackCredit },
         tasks,
         tasksPerStep: batch,
         group,

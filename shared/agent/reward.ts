@@ -33,13 +33,6 @@ export const RewardConfig = z.object({
       other: z.number().min(0).max(1).default(0.25),
     })
     .default({ inst_016: 0.4, inst_017: 0.5, inst_018: 0.5, other: 0.25 }),
-  /**
-   * How `acknowledgement` credits the feedback's keywords. `best` (the reward): the better of the
-   * keyword share and the category floor, so one keyword of three (0.33) earns nothing over a
-   * category word (0.4). `additive` (a training shaping, `train --ack-credit additive`): the floor
-   * plus the keyword share of the rest, so every copied keyword earns something.
-   */
-  acknowledgementCredit: z.enum(['best', 'additive']).default('best'),
 });
 export type RewardConfig = z.infer<typeof RewardConfig>;
 export type RewardConfigInput = z.input<typeof RewardConfig>;
@@ -216,12 +209,7 @@ export function feedbackKeywords(redactedFeedback: string): string[] {
 }
 
 /** Does the reply refer to this feedback (its key words, or at least its category)? */
-export function acknowledgementScore(
-  reply: string,
-  keywords: readonly string[],
-  category?: string,
-  credit: RewardConfig['acknowledgementCredit'] = 'best',
-): number {
+export function acknowledgementScore(reply: string, keywords: readonly string[], category?: string): number {
   const replyWords = new Set((reply.toLowerCase().match(WORD) ?? []).map((w) => w.replace(/['’]s$/, '')));
   const stems = [...replyWords].map((w) => w.slice(0, 5));
   // A shared 5-letter stem counts ("reporting" ~ "report", "loads" ~ "loading" does not).
@@ -232,8 +220,7 @@ export function acknowledgementScore(
   const mentionsCategory = categoryPattern ? categoryPattern.test(reply.toLowerCase()) : false;
   if (keywords.length === 0) return mentionsCategory ? 1 : 0.5;
   const specific = Math.min(1, hits / Math.min(3, keywords.length));
-  const floor = mentionsCategory ? 0.4 : 0;
-  return credit === 'additive' ? floor + (1 - floor) * specific : Math.max(specific, floor);
+  return Math.max(specific, mentionsCategory ? 0.4 : 0);
 }
 
 // English function words: ordinary prose is 40–60 % function words (the SFT replies: 0.50–0.67),
@@ -311,7 +298,6 @@ export function rewardFeedbackReply(
       creditable,
       feedbackKeywords(verdicts.feedback.redacted),
       task.category,
-      config.acknowledgementCredit,
     ),
     fluency: fluencyScore(creditable),
   };

@@ -11,7 +11,6 @@
 //   5. record the step's metrics — to the callback and as a span of the run's own rollout.
 // The algorithm and the runners share nothing but the store (and the blob storage the resource points
 // into): a runner elsewhere resolving the same checkpoint id would sample from the same weights.
-import type { RewardConfigInput } from '../agent/reward';
 import { AGL_OBJECT, ATTR, flattenAttributes } from '../agent/semconv';
 import type { FeedbackTask } from '../agent/task';
 import type { GovernancePipeline } from '../governance/types';
@@ -59,8 +58,6 @@ export interface RlLoopOptions {
    * below one that did not, inside its group. Needs `reference`. Default 0 (off).
    */
   klReward?: number;
-  /** The agent's reward during training, e.g. a shaping of `acknowledgement` (default: the reward as evaluated). */
-  reward?: RewardConfigInput;
   tasks: FeedbackTask[];
   tasksPerStep: number;
   /** Replies per task: the group G. */
@@ -132,7 +129,6 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
     seed,
     sampling,
     concurrency: options.runners ?? tasksPerStep,
-    reward: options.reward,
   });
   let step = options.startStep;
   try {

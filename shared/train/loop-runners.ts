@@ -2,7 +2,6 @@
 // queue with the feedback agent, resolving `policy` resources to the live model when the checkpoint id
 // is the one just published (no reload) and loading any other id from the checkpoint storage.
 import { createFeedbackAgent } from '../agent/feedback-agent';
-import type { RewardConfigInput } from '../agent/reward';
 import { Runner } from '../agent/runner';
 import type { GovernancePipeline } from '../governance/types';
 import { type BlobStorage, loadCheckpoint } from '../policy/checkpoint';
@@ -29,8 +28,6 @@ export interface RunnerPoolOptions {
   sampling: SamplingOptions;
   /** Concurrent runners; their draft() calls are gathered into one generate (up to this many prompts). */
   concurrency: number;
-  /** The agent's reward configuration (default: the reward as evaluated). */
-  reward?: RewardConfigInput;
 }
 
 export interface RunnerPool {
@@ -66,7 +63,6 @@ export function startRunnerPool(options: RunnerPoolOptions): RunnerPool {
     temperature: sampling.temperature ?? 1,
     maxTokens: sampling.maxNewTokens,
     seed: options.seed,
-    reward: options.reward,
   });
   // One controller per runner: a runner listens on its signal for every rollout, and many listeners
   // on one shared signal would trip Node's leak warning.

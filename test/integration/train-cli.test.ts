@@ -300,10 +300,6 @@ describe('edgelight train / eval', () => {
       [['train', '--algo', 'sft'], /--steps N or --minutes M/],
       [['train', '--algo', 'grpo', '--steps', '1'], /--init CKPT/],
       [['train', '--algo', 'sft', '--steps', '0'], /--steps must be an integer ≥ 1/],
-      [
-        ['train', '--algo', 'grpo', '--steps', '1', '--ack-credit', 'most'],
-        /--ack-credit must be best or additive/,
-      ],
       [['train', '--algo', 'sft', '--steps', '1', '--data', bad, '--backend', 'cpu'], /line 2/],
       [
         ['train', '--algo', 'sft', '--steps', '1', '--init', join(dir, 'nothing-here')],

@@ -117,18 +117,6 @@ describe('reward terms, hand-checked', () => {
     expect(acknowledgementScore('Thanks for your message.', [], 'noise')).toBe(1);
   });
 
-  it('acknowledgement, additive credit (training shaping): each keyword earns above the category floor', () => {
-    const keywords = ['link', 'glossary', 'page', 'broken'];
-    const additive = (reply: string) => acknowledgementScore(reply, keywords, 'website-bug', 'additive');
-    // One keyword of three: nothing over the floor under `best`, a fifth more under `additive`.
-    expect(acknowledgementScore('This site bug is on one page.', keywords, 'website-bug')).toBeCloseTo(0.4);
-    expect(additive('This site bug is on one page.')).toBeCloseTo(0.6);
-    expect(additive('The broken page is a bug.')).toBeCloseTo(0.8);
-    expect(additive('The glossary link is broken.')).toBe(1);
-    expect(additive('Thanks for flagging this bug.')).toBeCloseTo(0.4);
-    expect(additive('Thanks for writing.')).toBe(0);
-  });
-
   it('integrity: markers raise it, an untagged figure lowers it, [NEEDS VERIFICATION] excuses the figure', () => {
     const base = 'Thank you for the report about the broken glossary link; we are looking at it now.';
     expect(score(base).terms.integrity).toBeCloseTo(0.3);
