@@ -73,6 +73,8 @@ describe('web: training run control', () => {
     await page.getByRole('spinbutton', { name: 'Steps', exact: true }).fill('30');
     await page.getByRole('spinbutton', { name: 'Group size' }).fill('2');
     await page.getByRole('spinbutton', { name: 'Reply tokens (max)' }).fill('24');
+    // One update per batch keeps this 30-step run short; the e2e journey trains with the default μ 3.
+    await page.getByRole('spinbutton', { name: 'Updates per batch (μ)' }).fill('1');
     await page.getByRole('spinbutton', { name: 'Checkpoint every' }).fill('10');
     await page.getByRole('button', { name: 'Start' }).click();
     // Stop early in the new run (the page shows the finished SFT run until this one starts).
@@ -115,11 +117,12 @@ describe('web: training run control', () => {
         lab,
         'checkpoints',
       );
-      const out: Array<{ id: string; algorithm: string; step: number; referenceId: unknown }> = [];
+      const out: Array<{ id: string; algorithm: string; step: number; referenceId: unknown; mu: unknown }> =
+        [];
       for (const row of rows.sort((a, b) => a.createdAt - b.createdAt)) {
         const manifest = await json(row.id);
         const state = await json(manifest.files['trainer_state.json'].sha256);
-        out.push({ ...row, referenceId: state.options?.referenceId });
+        out.push({ ...row, referenceId: state.options?.referenceId, mu: state.options?.mu });
       }
       return out;
     });
@@ -129,6 +132,8 @@ describe('web: training run control', () => {
     expect(grpo.length).toBeGreaterThanOrEqual(2);
     expect(sftIds).toContain(grpo[0].referenceId);
     for (const c of grpo) expect(c.referenceId, `step ${c.step}`).toBe(grpo[0].referenceId);
+    // The form's μ reached the trainer (recorded with the RL settings in the trainer state).
+    for (const c of grpo) expect(c.mu, `step ${c.step}`).toBe(1);
     expect(errors).toEqual([]);
   });
 });

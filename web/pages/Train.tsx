@@ -18,6 +18,7 @@ const DEFAULT_REQUEST: TrainRequest = {
   sftWarmupSteps: 20,
   klReward: 0.2,
   beta: 0.1,
+  mu: 3,
   checkpointEvery: 10,
 };
 
@@ -203,6 +204,16 @@ export default function TrainPage() {
                 step={0.05}
                 value={draft.value.beta}
                 onInput={(e) => field('beta', num(e))}
+              />
+            </label>
+            <label title="Clipped optimizer steps per sampled batch (μ); 1 is faster per step on a slow backend">
+              Updates per batch (μ)
+              <input
+                type="number"
+                min={1}
+                max={16}
+                value={draft.value.mu}
+                onInput={(e) => field('mu', num(e))}
               />
             </label>
             <label>

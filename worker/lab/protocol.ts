@@ -109,6 +109,11 @@ export const TrainRequest = z.object({
   klReward: z.number().min(0).max(10).default(0.2),
   /** RL: β of the loss's per-token KL to the same reference. 0 turns it off. */
   beta: z.number().min(0).max(10).default(0.1),
+  /**
+   * RL: μ, clipped optimizer steps per sampled batch. 3 is the command line's default, the setting that
+   * met the learning goal (docs/training.md, r12); 1 halves a step's time on a slow backend.
+   */
+  mu: z.number().int().min(1).max(16).default(3),
   /** Save a checkpoint every this many steps (and always when pausing, stopping or finishing). */
   checkpointEvery: z.number().int().min(1).max(100_000).default(10),
 });

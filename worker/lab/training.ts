@@ -557,7 +557,7 @@ export class TrainingController {
           algo: session.phase,
           reference: session.reference?.policy,
           klReward: request.klReward,
-          policyGradient: { beta: request.beta },
+          policyGradient: { beta: request.beta, mu: request.mu },
           tasks: session.tasks,
           tasksPerStep: request.batchSize,
           group: request.groupSize,
@@ -649,6 +649,10 @@ export class TrainingController {
           phaseSteps: session.phaseSteps,
           preset: request.preset,
           runId: this.state.runId,
+          // The RL settings, as the command line records its own (provenance; a resume takes the request's).
+          ...(session.phase === 'sft'
+            ? {}
+            : { mu: request.mu, beta: request.beta, klReward: request.klReward }),
           ...(session.reference?.checkpointId ? { referenceId: session.reference.checkpointId } : {}),
         },
       },
