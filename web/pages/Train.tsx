@@ -66,6 +66,28 @@ export default function TrainPage() {
   }
   const num = (e: Event) => Number((e.currentTarget as HTMLInputElement).value);
   const str = (e: Event) => (e.currentTarget as HTMLSelectElement).value;
+  type NumberKey = {
+    [K in keyof TrainRequest]: TrainRequest[K] extends number ? K : never;
+  }[keyof TrainRequest];
+  /** A labelled number input bound to one numeric field of the request (plain JSX, not a component, so it never remounts). */
+  const numberField = (
+    key: NumberKey,
+    label: string,
+    limits: { min: number; max?: number; step?: number },
+    title?: string,
+  ) => (
+    <label title={title}>
+      {label}
+      <input
+        type="number"
+        min={limits.min}
+        max={limits.max}
+        step={limits.step}
+        value={draft.value[key]}
+        onInput={(e) => field(key, num(e))}
+      />
+    </label>
+  );
 
   return (
     <section aria-labelledby="train-title">
@@ -104,26 +126,8 @@ export default function TrainPage() {
                 <option value="rloo">RLOO</option>
               </select>
             </label>
-            <label>
-              Group size
-              <input
-                type="number"
-                min={2}
-                max={64}
-                value={draft.value.groupSize}
-                onInput={(e) => field('groupSize', num(e))}
-              />
-            </label>
-            <label>
-              Steps
-              <input
-                type="number"
-                min={1}
-                max={100000}
-                value={draft.value.steps}
-                onInput={(e) => field('steps', num(e))}
-              />
-            </label>
+            {numberField('groupSize', 'Group size', { min: 2, max: 64 })}
+            {numberField('steps', 'Steps', { min: 1, max: 100000 })}
             <label>
               Minutes (optional)
               <input
@@ -150,81 +154,29 @@ export default function TrainPage() {
                 <option value="cpu">CPU</option>
               </select>
             </label>
-            <label>
-              Seed
-              <input type="number" min={0} value={draft.value.seed} onInput={(e) => field('seed', num(e))} />
-            </label>
-            <label>
-              Feedback per step
-              <input
-                type="number"
-                min={1}
-                max={256}
-                value={draft.value.batchSize}
-                onInput={(e) => field('batchSize', num(e))}
-              />
-            </label>
-            <label>
-              Reply tokens (max)
-              <input
-                type="number"
-                min={8}
-                max={256}
-                value={draft.value.maxNewTokens}
-                onInput={(e) => field('maxNewTokens', num(e))}
-              />
-            </label>
-            <label>
-              SFT warm-up steps
-              <input
-                type="number"
-                min={0}
-                max={10000}
-                value={draft.value.sftWarmupSteps}
-                onInput={(e) => field('sftWarmupSteps', num(e))}
-              />
-            </label>
-            <label title="Each reply's reward loses this × its drift (nats per token) from the policy RL started from">
-              KL in reward
-              <input
-                type="number"
-                min={0}
-                max={10}
-                step={0.05}
-                value={draft.value.klReward}
-                onInput={(e) => field('klReward', num(e))}
-              />
-            </label>
-            <label title="β of the loss's per-token KL to the policy RL started from">
-              KL in loss (β)
-              <input
-                type="number"
-                min={0}
-                max={10}
-                step={0.05}
-                value={draft.value.beta}
-                onInput={(e) => field('beta', num(e))}
-              />
-            </label>
-            <label title="Clipped optimizer steps per sampled batch (μ); 1 is faster per step on a slow backend">
-              Updates per batch (μ)
-              <input
-                type="number"
-                min={1}
-                max={16}
-                value={draft.value.mu}
-                onInput={(e) => field('mu', num(e))}
-              />
-            </label>
-            <label>
-              Checkpoint every
-              <input
-                type="number"
-                min={1}
-                value={draft.value.checkpointEvery}
-                onInput={(e) => field('checkpointEvery', num(e))}
-              />
-            </label>
+            {numberField('seed', 'Seed', { min: 0 })}
+            {numberField('batchSize', 'Feedback per step', { min: 1, max: 256 })}
+            {numberField('maxNewTokens', 'Reply tokens (max)', { min: 8, max: 256 })}
+            {numberField('sftWarmupSteps', 'SFT warm-up steps', { min: 0, max: 10000 })}
+            {numberField(
+              'klReward',
+              'KL in reward',
+              { min: 0, max: 10, step: 0.05 },
+              "Each reply's reward loses this × its drift (nats per token) from the policy RL started from",
+            )}
+            {numberField(
+              'beta',
+              'KL in loss (β)',
+              { min: 0, max: 10, step: 0.05 },
+              "β of the loss's per-token KL to the policy RL started from",
+            )}
+            {numberField(
+              'mu',
+              'Updates per batch (μ)',
+              { min: 1, max: 16 },
+              'Clipped optimizer steps per sampled batch (μ); 1 is faster per step on a slow backend',
+            )}
+            {numberField('checkpointEvery', 'Checkpoint every', { min: 1 })}
           </div>
         </fieldset>
         <p class="row">
