@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { run as benchTrain } from '../bench/train';
 import { run as trainCommand } from '../server/commands/train';
 import { probeBackend, selectBackend } from '../shared/train/backend';
-import { compareFingerprints, trainStepFingerprint } from '../shared/train/parity';
+import { compareFingerprints, PARITY_TOLERANCE, trainStepFingerprint } from '../shared/train/parity';
 
 const [sftSteps = '60', grpoSteps = '4', out = '.gpu-out'] = process.argv.slice(2);
 // GPU_CHECK_PARTS=adapter,parity runs only those parts (a quick try on SwiftShader before a lease).
@@ -40,7 +40,9 @@ await part('parity', async () => {
   const info = await selectBackend({ prefer: 'webgpu' });
   const gpu = await trainStepFingerprint();
   const r = compareFingerprints(cpu, gpu);
-  const pass = r.lossRelative < 1e-4 && r.gradRelative < 1e-3 && r.weightAbsolute < 1e-4;
+  const t = PARITY_TOLERANCE;
+  const pass =
+    r.lossRelative < t.lossRelative && r.gradRelative < t.gradRelative && r.weightAbsolute < t.weightAbsolute;
   return { backend: info, loss: { cpu: cpu.loss, webgpu: gpu.loss }, ...r, pass };
 });
 

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PARITY_TOLERANCE } from '../../shared/train/parity';
 import { launchChromium } from '../helpers/browser';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -123,9 +124,11 @@ describe('trainer worker on WebGPU (Chromium)', () => {
     expect(reports.map((r) => r.backend)).toEqual(['wasm', 'webgpu', 'webgl']);
     for (const { backend, report } of reports) {
       console.info(`parity ${backend} vs cpu`, JSON.stringify(report));
-      expect(report.lossRelative, backend).toBeLessThan(1e-4);
-      expect(report.gradRelative, `${backend} worst gradient ${report.worst}`).toBeLessThan(1e-3);
-      expect(report.weightAbsolute, backend).toBeLessThan(1e-4);
+      expect(report.lossRelative, backend).toBeLessThan(PARITY_TOLERANCE.lossRelative);
+      expect(report.gradRelative, `${backend} worst gradient ${report.worst}`).toBeLessThan(
+        PARITY_TOLERANCE.gradRelative,
+      );
+      expect(report.weightAbsolute, backend).toBeLessThan(PARITY_TOLERANCE.weightAbsolute);
     }
   });
 });

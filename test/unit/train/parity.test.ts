@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type BackendName, selectBackend } from '../../../shared/train/backend';
-import { compareFingerprints, trainStepFingerprint } from '../../../shared/train/parity';
+import { compareFingerprints, PARITY_TOLERANCE, trainStepFingerprint } from '../../../shared/train/parity';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
@@ -27,9 +27,11 @@ describe('backend parity of one train step', () => {
       const other = await fingerprintOn(backend);
       expect(other.backend).toBe(backend);
       const report = compareFingerprints(cpu, other);
-      expect(report.lossRelative, backend).toBeLessThan(1e-4);
-      expect(report.gradRelative, `${backend} worst gradient ${report.worst}`).toBeLessThan(1e-3);
-      expect(report.weightAbsolute, backend).toBeLessThan(1e-4);
+      expect(report.lossRelative, backend).toBeLessThan(PARITY_TOLERANCE.lossRelative);
+      expect(report.gradRelative, `${backend} worst gradient ${report.worst}`).toBeLessThan(
+        PARITY_TOLERANCE.gradRelative,
+      );
+      expect(report.weightAbsolute, backend).toBeLessThan(PARITY_TOLERANCE.weightAbsolute);
     }
   });
 });
