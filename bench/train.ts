@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   countParameters,
   createPolicy,
+  disposeCache,
   type ModelConfig,
   type Policy,
   presetConfig,
@@ -121,20 +122,20 @@ async function kvCacheProfile(policy: Policy, rows: number) {
     const next = tf.tidy(() => {
       const bias = new Float32Array(rows * S).fill(-1e9);
       for (let b = 0; b < rows; b++) for (let j = 0; j <= slot; j++) bias[b * S + j] = 0;
-      const r = policy.decodeStep(
+      return policy.decodeStep(
         tf.tensor1d(new Int32Array(rows).fill(2), 'int32'),
         tf.tensor1d(new Int32Array(rows).fill(slot), 'int32'),
         slot,
         tf.tensor4d(bias, [rows, 1, 1, S]),
         decoder.cache,
       );
-      return { logits: r.logits, keys: r.cache.keys, values: r.cache.values };
     });
     await next.logits.data();
     decoder.times.push(performance.now() - began);
-    tf.dispose([decoder.logits, ...decoder.cache.keys, ...decoder.cache.values]);
+    decoder.logits.dispose();
+    disposeCache(decoder.cache);
     decoder.logits = next.logits;
-    decoder.cache = { keys: next.keys, values: next.values, slots: S };
+    decoder.cache = next.cache;
     decoder.slot += 1;
   };
   const early = start(1);
@@ -147,7 +148,10 @@ async function kvCacheProfile(policy: Policy, rows: number) {
     await step(early);
     await step(late);
   }
-  for (const d of [early, late]) tf.dispose([d.logits, ...d.cache.keys, ...d.cache.values]);
+  for (const d of [early, late]) {
+    d.logits.dispose();
+    disposeCache(d.cache);
+  }
   // Medians, not means: a neighbour's burst should not decide the ratio.
   const msEarly = median(early.times); // positions 2–64
   const msLate = median(late.times); // positions 193–255

@@ -71,7 +71,10 @@ and trainer state for an exact resume) to DIR/step-NNNNNN/, with DIR/latest nami
                   log π/π_ref before the group advantages (default 0.2; 0 turns it off)
   --mu            optimizer steps per RL batch (default 3)
   --n-layer, --n-head, --n-embd, --block-size
-                  override the preset's shape (experiments, and micro models in tests)`;
+                  override the preset's shape (experiments, and micro models in tests)
+  --copy          add a copy head: the policy may point at earlier tokens (the feedback's own
+                  words) as well as draw from its vocabulary (new models only; a checkpoint
+                  keeps the head it was trained with)`;
 
 const OPTIONS = {
   preset: { type: 'string', default: 'tiny' },
@@ -103,6 +106,7 @@ const OPTIONS = {
   'n-head': { type: 'string' },
   'n-embd': { type: 'string' },
   'block-size': { type: 'string' },
+  copy: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -301,6 +305,12 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
     } catch (error) {
       throw new CliUsageError(`--init ${values.init}: ${(error as Error).message}`);
     }
+    if (values.copy && !policy.config.copy) {
+      policy.dispose();
+      throw new CliUsageError(
+        `--copy: --init ${values.init} has no copy head, and a checkpoint keeps its shape`,
+      );
+    }
     console.error(
       `init: ${init.dir} (${init.id.slice(0, 12)}), ${resume ? `resuming at step ${resume.step}` : 'weights only'}`,
     );
@@ -316,6 +326,7 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
       nHead: positiveInt(values['n-head'], 'n-head'),
       nEmbd: positiveInt(values['n-embd'], 'n-embd'),
       blockSize: positiveInt(values['block-size'], 'block-size'),
+      copy: values.copy,
     };
     const overrides = Object.fromEntries(Object.entries(shape).filter(([, v]) => v !== undefined));
     let config: ReturnType<typeof presetConfig>;

@@ -38,6 +38,8 @@ export const TrainJobConfig = z
     n_head: z.int().min(1).max(64).optional(),
     n_embd: z.int().min(1).max(4096).optional(),
     block_size: z.int().min(8).max(8192).optional(),
+    /** A copy head on a new model (`train --copy`). */
+    copy: z.boolean().optional(),
   })
   .refine((c) => c.steps !== undefined || c.minutes !== undefined, {
     message: 'give steps or minutes',
@@ -91,6 +93,7 @@ export function trainArgv(config: TrainJobConfig, paths: { out: string; init?: s
     const value = config[key];
     if (value !== undefined) argv.push(`--${flag}`, String(value));
   }
+  if (config.copy) argv.push('--copy');
   return argv;
 }
 

@@ -11,6 +11,7 @@
 //   policy.loadWeights(record)          assign named tensors (shape-checked), e.g. from a checkpoint
 //   clonePolicy(policy, { trainable })  a copy, e.g. the frozen reference for a KL term
 //   countParameters(config)             exact counts; describeParameters(config) prints them
+//   disposeCache(cache)                 frees a KV cache's tensors
 //
 // Design notes
 // - Pre-norm blocks with RMSNorm, causal self-attention from matMul + softmax, a ReLU² MLP (Primer; two
@@ -23,10 +24,18 @@
 //   matrix, which keeps every op in the differentiated path one with a gradient on every backend.
 // - Masks are additive biases (0 or -1e9). Training batches are right-padded, so the causal mask alone
 //   keeps real tokens from seeing pads; left-padded sampling batches pass a key mask and positions.
+// - Optional copy head (`copy: true`; pointer-generator, See et al. 2017): the next token is drawn from a
+//   mixture g·softmax(logits) + (1 − g)·p_copy, where p_copy points at an earlier position s and emits
+//   the token that FOLLOWED it, x[s+1]. Its key is built from the final hidden state at s plus the
+//   embedding of x[s+1], so "continue the span I am copying" is a match on the current token (an
+//   induction head built in) and "start copying this word" a match on the word itself. A small policy
+//   cannot store every noun a visitor may write; pointing at the feedback's own words needs no storage.
+//   With the head on, forward() returns the mixture's log-probabilities in place of logits: every
+//   consumer (losses, sampling, KL) applies a log-softmax, which leaves normalised log-probs unchanged.
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { createRng, deriveSeed } from '../train/rng';
-import { attention, embed, linear, rotateHalf } from './ops';
+import { attention, embed, linear, oneHotFloat, rotateHalf } from './ops';
 
 export const ModelConfigSchema = z
   .object({
@@ -40,6 +49,8 @@ export const ModelConfigSchema = z
     ropeBase: z.number().positive().default(10000),
     padId: z.number().int().min(0).default(0),
     normEps: z.number().positive().default(1e-5),
+    /** A copy (pointer) head over earlier positions, mixed with the vocabulary by a learned gate. */
+    copy: z.boolean().default(false),
   })
   .refine((c) => c.nEmbd % c.nHead === 0, { message: 'nEmbd must be divisible by nHead' })
   .refine((c) => c.positions !== 'rope' || (c.nEmbd / c.nHead) % 2 === 0, {
@@ -81,6 +92,9 @@ export function weightShapes(config: ModelConfig): Array<[string, number[]]> {
     );
   }
   shapes.push(['ln_f.g', [C]]);
+  if (config.copy) {
+    shapes.push(['copy.wq', [C, C]], ['copy.wk', [C, C]], ['copy.gate.w', [C, 1]], ['copy.gate.b', [1]]);
+  }
   return shapes;
 }
 
@@ -90,17 +104,19 @@ export type ParameterCount = {
   positions: number;
   perLayer: number;
   norms: number;
+  copy: number;
 };
 
 /** Exact parameter counts (tied embeddings are counted once). */
 export function countParameters(config: ModelConfig): ParameterCount {
   const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-  const count: ParameterCount = { total: 0, embedding: 0, positions: 0, perLayer: 0, norms: 0 };
+  const count: ParameterCount = { total: 0, embedding: 0, positions: 0, perLayer: 0, norms: 0, copy: 0 };
   for (const [name, shape] of weightShapes(config)) {
     const n = size(shape);
     count.total += n;
     if (name === 'wte') count.embedding += n;
     else if (name === 'wpe') count.positions += n;
+    else if (name.startsWith('copy.')) count.copy += n;
     else if (name.endsWith('.g')) count.norms += n;
     else if (name.startsWith('h.0.')) count.perLayer += n;
   }
@@ -114,6 +130,7 @@ export function describeParameters(config: ModelConfig): string {
     `${m(c.total)} parameters (${c.total}): embedding ${m(c.embedding)} (tied), ` +
     `${config.nLayer} layers × ${m(c.perLayer)}, positions ${config.positions}` +
     (c.positions ? ` ${m(c.positions)}` : '') +
+    (c.copy ? `, copy head ${m(c.copy)}` : '') +
     `, norms ${c.norms}; d=${config.nEmbd}, heads=${config.nHead}, block=${config.blockSize}, vocab=${config.vocabSize}`
   );
 }
@@ -123,6 +140,7 @@ function initialValues(config: ModelConfig, name: string, shape: number[], seed:
   const n = shape.reduce((a, b) => a * b, 1);
   const values = new Float32Array(n);
   if (name.endsWith('.g')) return values.fill(1);
+  if (name === 'copy.gate.b') return values; // the gate starts at 0.5: vocabulary and copy alike
   const residual = name.endsWith('attn.wo') || name.endsWith('mlp.wproj');
   const std = residual ? 0.02 / Math.sqrt(2 * config.nLayer) : 0.02;
   const rng = createRng(deriveSeed(seed, name));
@@ -142,8 +160,19 @@ export type ForwardOptions = {
   lastOnly?: boolean;
 };
 
-/** Per-layer key and value caches, each (B, nh, S, hs), preallocated to S slots. */
-export type KVCache = { keys: tf.Tensor4D[]; values: tf.Tensor4D[]; slots: number };
+/**
+ * The copy head's cache: per slot s its pointer key (built once x[s+1] is known) and that token x[s+1],
+ * plus the final hidden state of the newest token, whose key the next step completes.
+ */
+export type CopyCache = { keys: tf.Tensor3D; next: tf.Tensor2D; last: tf.Tensor2D };
+
+/** Per-layer key and value caches, each (B, nh, S, hs), preallocated to S slots (+ the copy head's). */
+export type KVCache = { keys: tf.Tensor4D[]; values: tf.Tensor4D[]; slots: number; copy?: CopyCache };
+
+export function disposeCache(cache: KVCache): void {
+  tf.dispose([...cache.keys, ...cache.values]);
+  if (cache.copy) tf.dispose([cache.copy.keys, cache.copy.next, cache.copy.last]);
+}
 
 type Rope = { cos: tf.Tensor; sin: tf.Tensor; rotate: tf.Tensor2D };
 
@@ -190,7 +219,7 @@ export class Policy {
       );
     }
     return tf.tidy(() => {
-      const { logits, kv } = this.run(ids, { ...options, lastOnly: true }, true);
+      const { logits, kv, copy } = this.run(ids, { ...options, lastOnly: true }, true);
       // (B, nh, P, hs) → (B, nh, S, hs): the empty slots are written as decoding reaches them.
       const pad = (t: tf.Tensor4D) =>
         tf.pad(t, [
@@ -199,7 +228,23 @@ export class Policy {
           [0, slots - P],
           [0, 0],
         ]) as tf.Tensor4D;
-      return { logits, cache: { keys: kv.map((x) => pad(x.k)), values: kv.map((x) => pad(x.v)), slots } };
+      const cache: KVCache = { keys: kv.map((x) => pad(x.k)), values: kv.map((x) => pad(x.v)), slots };
+      if (copy) {
+        // Slot P − 1's pointer is completed by the first decoded token; later slots as decoding goes.
+        cache.copy = {
+          keys: tf.pad(copy.keys, [
+            [0, 0],
+            [0, slots - P],
+            [0, 0],
+          ]) as tf.Tensor3D, // (B, S, C)
+          next: tf.pad(copy.next, [
+            [0, 0],
+            [0, slots - P],
+          ]) as tf.Tensor2D, // (B, S)
+          last: copy.last, // (B, C)
+        };
+      }
+      return { logits, cache };
     });
   }
 
@@ -219,6 +264,8 @@ export class Policy {
     const { nLayer, nEmbd: C } = this.config;
     const B = ids.shape[0];
     const S = cache.slots;
+    if (this.config.copy && !cache.copy)
+      throw new Error('this policy has a copy head; its cache needs one too');
     return tf.tidy(() => {
       const w = this.weights;
       let x = embed(w.wte as tf.Tensor2D, ids); // (B, C)
@@ -246,8 +293,14 @@ export class Policy {
         x = tf.add(x, linear(y, w[`h.${i}.attn.wo`] as tf.Tensor2D)); // (B, C)
         x = tf.add(x, this.mlp(x, i)); // (B, C)
       }
-      const logits = this.head(x); // (B, V)
-      return { logits, cache: { keys, values, slots: S } };
+      const h = this.finalNorm(x); // (B, C)
+      const logits = this.vocabLogits(h); // (B, V)
+      if (!cache.copy) return { logits, cache: { keys, values, slots: S } };
+      const copy = this.decodeCopy(ids, h, slot, keyBias.reshape([B, 1, S]) as tf.Tensor3D, cache.copy);
+      return {
+        logits: this.mixture(h, logits, copy.probs),
+        cache: { keys, values, slots: S, copy: copy.cache },
+      };
     });
   }
 
@@ -276,7 +329,11 @@ export class Policy {
     ids: tf.Tensor2D,
     options: ForwardOptions,
     wantCache: boolean,
-  ): { logits: tf.Tensor2D; kv: Array<{ k: tf.Tensor4D; v: tf.Tensor4D }> } {
+  ): {
+    logits: tf.Tensor2D;
+    kv: Array<{ k: tf.Tensor4D; v: tf.Tensor4D }>;
+    copy: CopyCache | null;
+  } {
     const { blockSize, nLayer, nEmbd: C } = this.config;
     const [B, T] = ids.shape;
     if (T > blockSize) throw new Error(`sequence length ${T} exceeds blockSize ${blockSize}`);
@@ -302,10 +359,78 @@ export class Policy {
       x = tf.add(x, linear(merged as tf.Tensor2D, w[`h.${i}.attn.wo`] as tf.Tensor2D)); // (B*T, C)
       x = tf.add(x, this.mlp(x, i)); // (B*T, C)
     }
-    if (options.lastOnly) {
-      x = tf.slice(x.reshape([B, T, C]), [0, T - 1, 0], [B, 1, C]).reshape([B, C]); // (B, C)
-    }
-    return { logits: this.head(x), kv };
+    const h = this.finalNorm(x); // (B*T, C)
+    const Tq = options.lastOnly ? 1 : T; // query positions: the last, or all
+    const rows = options.lastOnly ? lastPositions(h, B, T) : h; // (B*Tq, C)
+    const logits = this.vocabLogits(rows); // (B*Tq, V)
+    if (!this.config.copy) return { logits, kv, copy: null };
+
+    // Copy head. Position s points at the token after it, next[s] = ids[s + 1] (the last has none yet).
+    const next = tf.concat(
+      [tf.slice(ids, [0, 1], [B, T - 1]), tf.fill([B, 1], this.config.padId, 'int32')],
+      1,
+    ); // (B, T)
+    const keys = this.copyKeys(h, next.reshape([B * T]) as tf.Tensor1D).reshape([B, T, C]) as tf.Tensor3D; // (B, T, C)
+    const pointerBias = copyBias(B, T, Tq, options.keyMask); // (B | 1, Tq, T)
+    const queries = this.copyQueries(rows).reshape([B, Tq, C]); // (B, Tq, C)
+    const pointer = pointerWeights(tf.add(tf.matMul(queries, keys, false, true), pointerBias), pointerBias); // (B, Tq, T)
+    // Σ_s pointer[t, s] · onehot(next[s]): one batched matMul, differentiable on every backend.
+    const oneHotNext = oneHotFloat(next.reshape([B * T]) as tf.Tensor1D, this.config.vocabSize).reshape([
+      B,
+      T,
+      this.config.vocabSize,
+    ]); // (B, T, V)
+    const copyProbs = tf.matMul(pointer, oneHotNext).reshape([B * Tq, this.config.vocabSize]) as tf.Tensor2D; // (B*Tq, V)
+    const mixed = this.mixture(rows, logits, copyProbs);
+    const copy = wantCache ? { keys, next: next as tf.Tensor2D, last: lastPositions(h, B, T) } : null;
+    return { logits: mixed, kv, copy };
+  }
+
+  /**
+   * The copy head for one decoding step. The token arriving at `slot` completes the pointer at slot − 1
+   * (its key needs that token); the new token's hidden state h (B, C) then points over slots < slot.
+   * Returns p_copy (B, V) and the updated copy cache.
+   */
+  private decodeCopy(ids: tf.Tensor1D, h: tf.Tensor2D, slot: number, keyBias: tf.Tensor3D, cache: CopyCache) {
+    const { nEmbd: C, vocabSize: V } = this.config;
+    const [B, S] = cache.next.shape;
+    const rowIds = new Int32Array(B).map((_, b) => b);
+    const at = tf.stack([tf.tensor1d(rowIds, 'int32'), tf.fill([B], slot - 1, 'int32')], 1) as tf.Tensor2D; // (B, 2)
+    const keys = tf.tensorScatterUpdate(cache.keys, at, this.copyKeys(cache.last, ids)) as tf.Tensor3D; // (B, S, C)
+    const next = tf.tensorScatterUpdate(cache.next, at, ids) as tf.Tensor2D; // (B, S)
+    const future = new Float32Array(S).fill(0);
+    future.fill(MASKED, slot);
+    const bias = tf.add(keyBias, tf.tensor3d(future, [1, 1, S])); // (B, 1, S): real slots < slot
+    const queries = this.copyQueries(h).reshape([B, 1, C]); // (B, 1, C)
+    const pointer = pointerWeights(tf.add(tf.matMul(queries, keys, false, true), bias), bias); // (B, 1, S)
+    // Σ_s pointer[s] at column next[s]: scatterND adds duplicate indices, O(B·S) instead of a (S, V) one-hot.
+    const rowOfEach = tf.tensor1d(
+      new Int32Array(B * S).map((_, i) => Math.floor(i / S)),
+      'int32',
+    ); // (B*S)
+    const indices = tf.stack([rowOfEach, next.reshape([B * S])], 1) as tf.Tensor2D; // (B*S, 2)
+    const probs = tf.scatterND(indices, pointer.reshape([B * S]), [B, V]) as tf.Tensor2D; // (B, V)
+    return { probs, cache: { keys, next, last: h } };
+  }
+
+  /** Pointer keys from final hidden states h (N, C) and the ids each position would emit (N): (N, C). */
+  private copyKeys(h: tf.Tensor2D, next: tf.Tensor1D): tf.Tensor2D {
+    const emitted = embed(this.weights.wte as tf.Tensor2D, next); // (N, C)
+    return linear(tf.add(h, emitted) as tf.Tensor2D, this.weights['copy.wk'] as tf.Tensor2D);
+  }
+
+  /** Pointer queries (N, C), with the 1/sqrt(C) scale folded in. */
+  private copyQueries(h: tf.Tensor2D): tf.Tensor2D {
+    return tf.mul(linear(h, this.weights['copy.wq'] as tf.Tensor2D), 1 / Math.sqrt(this.config.nEmbd));
+  }
+
+  /** log(g·softmax(logits) + (1 − g)·p_copy) with the gate g = σ(h·w + b) per row: (N, V). */
+  private mixture(h: tf.Tensor2D, logits: tf.Tensor2D, copyProbs: tf.Tensor2D): tf.Tensor2D {
+    const w = this.weights;
+    const gate = tf.sigmoid(tf.add(linear(h, w['copy.gate.w'] as tf.Tensor2D), w['copy.gate.b'])); // (N, 1)
+    const probs = tf.add(tf.mul(gate, tf.softmax(logits)), tf.mul(tf.sub(1, gate), copyProbs)); // (N, V)
+    // The floor keeps log finite where both parts underflow; e^-46 is far below any sampled probability.
+    return tf.log(tf.add(probs, 1e-20)) as tf.Tensor2D;
   }
 
   /** q, k, v for layer i from the residual stream x (B*T, C), split into heads: each (B, nh, T, hs). */
@@ -334,10 +459,14 @@ export class Policy {
     return linear(tf.square(a), w[`h.${i}.mlp.wproj`] as tf.Tensor2D); // (N, C)
   }
 
-  /** Final norm and the tied output projection: (N, C) → (N, V). */
-  private head(x: tf.Tensor): tf.Tensor2D {
-    const h = rmsNorm(x as tf.Tensor2D, this.weights['ln_f.g'] as tf.Tensor1D, this.config.normEps); // (N, C)
-    return linear(h, tf.transpose(this.weights.wte as tf.Tensor2D)); // (N, C) · (C, V) → (N, V)
+  /** The final RMSNorm: (N, C) → (N, C). */
+  private finalNorm(x: tf.Tensor): tf.Tensor2D {
+    return rmsNorm(x as tf.Tensor2D, this.weights['ln_f.g'] as tf.Tensor1D, this.config.normEps);
+  }
+
+  /** The tied output projection: (N, C) · (C, V) → (N, V). */
+  private vocabLogits(h: tf.Tensor2D): tf.Tensor2D {
+    return linear(h, tf.transpose(this.weights.wte as tf.Tensor2D));
   }
 
   /**
@@ -407,6 +536,31 @@ function attentionBias(B: number, T: number, keyMask?: tf.Tensor2D): tf.Tensor {
   if (!keyMask) return bias;
   const padding = tf.mul(tf.sub(1, tf.cast(keyMask, 'float32')), MASKED).reshape([B, 1, 1, T]); // (B, 1, 1, T)
   return tf.add(bias, padding); // (B, 1, T, T)
+}
+
+/** The last position of each row: (B*T, C) → (B, C). */
+function lastPositions(x: tf.Tensor2D, B: number, T: number): tf.Tensor2D {
+  const C = x.shape[1];
+  return tf.slice(x.reshape([B, T, C]), [0, T - 1, 0], [B, 1, C]).reshape([B, C]);
+}
+
+/**
+ * The copy head's bias (B | 1, Tq, T) for the last Tq of T positions: the query at t may point at s < t
+ * (s = t would emit the very token being predicted), and never at a padding key.
+ */
+function copyBias(B: number, T: number, Tq: number, keyMask?: tf.Tensor2D): tf.Tensor3D {
+  const strict = new Float32Array(Tq * T);
+  for (let q = 0; q < Tq; q++) strict.fill(MASKED, q * T + (T - Tq + q), (q + 1) * T);
+  const bias = tf.tensor3d(strict, [1, Tq, T]);
+  if (!keyMask) return bias;
+  const padding = tf.mul(tf.sub(1, tf.cast(keyMask, 'float32')), MASKED).reshape([B, 1, T]); // (B, 1, T)
+  return tf.add(bias, padding) as tf.Tensor3D;
+}
+
+/** softmax over keys, with rows that have no key to point at (position 0) set to all zeros. */
+function pointerWeights(scores: tf.Tensor, bias: tf.Tensor): tf.Tensor3D {
+  const hasKey = tf.cast(tf.greater(tf.max(bias, -1, true), MASKED / 2), 'float32'); // (B | 1, Tq, 1)
+  return tf.mul(tf.softmax(scores), hasKey) as tf.Tensor3D;
 }
 
 /** RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · g. x (N, C), g (C). */

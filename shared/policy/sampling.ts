@@ -25,7 +25,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { createRng, deriveSeed, type Rng } from '../train/rng';
-import type { KVCache, Policy } from './model';
+import { disposeCache, type KVCache, type Policy } from './model';
 
 export const SamplingOptionsSchema = z.object({
   maxNewTokens: z.number().int().min(1),
@@ -123,12 +123,11 @@ export async function generate(
   let cache: KVCache | null = null;
   let logits: tf.Tensor2D;
   if (options.useCache) {
-    const out = tf.tidy(() => {
-      const r = policy.prefill(tf.tensor2d(ids, [B, P], 'int32'), prefixOptions(keyMask, positions, B, P), S);
-      return { logits: r.logits, keys: r.cache.keys, values: r.cache.values };
-    });
+    const out = tf.tidy(() =>
+      policy.prefill(tf.tensor2d(ids, [B, P], 'int32'), prefixOptions(keyMask, positions, B, P), S),
+    );
     logits = out.logits;
-    cache = { keys: out.keys, values: out.values, slots: S };
+    cache = out.cache;
   } else {
     logits = forwardPrefix(policy, ids, keyMask, positions, B, P);
   }
@@ -164,18 +163,17 @@ export async function generate(
         const bias = new Float32Array(B * S).fill(MASKED);
         for (let b = 0; b < B; b++) for (let j = padCount[b]; j <= slot; j++) bias[b * S + j] = 0;
         const previous: KVCache = cache;
-        const stepOut = tf.tidy(() => {
-          const r = policy.decodeStep(
+        const stepOut = tf.tidy(() =>
+          policy.decodeStep(
             tf.tensor1d(next, 'int32'),
             tf.tensor1d(nextPositions, 'int32'),
             slot,
             tf.tensor4d(bias, [B, 1, 1, S]),
             previous,
-          );
-          return { logits: r.logits, keys: r.cache.keys, values: r.cache.values };
-        });
-        tf.dispose([...previous.keys, ...previous.values]);
-        cache = { keys: stepOut.keys, values: stepOut.values, slots: S };
+          ),
+        );
+        disposeCache(previous);
+        cache = stepOut.cache;
         logits = stepOut.logits;
       } else {
         const L = slot + 1;
@@ -187,7 +185,7 @@ export async function generate(
     }
   } finally {
     if (!logits.isDisposed) logits.dispose();
-    if (cache) tf.dispose([...cache.keys, ...cache.values]);
+    if (cache) disposeCache(cache);
   }
   return outputs;
 }

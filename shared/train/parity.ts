@@ -31,6 +31,17 @@ export const PARITY_BATCH: SequencePair[] = [
   { promptIds: [10, 11], completionIds: [18] },
 ];
 
+/**
+ * Replies that repeat earlier tokens, so the copy head's pointer gets a gradient (on PARITY_BATCH no
+ * target occurs earlier in its row, and its pointer gradients are float noise around 0).
+ */
+export const PARITY_COPY_BATCH: SequencePair[] = [
+  { promptIds: [1, 2, 3, 4], completionIds: [2, 3, 4, 5] },
+  { promptIds: [6, 7, 8], completionIds: [9, 6, 7] },
+  { promptIds: [10, 11, 12, 13, 14], completionIds: [12, 13, 10, 11, 12, 15] },
+  { promptIds: [16, 17], completionIds: [17] },
+];
+
 export async function trainStepFingerprint(
   config: ModelConfigInput = PARITY_CONFIG,
   batch: SequencePair[] = PARITY_BATCH,

@@ -10,6 +10,9 @@ import {
   weightShapes,
 } from '../../../shared/policy/model';
 import { selectBackend } from '../../../shared/train/backend';
+import { AdamW } from '../../../shared/train/optimizer';
+import { createRng } from '../../../shared/train/rng';
+import { sftStep } from '../../../shared/train/sft';
 
 const micro = { vocabSize: 48, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32 };
 
@@ -93,5 +96,54 @@ describe('policy model', () => {
     expect(logits.shape).toEqual([3, 48]);
     logits.dispose();
     policy.dispose();
+  });
+
+  it('with a copy head, returns a normalised mixture whose pointer never sees the future', async () => {
+    const policy = createPolicy({ ...micro, copy: true }, { seed: 4 });
+    expect(Object.keys(policy.weights)).toEqual(
+      expect.arrayContaining(['copy.wq', 'copy.wk', 'copy.gate.w']),
+    );
+    const row = [3, 7, 3, 9, 7, 5];
+    const logits = policy.forward(tf.tensor2d([row], [1, 6], 'int32')); // (6, V) log-probabilities
+    const lse = await tf.logSumExp(logits, 1).data();
+    // Position 0 has nothing to point at: its row holds the vocabulary part alone, g·softmax (mass g < 1).
+    expect(lse[0]).toBeLessThan(0);
+    for (let t = 1; t < 6; t++) expect(Math.abs(lse[t])).toBeLessThan(1e-4);
+    // Changing token 4 may change the predictions made at positions ≥ 4 only (position 3 predicts it).
+    const changed = policy.forward(tf.tensor2d([[3, 7, 3, 9, 11, 5]], [1, 6], 'int32'));
+    const a = await logits.data();
+    const b = await changed.data();
+    const V = micro.vocabSize;
+    for (let i = 0; i < 4 * V; i++) expect(b[i]).toBeCloseTo(a[i], 5);
+    expect(Math.max(...Array.from(a.slice(4 * V), (x, i) => Math.abs(x - b[4 * V + i])))).toBeGreaterThan(
+      1e-3,
+    );
+    tf.dispose([logits, changed]);
+    policy.dispose();
+  });
+
+  it('with a copy head, learns to repeat a span much sooner than without', async () => {
+    // Each row: marker, five random tokens, marker, then the same five tokens (the reply). Every span is
+    // new, so only copying lowers the loss. Both models get there (the plain one with its own attention);
+    // the copy head gets there sooner. Measured on wasm: mean training loss over 60 steps 0.88 vs 1.82.
+    const rng = createRng(9);
+    const rows = (n: number) =>
+      Array.from({ length: n }, () => {
+        const span = Array.from({ length: 5 }, () => 4 + Math.floor(rng.next() * 24));
+        return { promptIds: [1, ...span, 1], completionIds: span };
+      });
+    const meanLoss = async (copy: boolean) => {
+      const policy = createPolicy({ ...micro, copy }, { seed: 1 });
+      const optimizer = new AdamW(policy.weights, { weightDecay: 0 });
+      let sum = 0;
+      for (let step = 0; step < 60; step++)
+        sum += (await sftStep(policy, optimizer, rows(16), { lr: 1e-2 }))!.loss;
+      optimizer.dispose();
+      policy.dispose();
+      return sum / 60;
+    };
+    const withCopy = await meanLoss(true);
+    const without = await meanLoss(false);
+    expect(withCopy).toBeLessThan(0.6 * without);
   });
 });

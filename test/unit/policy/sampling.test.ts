@@ -17,9 +17,13 @@ beforeAll(async () => {
 });
 
 describe('generate', () => {
-  for (const positions of ['rope', 'learned'] as const) {
-    it(`gives the same tokens with and without the KV cache (${positions} positions, ragged prompts)`, async () => {
-      const policy = createPolicy({ ...micro, positions }, { seed: 5 });
+  for (const [positions, copy] of [
+    ['rope', false],
+    ['learned', false],
+    ['rope', true],
+  ] as const) {
+    it(`gives the same tokens with and without the KV cache (${positions} positions${copy ? ', copy head' : ''}, ragged prompts)`, async () => {
+      const policy = createPolicy({ ...micro, positions, copy }, { seed: 5 });
       for (const opts of [
         { temperature: 1 },
         { temperature: 0.8, topK: 5 },
