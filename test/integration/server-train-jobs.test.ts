@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../server/app';
 import { BlobStore } from '../../server/blobs/blob-store';
-import { TrainJobConfig } from '../../server/jobs/config';
+import { TrainJobConfig, trainArgv } from '../../server/jobs/config';
 import { TrainJobManager } from '../../server/jobs/manager';
 import { workerThreadRunner } from '../../server/jobs/worker-runner';
 import { SqliteLightningStore } from '../../server/store/sqlite';
@@ -85,6 +85,12 @@ describe('training jobs: POST /v1/train/jobs runs the trainer in a worker thread
     const res = await post(body);
     expect(res.status).toBe(422);
     expect(jobs.list()).toEqual([]);
+  });
+
+  it('passes a job config to the trainer as its command-line flags, --copy included', () => {
+    const argv = trainArgv(TrainJobConfig.parse({ ...micro, copy: true }), { out: '/runs/x' });
+    expect(argv).toEqual(expect.arrayContaining(['--algo', 'sft', '--n-embd', '16', '--copy']));
+    expect(trainArgv(TrainJobConfig.parse(micro), { out: '/runs/x' })).not.toContain('--copy');
   });
 
   it('trains, streams metrics and checkpoints over SSE, publishes each checkpoint, and allows one job at a time', async () => {

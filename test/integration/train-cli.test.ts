@@ -229,6 +229,38 @@ describe('edgelight train / eval', () => {
     expect(state).toMatchObject({ step: 1, algo: 'grpo', seed: 1 });
   });
 
+  it('trains a copy-head policy with --copy (SFT, eval, GRPO from it); the checkpoint keeps the head', async () => {
+    const sft = join(dir, 'copy-sft');
+    const trained = await cli(...sftArgs(sft, 2, '--copy'));
+    expect(trained.code).toBe(0);
+    expect(trained.stderr).toMatch(/copy head 0\.\d+ M/);
+    const config = JSON.parse(await readFile(join(sft, 'step-000002', 'config.json'), 'utf8'));
+    expect(config.copy).toBe(true);
+    const evaluated = await cli(
+      'eval',
+      ...[
+        '--checkpoint',
+        sft,
+        '--in',
+        tasksFile,
+        '--samples',
+        '1',
+        '--max-new-tokens',
+        '8',
+        '--backend',
+        'cpu',
+      ],
+    );
+    expect(evaluated.code).toBe(0);
+    expect(JSON.parse(evaluated.stdout).n).toBe(3);
+    const grpo = await cli(
+      ...['train', '--algo', 'grpo', '--backend', 'cpu', '--steps', '1', '--init', sft, '--data', tasksFile],
+      ...['--out', join(dir, 'copy-grpo'), '--batch', '2', '--group', '2', '--max-new-tokens', '8'],
+    );
+    expect(grpo.code).toBe(0);
+    expect(grpo.stderr).toMatch(/copy head/);
+  });
+
   it('resumes GRPO bit for bit, KL reference included: 3 steps == 2 steps, save, resume, 1 step', async () => {
     const grpo = (out: string, steps: number, init: string) =>
       cli(
@@ -304,6 +336,10 @@ describe('edgelight train / eval', () => {
       [
         ['train', '--algo', 'sft', '--steps', '1', '--init', join(dir, 'nothing-here')],
         /--init .*neither a checkpoint/,
+      ],
+      [
+        ['train', '--algo', 'sft', '--steps', '1', '--init', join(dir, 'straight'), '--copy'],
+        /--copy: .* has no copy head/,
       ],
       [['eval', '--checkpoint', join(dir, 'straight')], /--in FILE\.jsonl is required/],
       [['eval', '--checkpoint', join(dir, 'nope'), '--in', tasksFile], /--checkpoint .*neither a checkpoint/],
