@@ -35,7 +35,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { createRng, deriveSeed } from '../train/rng';
-import { attention, embed, linear, oneHotFloat, rotateHalf } from './ops';
+import { attention, embed, linear, rotateHalf, scatterRows, scores } from './ops';
 
 export const ModelConfigSchema = z
   .object({
@@ -372,15 +372,9 @@ export class Policy {
     ); // (B, T)
     const keys = this.copyKeys(h, next.reshape([B * T]) as tf.Tensor1D).reshape([B, T, C]) as tf.Tensor3D; // (B, T, C)
     const pointerBias = copyBias(B, T, Tq, options.keyMask); // (B | 1, Tq, T)
-    const queries = this.copyQueries(rows).reshape([B, Tq, C]); // (B, Tq, C)
-    const pointer = pointerWeights(tf.add(tf.matMul(queries, keys, false, true), pointerBias), pointerBias); // (B, Tq, T)
-    // Σ_s pointer[t, s] · onehot(next[s]): one batched matMul, differentiable on every backend.
-    const oneHotNext = oneHotFloat(next.reshape([B * T]) as tf.Tensor1D, this.config.vocabSize).reshape([
-      B,
-      T,
-      this.config.vocabSize,
-    ]); // (B, T, V)
-    const copyProbs = tf.matMul(pointer, oneHotNext).reshape([B * Tq, this.config.vocabSize]) as tf.Tensor2D; // (B*Tq, V)
+    const queries = this.copyQueries(rows).reshape([B, Tq, C]) as tf.Tensor3D; // (B, Tq, C)
+    const pointer = pointerWeights(tf.add(scores(queries, keys), pointerBias), pointerBias); // (B, Tq, T)
+    const copyProbs = this.pointedTokens(pointer, next as tf.Tensor2D); // (B*Tq, V)
     const mixed = this.mixture(rows, logits, copyProbs);
     const copy = wantCache ? { keys, next: next as tf.Tensor2D, last: lastPositions(h, B, T) } : null;
     return { logits: mixed, kv, copy };
@@ -392,7 +386,7 @@ export class Policy {
    * Returns p_copy (B, V) and the updated copy cache.
    */
   private decodeCopy(ids: tf.Tensor1D, h: tf.Tensor2D, slot: number, keyBias: tf.Tensor3D, cache: CopyCache) {
-    const { nEmbd: C, vocabSize: V } = this.config;
+    const C = this.config.nEmbd;
     const [B, S] = cache.next.shape;
     const rowIds = new Int32Array(B).map((_, b) => b);
     const at = tf.stack([tf.tensor1d(rowIds, 'int32'), tf.fill([B], slot - 1, 'int32')], 1) as tf.Tensor2D; // (B, 2)
@@ -401,16 +395,17 @@ export class Policy {
     const future = new Float32Array(S).fill(0);
     future.fill(MASKED, slot);
     const bias = tf.add(keyBias, tf.tensor3d(future, [1, 1, S])); // (B, 1, S): real slots < slot
-    const queries = this.copyQueries(h).reshape([B, 1, C]); // (B, 1, C)
-    const pointer = pointerWeights(tf.add(tf.matMul(queries, keys, false, true), bias), bias); // (B, 1, S)
-    // Σ_s pointer[s] at column next[s]: scatterND adds duplicate indices, O(B·S) instead of a (S, V) one-hot.
-    const rowOfEach = tf.tensor1d(
-      new Int32Array(B * S).map((_, i) => Math.floor(i / S)),
-      'int32',
-    ); // (B*S)
-    const indices = tf.stack([rowOfEach, next.reshape([B * S])], 1) as tf.Tensor2D; // (B*S, 2)
-    const probs = tf.scatterND(indices, pointer.reshape([B * S]), [B, V]) as tf.Tensor2D; // (B, V)
+    const queries = this.copyQueries(h).reshape([B, 1, C]) as tf.Tensor3D; // (B, 1, C)
+    const pointer = pointerWeights(tf.add(scores(queries, keys), bias), bias); // (B, 1, S)
+    const probs = this.pointedTokens(pointer, next); // (B, V)
     return { probs, cache: { keys, next, last: h } };
+  }
+
+  /** p_copy: the pointer weights (B, Tq, S) added up by the token each slot emits, next (B, S) → (B*Tq, V). */
+  private pointedTokens(pointer: tf.Tensor3D, next: tf.Tensor2D): tf.Tensor2D {
+    const [B, Tq, S] = pointer.shape;
+    const ids = tf.tile(next.reshape([B, 1, S]), [1, Tq, 1]).reshape([B * Tq, S]) as tf.Tensor2D; // (B*Tq, S)
+    return scatterRows(pointer.reshape([B * Tq, S]) as tf.Tensor2D, ids, this.config.vocabSize);
   }
 
   /** Pointer keys from final hidden states h (N, C) and the ids each position would emit (N): (N, C). */
