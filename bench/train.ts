@@ -1,4 +1,5 @@
-// `npm run bench -- train [--quick] [--backends=wasm,cpu] [--presets=tiny,small]`
+// `npm run bench -- train [--quick] [--backends=wasm,cpu] [--presets=tiny,small,tiny-copy]`
+// (a `-copy` suffix adds the copy head to the preset)
 //
 // For each backend × preset: train tokens/s (SFT steps), sampling tokens/s with the KV cache, KV-cache
 // decode ms/token (median) at positions 0–64 vs 192–256 (and, for contrast, a full recompute without the cache),
@@ -11,7 +12,8 @@
 //   6 · N · tokens  +  12 · nLayer · nEmbd · T · tokens
 // where N counts every weight matrix (the tied embedding once, as the output projection; norm gains
 // excluded) and the second term is attention's q·kᵀ and p·v over a full T × T score matrix (what the
-// kernels compute; causal masking does not skip work). The embedding gather, its one-hot gradient,
+// kernels compute; causal masking does not skip work); a copy head adds its pointer's q·kᵀ,
+// 6 · nEmbd · T · tokens. The embedding gather, its one-hot gradient, the pointer's scatter,
 // RoPE and element-wise ops are not counted: they are overhead the ratio should expose.
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -38,7 +40,8 @@ export function trainStepFlops(config: ModelConfig, batch: number, seq: number):
   const c = countParameters(config);
   const matrixParams = c.total - c.norms;
   const tokens = batch * seq;
-  return 6 * matrixParams * tokens + 12 * config.nLayer * config.nEmbd * seq * tokens;
+  const pointer = config.copy ? 6 * config.nEmbd * seq * tokens : 0;
+  return 6 * matrixParams * tokens + 12 * config.nLayer * config.nEmbd * seq * tokens + pointer;
 }
 
 /** Wall time and this process's CPU time (user + system) of fn. */
@@ -209,17 +212,20 @@ function shapeFor(backend: BackendName, preset: string, quick: boolean): Shape {
 export async function run(flags: string[]) {
   const quick = flags.includes('--quick');
   const backends = (flag(flags, 'backends') ?? 'wasm,cpu').split(',').map((b) => BackendNameSchema.parse(b));
-  const presets = (flag(flags, 'presets') ?? 'tiny,small')
-    .split(',')
-    .map((p) => (p === 'small' ? 'small' : 'tiny'));
+  const presets = (flag(flags, 'presets') ?? 'tiny,small').split(',').map((name) => {
+    const [base, variant] = name.split('-');
+    if (!['tiny', 'small'].includes(base) || (variant !== undefined && variant !== 'copy'))
+      throw new Error(`unknown preset '${name}': tiny, small, tiny-copy or small-copy`);
+    return { name, base: base as 'tiny' | 'small', copy: variant === 'copy' };
+  });
   const results: Record<string, unknown> = {};
   for (const backend of backends) {
     const info = await selectBackend({ prefer: backend });
     const wasmSimd = backend === 'wasm' ? await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') : undefined;
-    for (const preset of presets) {
-      const config = presetConfig(preset);
+    for (const { name: preset, base, copy } of presets) {
+      const config = presetConfig(base, { copy });
       const policy = createPolicy(config, { seed: 1 });
-      const shape = shapeFor(backend, preset, quick);
+      const shape = shapeFor(backend, base, quick);
       const tokens = shape.batch * shape.seq;
       const matMulMs = backend === 'cpu' ? 1500 : 1000;
       // The reference is measured before and after the train steps; per wall second the faster figure
