@@ -35,7 +35,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { createRng, deriveSeed } from '../train/rng';
-import { attention, embed, linear, rotateHalf, scatterRows, scores } from './ops';
+import { attention, embed, linear, logMixture, rotateHalf, scatterRows, scores } from './ops';
 
 export const ModelConfigSchema = z
   .object({
@@ -423,9 +423,7 @@ export class Policy {
   private mixture(h: tf.Tensor2D, logits: tf.Tensor2D, copyProbs: tf.Tensor2D): tf.Tensor2D {
     const w = this.weights;
     const gate = tf.sigmoid(tf.add(linear(h, w['copy.gate.w'] as tf.Tensor2D), w['copy.gate.b'])); // (N, 1)
-    const probs = tf.add(tf.mul(gate, tf.softmax(logits)), tf.mul(tf.sub(1, gate), copyProbs)); // (N, V)
-    // The floor keeps log finite where both parts underflow; e^-46 is far below any sampled probability.
-    return tf.log(tf.add(probs, 1e-20)) as tf.Tensor2D;
+    return logMixture(logits, gate as tf.Tensor2D, copyProbs);
   }
 
   /** q, k, v for layer i from the residual stream x (B*T, C), split into heads: each (B, nh, T, hs). */

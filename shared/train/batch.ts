@@ -62,6 +62,22 @@ export function packBatch(pairs: SequencePair[], blockSize: number, padId: numbe
   return { B, T, inputs, targets, lossMask, completionStart, completionLength };
 }
 
+/**
+ * At most this many (row × position) tokens go through one forward/backward pass; larger batches are
+ * split by rows and their gradients added up. Every (B·T, V) tensor of the output layer and the loss
+ * scales with it: a 32 × 256 RL batch in one pass took 3.6 GB of tfjs-wasm's 4 GB heap for the tiny
+ * preset (measured), and a copy head's mixture ran it out of memory.
+ */
+export const CHUNK_TOKENS = 2048;
+
+/** Row ranges [start, end) of a (B, T) batch with at most `maxTokens` tokens each (always ≥ 1 row). */
+export function rowChunks(B: number, T: number, maxTokens = CHUNK_TOKENS): Array<[number, number]> {
+  const rows = Math.max(1, Math.floor(maxTokens / T));
+  const chunks: Array<[number, number]> = [];
+  for (let start = 0; start < B; start += rows) chunks.push([start, Math.min(B, start + rows)]);
+  return chunks;
+}
+
 /** Scatter per-completion-token values (e.g. old log-probs) into the packed (B*T) layout. */
 export function scatterPerToken(packed: PackedBatch, perRow: number[][]): Float32Array {
   const out = new Float32Array(packed.B * packed.T);

@@ -23,7 +23,14 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { Policy } from '../policy/model';
 import { AdvantageEstimatorSchema, RewardScalingSchema, computeAdvantages } from './advantages';
-import { type PackedBatch, type SequencePair, SequencePairSchema, packBatch, scatterPerToken } from './batch';
+import {
+  type PackedBatch,
+  packBatch,
+  rowChunks,
+  type SequencePair,
+  SequencePairSchema,
+  scatterPerToken,
+} from './batch';
 import { tokenEntropy, tokenLogprobs } from './losses';
 import { MetricsAccumulator, type TrainMetrics, meanStd } from './metrics';
 import type { AdamW } from './optimizer';
@@ -121,23 +128,27 @@ function prepare(
   };
 }
 
+/** The loss of rows [start, end), normalised by the whole batch (parts add up). */
 function policyGradientObjective(
   policy: Policy,
   batch: PreparedBatch,
   config: PolicyGradientConfig,
+  [start, end]: [number, number],
 ): LossOutput {
-  const { B, T } = batch.packed;
+  const { T } = batch.packed;
+  const B = end - start;
+  const rows = (x: Int32Array | Float32Array) => x.subarray(start * T, end * T);
   const epsLow = config.epsilon;
   const epsHigh = config.epsilonHigh ?? config.epsilon;
-  const inputs = tf.tensor2d(batch.packed.inputs, [B, T], 'int32');
-  const targets = tf.tensor1d(batch.packed.targets, 'int32');
-  const mask = tf.tensor1d(batch.mask); // (B*T)
-  const weights = tf.tensor1d(batch.weights); // (B*T)
-  const advantages = tf.tensor1d(batch.advantages); // (B*T)
+  const inputs = tf.tensor2d(rows(batch.packed.inputs), [B, T], 'int32');
+  const targets = tf.tensor1d(rows(batch.packed.targets), 'int32');
+  const mask = tf.tensor1d(rows(batch.mask)); // (B*T)
+  const weights = tf.tensor1d(rows(batch.weights)); // (B*T)
+  const advantages = tf.tensor1d(rows(batch.advantages)); // (B*T)
   const logits = policy.forward(inputs); // (B*T, V)
   const logp = tokenLogprobs(logits, targets); // (B*T)
   // Padding rows have logp of arbitrary size; mask before exp so a ratio never overflows there.
-  const logRatio = tf.mul(tf.sub(logp, tf.tensor1d(batch.oldLogprobs)), mask); // (B*T)
+  const logRatio = tf.mul(tf.sub(logp, tf.tensor1d(rows(batch.oldLogprobs))), mask); // (B*T)
   const ratio = tf.exp(logRatio); // (B*T)
   const unclipped = tf.mul(ratio, advantages);
   const clipped = tf.mul(tf.clipByValue(ratio, 1 - epsLow, 1 + epsHigh), advantages);
@@ -146,7 +157,7 @@ function policyGradientObjective(
   if (config.beta > 0) {
     if (!batch.refLogprobs)
       throw new Error('beta > 0 needs refLogprobs on every sample or a reference policy');
-    const delta = tf.mul(tf.sub(tf.tensor1d(batch.refLogprobs), logp), mask); // r − l
+    const delta = tf.mul(tf.sub(tf.tensor1d(rows(batch.refLogprobs)), logp), mask); // r − l
     kl = tf.sub(tf.sub(tf.exp(delta), delta), 1); // (B*T) k3 ≥ 0
     perToken = tf.add(perToken, tf.mul(kl, config.beta));
   }
@@ -207,7 +218,10 @@ export async function policyGradientUpdate(
   const accumulator = options.metrics ?? new MetricsAccumulator();
   for (let iteration = 0; iteration < config.mu; iteration++) {
     const lr = typeof options.lr === 'number' ? options.lr : options.lr(optimizer.step);
-    const device = optimizerStep(policy, optimizer, lr, () => policyGradientObjective(policy, batch, config));
+    const parts = rowChunks(batch.packed.B, batch.packed.T).map(
+      (rows) => () => policyGradientObjective(policy, batch, config, rows),
+    );
+    const device = optimizerStep(policy, optimizer, lr, parts);
     accumulator.push(device, {
       kind: 'policy_gradient',
       step: optimizer.step,
@@ -220,15 +234,20 @@ export async function policyGradientUpdate(
   return options.metrics ? [] : accumulator.flush();
 }
 
-/** log π(completion token) at temperature 1 for each pair, without gradients. One read. */
+/** log π(completion token) at temperature 1 for each pair, without gradients. One read per row chunk. */
 export async function completionLogprobs(policy: Policy, pairs: SequencePair[]): Promise<number[][]> {
   const packed = packBatch(pairs, policy.config.blockSize, policy.config.padId);
-  const logp = tf.tidy(() => {
-    const inputs = tf.tensor2d(packed.inputs, [packed.B, packed.T], 'int32');
-    return tokenLogprobs(policy.forward(inputs), tf.tensor1d(packed.targets, 'int32'));
-  });
-  const values = await logp.data();
-  logp.dispose();
+  const { T } = packed;
+  const values = new Float32Array(packed.B * T);
+  for (const [start, end] of rowChunks(packed.B, T)) {
+    const logp = tf.tidy(() => {
+      const inputs = tf.tensor2d(packed.inputs.subarray(start * T, end * T), [end - start, T], 'int32');
+      const targets = tf.tensor1d(packed.targets.subarray(start * T, end * T), 'int32');
+      return tokenLogprobs(policy.forward(inputs), targets);
+    });
+    values.set(await logp.data(), start * T);
+    logp.dispose();
+  }
   return packed.completionStart.map((start, b) =>
     Array.from(values.subarray(start, start + packed.completionLength[b])),
   );

@@ -6,17 +6,19 @@
 //   sftLoss(policy, pairs)                             the loss alone, no update (evaluation)
 import * as tf from '@tensorflow/tfjs';
 import type { Policy } from '../policy/model';
-import { type SequencePair, SequencePairSchema, packBatch, type PackedBatch } from './batch';
+import { type PackedBatch, packBatch, rowChunks, type SequencePair, SequencePairSchema } from './batch';
 import { tokenEntropy, tokenLogprobs } from './losses';
 import { MetricsAccumulator, type TrainMetrics } from './metrics';
 import type { AdamW } from './optimizer';
 import { type LossOutput, optimizerStep } from './step';
 
-function sftObjective(policy: Policy, packed: PackedBatch): LossOutput {
-  const { B, T } = packed;
-  const inputs = tf.tensor2d(packed.inputs, [B, T], 'int32');
-  const targets = tf.tensor1d(packed.targets, 'int32');
-  const mask = tf.tensor1d(packed.lossMask); // (B*T)
+/** The loss of rows [start, end), normalised by the whole batch's reply tokens (parts add up). */
+function sftObjective(policy: Policy, packed: PackedBatch, [start, end]: [number, number]): LossOutput {
+  const { T } = packed;
+  const rows = (x: Int32Array | Float32Array) => x.subarray(start * T, end * T);
+  const inputs = tf.tensor2d(rows(packed.inputs), [end - start, T], 'int32');
+  const targets = tf.tensor1d(rows(packed.targets), 'int32');
+  const mask = tf.tensor1d(rows(packed.lossMask)); // (rows*T)
   const count = packed.lossMask.reduce((a, b) => a + b, 0);
   const logits = policy.forward(inputs); // (B*T, V)
   const logp = tokenLogprobs(logits, targets); // (B*T)
@@ -45,10 +47,13 @@ export async function sftStep(
   policy: Policy,
   optimizer: AdamW,
   pairs: SequencePair[],
-  options: { lr: number; metrics?: MetricsAccumulator },
+  options: { lr: number; metrics?: MetricsAccumulator; chunkTokens?: number },
 ): Promise<TrainMetrics | null> {
   const packed = packBatch(validPairs(pairs), policy.config.blockSize, policy.config.padId);
-  const device = optimizerStep(policy, optimizer, options.lr, () => sftObjective(policy, packed));
+  const parts = rowChunks(packed.B, packed.T, options.chunkTokens).map(
+    (rows) => () => sftObjective(policy, packed, rows),
+  );
+  const device = optimizerStep(policy, optimizer, options.lr, parts);
   const accumulator = options.metrics ?? new MetricsAccumulator();
   accumulator.push(device, {
     kind: 'sft',
@@ -65,7 +70,11 @@ export async function sftStep(
 /** Mean reply-token cross-entropy (nats) without updating anything. */
 export async function sftLoss(policy: Policy, pairs: SequencePair[]): Promise<number> {
   const packed = packBatch(validPairs(pairs), policy.config.blockSize, policy.config.padId);
-  const loss = tf.tidy(() => sftObjective(policy, packed).loss);
+  const loss = tf.tidy(() =>
+    rowChunks(packed.B, packed.T)
+      .map((rows) => sftObjective(policy, packed, rows).loss)
+      .reduce((a, b) => tf.add(a, b)),
+  );
   const value = (await loss.data())[0];
   loss.dispose();
   return value;

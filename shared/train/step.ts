@@ -1,6 +1,8 @@
-// One optimizer step from a loss function: gradients by autodiff over the policy's variables, global-norm
-// clipping and AdamW (optimizer.ts), with the step's device metrics packed into one (7) tensor
-// (metrics.ts DEVICE_METRICS order). Everything intermediate is disposed here.
+// One optimizer step from a loss: gradients by autodiff over the policy's variables, global-norm clipping
+// and AdamW (optimizer.ts), with the step's device metrics packed into one (7) tensor (metrics.ts
+// DEVICE_METRICS order). The loss may come in parts (row chunks of one batch, batch.ts rowChunks): each
+// part is differentiated on its own and the gradients, losses and metrics are summed, so every part must
+// normalise by the whole batch's token count. Everything intermediate is disposed here.
 import * as tf from '@tensorflow/tfjs';
 import type { Policy } from '../policy/model';
 import { concatInGroups } from '../policy/ops';
@@ -21,23 +23,35 @@ export function optimizerStep(
   policy: Policy,
   optimizer: AdamW,
   lr: number,
-  lossFn: () => LossOutput,
+  lossParts: Array<() => LossOutput>,
 ): tf.Tensor1D {
   const nameOf = new Map(Object.entries(policy.weights).map(([name, v]) => [v.name, name]));
-  let metrics: tf.Scalar[] = [];
-  const { value, grads } = tf.variableGrads(() => {
-    const out = lossFn();
-    metrics = [out.kl, out.entropy, out.clipLow, out.clipHigh, out.ratioMean].map((m) => tf.keep(m));
-    return out.loss;
-  }, policy.variables());
   const named: Record<string, tf.Tensor> = {};
-  for (const [variableName, g] of Object.entries(grads)) named[nameOf.get(variableName) ?? variableName] = g;
+  let total: tf.Tensor[] = []; // loss, kl, entropy, clipLow, clipHigh, ratioMean: sums over the parts
+  for (const part of lossParts) {
+    let metrics: tf.Scalar[] = [];
+    const { value, grads } = tf.variableGrads(() => {
+      const out = part();
+      metrics = [out.kl, out.entropy, out.clipLow, out.clipHigh, out.ratioMean].map((m) => tf.keep(m));
+      return out.loss;
+    }, policy.variables());
+    const parts = [value, ...metrics];
+    const summed = total.length === 0 ? parts : parts.map((m, i) => tf.add(total[i], m));
+    if (total.length > 0) tf.dispose([...total, ...parts]);
+    total = summed;
+    for (const [variableName, g] of Object.entries(grads)) {
+      const name = nameOf.get(variableName) ?? variableName;
+      const previous = named[name];
+      named[name] = previous ? tf.add(previous, g) : g;
+      if (previous) tf.dispose([previous, g]);
+    }
+  }
   const gradNorm = optimizer.update(named, lr);
   // DEVICE_METRICS order: loss, kl, entropy, clipLow, clipHigh, ratioMean, gradNorm.
   const packed = tf.tidy(() =>
-    concatInGroups([value, ...metrics, gradNorm].map((m) => m.reshape([1]))),
+    concatInGroups([...total, gradNorm].map((m) => m.reshape([1]))),
   ) as tf.Tensor1D;
-  tf.dispose([value, gradNorm, ...metrics, ...Object.values(grads)]);
+  tf.dispose([gradNorm, ...total, ...Object.values(named)]);
   if (packed.shape[0] !== DEVICE_METRICS.length)
     throw new Error('device metrics out of step with DEVICE_METRICS');
   return packed;

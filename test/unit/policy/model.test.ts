@@ -9,6 +9,7 @@ import {
   presetConfig,
   weightShapes,
 } from '../../../shared/policy/model';
+import { logMixture } from '../../../shared/policy/ops';
 import { selectBackend } from '../../../shared/train/backend';
 import { AdamW } from '../../../shared/train/optimizer';
 import { createRng } from '../../../shared/train/rng';
@@ -145,5 +146,29 @@ describe('policy model', () => {
     const withCopy = await meanLoss(true);
     const without = await meanLoss(false);
     expect(withCopy).toBeLessThan(0.6 * without);
+  });
+
+  it("computes the copy head's mixture with a fused gradient equal to autodiff's", async () => {
+    const logits = tf.randomNormal([6, 10], 0, 2, 'float32', 1) as tf.Tensor2D;
+    const gate = tf.sigmoid(tf.randomNormal([6, 1], 0, 1, 'float32', 2)) as tf.Tensor2D;
+    const probs = tf.softmax(tf.randomNormal([6, 10], 0, 3, 'float32', 3)) as tf.Tensor2D;
+    const weights = tf.randomNormal([6, 10], 0, 1, 'float32', 4);
+    const plain = (l: tf.Tensor, g: tf.Tensor, p: tf.Tensor) =>
+      tf.log(tf.add(tf.add(tf.mul(g, tf.softmax(l)), tf.mul(tf.sub(1, g), p)), 1e-20));
+    const objective = (f: typeof plain) => (l: tf.Tensor, g: tf.Tensor, p: tf.Tensor) =>
+      tf.sum(tf.mul(f(l, g, p), weights));
+    const fused = tf.grads(
+      objective((l, g, p) => logMixture(l as tf.Tensor2D, g as tf.Tensor2D, p as tf.Tensor2D)),
+    );
+    const reference = tf.grads(objective(plain));
+    const a = fused([logits, gate, probs]);
+    const b = reference([logits, gate, probs]);
+    for (let i = 0; i < 3; i++) {
+      const diff = (await tf.max(tf.abs(tf.sub(a[i], b[i]))).data())[0];
+      expect(diff, `input ${i}`).toBeLessThan(1e-5);
+    }
+    const value = await logMixture(logits, gate, probs).data();
+    const expected = await plain(logits, gate, probs).data();
+    value.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
   });
 });

@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPolicy } from '../../../shared/policy/model';
 import { selectBackend } from '../../../shared/train/backend';
-import { packBatch, scatterPerToken } from '../../../shared/train/batch';
+import { packBatch, rowChunks, scatterPerToken } from '../../../shared/train/batch';
+import { AdamW } from '../../../shared/train/optimizer';
 import { completionLogprobs } from '../../../shared/train/policy-gradient';
-import { sftLoss } from '../../../shared/train/sft';
+import { sftLoss, sftStep } from '../../../shared/train/sft';
 
 const config = { vocabSize: 30, blockSize: 40, nLayer: 2, nHead: 2, nEmbd: 32 };
 
@@ -73,5 +74,35 @@ describe('padding and loss masks', () => {
       tf.dispose([plain, padded]);
       policy.dispose();
     }
+  });
+
+  it("splits a large batch into row chunks whose gradients add up to the whole batch's", async () => {
+    expect(rowChunks(5, 16, 32)).toEqual([
+      [0, 2],
+      [2, 4],
+      [4, 5],
+    ]);
+    expect(rowChunks(2, 64, 16)).toEqual([
+      [0, 1],
+      [1, 2],
+    ]); // never less than a row
+    const pairs = Array.from({ length: 7 }, (_, b) => ({
+      promptIds: [1 + b, 2, 3],
+      completionIds: Array.from({ length: 3 + 2 * b }, (_, i) => (5 + i * b) % 30),
+    }));
+    const after = async (chunkTokens: number) => {
+      const policy = createPolicy(config, { seed: 4 });
+      const optimizer = new AdamW(policy.weights);
+      const metrics = await sftStep(policy, optimizer, pairs, { lr: 1e-2, chunkTokens });
+      const weights = Array.from(await policy.weights['h.1.mlp.wfc'].data());
+      optimizer.dispose();
+      policy.dispose();
+      return { loss: metrics!.loss, gradNorm: metrics!.gradNorm, weights };
+    };
+    const whole = await after(10_000);
+    const chunked = await after(40); // 7 rows of 16 → 3 chunks
+    expect(chunked.loss).toBeCloseTo(whole.loss, 5);
+    expect(chunked.gradNorm).toBeCloseTo(whole.gradNorm!, 5);
+    chunked.weights.forEach((w, i) => expect(w).toBeCloseTo(whole.weights[i], 5));
   });
 });
