@@ -25,11 +25,13 @@
 // - Masks are additive biases (0 or -1e9). Training batches are right-padded, so the causal mask alone
 //   keeps real tokens from seeing pads; left-padded sampling batches pass a key mask and positions.
 // - Optional copy head (`copy: true`; pointer-generator, See et al. 2017): the next token is drawn from a
-//   mixture g·softmax(logits) + (1 − g)·p_copy, where p_copy points at an earlier position s and emits
-//   the token that FOLLOWED it, x[s+1]. Its key is built from the final hidden state at s plus the
+//   mixture g·softmax(logits) + (1 − g)·p_copy, where p_copy points at a prompt position s and emits the
+//   prompt token that FOLLOWED it, x[s+1]. Its key is built from the final hidden state at s plus the
 //   embedding of x[s+1], so "continue the span I am copying" is a match on the current token (an
 //   induction head built in) and "start copying this word" a match on the word itself. A small policy
 //   cannot store every noun a visitor may write; pointing at the feedback's own words needs no storage.
+//   The pointer reads the prompt only (`promptLengths`; without it the whole input counts as prompt), never
+//   the reply being written: pointing back into its own reply let the policy loop ("touch about touch about").
 //   With the head on, forward() returns the mixture's log-probabilities in place of logits: every
 //   consumer (losses, sampling, KL) applies a log-softmax, which leaves normalised log-probs unchanged.
 import * as tf from '@tensorflow/tfjs';
@@ -158,20 +160,22 @@ export type ForwardOptions = {
   positions?: tf.Tensor2D;
   /** Return logits for the last position of each row only: (B, V) instead of (B*T, V). */
   lastOnly?: boolean;
+  /**
+   * Copy head only: per row, how many leading tokens are prompt, the only positions the pointer reads
+   * (emitting x[s+1] needs s + 1 < promptLength). Defaults to the whole row.
+   */
+  promptLengths?: readonly number[];
 };
 
-/**
- * The copy head's cache: per slot s its pointer key (built once x[s+1] is known) and that token x[s+1],
- * plus the final hidden state of the newest token, whose key the next step completes.
- */
-export type CopyCache = { keys: tf.Tensor3D; next: tf.Tensor2D; last: tf.Tensor2D };
+/** The copy head's cache: the prompt's pointer keys, the token each would emit, and the pointer's bias. */
+export type CopyCache = { keys: tf.Tensor3D; next: tf.Tensor2D; bias: tf.Tensor3D };
 
 /** Per-layer key and value caches, each (B, nh, S, hs), preallocated to S slots (+ the copy head's). */
 export type KVCache = { keys: tf.Tensor4D[]; values: tf.Tensor4D[]; slots: number; copy?: CopyCache };
 
 export function disposeCache(cache: KVCache): void {
   tf.dispose([...cache.keys, ...cache.values]);
-  if (cache.copy) tf.dispose([cache.copy.keys, cache.copy.next, cache.copy.last]);
+  if (cache.copy) tf.dispose([cache.copy.keys, cache.copy.next, cache.copy.bias]);
 }
 
 type Rope = { cos: tf.Tensor; sin: tf.Tensor; rotate: tf.Tensor2D };
@@ -229,21 +233,8 @@ export class Policy {
           [0, 0],
         ]) as tf.Tensor4D;
       const cache: KVCache = { keys: kv.map((x) => pad(x.k)), values: kv.map((x) => pad(x.v)), slots };
-      if (copy) {
-        // Slot P − 1's pointer is completed by the first decoded token; later slots as decoding goes.
-        cache.copy = {
-          keys: tf.pad(copy.keys, [
-            [0, 0],
-            [0, slots - P],
-            [0, 0],
-          ]) as tf.Tensor3D, // (B, S, C)
-          next: tf.pad(copy.next, [
-            [0, 0],
-            [0, slots - P],
-          ]) as tf.Tensor2D, // (B, S)
-          last: copy.last, // (B, C)
-        };
-      }
+      // The pointer reads the prompt only, so its keys are complete after the prefill and decoding adds none.
+      if (copy) cache.copy = copy;
       return { logits, cache };
     });
   }
@@ -296,10 +287,15 @@ export class Policy {
       const h = this.finalNorm(x); // (B, C)
       const logits = this.vocabLogits(h); // (B, V)
       if (!cache.copy) return { logits, cache: { keys, values, slots: S } };
-      const copy = this.decodeCopy(ids, h, slot, keyBias.reshape([B, 1, S]) as tf.Tensor3D, cache.copy);
+      // The pointer over the prompt's keys (fixed since the prefill); the cache passes them on as copies,
+      // since the caller disposes the old cache.
+      const { keys: pointerKeys, next, bias: pointerBias } = cache.copy;
+      const queries = this.copyQueries(h).reshape([B, 1, C]) as tf.Tensor3D; // (B, 1, C)
+      const pointer = pointerWeights(tf.add(scores(queries, pointerKeys), pointerBias), pointerBias); // (B, 1, P)
+      const copy = { keys: tf.clone(pointerKeys), next: tf.clone(next), bias: tf.clone(pointerBias) };
       return {
-        logits: this.mixture(h, logits, copy.probs),
-        cache: { keys, values, slots: S, copy: copy.cache },
+        logits: this.mixture(h, logits, this.pointedTokens(pointer, next)),
+        cache: { keys, values, slots: S, copy },
       };
     });
   }
@@ -371,34 +367,13 @@ export class Policy {
       1,
     ); // (B, T)
     const keys = this.copyKeys(h, next.reshape([B * T]) as tf.Tensor1D).reshape([B, T, C]) as tf.Tensor3D; // (B, T, C)
-    const pointerBias = copyBias(B, T, Tq, options.keyMask); // (B | 1, Tq, T)
+    const pointerBias = copyBias(B, T, Tq, options.keyMask, options.promptLengths); // (B | 1, Tq, T)
     const queries = this.copyQueries(rows).reshape([B, Tq, C]) as tf.Tensor3D; // (B, Tq, C)
     const pointer = pointerWeights(tf.add(scores(queries, keys), pointerBias), pointerBias); // (B, Tq, T)
     const copyProbs = this.pointedTokens(pointer, next as tf.Tensor2D); // (B*Tq, V)
     const mixed = this.mixture(rows, logits, copyProbs);
-    const copy = wantCache ? { keys, next: next as tf.Tensor2D, last: lastPositions(h, B, T) } : null;
+    const copy = wantCache ? { keys, next: next as tf.Tensor2D, bias: pointerBias } : null;
     return { logits: mixed, kv, copy };
-  }
-
-  /**
-   * The copy head for one decoding step. The token arriving at `slot` completes the pointer at slot − 1
-   * (its key needs that token); the new token's hidden state h (B, C) then points over slots < slot.
-   * Returns p_copy (B, V) and the updated copy cache.
-   */
-  private decodeCopy(ids: tf.Tensor1D, h: tf.Tensor2D, slot: number, keyBias: tf.Tensor3D, cache: CopyCache) {
-    const C = this.config.nEmbd;
-    const [B, S] = cache.next.shape;
-    const rowIds = new Int32Array(B).map((_, b) => b);
-    const at = tf.stack([tf.tensor1d(rowIds, 'int32'), tf.fill([B], slot - 1, 'int32')], 1) as tf.Tensor2D; // (B, 2)
-    const keys = tf.tensorScatterUpdate(cache.keys, at, this.copyKeys(cache.last, ids)) as tf.Tensor3D; // (B, S, C)
-    const next = tf.tensorScatterUpdate(cache.next, at, ids) as tf.Tensor2D; // (B, S)
-    const future = new Float32Array(S).fill(0);
-    future.fill(MASKED, slot);
-    const bias = tf.add(keyBias, tf.tensor3d(future, [1, 1, S])); // (B, 1, S): real slots < slot
-    const queries = this.copyQueries(h).reshape([B, 1, C]) as tf.Tensor3D; // (B, 1, C)
-    const pointer = pointerWeights(tf.add(scores(queries, keys), bias), bias); // (B, 1, S)
-    const probs = this.pointedTokens(pointer, next); // (B, V)
-    return { probs, cache: { keys, next, last: h } };
   }
 
   /** p_copy: the pointer weights (B, Tq, S) added up by the token each slot emits, next (B, S) → (B*Tq, V). */
@@ -539,15 +514,31 @@ function lastPositions(x: tf.Tensor2D, B: number, T: number): tf.Tensor2D {
 
 /**
  * The copy head's bias (B | 1, Tq, T) for the last Tq of T positions: the query at t may point at s < t
- * (s = t would emit the very token being predicted), and never at a padding key.
+ * (s = t would emit the very token being predicted), only inside the row's prompt (s + 1 < its prompt
+ * length: the emitted token x[s+1] is a prompt token), and never at a padding key.
  */
-function copyBias(B: number, T: number, Tq: number, keyMask?: tf.Tensor2D): tf.Tensor3D {
+function copyBias(
+  B: number,
+  T: number,
+  Tq: number,
+  keyMask?: tf.Tensor2D,
+  promptLengths?: readonly number[],
+): tf.Tensor3D {
   const strict = new Float32Array(Tq * T);
   for (let q = 0; q < Tq; q++) strict.fill(MASKED, q * T + (T - Tq + q), (q + 1) * T);
-  const bias = tf.tensor3d(strict, [1, Tq, T]);
-  if (!keyMask) return bias;
-  const padding = tf.mul(tf.sub(1, tf.cast(keyMask, 'float32')), MASKED).reshape([B, 1, T]); // (B, 1, T)
-  return tf.add(bias, padding) as tf.Tensor3D;
+  let bias: tf.Tensor = tf.tensor3d(strict, [1, Tq, T]);
+  if (promptLengths) {
+    if (promptLengths.length !== B)
+      throw new Error(`promptLengths has ${promptLengths.length} rows, want ${B}`);
+    const outside = new Float32Array(B * T);
+    promptLengths.forEach((length, b) => outside.fill(MASKED, b * T + Math.max(0, length - 1), (b + 1) * T));
+    bias = tf.add(bias, tf.tensor3d(outside, [B, 1, T]));
+  }
+  if (keyMask) {
+    const padding = tf.mul(tf.sub(1, tf.cast(keyMask, 'float32')), MASKED).reshape([B, 1, T]); // (B, 1, T)
+    bias = tf.add(bias, padding);
+  }
+  return bias as tf.Tensor3D;
 }
 
 /** softmax over keys, with rows that have no key to point at (position 0) set to all zeros. */

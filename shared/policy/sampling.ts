@@ -129,7 +129,7 @@ export async function generate(
     logits = out.logits;
     cache = out.cache;
   } else {
-    logits = forwardPrefix(policy, ids, keyMask, positions, B, P);
+    logits = forwardPrefix(policy, ids, keyMask, positions, B, P, P);
   }
 
   // Host copies of the growing prefix for the no-cache path.
@@ -180,7 +180,7 @@ export async function generate(
         prefixIds = appendColumn(prefixIds, next, B, L - 1) as Int32Array;
         prefixMask = appendColumn(prefixMask, new Float32Array(B).fill(1), B, L - 1) as Float32Array;
         prefixPositions = appendColumn(prefixPositions, nextPositions, B, L - 1) as Int32Array;
-        logits = forwardPrefix(policy, prefixIds, prefixMask, prefixPositions, B, L);
+        logits = forwardPrefix(policy, prefixIds, prefixMask, prefixPositions, B, L, P);
       }
     }
   } finally {
@@ -204,11 +204,13 @@ function forwardPrefix(
   positions: Int32Array,
   B: number,
   L: number,
+  P: number,
 ): tf.Tensor2D {
   return tf.tidy(() =>
     policy.forward(tf.tensor2d(ids, [B, L], 'int32'), {
       ...prefixOptions(keyMask, positions, B, L),
       lastOnly: true,
+      promptLengths: new Array(B).fill(P), // a copy head points into the (left-padded) prompt only
     }),
   );
 }

@@ -26,6 +26,8 @@ export type PackedBatch = {
   /** Per row: flat index of its first completion target and how many completion tokens were kept. */
   completionStart: number[];
   completionLength: number[];
+  /** Per row: how many of its leading tokens are prompt (what a copy head may point into). */
+  promptLength: number[];
 };
 
 /** Lengths are rounded up to a multiple of this (≤ blockSize) so backends see few distinct shapes. */
@@ -50,6 +52,7 @@ export function packBatch(pairs: SequencePair[], blockSize: number, padId: numbe
   const lossMask = new Float32Array(B * T);
   const completionStart: number[] = [];
   const completionLength: number[] = [];
+  const promptLengths: number[] = [];
   rows.forEach(({ tokens, promptLength }, b) => {
     for (let t = 0; t < tokens.length - 1; t++) {
       inputs[b * T + t] = tokens[t];
@@ -58,8 +61,9 @@ export function packBatch(pairs: SequencePair[], blockSize: number, padId: numbe
     }
     completionStart.push(b * T + promptLength - 1);
     completionLength.push(tokens.length - promptLength);
+    promptLengths.push(promptLength);
   });
-  return { B, T, inputs, targets, lossMask, completionStart, completionLength };
+  return { B, T, inputs, targets, lossMask, completionStart, completionLength, promptLength: promptLengths };
 }
 
 /**

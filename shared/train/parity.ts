@@ -56,7 +56,8 @@ export async function trainStepFingerprint(
   try {
     const packed = packBatch(batch, policy.config.blockSize, policy.config.padId);
     const { value, grads } = tf.variableGrads(() => {
-      const logits = policy.forward(tf.tensor2d(packed.inputs, [packed.B, packed.T], 'int32')); // (B*T, V)
+      const inputs = tf.tensor2d(packed.inputs, [packed.B, packed.T], 'int32');
+      const logits = policy.forward(inputs, { promptLengths: packed.promptLength }); // (B*T, V)
       const logp = tokenLogprobs(logits, tf.tensor1d(packed.targets, 'int32')); // (B*T)
       const tokens = packed.lossMask.reduce((a, b) => a + b, 0);
       return tf.div(tf.neg(tf.sum(tf.mul(logp, tf.tensor1d(packed.lossMask)))), tokens) as tf.Scalar;

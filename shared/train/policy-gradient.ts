@@ -145,7 +145,7 @@ function policyGradientObjective(
   const mask = tf.tensor1d(rows(batch.mask)); // (B*T)
   const weights = tf.tensor1d(rows(batch.weights)); // (B*T)
   const advantages = tf.tensor1d(rows(batch.advantages)); // (B*T)
-  const logits = policy.forward(inputs); // (B*T, V)
+  const logits = policy.forward(inputs, { promptLengths: batch.packed.promptLength.slice(start, end) }); // (B*T, V)
   const logp = tokenLogprobs(logits, targets); // (B*T)
   // Padding rows have logp of arbitrary size; mask before exp so a ratio never overflows there.
   const logRatio = tf.mul(tf.sub(logp, tf.tensor1d(rows(batch.oldLogprobs))), mask); // (B*T)
@@ -243,7 +243,8 @@ export async function completionLogprobs(policy: Policy, pairs: SequencePair[]):
     const logp = tf.tidy(() => {
       const inputs = tf.tensor2d(packed.inputs.subarray(start * T, end * T), [end - start, T], 'int32');
       const targets = tf.tensor1d(packed.targets.subarray(start * T, end * T), 'int32');
-      return tokenLogprobs(policy.forward(inputs), targets);
+      const promptLengths = packed.promptLength.slice(start, end);
+      return tokenLogprobs(policy.forward(inputs, { promptLengths }), targets);
     });
     values.set(await logp.data(), start * T);
     logp.dispose();

@@ -20,7 +20,7 @@ function sftObjective(policy: Policy, packed: PackedBatch, [start, end]: [number
   const targets = tf.tensor1d(rows(packed.targets), 'int32');
   const mask = tf.tensor1d(rows(packed.lossMask)); // (rows*T)
   const count = packed.lossMask.reduce((a, b) => a + b, 0);
-  const logits = policy.forward(inputs); // (B*T, V)
+  const logits = policy.forward(inputs, { promptLengths: packed.promptLength.slice(start, end) }); // (B*T, V)
   const logp = tokenLogprobs(logits, targets); // (B*T)
   const loss = tf.div(tf.neg(tf.sum(tf.mul(logp, mask))), count) as tf.Scalar;
   const entropy = tf.div(tf.sum(tf.mul(tokenEntropy(logits), mask)), count) as tf.Scalar;

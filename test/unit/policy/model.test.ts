@@ -123,6 +123,22 @@ describe('policy model', () => {
     policy.dispose();
   });
 
+  it('with a copy head, points into the prompt only (promptLengths), never at the reply', async () => {
+    const policy = createPolicy({ ...micro, copy: true }, { seed: 4 });
+    policy.weights['copy.gate.b'].assign(tf.tensor1d([-30])); // gate ≈ 0: the pointer alone
+    const row = tf.tensor2d([[5, 6, 7, 8, 9, 10]], [1, 6], 'int32'); // prompt 5 6 7, reply 8 9 10
+    const probs = await tf.exp(policy.forward(row, { promptLengths: [3] })).array();
+    for (let t = 2; t < 6; t++) {
+      const mass = (ids: number[]) => ids.reduce((a, id) => a + probs[t][id], 0);
+      expect(mass([6, 7]), `position ${t}`).toBeCloseTo(1, 4); // the prompt tokens a pointer can emit
+      expect(mass([8, 9, 10]), `position ${t}`).toBeLessThan(1e-6); // reply tokens only via the vocabulary
+    }
+    const whole = await tf.exp(policy.forward(row)).array(); // default: the whole row is prompt
+    expect(whole[5][9] + whole[5][10]).toBeGreaterThan(1e-3);
+    row.dispose();
+    policy.dispose();
+  });
+
   it('with a copy head, learns to repeat a span much sooner than without', async () => {
     // Each row: marker, five random tokens, marker, then the same five tokens (the reply). Every span is
     // new, so only copying lowers the loss. Both models get there (the plain one with its own attention);
