@@ -369,7 +369,8 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
     minLr: rl ? lr : lr / 10,
   });
   const runOptions = {
-    preset: values.preset,
+    // As the browser lab labels its checkpoints: the preset, `-copy` with a copy head.
+    preset: policy.config.copy ? `${values.preset}-copy` : values.preset,
     batch,
     lr,
     warmup,

@@ -6,7 +6,8 @@
 //   policy.weights                      Record<string, tf.Variable> with stable names (see weightShapes):
 //                                         wte, wpe (learned positions only), h.{i}.ln_1.g, h.{i}.attn.wqkv,
 //                                         h.{i}.attn.wo, h.{i}.ln_2.g, h.{i}.mlp.wfc, h.{i}.mlp.wproj, ln_f.g
-//   policy.forward(ids, opts)           logits (B*T, V) for token ids (B, T); optional key mask and positions
+//   policy.forward(ids, opts)           logits (B*T, V) for token ids (B, T); optional key mask, positions and
+//                                         (copy head) prompt lengths
 //   policy.prefill / policy.decodeStep  the KV-cache path used by sampling.ts
 //   policy.loadWeights(record)          assign named tensors (shape-checked), e.g. from a checkpoint
 //   clonePolicy(policy, { trainable })  a copy, e.g. the frozen reference for a KL term
@@ -203,7 +204,10 @@ export class Policy {
     return weightShapes(this.config).map(([name]) => this.weights[name]);
   }
 
-  /** Logits (B*T, V), or (B, V) with `lastOnly`, for token ids (B, T). */
+  /**
+   * Logits (B*T, V), or (B, V) with `lastOnly`, for token ids (B, T); with a copy head, the mixture's
+   * log-probabilities (which a log-softmax leaves unchanged).
+   */
   forward(ids: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor2D {
     return tf.tidy(() => {
       const { logits } = this.run(ids, options, false);

@@ -91,41 +91,7 @@ describe('web: training run control', () => {
     await expect.poll(status, { timeout: 180_000 }).toBe('finished');
     expect(await step()).toBe(30);
 
-    // Read every GRPO checkpoint's trainer state straight from IndexedDB: the lab's checkpoint list,
-    // then the manifest and trainer_state.json blobs in the store's blob table.
-    const saved = await page.evaluate(async () => {
-      const open = (name: string) =>
-        new Promise<IDBDatabase>((resolve, reject) => {
-          const request = indexedDB.open(name);
-          request.onsuccess = () => resolve(request.result);
-          request.onerror = () => reject(request.error);
-        });
-      const read = <T>(db: IDBDatabase, table: string, key?: string) =>
-        new Promise<T>((resolve, reject) => {
-          const store = db.transaction(table).objectStore(table);
-          const request = key === undefined ? store.getAll() : store.get(key);
-          request.onsuccess = () => resolve(request.result as T);
-          request.onerror = () => reject(request.error);
-        });
-      const lab = await open('edgelight-lab');
-      const blobs = await open('edgelight-store');
-      const json = async (sha: string) => {
-        const row = await read<{ bytes: Uint8Array }>(blobs, 'blobs', sha);
-        return JSON.parse(new TextDecoder().decode(row.bytes));
-      };
-      const rows = await read<Array<{ id: string; step: number; algorithm: string; createdAt: number }>>(
-        lab,
-        'checkpoints',
-      );
-      const out: Array<{ id: string; algorithm: string; step: number; referenceId: unknown; mu: unknown }> =
-        [];
-      for (const row of rows.sort((a, b) => a.createdAt - b.createdAt)) {
-        const manifest = await json(row.id);
-        const state = await json(manifest.files['trainer_state.json'].sha256);
-        out.push({ ...row, referenceId: state.options?.referenceId, mu: state.options?.mu });
-      }
-      return out;
-    });
+    const saved = await savedCheckpoints(page);
     const sftIds = saved.filter((c) => c.algorithm === 'sft').map((c) => c.id);
     const grpo = saved.filter((c) => c.algorithm === 'grpo');
     // At least one checkpoint before the stop and one written after the resume.
@@ -136,4 +102,55 @@ describe('web: training run control', () => {
     for (const c of grpo) expect(c.mu, `step ${c.step}`).toBe(1);
     expect(errors).toEqual([]);
   });
+
+  it('trains a new model with a copy head when the box is ticked, and labels its checkpoints so', async () => {
+    await page.getByRole('combobox', { name: 'Algorithm' }).selectOption('sft');
+    await page.getByRole('combobox', { name: 'Backend' }).selectOption('wasm');
+    await page.getByRole('checkbox', { name: /Copy head/ }).check();
+    await page.getByRole('spinbutton', { name: 'Steps', exact: true }).fill('2');
+    await page.getByRole('spinbutton', { name: 'Feedback per step' }).fill('1');
+    await page.getByRole('button', { name: 'Start' }).click();
+    await expect
+      .poll(async () => `${await status()}@${await step()}`, { timeout: 120_000 })
+      .toBe('finished@2');
+    const copies = (await savedCheckpoints(page)).filter((c) => c.preset === 'tiny-copy');
+    expect(copies.length).toBeGreaterThanOrEqual(1);
+    for (const c of copies) expect(c.copy, `step ${c.step}`).toBe(true);
+    expect(errors).toEqual([]);
+  });
 });
+
+/** Every checkpoint the lab saved, oldest first, with its trainer state and model config from the blobs. */
+async function savedCheckpoints(page: Page) {
+  return page.evaluate(async () => {
+    const open = (name: string) =>
+      new Promise<IDBDatabase>((resolve, reject) => {
+        const request = indexedDB.open(name);
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+    const read = <T>(db: IDBDatabase, table: string, key?: string) =>
+      new Promise<T>((resolve, reject) => {
+        const store = db.transaction(table).objectStore(table);
+        const request = key === undefined ? store.getAll() : store.get(key);
+        request.onsuccess = () => resolve(request.result as T);
+        request.onerror = () => reject(request.error);
+      });
+    const lab = await open('edgelight-lab');
+    const blobs = await open('edgelight-store');
+    const json = async (sha: string) => {
+      const row = await read<{ bytes: Uint8Array }>(blobs, 'blobs', sha);
+      return JSON.parse(new TextDecoder().decode(row.bytes));
+    };
+    type Row = { id: string; step: number; algorithm: string; preset: string; createdAt: number };
+    const rows = await read<Row[]>(lab, 'checkpoints');
+    const out: Array<Row & { referenceId: unknown; mu: unknown; copy: unknown }> = [];
+    for (const row of rows.sort((a, b) => a.createdAt - b.createdAt)) {
+      const manifest = await json(row.id);
+      const state = await json(manifest.files['trainer_state.json'].sha256);
+      const config = await json(manifest.files['config.json'].sha256);
+      out.push({ ...row, referenceId: state.options?.referenceId, mu: state.options?.mu, copy: config.copy });
+    }
+    return out;
+  });
+}

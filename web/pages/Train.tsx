@@ -7,6 +7,7 @@ import { isActive, training, watchTraining } from '../lab/training';
 
 const DEFAULT_REQUEST: TrainRequest = {
   preset: 'tiny',
+  copy: false,
   algorithm: 'grpo',
   groupSize: 4,
   steps: 20,
@@ -114,6 +115,14 @@ export default function TrainPage() {
                 <option value="tiny">tiny (≈0.85 M parameters)</option>
                 <option value="small">small (≈5.3 M parameters)</option>
               </select>
+            </label>
+            <label class="checkbox">
+              <input
+                type="checkbox"
+                checked={draft.value.copy}
+                onChange={(e) => field('copy', (e.currentTarget as HTMLInputElement).checked)}
+              />
+              Copy head (new models: may repeat the feedback's own words)
             </label>
             <label>
               Algorithm

@@ -77,6 +77,12 @@ export type TrainAlgorithm = z.infer<typeof TrainAlgorithm>;
 /** What the Train page asks for. */
 export const TrainRequest = z.object({
   preset: z.enum(['tiny', 'small']),
+  /**
+   * A copy head on a new model (the command line's `--copy`): the policy may point at the feedback's own
+   * words as well as draw from its vocabulary. Checkpoints keep the head they were trained with; RL starts
+   * from the newest checkpoint of the same preset and head.
+   */
+  copy: z.boolean().default(false),
   algorithm: TrainAlgorithm,
   groupSize: z.number().int().min(2).max(64),
   steps: z.number().int().min(1).max(100_000),

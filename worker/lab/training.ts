@@ -391,7 +391,7 @@ export class TrainingController {
       import('../../shared/policy/checkpoint-policy'),
     ]);
     const rl = request.algorithm !== 'sft';
-    const start = rl ? await this.newestCheckpoint(request.preset) : undefined;
+    const start = rl ? await this.newestCheckpoint(modelLabel(request)) : undefined;
     const prepared = await this.data(request);
     let policy: Policy;
     let tokenizer: PolicyTokenizer;
@@ -405,7 +405,11 @@ export class TrainingController {
         trainByteLevelBpe(prepared.corpus.flatMap((e) => [e.prompt, e.reply])),
       );
       policy = createPolicy(
-        presetConfig(request.preset, { vocabSize: tokenizer.vocabSize, padId: tokenizer.padId }),
+        presetConfig(request.preset, {
+          vocabSize: tokenizer.vocabSize,
+          padId: tokenizer.padId,
+          copy: request.copy,
+        }),
         { seed: request.seed },
       );
       warmup = rl ? request.sftWarmupSteps : 0;
@@ -647,7 +651,7 @@ export class TrainingController {
         options: {
           offset: session.offset,
           phaseSteps: session.phaseSteps,
-          preset: request.preset,
+          preset: modelLabel(request),
           runId: this.state.runId,
           // The RL settings, as the command line records its own (provenance; a resume takes the request's).
           ...(session.phase === 'sft'
@@ -664,7 +668,7 @@ export class TrainingController {
       createdAt: Date.now(),
       step,
       runId: this.state.runId,
-      preset: request.preset,
+      preset: modelLabel(request),
       algorithm: session.phase,
       metrics: metricsAtSave(this.state.metrics.at(-1)),
       source: 'trained',
@@ -685,4 +689,9 @@ export class TrainingController {
     this.update({ lastCheckpoint: summary });
     return summary;
   }
+}
+
+/** The model a request trains, as checkpoints are labelled: the preset, `-copy` with a copy head. */
+export function modelLabel(request: Pick<TrainRequest, 'preset' | 'copy'>): string {
+  return request.copy ? `${request.preset}-copy` : request.preset;
 }
