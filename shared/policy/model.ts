@@ -535,7 +535,9 @@ function copyBias(
     if (promptLengths.length !== B)
       throw new Error(`promptLengths has ${promptLengths.length} rows, want ${B}`);
     const outside = new Float32Array(B * T);
-    promptLengths.forEach((length, b) => outside.fill(MASKED, b * T + Math.max(0, length - 1), (b + 1) * T));
+    for (const [b, length] of promptLengths.entries()) {
+      outside.fill(MASKED, b * T + Math.max(0, length - 1), (b + 1) * T);
+    }
     bias = tf.add(bias, tf.tensor3d(outside, [B, 1, T]));
   }
   if (keyMask) {

@@ -185,6 +185,6 @@ describe('policy model', () => {
     }
     const value = await logMixture(logits, gate, probs).data();
     const expected = await plain(logits, gate, probs).data();
-    value.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+    for (const [i, v] of value.entries()) expect(v).toBeCloseTo(expected[i], 5);
   });
 });

@@ -90,7 +90,7 @@ describe('padding and loss masks', () => {
       promptIds: [1 + b, 2, 3],
       completionIds: Array.from({ length: 3 + 2 * b }, (_, i) => (5 + i * b) % 30),
     }));
-    const after = async (chunkTokens: number) => {
+    const trainedWith = async (chunkTokens: number) => {
       const policy = createPolicy(config, { seed: 4 });
       const optimizer = new AdamW(policy.weights);
       const metrics = await sftStep(policy, optimizer, pairs, { lr: 1e-2, chunkTokens });
@@ -99,10 +99,10 @@ describe('padding and loss masks', () => {
       policy.dispose();
       return { loss: metrics!.loss, gradNorm: metrics!.gradNorm, weights };
     };
-    const whole = await after(10_000);
-    const chunked = await after(40); // 7 rows of 16 → 3 chunks
+    const whole = await trainedWith(10_000);
+    const chunked = await trainedWith(40); // 7 rows of 16 → 3 chunks
     expect(chunked.loss).toBeCloseTo(whole.loss, 5);
     expect(chunked.gradNorm).toBeCloseTo(whole.gradNorm!, 5);
-    chunked.weights.forEach((w, i) => expect(w).toBeCloseTo(whole.weights[i], 5));
+    for (const [i, w] of chunked.weights.entries()) expect(w).toBeCloseTo(whole.weights[i], 5);
   });
 });
