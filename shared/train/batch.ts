@@ -74,12 +74,24 @@ export function packBatch(pairs: SequencePair[], blockSize: number, padId: numbe
  */
 export const CHUNK_TOKENS = 2048;
 
-/** Row ranges [start, end) of a (B, T) batch with at most `maxTokens` tokens each (always ≥ 1 row). */
-export function rowChunks(B: number, T: number, maxTokens = CHUNK_TOKENS): Array<[number, number]> {
+/** Rows [start, end) of a packed batch. */
+export type RowRange = [start: number, end: number];
+
+/** Row ranges of a (B, T) batch with at most `maxTokens` tokens each (always ≥ 1 row). */
+export function rowChunks(B: number, T: number, maxTokens = CHUNK_TOKENS): RowRange[] {
   const rows = Math.max(1, Math.floor(maxTokens / T));
-  const chunks: Array<[number, number]> = [];
+  const chunks: RowRange[] = [];
   for (let start = 0; start < B; start += rows) chunks.push([start, Math.min(B, start + rows)]);
   return chunks;
+}
+
+/** Rows [start, end) of a per-token (B·T) array: a view, no copy. */
+export function sliceRows<A extends Int32Array | Float32Array>(
+  data: A,
+  T: number,
+  [start, end]: RowRange,
+): A {
+  return data.subarray(start * T, end * T) as A;
 }
 
 /** Scatter per-completion-token values (e.g. old log-probs) into the packed (B*T) layout. */

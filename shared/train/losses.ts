@@ -3,11 +3,29 @@
 //   tokenLogprobs(logits, targets)  log softmax(logits)[target] per row, (N, V) × (N) → (N), with a fused
 //                                   gradient: d/dlogits = dy · (onehot(target) − softmax(logits))
 //   tokenEntropy(logits)            entropy of softmax(logits) per row, (N); a metric (not differentiated)
+//   chunkLogits(policy, packed, r)  the policy's logits and the targets of rows r of a packed batch
 //
 // Both read the raw logits at temperature 1: these are the policy's own log-probabilities, the ones the
 // importance ratio π_θ / π_old compares (sampling.ts returns the same quantity for sampled tokens).
 import * as tf from '@tensorflow/tfjs';
+import type { Policy } from '../policy/model';
 import { oneHotFloat } from '../policy/ops';
+import { type PackedBatch, type RowRange, sliceRows } from './batch';
+
+/**
+ * Logits (rows·T, V) and next-token targets (rows·T) for rows [start, end) of a packed batch; a copy
+ * head points into each row's prompt only.
+ */
+export function chunkLogits(
+  policy: Policy,
+  packed: PackedBatch,
+  range: RowRange,
+): { logits: tf.Tensor2D; targets: tf.Tensor1D } {
+  const [start, end] = range;
+  const inputs = tf.tensor2d(sliceRows(packed.inputs, packed.T, range), [end - start, packed.T], 'int32');
+  const logits = policy.forward(inputs, { promptLengths: packed.promptLength.slice(start, end) });
+  return { logits, targets: tf.tensor1d(sliceRows(packed.targets, packed.T, range), 'int32') };
+}
 
 export function tokenLogprobs(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
   const V = logits.shape[1];

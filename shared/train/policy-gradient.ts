@@ -26,12 +26,14 @@ import { AdvantageEstimatorSchema, RewardScalingSchema, computeAdvantages } from
 import {
   type PackedBatch,
   packBatch,
+  type RowRange,
   rowChunks,
   type SequencePair,
   SequencePairSchema,
   scatterPerToken,
+  sliceRows,
 } from './batch';
-import { tokenEntropy, tokenLogprobs } from './losses';
+import { chunkLogits, tokenEntropy, tokenLogprobs } from './losses';
 import { MetricsAccumulator, type TrainMetrics, meanStd } from './metrics';
 import type { AdamW } from './optimizer';
 import { type LossOutput, optimizerStep } from './step';
@@ -128,37 +130,33 @@ function prepare(
   };
 }
 
-/** The loss of rows [start, end), normalised by the whole batch (parts add up). */
+/** The loss of rows `range`, normalised by the whole batch (parts add up). */
 function policyGradientObjective(
   policy: Policy,
   batch: PreparedBatch,
   config: PolicyGradientConfig,
-  [start, end]: [number, number],
+  range: RowRange,
 ): LossOutput {
-  const { T } = batch.packed;
-  const B = end - start;
-  const rows = (x: Int32Array | Float32Array) => x.subarray(start * T, end * T);
+  const rows = (x: Float32Array) => tf.tensor1d(sliceRows(x, batch.packed.T, range)); // (rows*T)
   const epsLow = config.epsilon;
   const epsHigh = config.epsilonHigh ?? config.epsilon;
-  const inputs = tf.tensor2d(rows(batch.packed.inputs), [B, T], 'int32');
-  const targets = tf.tensor1d(rows(batch.packed.targets), 'int32');
-  const mask = tf.tensor1d(rows(batch.mask)); // (B*T)
-  const weights = tf.tensor1d(rows(batch.weights)); // (B*T)
-  const advantages = tf.tensor1d(rows(batch.advantages)); // (B*T)
-  const logits = policy.forward(inputs, { promptLengths: batch.packed.promptLength.slice(start, end) }); // (B*T, V)
-  const logp = tokenLogprobs(logits, targets); // (B*T)
+  const mask = rows(batch.mask);
+  const weights = rows(batch.weights);
+  const advantages = rows(batch.advantages);
+  const { logits, targets } = chunkLogits(policy, batch.packed, range); // (rows*T, V), (rows*T)
+  const logp = tokenLogprobs(logits, targets); // (rows*T)
   // Padding rows have logp of arbitrary size; mask before exp so a ratio never overflows there.
-  const logRatio = tf.mul(tf.sub(logp, tf.tensor1d(rows(batch.oldLogprobs))), mask); // (B*T)
-  const ratio = tf.exp(logRatio); // (B*T)
+  const logRatio = tf.mul(tf.sub(logp, rows(batch.oldLogprobs)), mask); // (rows*T)
+  const ratio = tf.exp(logRatio); // (rows*T)
   const unclipped = tf.mul(ratio, advantages);
   const clipped = tf.mul(tf.clipByValue(ratio, 1 - epsLow, 1 + epsHigh), advantages);
-  let perToken = tf.neg(tf.minimum(unclipped, clipped)); // (B*T)
-  let kl: tf.Tensor = tf.zeros([B * T]);
+  let perToken = tf.neg(tf.minimum(unclipped, clipped)); // (rows*T)
+  let kl: tf.Tensor = tf.zerosLike(logp); // (rows*T)
   if (config.beta > 0) {
     if (!batch.refLogprobs)
       throw new Error('beta > 0 needs refLogprobs on every sample or a reference policy');
-    const delta = tf.mul(tf.sub(tf.tensor1d(rows(batch.refLogprobs)), logp), mask); // r − l
-    kl = tf.sub(tf.sub(tf.exp(delta), delta), 1); // (B*T) k3 ≥ 0
+    const delta = tf.mul(tf.sub(rows(batch.refLogprobs), logp), mask); // r − l
+    kl = tf.sub(tf.sub(tf.exp(delta), delta), 1); // (rows*T) k3 ≥ 0
     perToken = tf.add(perToken, tf.mul(kl, config.beta));
   }
   const loss = tf.sum(tf.mul(perToken, weights)) as tf.Scalar;
@@ -241,10 +239,8 @@ export async function completionLogprobs(policy: Policy, pairs: SequencePair[]):
   const values = new Float32Array(packed.B * T);
   for (const [start, end] of rowChunks(packed.B, T)) {
     const logp = tf.tidy(() => {
-      const inputs = tf.tensor2d(packed.inputs.subarray(start * T, end * T), [end - start, T], 'int32');
-      const targets = tf.tensor1d(packed.targets.subarray(start * T, end * T), 'int32');
-      const promptLengths = packed.promptLength.slice(start, end);
-      return tokenLogprobs(policy.forward(inputs, { promptLengths }), targets);
+      const { logits, targets } = chunkLogits(policy, packed, [start, end]);
+      return tokenLogprobs(logits, targets);
     });
     values.set(await logp.data(), start * T);
     logp.dispose();

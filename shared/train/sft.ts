@@ -6,22 +6,26 @@
 //   sftLoss(policy, pairs)                             the loss alone, no update (evaluation)
 import * as tf from '@tensorflow/tfjs';
 import type { Policy } from '../policy/model';
-import { type PackedBatch, packBatch, rowChunks, type SequencePair, SequencePairSchema } from './batch';
-import { tokenEntropy, tokenLogprobs } from './losses';
+import {
+  type PackedBatch,
+  packBatch,
+  type RowRange,
+  rowChunks,
+  type SequencePair,
+  SequencePairSchema,
+  sliceRows,
+} from './batch';
+import { chunkLogits, tokenEntropy, tokenLogprobs } from './losses';
 import { MetricsAccumulator, type TrainMetrics } from './metrics';
 import type { AdamW } from './optimizer';
 import { type LossOutput, optimizerStep } from './step';
 
-/** The loss of rows [start, end), normalised by the whole batch's reply tokens (parts add up). */
-function sftObjective(policy: Policy, packed: PackedBatch, [start, end]: [number, number]): LossOutput {
-  const { T } = packed;
-  const rows = (x: Int32Array | Float32Array) => x.subarray(start * T, end * T);
-  const inputs = tf.tensor2d(rows(packed.inputs), [end - start, T], 'int32');
-  const targets = tf.tensor1d(rows(packed.targets), 'int32');
-  const mask = tf.tensor1d(rows(packed.lossMask)); // (rows*T)
+/** The loss of rows `range`, normalised by the whole batch's reply tokens (parts add up). */
+function sftObjective(policy: Policy, packed: PackedBatch, range: RowRange): LossOutput {
+  const mask = tf.tensor1d(sliceRows(packed.lossMask, packed.T, range)); // (rows*T)
   const count = packed.lossMask.reduce((a, b) => a + b, 0);
-  const logits = policy.forward(inputs, { promptLengths: packed.promptLength.slice(start, end) }); // (B*T, V)
-  const logp = tokenLogprobs(logits, targets); // (B*T)
+  const { logits, targets } = chunkLogits(policy, packed, range); // (rows*T, V), (rows*T)
+  const logp = tokenLogprobs(logits, targets); // (rows*T)
   const loss = tf.div(tf.neg(tf.sum(tf.mul(logp, mask))), count) as tf.Scalar;
   const entropy = tf.div(tf.sum(tf.mul(tokenEntropy(logits), mask)), count) as tf.Scalar;
   return {
