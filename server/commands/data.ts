@@ -8,7 +8,7 @@ import { createGovernancePipeline } from '../../shared/governance';
 import { CliUsageError } from '../cli';
 import { parseCommandArgs } from './args';
 
-const HELP = `usage: edgelight data generate --out DIR [--seed S] [--n N] [--bad-share F] [--pii-share F]
+const HELP = `usage: edgelight data generate --out DIR [--seed S] [--n N] [--bad-share F] [--pii-share F] [--quote]
 
 Writes a seeded synthetic feedback dataset, split by template family:
   DIR/train.jsonl, DIR/val.jsonl, DIR/test.jsonl   one FeedbackTask per line
@@ -17,7 +17,8 @@ Writes a seeded synthetic feedback dataset, split by template family:
   --seed        generator seed (default ${DEFAULT_GENERATE_OPTIONS.seed}); same seed, same files
   --n           number of feedback items (default ${DEFAULT_GENERATE_OPTIONS.count})
   --bad-share   share of SFT replies with deliberate bad habits (default ${DEFAULT_BAD_SHARE})
-  --pii-share   share of items carrying personal data (default ${DEFAULT_GENERATE_OPTIONS.piiShare})`;
+  --pii-share   share of items carrying personal data (default ${DEFAULT_GENERATE_OPTIONS.piiShare})
+  --quote       SFT replies quote a clean sentence of the feedback (the corpus for a copy-head policy)`;
 
 function share(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -47,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
     seed: { type: 'string' },
     n: { type: 'string' },
     'bad-share': { type: 'string' },
+    quote: { type: 'boolean' },
     'pii-share': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -66,7 +68,8 @@ export async function run(argv: string[]): Promise<number> {
     val: items.filter((i) => i.metadata.split === 'val'),
     test: items.filter((i) => i.metadata.split === 'test'),
   };
-  const sft = buildSftCorpus(splits.train, { governance: createGovernancePipeline(), badShare, seed });
+  const quote = values.quote === true;
+  const sft = buildSftCorpus(splits.train, { governance: createGovernancePipeline(), badShare, seed, quote });
   try {
     await mkdir(values.out, { recursive: true });
     for (const [name, rows] of Object.entries(splits))
@@ -77,6 +80,7 @@ export async function run(argv: string[]): Promise<number> {
       count,
       piiShare,
       badShare,
+      quote,
       files: {
         train: splits.train.length,
         val: splits.val.length,

@@ -281,9 +281,11 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
       sftExamples = await readJsonl(values.data, SftExample.pick({ prompt: true, reply: true }), 'examples');
     else {
       const train = generateFeedback(DEFAULT_GENERATE_OPTIONS).filter((i) => i.metadata.split === 'train');
-      sftExamples = buildSftCorpus(train, { governance });
+      // A copy head learns to quote the feedback back; a plain policy garbles quotes (docs/training.md).
+      const quote = Boolean(values.copy || init?.checkpoint.config.copy);
+      sftExamples = buildSftCorpus(train, { governance, quote });
       console.error(
-        `data: generated SFT corpus, ${sftExamples.length} examples (seed ${DEFAULT_GENERATE_OPTIONS.seed}, train split)`,
+        `data: generated SFT corpus, ${sftExamples.length} examples (seed ${DEFAULT_GENERATE_OPTIONS.seed}, train split${quote ? ', quoting the feedback' : ''})`,
       );
     }
   } else {

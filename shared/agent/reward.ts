@@ -223,6 +223,26 @@ export function acknowledgementScore(reply: string, keywords: readonly string[],
   return Math.max(specific, mentionsCategory ? 0.4 : 0);
 }
 
+const normalised = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+
+/**
+ * The reply with every misquote blanked out: a span in double quotes (straight or curly; an unclosed
+ * one runs to the end of its sentence) whose words are not, in order, words of the feedback. Quoting
+ * the visitor back is a good acknowledgement; misquoting them is not one, so a garbled copy earns no
+ * keywords (without this, a policy that copies often but badly scores as if it copied well).
+ */
+export function withoutMisquotes(reply: string, feedback: string): string {
+  const source = ` ${normalised(feedback)} `;
+  return reply.replace(/["“”]([^"“”]*?)(?:["“”]|(?<=[.!?])(?=\s)|$)/g, (span, inner: string) => {
+    const words = normalised(inner);
+    return words === '' || source.includes(` ${words} `) ? span : ' '.repeat(span.length);
+  });
+}
+
 // English function words: ordinary prose is 40–60 % function words (the SFT replies: 0.50–0.67),
 // while keyword lists a policy can learn to emit in place of sentences have almost none (0.03–0.12
 // in a reward-hacked GRPO run). They are what the gate below keys on.
@@ -295,7 +315,7 @@ export function rewardFeedbackReply(
     integrity: integrityScore(creditable),
     overselling: oversellingScore(violations, config.penalties),
     acknowledgement: acknowledgementScore(
-      creditable,
+      withoutMisquotes(creditable, verdicts.feedback.redacted),
       feedbackKeywords(verdicts.feedback.redacted),
       task.category,
     ),

@@ -148,25 +148,59 @@ export function feedbackSubject(item: DatasetItem): string {
   return fillTemplate(family.subject, item.metadata.slots);
 }
 
+const QUOTE_LEADS = ['You wrote: "{quote}"', 'In your words: "{quote}"', 'As you put it: "{quote}"'];
+
+/**
+ * A sentence of the (redacted) feedback a reply can quote back: the first one of 4–24 words that holds
+ * no redaction placeholder and that governance would pass in a reply (no PII, no rule violation: a
+ * quoted "100% safe?" is still an uncited figure). Undefined when no sentence qualifies.
+ *
+ * Why quote at all: the subject phrase of a reference reply comes from the item's template family, and
+ * test families are unseen, so a small policy learns to recite the training families' subjects rather
+ * than to take words from the feedback. Quoting teaches the copying that carries over to new feedback.
+ */
+export function quotableSentence(
+  redactedFeedback: string,
+  governance: GovernancePipeline,
+): string | undefined {
+  const sentences = redactedFeedback
+    .replace(/\s+/g, ' ')
+    .trim()
+    .split(/(?<=[.!?])\s+/);
+  for (const sentence of sentences) {
+    const n = words(sentence);
+    if (n < 4 || n > 24 || /[<[][A-Z_]+(?:_\d+)?[>\]]|"/.test(sentence)) continue;
+    const verdict = governance.govern(sentence, 'response');
+    if (verdict.pii.length === 0 && verdict.violations.length === 0 && verdict.decision !== 'block')
+      return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
+  }
+  return undefined;
+}
+
 /**
  * A reply written to score well. `sentiment` is what governance measured on the feedback (the reward
- * matches tone against it), falling back to the template's intended sentiment.
+ * matches tone against it), falling back to the template's intended sentiment. With `quote` (see
+ * `quotableSentence`) the reply repeats the feedback's own words after its opener.
  */
-export function writeReferenceReply(item: DatasetItem, sentiment: Sentiment, random: Random): string {
+export function writeReferenceReply(
+  item: DatasetItem,
+  sentiment: Sentiment,
+  random: Random,
+  quote?: string,
+): string {
   const subject = feedbackSubject(item);
   const fill = (s: string) => s.replace('{subject}', subject);
   const bodyPool = BODIES[item.metadata.valuesQuestion ? 'values' : item.category];
   // The first body sentence names the subject; one or two more are drawn from the rest.
   const extra = random.shuffle(bodyPool.slice(1)).slice(0, random.int(1, 3));
-  const parts = [
-    fill(random.pick(OPENERS[sentiment])),
-    fill(bodyPool[0]),
-    ...extra.map(fill),
-    random.pick(INTEGRITY),
-    random.pick(CLOSERS[sentiment]),
-  ];
-  let reply = parts.join(' ');
+  const opener = fill(random.pick(OPENERS[sentiment]));
+  const quoted = quote ? [random.pick(QUOTE_LEADS).replace('{quote}', quote)] : [];
+  const body = [fill(bodyPool[0]), ...extra.map(fill)];
+  const closing = [random.pick(INTEGRITY), random.pick(CLOSERS[sentiment])];
   // Keep it inside the 50–150-word band the reward pays for in full.
+  while (quote && words([opener, ...quoted, ...body, ...closing].join(' ')) > 145 && body.length > 1) body.pop();
+  const parts = [opener, ...quoted, ...body, ...closing];
+  let reply = parts.join(' ');
   if (words(reply) < 55)
     reply = `${parts.slice(0, -1).join(' ')} ${fill(bodyPool[bodyPool.length - 1])} ${parts.at(-1)}`;
   return reply;
@@ -217,6 +251,11 @@ export interface SftCorpusOptions {
   /** Share of examples carrying deliberate bad habits, exactly rounded (default 0.2). */
   badShare?: number;
   seed?: number;
+  /**
+   * Quote a sentence of the feedback in reference replies (see `quotableSentence`). Default false: only
+   * a policy with a copy head can learn it; a plain tiny policy garbles the quotes (docs/training.md).
+   */
+  quote?: boolean;
 }
 
 export function buildSftCorpus(items: readonly DatasetItem[], options: SftCorpusOptions): SftExample[] {
@@ -227,8 +266,10 @@ export function buildSftCorpus(items: readonly DatasetItem[], options: SftCorpus
   const flawed = new Set(order.slice(0, Math.round(items.length * badShare)));
   return items.map((item, index) => {
     const random = createRandom(hashString(`${seed}:sft:${item.id}`));
-    const verdict = options.governance.govern(item.text, 'feedback');
-    const reference = writeReferenceReply(item, verdict.sentiment.label, random);
+    const governance = options.governance;
+    const verdict = governance.govern(item.text, 'feedback');
+    const quote = options.quote ? quotableSentence(verdict.redacted, governance) : undefined;
+    const reference = writeReferenceReply(item, verdict.sentiment.label, random, quote);
     const flaws = flawed.has(index) ? chooseFlaws(random) : [];
     return {
       id: `sft-${item.id}`,

@@ -44,6 +44,20 @@ describe('edgelight data generate', () => {
     expect(manifest.sftFlawed).toBe(Math.round(splits.train.length * 0.2));
   });
 
+  it('writes a quoting SFT corpus with --quote (the copy head\'s), the same items otherwise', async () => {
+    const quoting = join(dir, 'quote');
+    const { code } = await cli('data', 'generate', '--out', quoting, '--n', '400', '--seed', '3', '--quote');
+    expect(code).toBe(0);
+    expect(JSON.parse(readFileSync(join(quoting, 'manifest.json'), 'utf8')).quote).toBe(true);
+    const read = (d: string) => parseJsonlStrict(readFileSync(join(d, 'sft.jsonl'), 'utf8'), SftExample);
+    const [plain, quoted] = [read(dir), read(quoting)];
+    expect(quoted.map((e) => e.prompt)).toEqual(plain.map((e) => e.prompt));
+    expect(plain.filter((e) => /(wrote|words|put it): "/.test(e.reply))).toHaveLength(0);
+    expect(quoted.filter((e) => /(wrote|words|put it): "/.test(e.reply)).length).toBeGreaterThan(
+      0.7 * quoted.length,
+    );
+  });
+
   it('rejects a bad share with a usage error', async () => {
     const { code, stderr } = await cli('data', 'generate', '--out', dir, '--bad-share', '3');
     expect(code).toBe(2);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   acknowledgementScore,
   createFeedbackReward,
+  feedbackKeywords,
   integrityScore,
   lengthScore,
   REPORTED_TERMS,
@@ -10,6 +11,7 @@ import {
   RewardConfig,
   rewardFeedbackReply,
   toneScore,
+  withoutMisquotes,
 } from '../../../shared/agent/reward';
 import type { FeedbackTask } from '../../../shared/agent/task';
 import { generateFeedback } from '../../../shared/data/generator';
@@ -115,6 +117,38 @@ describe('reward terms, hand-checked', () => {
     expect(acknowledgementScore('Thanks for flagging this bug.', keywords, 'website-bug')).toBeCloseTo(0.4);
     expect(acknowledgementScore('Thanks for writing.', keywords, 'website-bug')).toBe(0);
     expect(acknowledgementScore('Thanks for your message.', [], 'noise')).toBe(1);
+  });
+
+  it('acknowledgement: a faithful quote of the feedback counts, a misquote earns nothing', () => {
+    const feedback = 'Your contact form just spins forever after I press send. Tried twice on Firefox.';
+    const kept = [
+      'You wrote: "Your contact form just spins forever." Thanks.',
+      'As you put it: "spins forever after I press send" and “tried twice on Firefox”.',
+      'No quotes at all about the contact form.',
+    ];
+    for (const reply of kept) expect(withoutMisquotes(reply, feedback)).toBe(reply);
+    // Garbled words, words out of order, an unclosed garbled quote (blanked to its sentence end).
+    expect(withoutMisquotes('You wrote: "the contact contact form spins" ok', feedback)).toBe(
+      `You wrote: ${' '.repeat(32)} ok`,
+    );
+    expect(withoutMisquotes('In your words: "forever spins". Sorry.', feedback)).not.toContain('spins');
+    expect(
+      withoutMisquotes('As you put it: "The contact form spins senins foreried. We logged it.', feedback),
+    ).toMatch(/^As you put it: +We logged it\.$/);
+    const keywords = feedbackKeywords(feedback);
+    const misquote = score(
+      'Thanks for writing. You wrote: "contact form firefox spins spins forever".',
+      'neutral',
+      feedback,
+    );
+    const quote = score(
+      'Thanks for writing. You wrote: "contact form just spins forever".',
+      'neutral',
+      feedback,
+    );
+    expect(acknowledgementScore('contact form firefox spins', keywords)).toBe(1);
+    expect(misquote.terms.acknowledgement).toBe(0);
+    expect(quote.terms.acknowledgement).toBe(1);
   });
 
   it('integrity: markers raise it, an untagged figure lowers it, [NEEDS VERIFICATION] excuses the figure', () => {

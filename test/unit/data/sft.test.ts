@@ -3,7 +3,7 @@ import { REPLY_MARKER } from '../../../shared/agent/prompt';
 import { countWords, rewardFeedbackReply } from '../../../shared/agent/reward';
 import { generateFeedback } from '../../../shared/data/generator';
 import { createRandom } from '../../../shared/data/random';
-import { addFlaws, buildSftCorpus } from '../../../shared/data/sft';
+import { addFlaws, buildSftCorpus, quotableSentence } from '../../../shared/data/sft';
 import { createGovernancePipeline } from '../../../shared/governance';
 
 const governance = createGovernancePipeline();
@@ -76,5 +76,28 @@ describe('SFT corpus', () => {
         }).primary;
       });
     expect(mean(flawedRewards)).toBeLessThan(0.5);
+  });
+
+  it('quotes a clean sentence of the feedback, never a placeholder or a rule violation', () => {
+    expect(quotableSentence('Hi. The search page times out on my phone. Please fix.', governance)).toBe(
+      'The search page times out on my phone.',
+    );
+    // Placeholders, uncited figures and absolute claims are skipped, not quoted back.
+    expect(
+      quotableSentence(
+        'I am <PERSON_1> from the pilot group. Is it 100% secure? The export button does nothing at all.',
+        governance,
+      ),
+    ).toBe('The export button does nothing at all.');
+    expect(quotableSentence('Broken.', governance)).toBeUndefined();
+    const quoting = buildSftCorpus(train, { governance, quote: true });
+    const quoted = quoting.filter((ex) => ex.flaws.length === 0 && /(wrote|words|put it): "/.test(ex.reply));
+    expect(quoted.length).toBeGreaterThan(0.8 * quoting.filter((ex) => ex.flaws.length === 0).length);
+    for (const ex of quoted.slice(0, 50)) {
+      const quote = /: "([^"]+)"/.exec(ex.reply)![1];
+      expect(ex.prompt).toContain(quote.replace(/\.$/, ''));
+    }
+    // Quoting is opt-in (the copy head's corpus); the default corpus never quotes.
+    expect(corpus.some((ex) => /: "/.test(ex.reply))).toBe(false);
   });
 });
