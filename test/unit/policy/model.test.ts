@@ -102,7 +102,7 @@ describe('policy model', () => {
   it('with a copy head, returns a normalised mixture whose pointer never sees the future', async () => {
     const policy = createPolicy({ ...micro, copy: true }, { seed: 4 });
     expect(Object.keys(policy.weights)).toEqual(
-      expect.arrayContaining(['copy.wq', 'copy.wk', 'copy.gate.w']),
+      expect.arrayContaining(['copy.wq', 'copy.wk', 'copy.match', 'copy.gate.w']),
     );
     const row = [3, 7, 3, 9, 7, 5];
     const logits = policy.forward(tf.tensor2d([row], [1, 6], 'int32')); // (6, V) log-probabilities
@@ -136,6 +136,42 @@ describe('policy model', () => {
     const whole = await tf.exp(policy.forward(row)).array(); // default: the whole row is prompt
     expect(whole[5][9] + whole[5][10]).toBeGreaterThan(1e-3);
     row.dispose();
+    policy.dispose();
+  });
+
+  it('with a copy head, continues a copied span word for word (copy.match), and loads heads saved without it', async () => {
+    const policy = createPolicy({ ...micro, copy: true }, { seed: 4 });
+    policy.weights['copy.gate.b'].assign(tf.tensor1d([-30])); // gate ≈ 0: the pointer alone
+    policy.weights['copy.wq'].assign(tf.zerosLike(policy.weights['copy.wq'])); // no learned match
+    // Token 8 appears twice in the prompt, after 6 and after 7. The reply has just emitted 7, 8 (as if
+    // copied from positions 4–5): pointing at 5 emits 9, the next word; pointing at 2 would emit 5.
+    const prompt = [5, 6, 8, 5, 7, 8, 9, 10];
+    const row = tf.tensor2d([[...prompt, 7, 8]], [1, 10], 'int32');
+    const options = { promptLengths: [prompt.length] };
+    const next = async (match: [number, number]) => {
+      policy.weights['copy.match'].assign(tf.tensor1d(match));
+      const probs = await tf.exp(policy.forward(row, options)).array();
+      return probs[9];
+    };
+    const bigram = await next([0, 12]);
+    expect(bigram[9]).toBeGreaterThan(0.99);
+    // One matching token is ambiguous: both 8s, so 9 and 5 alike.
+    const unigram = await next([12, 0]);
+    expect(unigram[9]).toBeCloseTo(0.5, 3);
+    expect(unigram[5]).toBeCloseTo(0.5, 3);
+    // Without the term the pointer is uniform over the seven positions it may read.
+    const uniform = await next([0, 0]);
+    expect(uniform[9]).toBeCloseTo(1 / 7, 3);
+    // A record without copy.match (a head saved before it) loads with 0: exactly how that head ran.
+    const older = Object.fromEntries(
+      Object.entries(policy.weights)
+        .filter(([name]) => name !== 'copy.match')
+        .map(([name, w]) => [name, tf.clone(w)]),
+    );
+    policy.weights['copy.match'].assign(tf.tensor1d([5, 5]));
+    policy.loadWeights(older);
+    expect(Array.from(await policy.weights['copy.match'].data())).toEqual([0, 0]);
+    tf.dispose([row, ...Object.values(older)]);
     policy.dispose();
   });
 
