@@ -198,7 +198,8 @@ export function writeReferenceReply(
   const body = [fill(bodyPool[0]), ...extra.map(fill)];
   const closing = [random.pick(INTEGRITY), random.pick(CLOSERS[sentiment])];
   // Keep it inside the 50–150-word band the reward pays for in full.
-  while (quote && words([opener, ...quoted, ...body, ...closing].join(' ')) > 145 && body.length > 1) body.pop();
+  while (quote && words([opener, ...quoted, ...body, ...closing].join(' ')) > 145 && body.length > 1)
+    body.pop();
   const parts = [opener, ...quoted, ...body, ...closing];
   let reply = parts.join(' ');
   if (words(reply) < 55)

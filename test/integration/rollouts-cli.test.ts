@@ -44,7 +44,7 @@ describe('edgelight data generate', () => {
     expect(manifest.sftFlawed).toBe(Math.round(splits.train.length * 0.2));
   });
 
-  it('writes a quoting SFT corpus with --quote (the copy head\'s), the same items otherwise', async () => {
+  it("writes a quoting SFT corpus with --quote (the copy head's), the same items otherwise", async () => {
     const quoting = join(dir, 'quote');
     const { code } = await cli('data', 'generate', '--out', quoting, '--n', '400', '--seed', '3', '--quote');
     expect(code).toBe(0);
