@@ -281,11 +281,9 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
       sftExamples = await readJsonl(values.data, SftExample.pick({ prompt: true, reply: true }), 'examples');
     else {
       const train = generateFeedback(DEFAULT_GENERATE_OPTIONS).filter((i) => i.metadata.split === 'train');
-      // A copy head learns to quote the feedback back; a plain policy garbles quotes (docs/training.md).
-      const quote = Boolean(values.copy || init?.checkpoint.config.copy);
-      sftExamples = buildSftCorpus(train, { governance, quote });
+      sftExamples = buildSftCorpus(train, { governance });
       console.error(
-        `data: generated SFT corpus, ${sftExamples.length} examples (seed ${DEFAULT_GENERATE_OPTIONS.seed}, train split${quote ? ', quoting the feedback' : ''})`,
+        `data: generated SFT corpus, ${sftExamples.length} examples (seed ${DEFAULT_GENERATE_OPTIONS.seed}, train split)`,
       );
     }
   } else {

@@ -253,8 +253,9 @@ export interface SftCorpusOptions {
   badShare?: number;
   seed?: number;
   /**
-   * Quote a sentence of the feedback in reference replies (see `quotableSentence`). Default false: only
-   * a policy with a copy head can learn it; a plain tiny policy garbles the quotes (docs/training.md).
+   * Quote a sentence of the feedback in reference replies (see `quotableSentence`; `data generate
+   * --quote`). Default false: tiny policies, with or without the copy head, garble the quotes and end
+   * lower after GRPO than on the plain corpus (docs/training.md, "Quoting the feedback").
    */
   quote?: boolean;
 }

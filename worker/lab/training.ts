@@ -338,8 +338,6 @@ export class TrainingController {
       governance,
       badShare: settings.badHabitShare,
       seed: settings.seed,
-      // A copy head learns to quote the feedback back (docs/training.md, "The copy head").
-      quote: request.copy === true,
     });
     const tasks: FeedbackTask[] = items.map(({ id, text, category, locale }) => ({
       id,
