@@ -18,7 +18,8 @@ Writes a seeded synthetic feedback dataset, split by template family:
   --n           number of feedback items (default ${DEFAULT_GENERATE_OPTIONS.count})
   --bad-share   share of SFT replies with deliberate bad habits (default ${DEFAULT_BAD_SHARE})
   --pii-share   share of items carrying personal data (default ${DEFAULT_GENERATE_OPTIONS.piiShare})
-  --quote       SFT replies quote a clean sentence of the feedback (the corpus for a copy-head policy)`;
+  --quote       SFT replies quote a clean sentence of the feedback (an experiment for the copy head;
+                it measured worse than the plain corpus, docs/training.md)`;
 
 function share(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;

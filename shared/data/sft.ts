@@ -157,7 +157,8 @@ const QUOTE_LEADS = ['You wrote: "{quote}"', 'In your words: "{quote}"', 'As you
  *
  * Why quote at all: the subject phrase of a reference reply comes from the item's template family, and
  * test families are unseen, so a small policy learns to recite the training families' subjects rather
- * than to take words from the feedback. Quoting teaches the copying that carries over to new feedback.
+ * than to take words from the feedback. Quoting was meant to teach copying that carries over to new
+ * feedback; the tiny policies garbled the quotes instead (docs/training.md), so it is opt-in.
  */
 export function quotableSentence(
   redactedFeedback: string,
@@ -197,7 +198,8 @@ export function writeReferenceReply(
   const quoted = quote ? [random.pick(QUOTE_LEADS).replace('{quote}', quote)] : [];
   const body = [fill(bodyPool[0]), ...extra.map(fill)];
   const closing = [random.pick(INTEGRITY), random.pick(CLOSERS[sentiment])];
-  // Keep it inside the 50–150-word band the reward pays for in full.
+  // Keep it inside the 50–150-word band the reward pays for in full. Only a quoted reply is trimmed,
+  // so the default corpus stays exactly what every measured SFT run was trained on.
   while (quote && words([opener, ...quoted, ...body, ...closing].join(' ')) > 145 && body.length > 1)
     body.pop();
   const parts = [opener, ...quoted, ...body, ...closing];
