@@ -198,7 +198,7 @@ const CATEGORY_WORDS: Record<string, RegExp> = {
 export function feedbackKeywords(redactedFeedback: string): string[] {
   const words = redactedFeedback
     // Redaction placeholders (`<EMAIL>`, `[PHONE]`) are not content.
-    .replace(/[<[][A-Z_]+[>\]]/g, ' ')
+    .replace(/[<[][A-Z_]+(?:_\d+)?[>\]]/g, ' ')
     .match(WORD);
   const out = new Set<string>();
   for (const w of words ?? []) {

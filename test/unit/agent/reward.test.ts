@@ -119,6 +119,13 @@ describe('reward terms, hand-checked', () => {
     expect(acknowledgementScore('Thanks for your message.', [], 'noise')).toBe(1);
   });
 
+  it('keywords: redaction placeholders, numbered or not, are not content words', () => {
+    // The redactor numbers its placeholders (<PERSON_1>, <US_SSN_1>); "person" is not what the
+    // visitor wrote about, so naming it must earn nothing.
+    const redacted = 'This is <PERSON_1> from the pilot group. My SSN <US_SSN_1> went into the [PHONE] form.';
+    expect(feedbackKeywords(redacted)).toEqual(['pilot', 'group', 'went', 'form']);
+  });
+
   it('acknowledgement: a faithful quote of the feedback counts, a misquote earns nothing', () => {
     const feedback = 'Your contact form just spins forever after I press send. Tried twice on Firefox.';
     const kept = [
