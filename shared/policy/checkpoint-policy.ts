@@ -46,7 +46,10 @@ export async function checkpointFromPolicy(
   };
 }
 
-/** A policy with the checkpoint's config and weights, and its tokenizer; every weight must be present. */
+/**
+ * A policy with the checkpoint's config and weights, and its tokenizer; every weight must be present,
+ * except a copy head's `copy.match` in checkpoints written before it existed.
+ */
 export function policyFromCheckpoint(checkpoint: Checkpoint): { policy: Policy; tokenizer: PolicyTokenizer } {
   const parsed = ModelConfigSchema.safeParse(checkpoint.config);
   if (!parsed.success)
@@ -61,6 +64,8 @@ export function policyFromCheckpoint(checkpoint: Checkpoint): { policy: Policy; 
     );
   for (const [name, shape] of weightShapes(config)) {
     const t = checkpoint.weights[name];
+    // A copy head saved before its continuation term existed has no `copy.match`; loadWeights gives it 0.
+    if (!t && name === 'copy.match') continue;
     if (!t) throw new CheckpointError(`model.safetensors lacks weight ${name}`);
     if (t.dtype !== 'F32' || t.shape.join(',') !== shape.join(','))
       throw new CheckpointError(`weight ${name} is ${t.dtype} [${t.shape}], the config needs F32 [${shape}]`);

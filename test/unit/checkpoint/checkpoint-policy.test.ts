@@ -70,6 +70,17 @@ describe('policy checkpoints', () => {
     ).toThrow(/tokenizer has \d+ tokens but the model only 100/);
   });
 
+  it('loads a copy head saved before its continuation term, with that term at 0 (how it ran)', async () => {
+    const policy = createPolicy({ ...config, copy: true }, { seed: 4 });
+    const checkpoint = await checkpointFromPolicy(policy, tokenizer);
+    policy.dispose();
+    const { 'copy.match': match, ...before } = checkpoint.weights;
+    expect(match.shape).toEqual([2]);
+    const restored = policyFromCheckpoint({ ...checkpoint, weights: before });
+    expect(Array.from(await restored.policy.weights['copy.match'].data())).toEqual([0, 0]);
+    restored.policy.dispose();
+  });
+
   it('removes an old version but keeps the blobs the newer one shares', async () => {
     const storage = new MemoryBlobStorage();
     const a = createPolicy(config, { seed: 1 });
