@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { z } from 'zod';
-import { KEYWORDS_MARKER, REPLY_MARKER } from '../../shared/agent/prompt';
 import { FeedbackTask } from '../../shared/agent/task';
 import { DEFAULT_GENERATE_OPTIONS, generateFeedback } from '../../shared/data/generator';
 import { JsonlError, parseJsonlStrict } from '../../shared/data/jsonl';
@@ -141,19 +140,6 @@ async function readJsonl<S extends z.ZodType>(path: string, schema: S, what: str
   }
 }
 
-/**
- * An SFT corpus written before the prompt gained its key-words line would train a policy on prompts the
- * agent no longer builds (RL and eval would then sample it on contexts it never saw): refuse it up front.
- */
-function refuseOldPromptFormat(path: string, examples: ReadonlyArray<{ prompt: string }>): void {
-  const old = examples.filter((e) => e.prompt.endsWith(REPLY_MARKER) && !e.prompt.includes(KEYWORDS_MARKER));
-  if (old.length === 0) return;
-  throw new CliUsageError(
-    `--data ${path}: ${old.length} of ${examples.length} prompts have no "Key words:" line; the corpus was built ` +
-      'for an older prompt format. Regenerate it with `edgelight data generate --out DIR` (same seed, same items).',
-  );
-}
-
 function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
   const m = Math.floor(seconds / 60);
@@ -291,10 +277,9 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
   let sftExamples: Array<{ prompt: string; reply: string }> = [];
   let tasks: FeedbackTask[] = [];
   if (!rl) {
-    if (values.data) {
+    if (values.data)
       sftExamples = await readJsonl(values.data, SftExample.pick({ prompt: true, reply: true }), 'examples');
-      refuseOldPromptFormat(values.data, sftExamples);
-    } else {
+    else {
       const train = generateFeedback(DEFAULT_GENERATE_OPTIONS).filter((i) => i.metadata.split === 'train');
       sftExamples = buildSftCorpus(train, { governance });
       console.error(

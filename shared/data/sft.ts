@@ -1,5 +1,5 @@
 import type { GovernancePipeline } from '../governance/types';
-import { buildFeedbackPrompt, promptKeywords } from '../agent/prompt';
+import { buildFeedbackPrompt } from '../agent/prompt';
 import { familyById, fillTemplate } from './generator';
 import { createRandom, hashString, type Random } from './random';
 import type { DatasetItem, ReplyFlaw, SftExample } from './schema';
@@ -148,19 +148,6 @@ export function feedbackSubject(item: DatasetItem): string {
   return fillTemplate(family.subject, item.metadata.slots);
 }
 
-// Names the prompt's key words back (see shared/agent/prompt.ts): words of the feedback that the
-// reply's subject, drawn from the item's template family, cannot supply on feedback of an unseen kind.
-const ECHOES = [
-  'You mentioned {list}, and we have noted each of them.',
-  'We have noted the details you gave: {list}.',
-  'The points you raised, {list}, are in our notes now.',
-];
-
-/** "a", "a and b", "a, b and c". */
-function listOf(items: readonly string[]): string {
-  return items.length === 1 ? items[0] : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
-}
-
 const QUOTE_LEADS = ['You wrote: "{quote}"', 'In your words: "{quote}"', 'As you put it: "{quote}"'];
 
 /**
@@ -191,23 +178,16 @@ export function quotableSentence(
   return undefined;
 }
 
-export interface ReferenceWords {
-  /** The prompt's key words (`promptKeywords`), named back after the opener. */
-  keywords?: readonly string[];
-  /** A sentence of the feedback to quote (`quotableSentence`). */
-  quote?: string;
-}
-
 /**
  * A reply written to score well. `sentiment` is what governance measured on the feedback (the reward
- * matches tone against it), falling back to the template's intended sentiment. After its opener the
- * reply quotes the feedback (`quote`) and names the prompt's key words back (`keywords`).
+ * matches tone against it), falling back to the template's intended sentiment. With `quote` (see
+ * `quotableSentence`) the reply repeats the feedback's own words after its opener.
  */
 export function writeReferenceReply(
   item: DatasetItem,
   sentiment: Sentiment,
   random: Random,
-  { keywords = [], quote }: ReferenceWords = {},
+  quote?: string,
 ): string {
   const subject = feedbackSubject(item);
   const fill = (s: string) => s.replace('{subject}', subject);
@@ -215,15 +195,14 @@ export function writeReferenceReply(
   // The first body sentence names the subject; one or two more are drawn from the rest.
   const extra = random.shuffle(bodyPool.slice(1)).slice(0, random.int(1, 3));
   const opener = fill(random.pick(OPENERS[sentiment]));
-  const echoed = [
-    ...(quote ? [random.pick(QUOTE_LEADS).replace('{quote}', quote)] : []),
-    ...(keywords.length ? [random.pick(ECHOES).replace('{list}', listOf(keywords))] : []),
-  ];
+  const quoted = quote ? [random.pick(QUOTE_LEADS).replace('{quote}', quote)] : [];
   const body = [fill(bodyPool[0]), ...extra.map(fill)];
   const closing = [random.pick(INTEGRITY), random.pick(CLOSERS[sentiment])];
-  // Keep it inside the 50–150-word band the reward pays for in full.
-  while (words([opener, ...echoed, ...body, ...closing].join(' ')) > 145 && body.length > 1) body.pop();
-  const parts = [opener, ...echoed, ...body, ...closing];
+  // Keep it inside the 50–150-word band the reward pays for in full. Only a quoted reply is trimmed,
+  // so the default corpus stays exactly what every measured SFT run was trained on.
+  while (quote && words([opener, ...quoted, ...body, ...closing].join(' ')) > 145 && body.length > 1)
+    body.pop();
+  const parts = [opener, ...quoted, ...body, ...closing];
   let reply = parts.join(' ');
   if (words(reply) < 55)
     reply = `${parts.slice(0, -1).join(' ')} ${fill(bodyPool[bodyPool.length - 1])} ${parts.at(-1)}`;
@@ -294,8 +273,7 @@ export function buildSftCorpus(items: readonly DatasetItem[], options: SftCorpus
     const governance = options.governance;
     const verdict = governance.govern(item.text, 'feedback');
     const quote = options.quote ? quotableSentence(verdict.redacted, governance) : undefined;
-    const keywords = promptKeywords(verdict.redacted);
-    const reference = writeReferenceReply(item, verdict.sentiment.label, random, { keywords, quote });
+    const reference = writeReferenceReply(item, verdict.sentiment.label, random, quote);
     const flaws = flawed.has(index) ? chooseFlaws(random) : [];
     return {
       id: `sft-${item.id}`,

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../server/app';
-import { promptKeywords } from '../../shared/agent/prompt';
 import { BlobStore } from '../../server/blobs/blob-store';
 import { listen } from '../../server/listen';
 import { SqliteLightningStore } from '../../server/store/sqlite';
@@ -18,7 +17,7 @@ let sftFile: string;
 let tasksFile: string;
 
 const prompt = (category: string, feedback: string) =>
-  `Category: ${category}\nSentiment: negative\nFeedback: ${feedback}\nKey words: ${promptKeywords(feedback).join(', ')}\nReply:`;
+  `Category: ${category}\nSentiment: negative\nFeedback: ${feedback}\nReply:`;
 const sftRows = [
   [
     prompt('website-bug', 'The login page is broken.'),
@@ -328,22 +327,12 @@ describe('edgelight train / eval', () => {
   it('reports usage mistakes in one line with exit code 2', async () => {
     const bad = join(dir, 'bad.jsonl');
     await writeFile(bad, `${JSON.stringify({ prompt: 'p', reply: 'r' })}\n{"prompt": 1}\n`);
-    // An SFT corpus from before the prompt's key-words line: refused, not trained on.
-    const oldFormat = join(dir, 'old-format.jsonl');
-    await writeFile(
-      oldFormat,
-      `${JSON.stringify({ prompt: 'Category: noise\nSentiment: neutral\nFeedback: asdf\nReply:', reply: 'r' })}\n`,
-    );
     const cases: Array<[string[], RegExp]> = [
       [['train', '--steps', '1'], /--algo must be sft, grpo or rloo/],
       [['train', '--algo', 'sft'], /--steps N or --minutes M/],
       [['train', '--algo', 'grpo', '--steps', '1'], /--init CKPT/],
       [['train', '--algo', 'sft', '--steps', '0'], /--steps must be an integer ≥ 1/],
       [['train', '--algo', 'sft', '--steps', '1', '--data', bad, '--backend', 'cpu'], /line 2/],
-      [
-        ['train', '--algo', 'sft', '--steps', '1', '--data', oldFormat, '--backend', 'cpu'],
-        /1 of 1 prompts have no "Key words:" line.*edgelight data generate/,
-      ],
       [
         ['train', '--algo', 'sft', '--steps', '1', '--init', join(dir, 'nothing-here')],
         /--init .*neither a checkpoint/,
