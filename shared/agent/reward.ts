@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { GovernancePipeline, Verdict } from '../governance/types';
+import { type GovernancePipeline, REDACTION_PLACEHOLDER, type Verdict } from '../governance/types';
 import type { FeedbackTask } from './task';
 
 // The reward of one drafted reply: five terms in [0, 1] and their weighted mean, scaled by a `fluency`
@@ -196,10 +196,7 @@ const CATEGORY_WORDS: Record<string, RegExp> = {
 
 /** Content words of the (redacted) feedback: what a specific reply should pick up. */
 export function feedbackKeywords(redactedFeedback: string): string[] {
-  const words = redactedFeedback
-    // Redaction placeholders (`<EMAIL>`, `[PHONE]`) are not content.
-    .replace(/[<[][A-Z_]+(?:_\d+)?[>\]]/g, ' ')
-    .match(WORD);
+  const words = redactedFeedback.replace(new RegExp(REDACTION_PLACEHOLDER, 'g'), ' ').match(WORD);
   const out = new Set<string>();
   for (const w of words ?? []) {
     const lower = w.toLowerCase().replace(/['’]s$/, '');

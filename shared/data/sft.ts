@@ -1,4 +1,4 @@
-import type { GovernancePipeline } from '../governance/types';
+import { type GovernancePipeline, REDACTION_PLACEHOLDER } from '../governance/types';
 import { buildFeedbackPrompt } from '../agent/prompt';
 import { familyById, fillTemplate } from './generator';
 import { createRandom, hashString, type Random } from './random';
@@ -170,7 +170,7 @@ export function quotableSentence(
     .split(/(?<=[.!?])\s+/);
   for (const sentence of sentences) {
     const n = words(sentence);
-    if (n < 4 || n > 24 || /[<[][A-Z_]+(?:_\d+)?[>\]]|"/.test(sentence)) continue;
+    if (n < 4 || n > 24 || REDACTION_PLACEHOLDER.test(sentence) || sentence.includes('"')) continue;
     const verdict = governance.govern(sentence, 'response');
     if (verdict.pii.length === 0 && verdict.violations.length === 0 && verdict.decision !== 'block')
       return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;

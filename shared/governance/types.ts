@@ -83,6 +83,12 @@ export interface GovernancePipeline {
 export const RedactionOperator = z.enum(['placeholder', 'mask', 'hash']);
 export type RedactionOperator = z.infer<typeof RedactionOperator>;
 
+/**
+ * A redaction placeholder in redacted text: `<EMAIL_1>`, `<EMAIL_3fa9c2d1e0b4>`, or an unnumbered
+ * `<EMAIL>` / `[PHONE]`. Not content: no keyword, no quote, nothing a reply should repeat.
+ */
+export const REDACTION_PLACEHOLDER = /[<[][A-Z_]+(?:_[0-9a-f]+)?[>\]]/;
+
 /** A regular expression given as source text in a rule set; compiled with the `giu` flags. */
 export const RegexSource = z.string().refine(
   (source) => {

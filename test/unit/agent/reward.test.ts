@@ -124,6 +124,8 @@ describe('reward terms, hand-checked', () => {
     // visitor wrote about, so naming it must earn nothing.
     const redacted = 'This is <PERSON_1> from the pilot group. My SSN <US_SSN_1> went into the [PHONE] form.';
     expect(feedbackKeywords(redacted)).toEqual(['pilot', 'group', 'went', 'form']);
+    // The hash operator's pseudonyms are placeholders too.
+    expect(feedbackKeywords('Mail <EMAIL_3fa9c2d1e0b4> about the glossary')).toEqual(['mail', 'glossary']);
   });
 
   it('acknowledgement: a faithful quote of the feedback counts, a misquote earns nothing', () => {
