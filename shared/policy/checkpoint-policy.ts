@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Checkpoint, TrainerState } from './checkpoint';
 import { CheckpointError } from './checkpoint';
-import { createPolicy, ModelConfigSchema, type Policy, weightShapes } from './model';
+import { createPolicy, ModelConfigSchema, type Policy, WEIGHTS_ADDED_LATER, weightShapes } from './model';
 import type { NamedTensors } from './safetensors';
 import { PolicyTokenizer } from './tokenizer';
 
@@ -48,7 +48,7 @@ export async function checkpointFromPolicy(
 
 /**
  * A policy with the checkpoint's config and weights, and its tokenizer; every weight must be present,
- * except a copy head's `copy.match` in checkpoints written before it existed.
+ * except those added after the checkpoint was written (`WEIGHTS_ADDED_LATER`).
  */
 export function policyFromCheckpoint(checkpoint: Checkpoint): { policy: Policy; tokenizer: PolicyTokenizer } {
   const parsed = ModelConfigSchema.safeParse(checkpoint.config);
@@ -64,8 +64,7 @@ export function policyFromCheckpoint(checkpoint: Checkpoint): { policy: Policy; 
     );
   for (const [name, shape] of weightShapes(config)) {
     const t = checkpoint.weights[name];
-    // A copy head saved before its continuation term existed has no `copy.match`; loadWeights gives it 0.
-    if (!t && name === 'copy.match') continue;
+    if (!t && WEIGHTS_ADDED_LATER.has(name)) continue; // loadWeights gives it 0
     if (!t) throw new CheckpointError(`model.safetensors lacks weight ${name}`);
     if (t.dtype !== 'F32' || t.shape.join(',') !== shape.join(','))
       throw new CheckpointError(`weight ${name} is ${t.dtype} [${t.shape}], the config needs F32 [${shape}]`);

@@ -185,6 +185,12 @@ export type ForwardOptions = {
 const COPY_MATCH_INIT = [2, 6];
 
 /**
+ * Weights a saved record may lack, and the value that reproduces how it ran without them: a copy head
+ * saved before `copy.match` existed had no continuation term, i.e. a term of 0.
+ */
+export const WEIGHTS_ADDED_LATER: ReadonlySet<string> = new Set(['copy.match']);
+
+/**
  * The copy head's cache: the prompt's pointer keys, its tokens x[s] (for the continuation match), the
  * token each would emit x[s+1], the pointer's bias, and each row's previous token (B, 1).
  */
@@ -342,7 +348,7 @@ export class Policy {
 
   /**
    * Assign named tensors to the weights (shape-checked). Unknown or missing names are errors, except
-   * `copy.match`: a copy head saved before it existed loads with 0, which is exactly how it ran.
+   * `WEIGHTS_ADDED_LATER`, which load as 0.
    */
   loadWeights(record: Record<string, tf.Tensor>): void {
     const expected = new Map(weightShapes(this.config));
@@ -351,7 +357,7 @@ export class Policy {
     }
     for (const [name, shape] of expected) {
       const t = record[name];
-      if (!t && name === 'copy.match') {
+      if (!t && WEIGHTS_ADDED_LATER.has(name)) {
         this.weights[name].assign(tf.zeros(shape));
         continue;
       }
