@@ -9,6 +9,7 @@ import { CliUsageError } from '../cli';
 import { parseCommandArgs } from './args';
 
 const HELP = `usage: edgelight data generate --out DIR [--seed S] [--n N] [--bad-share F] [--pii-share F] [--quote]
+                                  [--novel-share F]
 
 Writes a seeded synthetic feedback dataset, split by template family:
   DIR/train.jsonl, DIR/val.jsonl, DIR/test.jsonl   one FeedbackTask per line
@@ -19,7 +20,10 @@ Writes a seeded synthetic feedback dataset, split by template family:
   --bad-share   share of SFT replies with deliberate bad habits (default ${DEFAULT_BAD_SHARE})
   --pii-share   share of items carrying personal data (default ${DEFAULT_GENERATE_OPTIONS.piiShare})
   --quote       SFT replies quote a clean sentence of the feedback (an experiment for the copy head;
-                it measured worse than the plain corpus, docs/training.md)`;
+                it measured worse than the plain corpus, docs/training.md)
+  --novel-share share of training items whose noun slots (page, feature, topic, ...) come from a
+                ~2,300-noun list instead of the templates' short pools, so a policy must copy
+                them (default ${DEFAULT_GENERATE_OPTIONS.novelShare}); val and test never change`;
 
 function share(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -51,6 +55,7 @@ export async function run(argv: string[]): Promise<number> {
     'bad-share': { type: 'string' },
     quote: { type: 'boolean' },
     'pii-share': { type: 'string' },
+    'novel-share': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -62,8 +67,9 @@ export async function run(argv: string[]): Promise<number> {
   const count = integer(values.n, 'n', DEFAULT_GENERATE_OPTIONS.count, 1);
   const badShare = share(values['bad-share'], 'bad-share', DEFAULT_BAD_SHARE);
   const piiShare = share(values['pii-share'], 'pii-share', DEFAULT_GENERATE_OPTIONS.piiShare);
+  const novelShare = share(values['novel-share'], 'novel-share', DEFAULT_GENERATE_OPTIONS.novelShare);
 
-  const items = generateFeedback({ seed, count, piiShare });
+  const items = generateFeedback({ seed, count, piiShare, novelShare });
   const splits = {
     train: items.filter((i) => i.metadata.split === 'train'),
     val: items.filter((i) => i.metadata.split === 'val'),
@@ -80,6 +86,7 @@ export async function run(argv: string[]): Promise<number> {
       seed,
       count,
       piiShare,
+      novelShare,
       badShare,
       quote,
       files: {

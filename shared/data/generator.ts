@@ -1,5 +1,6 @@
 import type { PiiType } from '../governance/types';
 import { DETAILS, FAMILIES, SLOTS, type TemplateFamily } from './families';
+import { novelSlots } from './novel-slots';
 import { samplePii } from './pii';
 import { createRandom, hashString, type Random } from './random';
 import type { DatasetItem, Split } from './schema';
@@ -19,6 +20,11 @@ export interface GenerateOptions {
   /** Share of families held out for validation and test (default 0.15 each). */
   valShare?: number;
   testShare?: number;
+  /**
+   * Share of *training* items whose noun slots are drawn from a large word list instead of the
+   * families' short pools (default 0; see novel-slots.ts). Validation and test items never change.
+   */
+  novelShare?: number;
 }
 
 export const DEFAULT_GENERATE_OPTIONS = {
@@ -27,6 +33,7 @@ export const DEFAULT_GENERATE_OPTIONS = {
   piiShare: 0.3,
   valShare: 0.15,
   testShare: 0.15,
+  novelShare: 0,
 } as const;
 
 const OPENERS: Record<DatasetItem['metadata']['sentiment'], readonly string[]> = {
@@ -79,6 +86,8 @@ export function generateFeedback(options: GenerateOptions = {}): DatasetItem[] {
   if (!Number.isInteger(o.count) || o.count < 1)
     throw new Error(`count must be a positive integer, got ${o.count}`);
   if (!(o.piiShare >= 0 && o.piiShare <= 1)) throw new Error(`piiShare must be in [0, 1], got ${o.piiShare}`);
+  if (!(o.novelShare >= 0 && o.novelShare <= 1))
+    throw new Error(`novelShare must be in [0, 1], got ${o.novelShare}`);
   const splits = assignSplits(FAMILIES, { seed: o.seed, valShare: o.valShare, testShare: o.testShare });
   const random = createRandom(o.seed);
   const families = random.shuffle(FAMILIES);
@@ -88,21 +97,28 @@ export function generateFeedback(options: GenerateOptions = {}): DatasetItem[] {
   while (items.length < o.count) {
     // Round-robin over families keeps categories and sentiments balanced at any count.
     const family = families[items.length % families.length];
-    const itemRandom = createRandom(hashString(`${o.seed}:${family.id}:${attempts++}`));
-    const slots = drawSlots(family, itemRandom);
-    const withPii = itemRandom.chance(o.piiShare);
-    const snippets = withPii ? samplePii(itemRandom) : [];
-    const text = composeText(
-      family,
-      slots,
-      snippets.map((s) => s.sentence),
-      itemRandom,
-    );
+    const itemSeed = hashString(`${o.seed}:${family.id}:${attempts++}`);
+    // The item as the templates draw it. Dedupe runs on this text, so novel slots (below) never change
+    // which attempts are kept, and items without them are the same with or without the option.
+    const draw = (withSlots?: (drawn: Record<string, string>) => Record<string, string>) => {
+      const itemRandom = createRandom(itemSeed);
+      const drawn = drawSlots(family, itemRandom);
+      const slots = withSlots ? withSlots(drawn) : drawn;
+      const snippets = itemRandom.chance(o.piiShare) ? samplePii(itemRandom) : [];
+      const sentences = snippets.map((s) => s.sentence);
+      return { slots, snippets, text: composeText(family, slots, sentences, itemRandom) };
+    };
+    const base = draw();
     // Short families (gibberish) repeat quickly; a duplicate is redrawn, with a bound so tiny
     // template pools cannot loop forever.
-    if (seen.has(text) && attempts < o.count * 20) continue;
-    seen.add(text);
+    if (seen.has(base.text) && attempts < o.count * 20) continue;
+    seen.add(base.text);
     const split: Split = splits.get(family.id)!;
+    const novelRandom = createRandom(hashString(`${o.seed}:novel:${itemSeed}`));
+    const { slots, snippets, text } =
+      split === 'train' && novelRandom.chance(o.novelShare)
+        ? draw((drawn) => novelSlots(drawn, novelRandom))
+        : base;
     items.push({
       id: `fb-${String(items.length + 1).padStart(5, '0')}`,
       text,
