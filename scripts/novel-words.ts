@@ -1,18 +1,29 @@
 // Regenerates shared/data/novel-words.ts: plain English nouns for the generator's novel slot values
 // (`generateFeedback({ novelShare })`). Source: compromise's lexicon (its `Singular` and `Plural`
 // entries, 4–10 lower-case letters). Kept: words that governance passes untouched inside a sentence
-// (no PII, no rule, no block, neutral sentiment) and that are not function or stop words.
+// (no PII, no rule, no block, neutral sentiment), that are not function or stop words, and that are not
+// on UNFIT below (governance and the sentiment lexicon pass vulgar, violent and slur words as neutral).
 //   node bin/tsx.mjs scripts/novel-words.ts > shared/data/novel-words.ts
 import nlp from 'compromise/two';
 import { feedbackKeywords } from '../shared/agent/reward';
 import { createGovernancePipeline } from '../shared/governance';
 import { sentimentScore } from '../shared/governance/nlp';
 
+// Words no generated feedback should carry: vulgar or sexual, slurs, violence, death, drugs.
+const UNFIT = new Set(
+  `ass asses autopsy autopsies bang bangs bastard bastards bitch bitches bomb bombs booze burial burials
+  bust busts cannibal cannibals cock cocks coffin coffins condom condoms corpse corpses crack cracks
+  crap craps cripple cripples deathbed deathbeds dick dicks dildo dildos dixie dixies drug drugs drunk
+  drunks dwarf dwarfs fetish fetishes gun guns gypsy gypsies hell hooker hookers junkie junkies killing
+  killings lunatic lunatics lust midget midgets murder murders nude nudes piss porn pussy queer queers
+  rape rapes savage savages screw screws sex sexes slave slaves slut sluts stripper strippers suicide
+  suicides terrorist terrorists victim victims weapon weapons weed whore whores`.split(/\s+/),
+);
 const lexicon = (nlp.model() as { one: { lexicon: Record<string, string | string[]> } }).one.lexicon;
 const governance = createGovernancePipeline();
 const pick = (tag: string) =>
   Object.entries(lexicon)
-    .filter(([word, tags]) => tags === tag && /^[a-z]{4,10}$/.test(word))
+    .filter(([word, tags]) => tags === tag && /^[a-z]{4,10}$/.test(word) && !UNFIT.has(word))
     .map(([word]) => word)
     .filter((word) => {
       const sentence = `We looked at the ${word} section again.`;

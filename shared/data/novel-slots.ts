@@ -11,10 +11,11 @@ const singular = (random: Random) => random.pick(NOVEL_SINGULAR);
 const plural = (random: Random) => random.pick(NOVEL_PLURAL);
 const article = (word: string) => (/^[aeiou]/.test(word) ? 'an' : 'a');
 
+const LONG_SINGULAR = NOVEL_SINGULAR.filter((w) => w.length >= 6);
+
 /** A misspelling: one inner letter of a longer noun dropped. */
 function typo(random: Random): string {
-  const long = NOVEL_SINGULAR.filter((w) => w.length >= 6);
-  const word = random.pick(long);
+  const word = random.pick(LONG_SINGULAR);
   const at = random.int(1, word.length - 1);
   return word.slice(0, at) + word.slice(at + 1);
 }
