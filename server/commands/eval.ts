@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { access, constants, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { FeedbackTask } from '../../shared/agent/task';
 import { JsonlError, parseJsonlStrict } from '../../shared/data/jsonl';
 import { createGovernancePipeline } from '../../shared/governance';
@@ -7,7 +8,7 @@ import { policyFromCheckpoint } from '../../shared/policy/checkpoint-policy';
 import { DEFAULT_MAX_NEW_TOKENS } from '../../shared/policy/sequence';
 import { InMemoryLightningStore } from '../../shared/store/memory';
 import { selectBackend } from '../../shared/train/backend';
-import { evaluatePolicy } from '../../shared/train/loop-eval';
+import { evaluatePolicyReplies } from '../../shared/train/loop-eval';
 import { readCheckpointDirectory, resolveCheckpointDirectory } from '../checkpoints/directory';
 import { CliUsageError } from '../cli';
 import { parseCommandArgs } from './args';
@@ -27,7 +28,9 @@ n is the number of feedback items; the statistics are over all n × K replies.
   --max-new-tokens  reply length limit (default ${DEFAULT_MAX_NEW_TOKENS})
   --backend         tfjs backend (default wasm)
   --reference       a second checkpoint (e.g. the SFT one a GRPO run started from): adds
-                    "reference_nll", the replies' mean negative log-likelihood per token under it`;
+                    "reference_nll", the replies' mean negative log-likelihood per token under it
+  --replies         also write every reply to this JSON Lines file, one {"id", "category", "sample",
+                    "reply", "reward", "terms", "violations"} per line (written whole at the end)`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
@@ -39,6 +42,7 @@ export async function run(argv: string[]): Promise<number> {
     'max-new-tokens': { type: 'string', default: String(DEFAULT_MAX_NEW_TOKENS) },
     backend: { type: 'string', default: 'wasm' },
     reference: { type: 'string' },
+    replies: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -60,6 +64,9 @@ export async function run(argv: string[]): Promise<number> {
     throw new CliUsageError(`--max-new-tokens must be an integer ≥ 1, got '${values['max-new-tokens']}'`);
   if (!['wasm', 'cpu', 'webgpu'].includes(values.backend))
     throw new CliUsageError('--backend must be wasm, cpu or webgpu');
+
+  // Checked before the drafting, which takes minutes, rather than failing after it.
+  if (values.replies !== undefined) await assertWritableFolder('--replies', values.replies);
 
   let text: string;
   try {
@@ -94,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
     optimizer: undefined,
     trainer: undefined,
   });
-  const report = await evaluatePolicy({
+  const { report, replies } = await evaluatePolicyReplies({
     store: new InMemoryLightningStore(),
     checkpoints,
     checkpointId,
@@ -107,6 +114,8 @@ export async function run(argv: string[]): Promise<number> {
     sampling: { temperature, maxNewTokens },
     reference: reference?.policy,
   });
+  if (values.replies !== undefined)
+    await writeFileWhole(values.replies, replies.map((r) => `${JSON.stringify(r)}\n`).join(''));
   console.log(JSON.stringify(report));
   model.policy.dispose();
   reference?.policy.dispose();
@@ -129,4 +138,21 @@ function policyArg(flag: string, path: string, loaded: LoadedCheckpoint) {
   } catch (error) {
     throw new CliUsageError(`${flag} ${path}: ${(error as Error).message}`);
   }
+}
+
+async function assertWritableFolder(flag: string, path: string): Promise<void> {
+  try {
+    await access(dirname(path), constants.W_OK);
+  } catch (error) {
+    throw new CliUsageError(
+      `cannot write ${flag} ${path}: its folder is ${(error as NodeJS.ErrnoException).code ?? error}`,
+    );
+  }
+}
+
+/** Writes through a temporary file and a rename, so the file is either whole or absent. */
+async function writeFileWhole(path: string, text: string): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, text);
+  await rename(temporary, path);
 }

@@ -49,7 +49,28 @@ export interface EvaluationReport {
   samples: Array<{ id: string; reply: string; reward: number; violations: string[] }>;
 }
 
+/** One drafted reply with its whole reward: what `eval --replies` writes, a line per reply. */
+export interface EvaluatedReply {
+  id: string;
+  category: string | null;
+  /** Which of the item's K replies (0-based). */
+  sample: number;
+  reply: string;
+  /** The primary reward, 0 when the reward span is missing. */
+  reward: number;
+  /** Every reported term (`length`, `tone`, …, `fluency`); empty when the reward span is missing. */
+  terms: Record<string, number>;
+  violations: string[];
+}
+
 export async function evaluatePolicy(options: EvaluationOptions): Promise<EvaluationReport> {
+  return (await evaluatePolicyReplies(options)).report;
+}
+
+/** `evaluatePolicy`, plus every reply with its terms, in item order. */
+export async function evaluatePolicyReplies(
+  options: EvaluationOptions,
+): Promise<{ report: EvaluationReport; replies: EvaluatedReply[] }> {
   const { store, tasks } = options;
   const pool = startRunnerPool({
     store,
@@ -76,8 +97,21 @@ export async function evaluatePolicy(options: EvaluationOptions): Promise<Evalua
     const replies = groups.flatMap((g) => g.samples);
     const summary = summariseReplies(replies);
     const referenceNll = options.reference ? await meanReferenceNll(options.reference, replies) : undefined;
-    const taskId = new Map(finished.map((r) => [r.rollout_id, (r.input as FeedbackTask).id]));
-    return {
+    const taskOf = new Map(finished.map((r) => [r.rollout_id, r.input as FeedbackTask]));
+    const evaluated = replies.map((r): EvaluatedReply => {
+      const { primary, ...terms } = r.reward ?? {};
+      const task = taskOf.get(r.rolloutId);
+      return {
+        id: task?.id ?? r.rolloutId,
+        category: task?.category ?? null,
+        sample: r.index,
+        reply: r.text,
+        reward: primary ?? 0,
+        terms,
+        violations: r.violations,
+      };
+    });
+    const report: EvaluationReport = {
       n: tasks.length,
       reward_mean: summary.rewardMean,
       reward_std: summary.rewardStd,
@@ -85,13 +119,11 @@ export async function evaluatePolicy(options: EvaluationOptions): Promise<Evalua
       violation_rate: summary.violationRate,
       words_mean: summary.wordsMean,
       ...(referenceNll === undefined ? {} : { reference_nll: referenceNll }),
-      samples: replies.slice(0, 5).map((r) => ({
-        id: taskId.get(r.rolloutId) ?? r.rolloutId,
-        reply: r.text,
-        reward: r.reward?.primary ?? 0,
-        violations: r.violations,
-      })),
+      samples: evaluated
+        .slice(0, 5)
+        .map(({ id, reply, reward, violations }) => ({ id, reply, reward, violations })),
     };
+    return { report, replies: evaluated };
   } finally {
     await pool.stop();
   }

@@ -183,6 +183,46 @@ describe('edgelight train / eval', () => {
     );
     expect(again.stdout).toBe(out);
 
+    // --replies writes every reply (3 items × 2) with its terms; the report's samples are its first 5.
+    const repliesFile = join(dir, 'replies.jsonl');
+    const withReplies = await cli(
+      'eval',
+      ...['--checkpoint', join(dir, 'straight'), '--in', tasksFile, '--samples', '2'],
+      ...['--max-new-tokens', '8', '--backend', 'cpu', '--replies', repliesFile],
+    );
+    expect(withReplies.stdout).toBe(out);
+    const lines = (await readFile(repliesFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(6);
+    expect(Object.keys(lines[0])).toEqual([
+      'id',
+      'category',
+      'sample',
+      'reply',
+      'reward',
+      'terms',
+      'violations',
+    ]);
+    expect(Object.keys(lines[0].terms).sort()).toEqual([
+      'acknowledgement',
+      'fluency',
+      'integrity',
+      'length',
+      'overselling',
+      'tone',
+    ]);
+    expect(lines.map((l) => `${l.id}/${l.sample}`)).toEqual(
+      report.samples
+        .slice(0, 5)
+        .map((s: { id: string }, i: number) => `${s.id}/${i % 2}`)
+        .concat(`${lines[5].id}/1`),
+    );
+    expect(lines.slice(0, 5).map((l) => l.reply)).toEqual(
+      report.samples.map((s: { reply: string }) => s.reply),
+    );
+
     // With a reference checkpoint the report adds the replies' NLL per token under it.
     const withReference = await cli(
       'eval',
@@ -344,6 +384,18 @@ describe('edgelight train / eval', () => {
       [['eval', '--checkpoint', join(dir, 'straight')], /--in FILE\.jsonl is required/],
       [['eval', '--checkpoint', join(dir, 'nope'), '--in', tasksFile], /--checkpoint .*neither a checkpoint/],
       [['eval', '--checkpoint', join(dir, 'straight'), '--in', tasksFile, '--samples', 'x'], /--samples/],
+      [
+        [
+          'eval',
+          '--checkpoint',
+          join(dir, 'straight'),
+          '--in',
+          tasksFile,
+          '--replies',
+          join(dir, 'no', 'r.jsonl'),
+        ],
+        /cannot write --replies .*ENOENT/,
+      ],
     ];
     for (const [argv, message] of cases) {
       const { code, stderr: err } = await cli(...argv);

@@ -119,6 +119,16 @@ describe('reward terms, hand-checked', () => {
     expect(acknowledgementScore('Thanks for your message.', [], 'noise')).toBe(1);
   });
 
+  it('acknowledgement: a category word counts in the plural too', () => {
+    const keywords = ['dashboard', 'rules', 'fired'];
+    const reply = 'We have added it to the list of requests we review when planning.';
+    expect(acknowledgementScore(reply, keywords, 'feature-request')).toBeCloseTo(0.4);
+    expect(acknowledgementScore('Thanks for the details.', [], 'noise')).toBe(1);
+    expect(acknowledgementScore('Both pages now load.', keywords, 'website-bug')).toBeCloseTo(0.4);
+    // Not any word that starts like one: "requester" and "ideal" are not category words.
+    expect(acknowledgementScore('The requester had an ideal view.', keywords, 'feature-request')).toBe(0);
+  });
+
   it('keywords: redaction placeholders, numbered or not, are not content words', () => {
     // The redactor numbers its placeholders (<PERSON_1>, <US_SSN_1>); "person" is not what the
     // visitor wrote about, so naming it must earn nothing.
