@@ -9,7 +9,7 @@ import { CliUsageError } from '../cli';
 import { parseCommandArgs } from './args';
 
 const HELP = `usage: edgelight data generate --out DIR [--seed S] [--n N] [--bad-share F] [--pii-share F] [--quote]
-                                  [--novel-share F]
+                                  [--novel-share F] [--key-words]
 
 Writes a seeded synthetic feedback dataset, split by template family:
   DIR/train.jsonl, DIR/val.jsonl, DIR/test.jsonl   one FeedbackTask per line
@@ -23,7 +23,10 @@ Writes a seeded synthetic feedback dataset, split by template family:
                 it measured worse than the plain corpus, docs/training.md)
   --novel-share share of training items whose noun slots (page, feature, topic, ...) come from a
                 ~2,300-noun list instead of the templates' short pools, so a policy must copy
-                them (default ${DEFAULT_GENERATE_OPTIONS.novelShare}); val and test never change`;
+                them (default ${DEFAULT_GENERATE_OPTIONS.novelShare}); val and test never change
+  --key-words   SFT prompts end with a "Key words:" line (the feedback's first three content words)
+                and replies name them back; a policy trained on it keeps that prompt format. With
+                --copy and --novel-share 0.5 it measured best on hand-written feedback (docs/training.md)`;
 
 function share(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -54,6 +57,7 @@ export async function run(argv: string[]): Promise<number> {
     n: { type: 'string' },
     'bad-share': { type: 'string' },
     quote: { type: 'boolean' },
+    'key-words': { type: 'boolean' },
     'pii-share': { type: 'string' },
     'novel-share': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -76,7 +80,14 @@ export async function run(argv: string[]): Promise<number> {
     test: items.filter((i) => i.metadata.split === 'test'),
   };
   const quote = values.quote === true;
-  const sft = buildSftCorpus(splits.train, { governance: createGovernancePipeline(), badShare, seed, quote });
+  const keyWords = values['key-words'] === true;
+  const sft = buildSftCorpus(splits.train, {
+    governance: createGovernancePipeline(),
+    badShare,
+    seed,
+    quote,
+    keyWords,
+  });
   try {
     await mkdir(values.out, { recursive: true });
     for (const [name, rows] of Object.entries(splits))
@@ -89,6 +100,7 @@ export async function run(argv: string[]): Promise<number> {
       novelShare,
       badShare,
       quote,
+      keyWords,
       files: {
         train: splits.train.length,
         val: splits.val.length,

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { z } from 'zod';
+import { promptFormatOf } from '../../shared/agent/prompt';
 import { FeedbackTask } from '../../shared/agent/task';
 import { DEFAULT_GENERATE_OPTIONS, generateFeedback } from '../../shared/data/generator';
 import { JsonlError, parseJsonlStrict } from '../../shared/data/jsonl';
@@ -296,6 +297,17 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
     }
   }
 
+  // The SFT corpus's prompt format (with or without the key-words line) becomes the policy's: RL and
+  // eval build the same format from its config.
+  let keyWords = false;
+  if (!rl) {
+    try {
+      keyWords = promptFormatOf(sftExamples.map((e) => e.prompt)).keyWords === true;
+    } catch (error) {
+      throw new CliUsageError(`--data ${values.data}: ${(error as Error).message}`);
+    }
+  }
+
   // Model and tokenizer.
   let policy: Policy;
   let tokenizer: PolicyTokenizer;
@@ -309,6 +321,13 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
       policy.dispose();
       throw new CliUsageError(
         `--copy: --init ${values.init} has no copy head, and a checkpoint keeps its shape`,
+      );
+    }
+    if (!rl && policy.config.promptKeyWords !== keyWords) {
+      policy.dispose();
+      throw new CliUsageError(
+        `--init ${values.init} was trained on prompts ${policy.config.promptKeyWords ? 'with' : 'without'} ` +
+          `a "Key words:" line and --data's prompts are ${keyWords ? 'with' : 'without'} it; a policy keeps one prompt format`,
       );
     }
     console.error(
@@ -335,6 +354,7 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
         ...overrides,
         vocabSize: tokenizer.vocabSize,
         padId: tokenizer.padId,
+        promptKeyWords: keyWords,
       });
     } catch (error) {
       throw new CliUsageError(`model shape: ${(error as Error).message}`);
@@ -342,7 +362,9 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
     policy = createPolicy(config, { seed });
     console.error(`tokenizer: trained here, ${tokenizer.vocabSize} tokens`);
   }
-  console.error(`model: ${describeParameters(policy.config)}`);
+  console.error(
+    `model: ${describeParameters(policy.config)}${policy.config.promptKeyWords ? '; prompts with a key-words line' : ''}`,
+  );
 
   const optimizer = new AdamW(policy.weights, { weightDecay: rl ? 0 : 0.01 });
   if (resume && init?.checkpoint.optimizer) {

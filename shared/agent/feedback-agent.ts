@@ -93,7 +93,7 @@ export function createFeedbackAgent(options: FeedbackAgentOptions): LitAgent {
       op.setOutput(verdictSummary(verdict));
       return verdict;
     });
-    const prompt = buildFeedbackPrompt(task, feedbackVerdict);
+    const prompt = buildFeedbackPrompt(task, feedbackVerdict, policy.promptFormat);
 
     const drafts: DraftedReply[] = await ctx.operation('draft-replies', async (op) => {
       op.setInput({ policy: policy.id, group });

@@ -1,3 +1,5 @@
+import type { PromptFormat } from './prompt';
+
 // The contract between the feedback agent and whatever writes its replies. The trained transformer
 // (shared/policy), an OpenAI-compatible endpoint and the baseline corpus sampler all implement
 // `ReplyPolicy`, so the agent, the runner and the reward never know which one they drive.
@@ -24,6 +26,8 @@ export interface DraftOptions {
 export interface ReplyPolicy {
   /** A stable id: a checkpoint id, `llm:<model>` or `baseline-sft-corpus`. */
   readonly id: string;
+  /** The prompt format the policy was trained on (default: the plain one). */
+  readonly promptFormat?: PromptFormat;
   /**
    * Samples `samplesPerPrompt` replies for each prompt, batched. Result `[i][g]` is the g-th sample
    * for `prompts[i]`.

@@ -1,5 +1,5 @@
 import { type GovernancePipeline, REDACTION_PLACEHOLDER } from '../governance/types';
-import { buildFeedbackPrompt } from '../agent/prompt';
+import { buildFeedbackPrompt, promptKeywords } from '../agent/prompt';
 import { familyById, fillTemplate } from './generator';
 import { createRandom, hashString, type Random } from './random';
 import type { DatasetItem, ReplyFlaw, SftExample } from './schema';
@@ -150,6 +150,19 @@ export function feedbackSubject(item: DatasetItem): string {
 
 const QUOTE_LEADS = ['You wrote: "{quote}"', 'In your words: "{quote}"', 'As you put it: "{quote}"'];
 
+// Name the prompt's key words back (shared/agent/prompt.ts): words of the feedback that the reply's
+// subject, drawn from the item's template family, cannot supply on feedback of an unseen kind.
+const ECHOES = [
+  'You mentioned {list}, and we have noted each of them.',
+  'We have noted the details you gave: {list}.',
+  'The points you raised, {list}, are in our notes now.',
+];
+
+/** "a", "a and b", "a, b and c". */
+function listOf(items: readonly string[]): string {
+  return items.length === 1 ? items[0] : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
 /**
  * A sentence of the (redacted) feedback a reply can quote back: the first one of 4–24 words that holds
  * no redaction placeholder and that governance would pass in a reply (no PII, no rule violation: a
@@ -178,16 +191,23 @@ export function quotableSentence(
   return undefined;
 }
 
+export interface ReferenceWords {
+  /** A sentence of the feedback to quote (`quotableSentence`). */
+  quote?: string;
+  /** The prompt's key words (`promptKeywords`), named back after the opener; [] names none. */
+  keywords?: readonly string[];
+}
+
 /**
  * A reply written to score well. `sentiment` is what governance measured on the feedback (the reward
- * matches tone against it), falling back to the template's intended sentiment. With `quote` (see
- * `quotableSentence`) the reply repeats the feedback's own words after its opener.
+ * matches tone against it), falling back to the template's intended sentiment. After its opener the
+ * reply quotes the feedback (`quote`) and names the prompt's key words back (`keywords`).
  */
 export function writeReferenceReply(
   item: DatasetItem,
   sentiment: Sentiment,
   random: Random,
-  quote?: string,
+  { quote, keywords }: ReferenceWords = {},
 ): string {
   const subject = feedbackSubject(item);
   const fill = (s: string) => s.replace('{subject}', subject);
@@ -195,14 +215,18 @@ export function writeReferenceReply(
   // The first body sentence names the subject; one or two more are drawn from the rest.
   const extra = random.shuffle(bodyPool.slice(1)).slice(0, random.int(1, 3));
   const opener = fill(random.pick(OPENERS[sentiment]));
-  const quoted = quote ? [random.pick(QUOTE_LEADS).replace('{quote}', quote)] : [];
+  const echoed = [
+    ...(quote ? [random.pick(QUOTE_LEADS).replace('{quote}', quote)] : []),
+    ...(keywords?.length ? [random.pick(ECHOES).replace('{list}', listOf(keywords))] : []),
+  ];
   const body = [fill(bodyPool[0]), ...extra.map(fill)];
   const closing = [random.pick(INTEGRITY), random.pick(CLOSERS[sentiment])];
-  // Keep it inside the 50–150-word band the reward pays for in full. Only a quoted reply is trimmed,
-  // so the default corpus stays exactly what every measured SFT run was trained on.
-  while (quote && words([opener, ...quoted, ...body, ...closing].join(' ')) > 145 && body.length > 1)
+  // Keep it inside the 50–150-word band the reward pays for in full. Only the opt-in corpora are
+  // trimmed, so the default corpus stays exactly what every measured SFT run was trained on.
+  const trim = quote !== undefined || keywords !== undefined;
+  while (trim && words([opener, ...echoed, ...body, ...closing].join(' ')) > 145 && body.length > 1)
     body.pop();
-  const parts = [opener, ...quoted, ...body, ...closing];
+  const parts = [opener, ...echoed, ...body, ...closing];
   let reply = parts.join(' ');
   if (words(reply) < 55)
     reply = `${parts.slice(0, -1).join(' ')} ${fill(bodyPool[bodyPool.length - 1])} ${parts.at(-1)}`;
@@ -260,6 +284,13 @@ export interface SftCorpusOptions {
    * lower after GRPO than on the plain corpus (docs/training.md, "Quoting the feedback").
    */
   quote?: boolean;
+  /**
+   * Prompts carry the `Key words:` line and reference replies name the words back (`data generate
+   * --key-words`). Default false. With the copy head and `--novel-share` it is the recipe that lifts
+   * the reward on hand-written feedback most (docs/training.md); a policy trained on it must be
+   * sampled with the same prompt format, which its config records.
+   */
+  keyWords?: boolean;
 }
 
 export function buildSftCorpus(items: readonly DatasetItem[], options: SftCorpusOptions): SftExample[] {
@@ -273,14 +304,15 @@ export function buildSftCorpus(items: readonly DatasetItem[], options: SftCorpus
     const governance = options.governance;
     const verdict = governance.govern(item.text, 'feedback');
     const quote = options.quote ? quotableSentence(verdict.redacted, governance) : undefined;
-    const reference = writeReferenceReply(item, verdict.sentiment.label, random, quote);
+    const keywords = options.keyWords ? promptKeywords(verdict.redacted) : undefined;
+    const reference = writeReferenceReply(item, verdict.sentiment.label, random, { quote, keywords });
     const flaws = flawed.has(index) ? chooseFlaws(random) : [];
     return {
       id: `sft-${item.id}`,
       taskId: item.id,
       category: item.category,
       family: item.metadata.family,
-      prompt: buildFeedbackPrompt(item, verdict),
+      prompt: buildFeedbackPrompt(item, verdict, { keyWords: options.keyWords }),
       reply: flaws.length ? addFlaws(reference, flaws, random) : reference,
       flaws,
     };

@@ -54,6 +54,12 @@ export const ModelConfigSchema = z
     normEps: z.number().positive().default(1e-5),
     /** A copy (pointer) head over earlier positions, mixed with the vocabulary by a learned gate. */
     copy: z.boolean().default(false),
+    /**
+     * The prompts this policy was trained on end with a `Key words:` line (shared/agent/prompt.ts), so
+     * every prompt built for it must too. Not an architecture setting, but config.json is what travels
+     * with the weights, and a policy sampled on the other format drafts from contexts it never saw.
+     */
+    promptKeyWords: z.boolean().default(false),
   })
   .refine((c) => c.nEmbd % c.nHead === 0, { message: 'nEmbd must be divisible by nHead' })
   .refine((c) => c.positions !== 'rope' || (c.nEmbd / c.nHead) % 2 === 0, {

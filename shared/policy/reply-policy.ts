@@ -8,6 +8,7 @@
 // one forward per token for the whole step's rollouts instead of one per rollout, which is what makes
 // small-batch sampling on wasm affordable.
 import type { DraftedReply, DraftOptions, ReplyPolicy } from '../agent/policy';
+import type { PromptFormat } from '../agent/prompt';
 import { deriveSeed } from '../train/rng';
 import type { Policy } from './model';
 import { generate } from './sampling';
@@ -39,12 +40,14 @@ interface PendingDraft {
 
 export class TransformerReplyPolicy implements ReplyPolicy {
   readonly id: string;
+  readonly promptFormat: PromptFormat;
   private readonly maxNewTokens: number;
   private pending: PendingDraft[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly options: TransformerReplyPolicyOptions) {
     this.id = options.id;
+    this.promptFormat = { keyWords: options.policy.config.promptKeyWords };
     this.maxNewTokens = options.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS;
   }
 

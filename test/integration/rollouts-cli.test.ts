@@ -58,6 +58,33 @@ describe('edgelight data generate', () => {
     );
   });
 
+  it('writes a key-words SFT corpus with --key-words: the same items, each prompt with the line', async () => {
+    const keyed = join(dir, 'key-words');
+    const { code } = await cli(
+      'data',
+      'generate',
+      '--out',
+      keyed,
+      '--n',
+      '400',
+      '--seed',
+      '3',
+      '--key-words',
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(readFileSync(join(keyed, 'manifest.json'), 'utf8')).keyWords).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).keyWords).toBe(false);
+    const read = (d: string) => parseJsonlStrict(readFileSync(join(d, 'sft.jsonl'), 'utf8'), SftExample);
+    const [plain, withLine] = [read(dir), read(keyed)];
+    expect(withLine.map((e) => e.prompt.replace(/\nKey words: [^\n]*/, ''))).toEqual(
+      plain.map((e) => e.prompt),
+    );
+    expect(withLine.every((e) => /\nKey words: [^\n]*\nReply:$/.test(e.prompt))).toBe(true);
+    expect(readFileSync(join(keyed, 'test.jsonl'), 'utf8')).toBe(
+      readFileSync(join(dir, 'test.jsonl'), 'utf8'),
+    );
+  });
+
   it('rejects a bad share with a usage error', async () => {
     const { code, stderr } = await cli('data', 'generate', '--out', dir, '--bad-share', '3');
     expect(code).toBe(2);

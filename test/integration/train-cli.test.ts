@@ -301,6 +301,62 @@ describe('edgelight train / eval', () => {
     expect(grpo.stderr).toMatch(/copy head/);
   });
 
+  it('keeps the prompt format of a key-words corpus: config.json records it, GRPO inherits it, a mismatch is refused', async () => {
+    const keyed = join(dir, 'sft-keyed.jsonl');
+    const withKeyWords = (p: string) => p.replace(/\nReply:$/, '\nKey words: login, page, broken\nReply:');
+    await writeFile(
+      keyed,
+      sftRows.map(([p, r]) => JSON.stringify({ prompt: withKeyWords(p), reply: r })).join('\n'),
+    );
+    const sft = join(dir, 'keyed-sft');
+    const trained = await cli(...sftArgs(sft, 1).map((a) => (a === sftFile ? keyed : a)));
+    expect(trained.code).toBe(0);
+    expect(trained.stderr).toMatch(/prompts with a key-words line/);
+    const config = JSON.parse(await readFile(join(sft, 'step-000001', 'config.json'), 'utf8'));
+    expect(config.promptKeyWords).toBe(true);
+    const plainConfig = JSON.parse(
+      await readFile(join(dir, 'straight', 'latest'), 'utf8').then((l) =>
+        readFile(join(dir, 'straight', l.trim(), 'config.json'), 'utf8'),
+      ),
+    );
+    expect(plainConfig.promptKeyWords).toBe(false);
+
+    const grpo = await cli(
+      ...['train', '--algo', 'grpo', '--backend', 'cpu', '--steps', '1', '--init', sft, '--data', tasksFile],
+      ...['--out', join(dir, 'keyed-grpo'), '--batch', '2', '--group', '2', '--max-new-tokens', '8'],
+    );
+    expect(grpo.code).toBe(0);
+    expect(grpo.stderr).toMatch(/prompts with a key-words line/);
+    const grpoConfig = JSON.parse(
+      await readFile(join(dir, 'keyed-grpo', 'step-000001', 'config.json'), 'utf8'),
+    );
+    expect(grpoConfig.promptKeyWords).toBe(true);
+
+    // SFT that would change a policy's prompt format, and a corpus of both formats, are refused.
+    const mixed = join(dir, 'sft-mixed.jsonl');
+    await writeFile(
+      mixed,
+      sftRows
+        .map(([p, r], i) => JSON.stringify({ prompt: i % 2 ? withKeyWords(p) : p, reply: r }))
+        .join('\n'),
+    );
+    const cases: Array<[string[], RegExp]> = [
+      [
+        ['train', '--algo', 'sft', '--steps', '1', '--backend', 'cpu', '--init', sft, '--data', sftFile],
+        /trained on prompts with a "Key words:" line and --data's prompts are without it/,
+      ],
+      [
+        ['train', '--algo', 'sft', '--steps', '1', '--backend', 'cpu', '--data', mixed],
+        /--data .*3 of 6 prompts have a "Key words:" line and the rest do not/,
+      ],
+    ];
+    for (const [argv, message] of cases) {
+      const { code, stderr } = await cli(...argv);
+      expect(code, argv.join(' ')).toBe(2);
+      expect(stderr).toMatch(message);
+    }
+  });
+
   it('resumes GRPO bit for bit, KL reference included: 3 steps == 2 steps, save, resume, 1 step', async () => {
     const grpo = (out: string, steps: number, init: string) =>
       cli(

@@ -90,10 +90,11 @@ export async function compareCheckpoints(
   if (items.length === 0) throw new Error('the dataset is empty: generate one to have prompts to compare on');
   const tasks = items.slice(0, prompts);
   const verdicts = tasks.map((t) => governance.govern(t.text, 'feedback'));
-  const promptTexts = tasks.map((t, i) => buildFeedbackPrompt(t, verdicts[i]));
   await ensureBackend('auto');
   const score = async (id: string) => {
     const policy = await checkpointReplyPolicy(blobs, id, maxNewTokens);
+    // Each checkpoint gets the prompt format it was trained on (with or without the key-words line).
+    const promptTexts = tasks.map((t, i) => buildFeedbackPrompt(t, verdicts[i], policy.promptFormat));
     const drafts = await policy.draft(promptTexts, 1, { seed });
     return drafts.map((group, i) => {
       const text = group[0]?.text ?? '';

@@ -83,6 +83,18 @@ describe('feedback agent', () => {
     );
   });
 
+  it('builds the prompt format the policy was trained on (the key-words line when it says so)', async () => {
+    const policy = Object.assign(scriptedPolicy([GOOD]), { promptFormat: { keyWords: true } });
+    await runOne(FEEDBACK, policy, 2);
+    expect(policy.prompts[0].endsWith(`\nKey words: link, glossary, page${REPLY_MARKER}`)).toBe(true);
+    const verdict = governance.govern(FEEDBACK, 'feedback');
+    expect(policy.prompts[0]).toBe(
+      buildFeedbackPrompt({ id: 'fb-1', text: FEEDBACK, category: 'website-bug' }, verdict, {
+        keyWords: true,
+      }),
+    );
+  });
+
   it('stores one reply span and one reward span per sample, with tokens and log-probabilities', async () => {
     const { spans, scored } = await runOne(FEEDBACK, scriptedPolicy([GOOD, OVERSOLD, LEAKY]));
     const samples = extractReplySamples(spans);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REPLY_MARKER } from '../../../shared/agent/prompt';
+import { KEYWORDS_MARKER, promptKeywords, REPLY_MARKER } from '../../../shared/agent/prompt';
 import { countWords, rewardFeedbackReply } from '../../../shared/agent/reward';
 import { generateFeedback } from '../../../shared/data/generator';
 import { createRandom } from '../../../shared/data/random';
@@ -99,5 +99,29 @@ describe('SFT corpus', () => {
     }
     // Quoting is opt-in (the copy head's corpus); the default corpus never quotes.
     expect(corpus.some((ex) => /: "/.test(ex.reply))).toBe(false);
+  });
+
+  it("with keyWords, lists the feedback's key words in the prompt and names them back in the reply", () => {
+    const keyed = buildSftCorpus(train, { governance, keyWords: true });
+    // The same items carry bad habits (which ones may differ: the echo takes a draw from the item's stream).
+    expect(keyed.map((ex) => ex.flaws.length > 0)).toEqual(corpus.map((ex) => ex.flaws.length > 0));
+    for (const ex of keyed.filter((e) => e.flaws.length === 0)) {
+      const item = train.find((i) => i.id === ex.taskId)!;
+      const feedback = governance.govern(item.text, 'feedback');
+      const keywords = promptKeywords(feedback.redacted);
+      expect(ex.prompt.endsWith(`${KEYWORDS_MARKER} ${keywords.join(', ')}${REPLY_MARKER}`)).toBe(true);
+      // Every key word is in the redacted feedback, so copying it never copies personal data.
+      for (const word of keywords) expect(feedback.redacted.toLowerCase()).toContain(word);
+      for (const word of keywords) expect(ex.reply).toContain(word);
+      const reply = governance.govern(ex.reply, 'response');
+      const terms = rewardFeedbackReply(ex.reply, item, { feedback, reply }).terms;
+      expect(terms.acknowledgement, ex.reply).toBe(1);
+      expect(terms.length, ex.reply).toBe(1);
+    }
+    // Opt-in: the default corpus has neither the line nor the echo.
+    expect(corpus.some((ex) => ex.prompt.includes(KEYWORDS_MARKER))).toBe(false);
+    expect(corpus.some((ex) => /You mentioned|details you gave|points you raised/.test(ex.reply))).toBe(
+      false,
+    );
   });
 });
