@@ -1,9 +1,8 @@
 // Node-side checkpoint storage: plain folders (what `edgelight train --out` writes and `--init` reads,
 // openable by Python tools) and a content-addressed blob folder laid out like server/blobs/blob-store.ts
 // (`root/ab/abcd…`), so checkpoints written by the CLI are served by the blob routes as they are.
-import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   type BlobStorage,
   type Checkpoint,
@@ -12,21 +11,9 @@ import {
   checkpointFromFiles,
   checkpointToFiles,
 } from '../../shared/policy/checkpoint';
+import { writeFileAtomic } from '../write-file-atomic';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
-
-/** Writes via a temp name and a rename, so a crash never leaves a half-written file under the real name. */
-async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${randomUUID()}.tmp`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
-}
 
 export class DirectoryBlobStorage implements BlobStorage {
   constructor(readonly root: string) {}

@@ -1,4 +1,4 @@
-import { access, constants, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, constants, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FeedbackTask } from '../../shared/agent/task';
 import { JsonlError, parseJsonlStrict } from '../../shared/data/jsonl';
@@ -11,6 +11,7 @@ import { selectBackend } from '../../shared/train/backend';
 import { evaluatePolicyReplies } from '../../shared/train/loop-eval';
 import { readCheckpointDirectory, resolveCheckpointDirectory } from '../checkpoints/directory';
 import { CliUsageError } from '../cli';
+import { writeFileAtomic } from '../write-file-atomic';
 import { parseCommandArgs } from './args';
 
 const HELP = `usage: edgelight eval --checkpoint DIR --in FILE.jsonl [--samples K] [--seed S]
@@ -115,7 +116,7 @@ export async function run(argv: string[]): Promise<number> {
     reference: reference?.policy,
   });
   if (values.replies !== undefined)
-    await writeFileWhole(values.replies, replies.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    await writeFileAtomic(values.replies, replies.map((r) => `${JSON.stringify(r)}\n`).join(''));
   console.log(JSON.stringify(report));
   model.policy.dispose();
   reference?.policy.dispose();
@@ -148,11 +149,4 @@ async function assertWritableFolder(flag: string, path: string): Promise<void> {
       `cannot write ${flag} ${path}: its folder is ${(error as NodeJS.ErrnoException).code ?? error}`,
     );
   }
-}
-
-/** Writes through a temporary file and a rename, so the file is either whole or absent. */
-async function writeFileWhole(path: string, text: string): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, text);
-  await rename(temporary, path);
 }

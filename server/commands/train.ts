@@ -302,7 +302,7 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
   let keyWords = false;
   if (!rl) {
     try {
-      keyWords = promptFormatOf(sftExamples.map((e) => e.prompt)).keyWords === true;
+      keyWords = promptFormatOf(sftExamples.map((e) => e.prompt)).keyWords;
     } catch (error) {
       throw new CliUsageError(`--data ${values.data}: ${(error as Error).message}`);
     }

@@ -47,7 +47,7 @@ export function buildFeedbackPrompt(task: FeedbackTask, verdict: Verdict, format
 }
 
 /** Which format a corpus's prompts are in; mixed corpora are an error (a policy learns one format). */
-export function promptFormatOf(prompts: readonly string[]): PromptFormat {
+export function promptFormatOf(prompts: readonly string[]): Required<PromptFormat> {
   const withKeyWords = prompts.filter((p) => p.includes(KEYWORDS_MARKER)).length;
   if (withKeyWords > 0 && withKeyWords < prompts.length)
     throw new Error(
