@@ -20,7 +20,7 @@ import {
 } from '../../shared/store/types';
 import { readJson, readPathId, readQuery } from '../middleware/validate';
 
-// Agent Lightning v0.3's store API (shared/specs/agl-store-openapi-v0.3.0.json), route for route:
+// Agent Lightning v0.3's store API (test/fixtures/agl-store-openapi-v0.3.0.json), route for route:
 // same paths, methods, field names and status codes (201 on create, 422 on a body of the wrong
 // shape). Lookups of a missing id answer 200 with `null`, as Agent Lightning's server does;
 // updates of a missing id answer 404.

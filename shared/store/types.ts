@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 // The data shapes of the LightningStore, one zod schema per concept. Field names follow Agent
-// Lightning v0.3's REST schema (shared/specs/agl-store-openapi-v0.3.0.json) exactly, snake_case,
+// Lightning v0.3's REST schema (test/fixtures/agl-store-openapi-v0.3.0.json) exactly, snake_case,
 // so the REST layer is a straight mapping and Agent Lightning's Python clients read them as-is.
 // Times are seconds since the epoch (floats), as Agent Lightning's `time.time()`.
 

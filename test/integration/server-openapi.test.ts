@@ -15,7 +15,7 @@ type OpenApi = {
 };
 
 const specPath = fileURLToPath(
-  new URL('../../../shared/specs/agl-store-openapi-v0.3.0.json', import.meta.url),
+  new URL('../fixtures/agl-store-openapi-v0.3.0.json', import.meta.url),
 );
 const spec = JSON.parse(readFileSync(specPath, 'utf8')) as OpenApi;
 
