@@ -1,5 +1,8 @@
 // The `edgelight` command line: one module per subcommand under server/commands/, loaded on demand
 // so `edgelight govern` never pays for tfjs and `edgelight train` never pays for the web server.
+import { CliUsageError } from './commands/args';
+import { VERSION } from './version';
+
 type Command = { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<number> }> };
 
 const commands: Record<string, Command> = {
@@ -19,7 +22,15 @@ const commands: Record<string, Command> = {
 
 function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
-  return `usage: edgelight <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'edgelight <command> --help' for a command's options.`;
+  return [
+    'usage: edgelight <command> [options]',
+    '       edgelight --version',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    "Run 'edgelight <command> --help' for a command's options.",
+  ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -27,6 +38,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(VERSION);
+    return 0;
   }
   const command = commands[name];
   if (!command) {
@@ -46,4 +61,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-export class CliUsageError extends Error {}
+// Kept while server/commands/train.ts and server/jobs/train-worker.ts still import it from here; it goes
+// once they import it from './commands/args' like the other commands.
+export { CliUsageError } from './commands/args';

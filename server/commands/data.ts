@@ -5,8 +5,8 @@ import { toJsonl } from '../../shared/data/jsonl';
 import { DatasetItem, SftExample } from '../../shared/data/schema';
 import { buildSftCorpus, DEFAULT_BAD_SHARE } from '../../shared/data/sft';
 import { createGovernancePipeline } from '../../shared/governance';
-import { CliUsageError } from '../cli';
-import { parseCommandArgs } from './args';
+import { CliUsageError, flagNumber, integerAtLeast, parseCommandArgs, share } from './args';
+import { createProgress } from './progress';
 
 const HELP = `usage: edgelight data generate --out DIR [--seed S] [--n N] [--bad-share F] [--pii-share F] [--quote]
                                   [--novel-share F] [--key-words]
@@ -27,22 +27,6 @@ Writes a seeded synthetic feedback dataset, split by template family:
   --key-words   SFT prompts end with a "Key words:" line (the feedback's first three content words)
                 and replies name them back; a policy trained on it keeps that prompt format. With
                 --copy and --novel-share 0.5 it measured best on hand-written feedback (docs/training.md)`;
-
-function share(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 1)
-    throw new CliUsageError(`--${name} must be a number in [0, 1], got '${value}'`);
-  return n;
-}
-
-function integer(value: string | undefined, name: string, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    throw new CliUsageError(`--${name} must be an integer ≥ ${min}, got '${value}'`);
-  return n;
-}
 
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -67,11 +51,12 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.out) throw new CliUsageError('--out DIR is required');
-  const seed = integer(values.seed, 'seed', DEFAULT_GENERATE_OPTIONS.seed, 0);
-  const count = integer(values.n, 'n', DEFAULT_GENERATE_OPTIONS.count, 1);
-  const badShare = share(values['bad-share'], 'bad-share', DEFAULT_BAD_SHARE);
-  const piiShare = share(values['pii-share'], 'pii-share', DEFAULT_GENERATE_OPTIONS.piiShare);
-  const novelShare = share(values['novel-share'], 'novel-share', DEFAULT_GENERATE_OPTIONS.novelShare);
+  const seed = flagNumber(integerAtLeast(0), values.seed, 'seed') ?? DEFAULT_GENERATE_OPTIONS.seed;
+  const count = flagNumber(integerAtLeast(1), values.n, 'n') ?? DEFAULT_GENERATE_OPTIONS.count;
+  const badShare = flagNumber(share(), values['bad-share'], 'bad-share') ?? DEFAULT_BAD_SHARE;
+  const piiShare = flagNumber(share(), values['pii-share'], 'pii-share') ?? DEFAULT_GENERATE_OPTIONS.piiShare;
+  const novelShare =
+    flagNumber(share(), values['novel-share'], 'novel-share') ?? DEFAULT_GENERATE_OPTIONS.novelShare;
 
   const items = generateFeedback({ seed, count, piiShare, novelShare });
   const splits = {
@@ -81,13 +66,21 @@ export async function run(argv: string[]): Promise<number> {
   };
   const quote = values.quote === true;
   const keyWords = values['key-words'] === true;
-  const sft = buildSftCorpus(splits.train, {
-    governance: createGovernancePipeline(),
-    badShare,
-    seed,
-    quote,
-    keyWords,
-  });
+  // The reference replies are the slow part (governance per item): a progress line on a terminal.
+  const progress = createProgress({ total: splits.train.length, label: 'data generate: SFT replies' });
+  let sft: SftExample[];
+  try {
+    sft = buildSftCorpus(splits.train, {
+      governance: createGovernancePipeline(),
+      badShare,
+      seed,
+      quote,
+      keyWords,
+      onProgress: (done) => progress.update(done),
+    });
+  } finally {
+    progress.done();
+  }
   try {
     await mkdir(values.out, { recursive: true });
     for (const [name, rows] of Object.entries(splits))

@@ -10,9 +10,9 @@ import { InMemoryLightningStore } from '../../shared/store/memory';
 import { selectBackend } from '../../shared/train/backend';
 import { evaluatePolicyReplies } from '../../shared/train/loop-eval';
 import { readCheckpointDirectory, resolveCheckpointDirectory } from '../checkpoints/directory';
-import { CliUsageError } from '../cli';
 import { writeFileAtomic } from '../write-file-atomic';
-import { parseCommandArgs } from './args';
+import { CliUsageError, flagNumber, integer, integerAtLeast, numberAtLeast, parseCommandArgs } from './args';
+import { createProgress } from './progress';
 
 const HELP = `usage: edgelight eval --checkpoint DIR --in FILE.jsonl [--samples K] [--seed S]
 
@@ -52,17 +52,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (!values.checkpoint) throw new CliUsageError('--checkpoint DIR is required');
   if (!values.in) throw new CliUsageError('--in FILE.jsonl is required');
-  const samples = Number(values.samples);
-  if (!Number.isInteger(samples) || samples < 1)
-    throw new CliUsageError(`--samples must be an integer ≥ 1, got '${values.samples}'`);
-  const seed = Number(values.seed);
-  if (!Number.isInteger(seed)) throw new CliUsageError(`--seed must be an integer, got '${values.seed}'`);
-  const temperature = Number(values.temperature);
-  if (!Number.isFinite(temperature) || temperature < 0)
-    throw new CliUsageError(`--temperature must be a number ≥ 0, got '${values.temperature}'`);
-  const maxNewTokens = Number(values['max-new-tokens']);
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1)
-    throw new CliUsageError(`--max-new-tokens must be an integer ≥ 1, got '${values['max-new-tokens']}'`);
+  const samples = flagNumber(integerAtLeast(1), values.samples, 'samples');
+  const seed = flagNumber(integer(), values.seed, 'seed');
+  const temperature = flagNumber(numberAtLeast(0), values.temperature, 'temperature');
+  const maxNewTokens = flagNumber(integerAtLeast(1), values['max-new-tokens'], 'max-new-tokens');
   if (!['wasm', 'cpu', 'webgpu'].includes(values.backend))
     throw new CliUsageError('--backend must be wasm, cpu or webgpu');
 
@@ -102,6 +95,8 @@ export async function run(argv: string[]): Promise<number> {
     optimizer: undefined,
     trainer: undefined,
   });
+  // Drafting takes minutes: items finished / total, rate and ETA on a terminal's stderr.
+  const progress = createProgress({ total: tasks.length, label: 'eval' });
   const { report, replies } = await evaluatePolicyReplies({
     store: new InMemoryLightningStore(),
     checkpoints,
@@ -114,7 +109,8 @@ export async function run(argv: string[]): Promise<number> {
     governance: createGovernancePipeline(),
     sampling: { temperature, maxNewTokens },
     reference: reference?.policy,
-  });
+    onProgress: (done) => progress.update(done),
+  }).finally(() => progress.done());
   if (values.replies !== undefined)
     await writeFileAtomic(values.replies, replies.map((r) => `${JSON.stringify(r)}\n`).join(''));
   console.log(JSON.stringify(report));

@@ -4,8 +4,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { GovernInput } from '../../shared/governance/types';
-import { CliUsageError } from '../cli';
-import { parseCommandArgs } from './args';
+import { CliUsageError, parseCommandArgs } from './args';
 
 const HELP = `usage: edgelight govern [--in FILE|-] [--out FILE|-]
 

@@ -16,8 +16,8 @@ import { createNodeFetch } from '../node-fetch';
 import { InMemoryLightningStore } from '../../shared/store/memory';
 import type { LightningStore } from '../../shared/store/store';
 import type { NamedResourcesInput } from '../../shared/store/types';
-import { CliUsageError } from '../cli';
-import { parseCommandArgs } from './args';
+import { CliUsageError, flagNumber, nonNegativeNumber, parseCommandArgs, positiveInteger } from './args';
+import { createProgress } from './progress';
 
 const HELP = `usage: edgelight rollouts --data FILE.jsonl [--n N] [--group G] [--runners R]
                           [--policy CKPT | --llm URL --model M | --sft FILE.jsonl]
@@ -40,22 +40,6 @@ rollouts/s, reward mean/std per term, hard zeros, violation counts.
   --db           a SQLite store file (default: an in-memory store, gone when the command ends)
   --server       an edgelight (or Agent Lightning v0.3) server's store, e.g. http://127.0.0.1:8787
   --seed         sampling seed (default 7)`;
-
-function positiveInt(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new CliUsageError(`--${name} must be a positive integer, got '${value}'`);
-  return n;
-}
-
-function finiteNumber(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0)
-    throw new CliUsageError(`--${name} must be a non-negative number, got '${value}'`);
-  return n;
-}
 
 async function readText(path: string, what: string): Promise<string> {
   try {
@@ -195,13 +179,12 @@ export async function run(argv: string[]): Promise<number> {
   if (argv.some((a) => a === '--backend' || a.startsWith('--backend=')) && !values.policy) {
     throw new CliUsageError('--backend applies to --policy only');
   }
-  const group = positiveInt(values.group, 'group', 4);
-  const runnerCount = positiveInt(values.runners, 'runners', 2);
-  const seed = values.seed === undefined ? 7 : positiveInt(values.seed, 'seed', 7);
-  const limit = values.n === undefined ? undefined : positiveInt(values.n, 'n', 1);
-  const temperature = finiteNumber(values.temperature, 'temperature');
-  const maxTokens =
-    values['max-tokens'] === undefined ? undefined : positiveInt(values['max-tokens'], 'max-tokens', 1);
+  const group = flagNumber(positiveInteger(), values.group, 'group') ?? 4;
+  const runnerCount = flagNumber(positiveInteger(), values.runners, 'runners') ?? 2;
+  const seed = flagNumber(positiveInteger(), values.seed, 'seed') ?? 7;
+  const limit = flagNumber(positiveInteger(), values.n, 'n');
+  const temperature = flagNumber(nonNegativeNumber(), values.temperature, 'temperature');
+  const maxTokens = flagNumber(positiveInteger(), values['max-tokens'], 'max-tokens');
 
   const { records, issues } = parseJsonl(await readText(values.data, 'data file'), FeedbackTask);
   if (issues.length) reportInvalidLines(values.data, issues);
@@ -255,6 +238,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const resourcesUpdate = await store.addResources(resources);
     const started = performance.now();
+    // Rollouts finished / total, rate and ETA on a terminal's stderr (nothing when it is not one).
+    const progress = createProgress({ total: tasks.length, label: 'rollouts', unit: 'rollouts' });
     await store.enqueueRollouts(
       tasks.map((task) => {
         const split = (task.metadata as { split?: unknown } | undefined)?.split;
@@ -272,13 +257,17 @@ export async function run(argv: string[]): Promise<number> {
       agent,
       resolvePolicy,
       stopWhenEmpty: true,
-      warn: (m) => console.error(m),
+      warn: (m) => {
+        progress.clear();
+        console.error(m);
+      },
       hooks: {
         onRolloutEnd: (_rollout, outcome) => {
           if (outcome.error) failures[outcome.error.message] = (failures[outcome.error.message] ?? 0) + 1;
+          progress.tick();
         },
       },
-    });
+    }).finally(() => progress.done());
     const seconds = (performance.now() - started) / 1000;
     const rollouts = stats.reduce((s, r) => s + r.rollouts, 0);
     const succeeded = stats.reduce((s, r) => s + r.succeeded, 0);

@@ -4,7 +4,6 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../app';
 import { BlobStore } from '../blobs/blob-store';
-import { CliUsageError } from '../cli';
 import { isLoopbackHost } from '../middleware/auth';
 import { mountWebApp } from '../static';
 import { TrainJobConfig } from '../jobs/config';
@@ -12,7 +11,7 @@ import { TrainJobManager } from '../jobs/manager';
 import { workerThreadRunner } from '../jobs/worker-runner';
 import { openSqliteStore } from '../store/sqlite';
 import type { LightningStore } from '../../shared/store/store';
-import { parseCommandArgs } from './args';
+import { CliUsageError, parseCommandArgs } from './args';
 
 const HELP = `usage: edgelight serve [--port 8787] [--host 127.0.0.1] [--data DIR] [--token T] [options]
 

@@ -1,7 +1,7 @@
 import { type GovernancePipeline, REDACTION_PLACEHOLDER } from '../governance/types';
 import { buildFeedbackPrompt, promptKeywords } from '../agent/prompt';
 import { familyById, fillTemplate } from './generator';
-import { createRandom, hashString, type Random } from './random';
+import { createDatasetRandom, hashString, type Random } from '../random';
 import type { DatasetItem, ReplyFlaw, SftExample } from './schema';
 
 // The SFT corpus: one reply per training item. Reference replies are written to score well under
@@ -291,23 +291,25 @@ export interface SftCorpusOptions {
    * sampled with the same prompt format, which its config records.
    */
   keyWords?: boolean;
+  /** Told after each example how many are written (`data generate`'s progress line). */
+  onProgress?: (done: number) => void;
 }
 
 export function buildSftCorpus(items: readonly DatasetItem[], options: SftCorpusOptions): SftExample[] {
   const badShare = options.badShare ?? DEFAULT_BAD_SHARE;
   if (!(badShare >= 0 && badShare <= 1)) throw new Error(`badShare must be in [0, 1], got ${badShare}`);
   const seed = options.seed ?? 7;
-  const order = createRandom(hashString(`${seed}:sft-flawed`)).shuffle(items.map((_, i) => i));
+  const order = createDatasetRandom(hashString(`${seed}:sft-flawed`)).shuffle(items.map((_, i) => i));
   const flawed = new Set(order.slice(0, Math.round(items.length * badShare)));
   return items.map((item, index) => {
-    const random = createRandom(hashString(`${seed}:sft:${item.id}`));
+    const random = createDatasetRandom(hashString(`${seed}:sft:${item.id}`));
     const governance = options.governance;
     const verdict = governance.govern(item.text, 'feedback');
     const quote = options.quote ? quotableSentence(verdict.redacted, governance) : undefined;
     const keywords = options.keyWords ? promptKeywords(verdict.redacted) : undefined;
     const reference = writeReferenceReply(item, verdict.sentiment.label, random, { quote, keywords });
     const flaws = flawed.has(index) ? chooseFlaws(random) : [];
-    return {
+    const example: SftExample = {
       id: `sft-${item.id}`,
       taskId: item.id,
       category: item.category,
@@ -316,5 +318,7 @@ export function buildSftCorpus(items: readonly DatasetItem[], options: SftCorpus
       reply: flaws.length ? addFlaws(reference, flaws, random) : reference,
       flaws,
     };
+    options.onProgress?.(index + 1);
+    return example;
   });
 }

@@ -34,6 +34,8 @@ export interface EvaluationOptions {
    * check that RL kept the replies fluent.
    */
   reference?: Policy;
+  /** Told how many items are finished, of how many, about twice a second and at the end. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** The `edgelight eval` report. */
@@ -89,10 +91,11 @@ export async function evaluatePolicyReplies(
     const rollouts = await store.enqueueRollouts(
       tasks.map((task) => ({ input: task, mode: 'test', resources_id: resources.resources_id })),
     );
-    const finished = await store.waitForRollouts({
-      rollout_ids: rollouts.map((r) => r.rollout_id),
-      timeout: null,
-    });
+    const finished = await waitReporting(
+      store,
+      rollouts.map((r) => r.rollout_id),
+      options.onProgress,
+    );
     const groups = await Promise.all(finished.map((r) => readRolloutGroup(store, r)));
     const replies = groups.flatMap((g) => g.samples);
     const summary = summariseReplies(replies);
@@ -126,5 +129,38 @@ export async function evaluatePolicyReplies(
     return { report, replies: evaluated };
   } finally {
     await pool.stop();
+  }
+}
+
+/** Waits for every rollout; with `onProgress`, a second, polling read counts the finished ones meanwhile. */
+async function waitReporting(
+  store: LightningStore,
+  ids: string[],
+  onProgress?: (done: number, total: number) => void,
+) {
+  if (!onProgress) return store.waitForRollouts({ rollout_ids: ids, timeout: null });
+  let stopped = false;
+  let reading: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    reading ??= store
+      .waitForRollouts({ rollout_ids: ids, timeout: 0 })
+      .then(
+        (done) => {
+          if (!stopped) onProgress(done.length, ids.length);
+        },
+        () => {}, // a failed count is skipped; the wait above reports real failures
+      )
+      .finally(() => {
+        reading = null;
+      });
+  }, 500);
+  try {
+    const finished = await store.waitForRollouts({ rollout_ids: ids, timeout: null });
+    onProgress(finished.length, ids.length);
+    return finished;
+  } finally {
+    stopped = true;
+    clearInterval(timer);
+    await reading;
   }
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../server/app';
 import { isLoopbackHost } from '../../server/middleware/auth';
 import { run as serve } from '../../server/commands/serve';
-import { CliUsageError } from '../../server/cli';
+import { CliUsageError } from '../../server/commands/args';
 
 type ErrorJson = { error: { code: string; message: string; details: unknown } };
 
