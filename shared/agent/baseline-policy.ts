@@ -1,5 +1,5 @@
 import type { SftExample } from '../data/schema';
-import { createRandom, hashString } from '../data/random';
+import { createDatasetRandom, hashString } from '../random';
 import type { DraftedReply, DraftOptions, ReplyPolicy } from './policy';
 
 // The baseline policy, used until a trained checkpoint exists: it "drafts" by sampling replies of the
@@ -26,7 +26,7 @@ export function createBaselinePolicy(corpus: readonly SftExample[], seed = 7): R
     ): Promise<DraftedReply[][]> {
       const callSeed = options.seed ?? hashString(`${seed}:${calls++}`);
       return prompts.map((prompt, i) => {
-        const random = createRandom(hashString(`${callSeed}:${i}:${prompt}`));
+        const random = createDatasetRandom(hashString(`${callSeed}:${i}:${prompt}`));
         const category = prompt.match(CATEGORY_LINE)?.[1];
         const pool = (category && byCategory.get(category)) || corpus;
         return Array.from({ length: samplesPerPrompt }, () => ({ text: random.pick(pool).reply }));

@@ -1,4 +1,5 @@
 import type { GovernancePipeline, Verdict } from '../governance/types';
+import { seededHash } from '../random';
 import type { RolloutContext } from './context';
 import type { DraftedReply } from './policy';
 import { buildFeedbackPrompt } from './prompt';
@@ -58,12 +59,6 @@ export interface ScoredReply {
   reward: RewardResult;
 }
 
-function stableSeed(base: number, id: string): number {
-  let h = base >>> 0;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}
-
 function verdictSummary(verdict: Verdict) {
   return {
     decision: verdict.decision,
@@ -108,7 +103,7 @@ export function createFeedbackAgent(options: FeedbackAgentOptions): LitAgent {
           : typeof step === 'number'
             ? `${task.id}@${step}`
             : ctx.rollout.rollout_id;
-      const seed = options.seed === undefined ? undefined : stableSeed(options.seed, key);
+      const seed = options.seed === undefined ? undefined : seededHash(options.seed, key);
       const batch = await policy.draft([prompt], group, {
         seed,
         temperature: options.temperature,

@@ -2,7 +2,7 @@ import type { PiiType } from '../governance/types';
 import { DETAILS, FAMILIES, SLOTS, type TemplateFamily } from './families';
 import { novelSlots } from './novel-slots';
 import { samplePii } from './pii';
-import { createRandom, hashString, type Random } from './random';
+import { createDatasetRandom, hashString, type Random } from '../random';
 import type { DatasetItem, Split } from './schema';
 import { assignSplits } from './splits';
 
@@ -89,7 +89,7 @@ export function generateFeedback(options: GenerateOptions = {}): DatasetItem[] {
   if (!(o.novelShare >= 0 && o.novelShare <= 1))
     throw new Error(`novelShare must be in [0, 1], got ${o.novelShare}`);
   const splits = assignSplits(FAMILIES, { seed: o.seed, valShare: o.valShare, testShare: o.testShare });
-  const random = createRandom(o.seed);
+  const random = createDatasetRandom(o.seed);
   const families = random.shuffle(FAMILIES);
   const seen = new Set<string>();
   const items: DatasetItem[] = [];
@@ -101,7 +101,7 @@ export function generateFeedback(options: GenerateOptions = {}): DatasetItem[] {
     // The item as the templates draw it. Dedupe runs on this text, so novel slots (below) never change
     // which attempts are kept, and items without them are the same with or without the option.
     const draw = (withSlots?: (drawn: Record<string, string>) => Record<string, string>) => {
-      const itemRandom = createRandom(itemSeed);
+      const itemRandom = createDatasetRandom(itemSeed);
       const drawn = drawSlots(family, itemRandom);
       const slots = withSlots ? withSlots(drawn) : drawn;
       const snippets = itemRandom.chance(o.piiShare) ? samplePii(itemRandom) : [];
@@ -114,7 +114,7 @@ export function generateFeedback(options: GenerateOptions = {}): DatasetItem[] {
     if (seen.has(base.text) && attempts < o.count * 20) continue;
     seen.add(base.text);
     const split: Split = splits.get(family.id)!;
-    const novelRandom = createRandom(hashString(`${o.seed}:novel:${itemSeed}`));
+    const novelRandom = createDatasetRandom(hashString(`${o.seed}:novel:${itemSeed}`));
     const { slots, snippets, text } =
       split === 'train' && novelRandom.chance(o.novelShare)
         ? draw((drawn) => novelSlots(drawn, novelRandom))

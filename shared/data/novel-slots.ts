@@ -1,5 +1,5 @@
 import { NOVEL_PLURAL, NOVEL_SINGULAR } from './novel-words';
-import type { Random } from './random';
+import type { Random } from '../random';
 
 // Novel slot values: the generator's slot pools are short lists (ten pages, five typos), so a small
 // policy trained on them learns to *recall* a page name rather than *copy* the one the feedback

@@ -1,6 +1,6 @@
 import { luhnCheckDigit } from '../governance/pii/digits';
 import type { PiiType } from '../governance/types';
-import type { Random } from './random';
+import type { Random } from '../random';
 
 // Synthetic personal data for the generator. Values are well-formed (Luhn-valid card numbers,
 // mod-97-valid IBANs, plausible phone numbers) so the governance recognisers, which validate, see

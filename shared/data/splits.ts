@@ -1,5 +1,5 @@
 import type { TemplateFamily } from './families';
-import { createRandom, hashString } from './random';
+import { createDatasetRandom, hashString } from '../random';
 import type { Split } from './schema';
 
 // Train / val / test BY TEMPLATE FAMILY: a family lives in exactly one split, so evaluation sees
@@ -23,7 +23,7 @@ export function assignSplits(families: readonly TemplateFamily[], options: Split
   }
   const result = new Map<string, Split>();
   for (const [group, members] of groups) {
-    const random = createRandom(hashString(`${options.seed}:split:${group}`));
+    const random = createDatasetRandom(hashString(`${options.seed}:split:${group}`));
     const order = random.shuffle(members.map((f) => f.id).sort());
     // At least one family in val and test when the group has three or more, the rest in train.
     const val = order.length >= 3 ? Math.max(1, Math.round(order.length * options.valShare)) : 0;

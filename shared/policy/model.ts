@@ -37,7 +37,7 @@
 //   consumer (losses, sampling, KL) applies a log-softmax, which leaves normalised log-probs unchanged.
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { createRng, deriveSeed } from '../train/rng';
+import { createRng, deriveSeed } from '../random';
 import { attention, embed, linear, logMixture, rotateHalf, scatterRows, scores } from './ops';
 
 export const ModelConfigSchema = z

@@ -9,7 +9,7 @@
 // small-batch sampling on wasm affordable.
 import type { DraftedReply, DraftOptions, ReplyPolicy } from '../agent/policy';
 import type { PromptFormat } from '../agent/prompt';
-import { deriveSeed } from '../train/rng';
+import { deriveSeed } from '../random';
 import type { Policy } from './model';
 import { generate } from './sampling';
 import { DEFAULT_MAX_NEW_TOKENS, decodeReply, encodePrompt, promptBudget } from './sequence';

@@ -24,7 +24,7 @@
 // `useCache: false` recomputes the whole prefix every step (the reference the cache is tested against).
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { createRng, deriveSeed, type Rng } from '../train/rng';
+import { createRng, deriveSeed, type Rng } from '../random';
 import { disposeCache, type KVCache, type Policy } from './model';
 
 export const SamplingOptionsSchema = z.object({

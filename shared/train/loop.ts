@@ -2,7 +2,7 @@
 // a pure function of (seed, step), so a resumed run draws exactly the batches the uninterrupted run
 // would have drawn without saving any RNG state.
 import { z } from 'zod';
-import { createRng, deriveSeed } from './rng';
+import { createRng, deriveSeed } from '../random';
 
 /** One training step, as streamed to the progress callback and stored beside the run. */
 export const StepMetricsSchema = z.object({

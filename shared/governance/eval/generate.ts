@@ -1,5 +1,5 @@
 import type { PiiType } from '../types';
-import { type Random, seededRandom } from './random';
+import { createDatasetRandom, type InclusiveRandom, withInclusiveBounds } from '../../random';
 import { FEEDBACK_TEMPLATES, RESPONSE_TEMPLATES } from './templates';
 import * as values from './values';
 
@@ -18,7 +18,7 @@ export type EvalItem = {
   rules: LabelledRuleSpan[];
 };
 
-const PII_SLOTS: Record<string, (r: Random) => string> = {
+const PII_SLOTS: Record<string, (r: InclusiveRandom) => string> = {
   EMAIL: values.email,
   PHONE: values.phone,
   CREDIT_CARD: values.creditCard,
@@ -29,7 +29,7 @@ const PII_SLOTS: Record<string, (r: Random) => string> = {
   FIRST: values.firstName,
   STREET_ADDRESS: values.streetAddress,
 };
-const DISTRACTORS: Record<string, (r: Random) => string> = {
+const DISTRACTORS: Record<string, (r: InclusiveRandom) => string> = {
   VERSION: values.version,
   ORDER: values.orderNumber,
   PRICE: values.price,
@@ -38,7 +38,7 @@ const DISTRACTORS: Record<string, (r: Random) => string> = {
 };
 const SLOT = /\{([A-Z_]+|[VN]:[a-z0-9_]+:[^}]+)\}/g;
 
-function fill(template: string, r: Random): Pick<EvalItem, 'text' | 'pii' | 'rules'> {
+function fill(template: string, r: InclusiveRandom): Pick<EvalItem, 'text' | 'pii' | 'rules'> {
   let text = '';
   const pii: LabelledSpan[] = [];
   const rules: LabelledRuleSpan[] = [];
@@ -74,7 +74,7 @@ export type EvalSetOptions = { seed?: number; perTemplate?: number };
  * `dev` or `test` half, so a template's sentences never appear in both.
  */
 export function generateEvalSet(options: EvalSetOptions = {}): EvalItem[] {
-  const r = seededRandom(options.seed ?? 2026);
+  const r = withInclusiveBounds(createDatasetRandom(options.seed ?? 2026));
   const perTemplate = options.perTemplate ?? 12;
   const templates = [
     ...FEEDBACK_TEMPLATES.map((t) => ({ t, kind: 'feedback' as const })),
@@ -107,7 +107,7 @@ export function generateEvalSet(options: EvalSetOptions = {}): EvalItem[] {
 
 /** Items of about `bytes` characters made by joining evaluation sentences (for latency figures). */
 export function sizedItems(count: number, bytes: number, seed = 7): string[] {
-  const r = seededRandom(seed);
+  const r = withInclusiveBounds(createDatasetRandom(seed));
   const pool = generateEvalSet({ seed, perTemplate: 4 }).map((i) => i.text);
   const out: string[] = [];
   for (let n = 0; n < count; n++) {

@@ -1,7 +1,7 @@
 import { parsePhoneNumber } from 'awesome-phonenumber';
 import { composeIBAN, isValidIBAN } from 'ibantools';
 import { luhnCheckDigit, luhnValid } from '../pii/digits';
-import type { Random } from './random';
+import type { InclusiveRandom } from '../../random';
 
 // Faker-style value generators for the evaluation set. Every PII value is real-shaped and valid
 // (Luhn, mod-97, libphonenumber), and the distractors are the look-alikes that must not be flagged.
@@ -138,20 +138,20 @@ const DOMAINS = [
   'posteo.de',
 ];
 
-export function person(r: Random): string {
+export function person(r: InclusiveRandom): string {
   const roll = r.next();
   if (roll < 0.12) return `${r.pick(FIRST)} ${r.pick(PARTICLE_NAMES)}`;
   if (roll < 0.2) return `${r.pick(FIRST)} ${String.fromCharCode(65 + r.int(0, 25))}. ${r.pick(LAST)}`;
   return `${r.pick(FIRST)} ${r.pick(LAST)}`;
 }
-export function firstName(r: Random): string {
+export function firstName(r: InclusiveRandom): string {
   return r.pick(FIRST);
 }
-export function honorificName(r: Random): { prefix: string; name: string } {
+export function honorificName(r: InclusiveRandom): { prefix: string; name: string } {
   return { prefix: `${r.pick(HONORIFICS)} `, name: r.pick(LAST) };
 }
 
-export function email(r: Random): string {
+export function email(r: InclusiveRandom): string {
   const first = r.pick(FIRST).toLowerCase();
   const last = r
     .pick(LAST)
@@ -167,7 +167,7 @@ export function email(r: Random): string {
   return `${local}@${r.pick(DOMAINS)}`;
 }
 
-const PHONE_FORMATS: Array<(r: Random) => { text: string; region: string }> = [
+const PHONE_FORMATS: Array<(r: InclusiveRandom) => { text: string; region: string }> = [
   (r) => {
     const n = `${r.pick(['212', '415', '646', '312', '617', '206', '512', '303'])}${r.int(2, 9)}${r.digits(2)}${r.digits(4)}`;
     return {
@@ -232,7 +232,7 @@ const PHONE_FORMATS: Array<(r: Random) => { text: string; region: string }> = [
 ];
 
 /** A phone number libphonenumber calls valid, in one of several national and international formats. */
-export function phone(r: Random): string {
+export function phone(r: InclusiveRandom): string {
   for (let attempt = 0; attempt < 50; attempt++) {
     const { text, region } = r.pick(PHONE_FORMATS)(r);
     if (parsePhoneNumber(text, { regionCode: region }).valid) return text;
@@ -240,12 +240,12 @@ export function phone(r: Random): string {
   return '+1 415 555 0132';
 }
 
-function withLuhnDigit(prefix: string, length: number, r: Random): string {
+function withLuhnDigit(prefix: string, length: number, r: InclusiveRandom): string {
   const body = prefix + r.digits(length - prefix.length - 1);
   return body + luhnCheckDigit(body);
 }
 
-export function creditCard(r: Random): string {
+export function creditCard(r: InclusiveRandom): string {
   const kind = r.pick(['visa', 'mc', 'amex', 'discover']);
   if (kind === 'amex') {
     const n = withLuhnDigit(r.pick(['34', '37']), 15, r);
@@ -258,14 +258,14 @@ export function creditCard(r: Random): string {
 }
 
 /** Sixteen digits that fail the Luhn check (a tracking or order number, not a card). */
-export function luhnInvalidDigits(r: Random): string {
+export function luhnInvalidDigits(r: InclusiveRandom): string {
   for (;;) {
     const n = r.digits(16);
     if (!luhnValid(n)) return n;
   }
 }
 
-const BBANS: Array<[string, (r: Random) => string]> = [
+const BBANS: Array<[string, (r: InclusiveRandom) => string]> = [
   ['DE', (r) => r.digits(18)],
   ['GB', (r) => `${r.pick(['WEST', 'BARC', 'LOYD', 'NWBK'])}${r.digits(14)}`],
   ['NL', (r) => `${r.pick(['ABNA', 'INGB', 'RABO'])}${r.digits(10)}`],
@@ -274,7 +274,7 @@ const BBANS: Array<[string, (r: Random) => string]> = [
   ['IT', (r) => `X${r.digits(22)}`],
 ];
 
-export function iban(r: Random): string {
+export function iban(r: InclusiveRandom): string {
   for (let attempt = 0; attempt < 50; attempt++) {
     const [countryCode, bban] = r.pick(BBANS);
     const value = composeIBAN({ countryCode, bban: bban(r) });
@@ -285,20 +285,20 @@ export function iban(r: Random): string {
   return 'DE89 3704 0044 0532 0130 00';
 }
 
-export function ip(r: Random): string {
+export function ip(r: InclusiveRandom): string {
   if (r.chance(0.7)) return `${r.int(1, 223)}.${r.int(0, 255)}.${r.int(0, 255)}.${r.int(1, 254)}`;
   const group = () => r.int(0, 0xffff).toString(16);
   return r.chance(0.5) ? Array.from({ length: 8 }, group).join(':') : `2001:db8:${group()}::${group()}`;
 }
 
-export function ssn(r: Random): string {
+export function ssn(r: InclusiveRandom): string {
   const area = String(r.pick([r.int(1, 665), r.int(667, 899)])).padStart(3, '0');
   const group = String(r.int(1, 99)).padStart(2, '0');
   const serial = String(r.int(1, 9999)).padStart(4, '0');
   return `${area}-${group}-${serial}`;
 }
 
-export function streetAddress(r: Random): string {
+export function streetAddress(r: InclusiveRandom): string {
   const street = `${r.int(1, 9999)} ${r.chance(0.2) ? `${r.pick(['North', 'South', 'East', 'West'])} ` : ''}${r.pick(STREET_NAMES)} ${r.pick(SUFFIXES)}`;
   const unit = r.chance(0.2)
     ? `, ${r.pick(['Apt', 'Suite', 'Unit'])} ${r.int(1, 40)}${r.pick(['', 'B'])}`
@@ -309,14 +309,14 @@ export function streetAddress(r: Random): string {
 }
 
 // Look-alikes that are not PII.
-export function version(r: Random): string {
+export function version(r: InclusiveRandom): string {
   return r.pick([
     `v${r.int(1, 9)}.${r.int(0, 20)}.${r.int(0, 30)}`,
     `version ${r.int(1, 12)}.${r.int(0, 9)}.${r.int(0, 99)}`,
     `build ${r.int(1, 9)}.${r.int(0, 9)}.${r.int(0, 9)}.${r.int(256, 9999)}`,
   ]);
 }
-export function orderNumber(r: Random): string {
+export function orderNumber(r: InclusiveRandom): string {
   return r.pick([
     `#${r.int(10000, 999999)}`,
     `order ${r.int(1000000, 99999999)}`,
@@ -324,10 +324,10 @@ export function orderNumber(r: Random): string {
     `ticket ${r.int(100000, 9999999)}`,
   ]);
 }
-export function price(r: Random): string {
+export function price(r: InclusiveRandom): string {
   return r.pick([`$${r.int(5, 500)}.${r.int(10, 99)}`, `€${r.int(5, 2000)}`, `£${r.int(1, 99)}.99`]);
 }
-export function date(r: Random): string {
+export function date(r: InclusiveRandom): string {
   const y = r.int(2019, 2026);
   const m = String(r.int(1, 12)).padStart(2, '0');
   const d = String(r.int(1, 28)).padStart(2, '0');

@@ -16,7 +16,7 @@ import {
 import type { FeedbackTask } from '../../../shared/agent/task';
 import { generateFeedback } from '../../../shared/data/generator';
 import { samplePii } from '../../../shared/data/pii';
-import { createRandom } from '../../../shared/data/random';
+import { createDatasetRandom } from '../../../shared/random';
 import { buildSftCorpus } from '../../../shared/data/sft';
 import { createGovernancePipeline } from '../../../shared/governance';
 import type { Verdict } from '../../../shared/governance/types';
@@ -296,7 +296,7 @@ describe('reward properties', () => {
   it('gives 0 whenever personal data leaks into the reply', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: references.length - 1 }), fc.nat(), (k, seed) => {
-        const pii = samplePii(createRandom(seed)).filter(
+        const pii = samplePii(createDatasetRandom(seed)).filter(
           (p) => p.type === 'EMAIL' || p.type === 'CREDIT_CARD' || p.type === 'US_SSN',
         );
         const leak = pii[0]?.value ?? `someone${seed % 1000}@example.org`;

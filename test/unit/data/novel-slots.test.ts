@@ -5,7 +5,7 @@ import { acknowledgementScore, feedbackKeywords } from '../../../shared/agent/re
 import { SLOTS } from '../../../shared/data/families';
 import { generateFeedback } from '../../../shared/data/generator';
 import { NOVEL_PLURAL, NOVEL_SINGULAR } from '../../../shared/data/novel-words';
-import { createRandom } from '../../../shared/data/random';
+import { createDatasetRandom } from '../../../shared/random';
 import { buildSftCorpus, feedbackSubject } from '../../../shared/data/sft';
 import { createGovernancePipeline } from '../../../shared/governance';
 
@@ -57,7 +57,7 @@ describe('novel slot values', () => {
     expect(NOVEL_SINGULAR.length).toBeGreaterThan(500);
     expect(NOVEL_PLURAL.length).toBeGreaterThan(500);
     const governance = createGovernancePipeline();
-    const random = createRandom(3);
+    const random = createDatasetRandom(3);
     for (let i = 0; i < 100; i++) {
       const word = random.pick(random.chance(0.5) ? NOVEL_SINGULAR : NOVEL_PLURAL);
       const verdict = governance.govern(`We looked at the ${word} section again.`, 'response');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KEYWORDS_MARKER, promptKeywords, REPLY_MARKER } from '../../../shared/agent/prompt';
 import { countWords, rewardFeedbackReply } from '../../../shared/agent/reward';
 import { generateFeedback } from '../../../shared/data/generator';
-import { createRandom } from '../../../shared/data/random';
+import { createDatasetRandom } from '../../../shared/random';
 import { addFlaws, buildSftCorpus, quotableSentence } from '../../../shared/data/sft';
 import { createGovernancePipeline } from '../../../shared/governance';
 
@@ -59,7 +59,7 @@ describe('SFT corpus', () => {
 
   it('makes each bad habit visible to governance or the reward', () => {
     const reference = corpus.find((ex) => ex.flaws.length === 0)!.reply;
-    const random = createRandom(3);
+    const random = createDatasetRandom(3);
     const rules = (text: string) => governance.govern(text, 'response').violations.map((v) => v.rule);
     expect(rules(addFlaws(reference, ['absolute-assurance'], random))).toContain('inst_017');
     expect(rules(addFlaws(reference, ['maturity-claim'], random))).toContain('inst_018');

@@ -12,7 +12,7 @@ import {
 import { logMixture } from '../../../shared/policy/ops';
 import { selectBackend } from '../../../shared/train/backend';
 import { AdamW } from '../../../shared/train/optimizer';
-import { createRng } from '../../../shared/train/rng';
+import { createRng } from '../../../shared/random';
 import { sftStep } from '../../../shared/train/sft';
 
 const micro = { vocabSize: 48, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32 };

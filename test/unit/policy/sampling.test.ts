@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createPolicy } from '../../../shared/policy/model';
 import { generate, sampleRow } from '../../../shared/policy/sampling';
 import { selectBackend } from '../../../shared/train/backend';
-import { createRng } from '../../../shared/train/rng';
+import { createRng } from '../../../shared/random';
 
 const micro = { vocabSize: 40, blockSize: 48, nLayer: 2, nHead: 2, nEmbd: 32 };
 const prompts = [

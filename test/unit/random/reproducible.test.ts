@@ -1,20 +1,32 @@
 import { createHash } from 'node:crypto';
-import * as tf from '@tensorflow/tfjs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBaselinePolicy } from '../../../shared/agent/baseline-policy';
 import { DEFAULT_GENERATE_OPTIONS, generateFeedback } from '../../../shared/data/generator';
-import { createRandom, hashString } from '../../../shared/data/random';
 import { buildSftCorpus } from '../../../shared/data/sft';
 import { createGovernancePipeline } from '../../../shared/governance';
 import { generateEvalSet, sizedItems } from '../../../shared/governance/eval/generate';
-import { seededRandom } from '../../../shared/governance/eval/random';
 import { createPolicy } from '../../../shared/policy/model';
-import { createRng, deriveSeed } from '../../../shared/train/rng';
+import { selectBackend } from '../../../shared/train/backend';
+import {
+  createDatasetRandom,
+  createRng,
+  deriveSeed,
+  FNV_OFFSET_BASIS,
+  hashString,
+  MAX_SEED,
+  seededHash,
+  UINT32_RANGE,
+  withInclusiveBounds,
+} from '../../../shared/random';
 
 // Fingerprints of every seeded output, recorded before the PRNGs and hashes moved into shared/random
 // (issue 16). Datasets, SFT corpora, evaluation sets, weight init and sampling streams must reproduce
 // byte for byte: documented figures were measured on them. A change of one byte fails here; if an
 // output is meant to change, say so in the commit and re-record the constant.
+
+const ROOT = join(__dirname, '../../..');
 
 const sha256 = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
@@ -30,7 +42,7 @@ function rngStream(seed: number) {
 }
 
 function randomStream(seed: number) {
-  const random = createRandom(seed);
+  const random = createDatasetRandom(seed);
   return {
     next: Array.from({ length: 64 }, () => random.next()),
     int: Array.from({ length: 32 }, () => random.int(-5, 1000)),
@@ -41,7 +53,7 @@ function randomStream(seed: number) {
 }
 
 function inclusiveStream(seed: number) {
-  const random = seededRandom(seed);
+  const random = withInclusiveBounds(createDatasetRandom(seed));
   return {
     next: Array.from({ length: 16 }, () => random.next()),
     int: Array.from({ length: 32 }, () => random.int(0, 9)),
@@ -91,8 +103,20 @@ const CASES: Record<string, () => unknown> = {
   ],
   hashString: () =>
     ['', 'a', '7:split:billing', '7:sft-flawed', '7:novel:12345', 'é ünïcode'].map(hashString),
-  'createRandom(7).next()': () => createRandom(7).next(),
-  'createRandom streams (next, int, pick, chance, shuffle)': () => sha256(SEEDS.map(randomStream)),
+  // The feedback agent's sampling seed: seededHash(seed, key), formerly its own stableSeed (values
+  // recorded from that function before it was replaced).
+  'feedback agent sampling seeds': () =>
+    (
+      [
+        [7, 'task-1'],
+        [0, ''],
+        [42, 'fb-0007@12'],
+        [2 ** 32 + 5, 'ro-abc'],
+        [-3, 'é ünïcode'],
+      ] as const
+    ).map(([seed, key]) => seededHash(seed, key)),
+  'createDatasetRandom(7).next()': () => createDatasetRandom(7).next(),
+  'createDatasetRandom streams (next, int, pick, chance, shuffle)': () => sha256(SEEDS.map(randomStream)),
   'governance eval view (inclusive int, digits)': () => sha256([7, 11, 2026].map(inclusiveStream)),
   'generateFeedback(DEFAULT_GENERATE_OPTIONS)': () => sha256(generateFeedback(DEFAULT_GENERATE_OPTIONS)),
   'generateFeedback, novel slots': () => sha256(generateFeedback({ seed: 11, count: 600, novelShare: 0.5 })),
@@ -133,8 +157,9 @@ const EXPECTED: Record<string, unknown> = {
   'createRng streams (next, normal, int)': '831cf1a67f7453e972154b052715cbbb5f7fc75cccdd6e65f5b1276a2a2aee12',
   deriveSeed: [164558732, 3798028914, 1911843696, 1876957013, 667681417, 1536255355, 1559845421, 1919490117],
   hashString: [2166136261, 3826002220, 3892789085, 430681985, 286136599, 3635406430],
-  'createRandom(7).next()': 0.011704753153026104,
-  'createRandom streams (next, int, pick, chance, shuffle)':
+  'feedback agent sampling seeds': [2144231544, 0, 1906002795, 4220087335, 1129473814],
+  'createDatasetRandom(7).next()': 0.011704753153026104,
+  'createDatasetRandom streams (next, int, pick, chance, shuffle)':
     '43077c9b90f39218b453a0dbd5a106787e74fe899293be684df9fcc43ca7f357',
   'governance eval view (inclusive int, digits)':
     '9edcb64518afa588dc26129f8e06a672f5f7ebd5d9e38019639a3c1e4b06bac8',
@@ -156,9 +181,31 @@ const EXPECTED: Record<string, unknown> = {
     'b1126fdcf73a2f433cbbde85cf1cb2d3f0ad1f0007c9c9b9938b80fe8278003e',
 };
 
+describe('shared/random', () => {
+  it('names its integer bounds and keys the hash on a basis', () => {
+    expect(UINT32_RANGE).toBe(4294967296);
+    expect(MAX_SEED).toBe(4294967295);
+    expect(createRng(MAX_SEED + 1).next()).toBe(createRng(0).next());
+    expect(hashString('abc')).toBe(seededHash(FNV_OFFSET_BASIS, 'abc'));
+  });
+
+  it('is a leaf: it imports nothing of the project, and shared/policy imports nothing of shared/train', () => {
+    const imports = (dir: string) =>
+      readdirSync(join(ROOT, dir))
+        .filter((f) => f.endsWith('.ts'))
+        .flatMap((f) =>
+          [...readFileSync(join(ROOT, dir, f), 'utf8').matchAll(/\bfrom '([^']+)'/g)].map(
+            (m) => `${f}: ${m[1]}`,
+          ),
+        );
+    expect(imports('shared/random').filter((i) => !/: \.\/[\w-]+$/.test(i))).toEqual([]);
+    expect(imports('shared/policy').filter((i) => /: \.\.\/train(\/|$)/.test(i))).toEqual([]);
+  });
+});
+
 describe('seeded outputs reproduce byte for byte', () => {
   beforeAll(async () => {
-    await tf.setBackend('cpu');
+    await selectBackend({ prefer: 'cpu' });
   });
   it.each(Object.keys(CASES))('%s', async (name) => {
     const value = await CASES[name]();
