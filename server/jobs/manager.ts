@@ -149,7 +149,7 @@ export class TrainJobManager {
     if (message.type === 'metrics') {
       entry.job.latest_metrics = message.metrics;
       this.emit(entry, message);
-    } else if (message.type === 'log') {
+    } else if (message.type === 'log' || message.type === 'phase') {
       this.emit(entry, message);
     } else if (message.type === 'checkpoint') {
       const published = await this.publish(message.checkpoint_id, entry.job.job_id, message.step);

@@ -1,19 +1,13 @@
-// The training job's thread: runs `edgelight train` (the same trainer and the same checks as the
-// CLI) with the job's config, turns its progress lines into metrics messages, and copies every
-// checkpoint it saves into the server's blob folder so the host can publish it as a resource.
-import { mkdir } from 'node:fs/promises';
+// The training job's thread: runs the one trainer session (through the same run-folder runner as
+// `edgelight train`) with the job's config, forwards its typed events to the host, and copies every
+// checkpoint into the server's blob folder so the host can publish it as a resource.
 import { join } from 'node:path';
-import { format } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadCheckpoint, saveCheckpoint } from '../../shared/policy/checkpoint';
-import {
-  DirectoryBlobStorage,
-  readCheckpointDirectory,
-  writeCheckpointDirectory,
-} from '../checkpoints/directory';
-import { CliUsageError } from '../cli';
-import { run as train } from '../commands/train';
-import { parseProgressLine, TrainJobConfig, trainArgv } from './config';
+import { TrainSetupError } from '../../shared/train/session';
+import { DirectoryBlobStorage } from '../checkpoints/directory';
+import { type CheckpointFinder, trainInFolder } from '../train/run-folder';
+import { TrainJobConfig } from './config';
 import type { HostMessage, WorkerMessage } from './types';
 
 type JobData = {
@@ -25,7 +19,7 @@ type JobData = {
   latestCheckpointId: string | null;
 };
 
-const data = workerData as { job: JobData['job'] } & Partial<JobData>;
+const data = workerData as JobData;
 const post = (message: WorkerMessage) => parentPort?.postMessage(message);
 
 // A stop ends the trainer after its current step; it saves (and this thread publishes) a final
@@ -35,50 +29,45 @@ parentPort?.on('message', (message: HostMessage) => {
   if (message.type === 'stop') stopping.abort();
 });
 
+/** Checkpoints by id from the server's blob folder; a job never reads paths. */
+function blobCheckpoints(blobs: DirectoryBlobStorage): CheckpointFinder {
+  return async (ref) => {
+    const id =
+      typeof ref === 'string' ? (ref === 'latest' ? data.latestCheckpointId : ref) : ref.checkpointId;
+    if (!id)
+      throw new TrainSetupError(
+        typeof ref === 'string'
+          ? 'init "latest": no policy checkpoint has been published yet'
+          : `the recorded reference has no checkpoint id (only a path, ${ref.path}); give reference`,
+      );
+    return { id, checkpoint: await loadCheckpoint(blobs, id) };
+  };
+}
+
 async function main(): Promise<void> {
   const config = TrainJobConfig.parse(data.job.config);
-  const blobs = new DirectoryBlobStorage(data.blobsDir as string);
-  const out = join(data.runsDir as string, data.job.job_id);
-  await mkdir(out, { recursive: true });
-
-  let init: string | undefined;
-  if (config.init) {
-    const id = config.init === 'latest' ? data.latestCheckpointId : config.init;
-    if (!id) throw new Error('init "latest": no policy checkpoint has been published yet');
-    init = join(out, 'init');
-    await writeCheckpointDirectory(init, await loadCheckpoint(blobs, id));
-  }
-
-  // Everything the trainer prints becomes a message; checkpoint lines become published blobs.
-  let publishing = Promise.resolve();
-  console.log = (...args: unknown[]) => {
-    const line = format(...args);
-    const metrics = parseProgressLine(line);
-    post(metrics ? { type: 'metrics', metrics } : { type: 'log', message: line });
-  };
-  console.error = (...args: unknown[]) => {
-    const line = format(...args);
-    post({ type: 'log', message: line });
-    const saved = /^checkpoint (.+) \([0-9a-f]{12}\)$/.exec(line);
-    if (!saved) return;
-    const dir = saved[1] as string;
-    const step = Number(/step-(\d+)$/.exec(dir)?.[1] ?? 0);
-    publishing = publishing.then(async () => {
-      const { checkpoint } = await readCheckpointDirectory(dir);
-      const checkpointId = await saveCheckpoint(blobs, checkpoint);
-      post({ type: 'checkpoint', step, checkpoint_id: checkpointId });
-    });
-  };
-
-  const code = await train(trainArgv(config, { out, init }), { signal: stopping.signal });
-  await publishing;
-  if (code !== 0) throw new Error(`the trainer exited with code ${code}`);
+  const blobs = new DirectoryBlobStorage(data.blobsDir);
+  await trainInFolder({
+    input: config,
+    out: join(data.runsDir, data.job.job_id),
+    checkpoints: blobCheckpoints(blobs),
+    signal: stopping.signal,
+    log: (message) => post({ type: 'log', message }),
+    afterSave: async (id, checkpoint) => {
+      if ((await saveCheckpoint(blobs, checkpoint)) !== id) throw new Error('checkpoint id mismatch');
+    },
+    onEvent: (event) => {
+      if (event.type === 'step') post({ type: 'metrics', metrics: event.record });
+      else if (event.type === 'checkpoint')
+        post({ type: 'checkpoint', step: event.runStep, checkpoint_id: event.id });
+      else if (event.type === 'info') post({ type: 'log', message: event.message });
+      else if (event.type === 'phase') post({ type: 'phase', phase: event.phase, step: event.runStep });
+    },
+  });
 }
 
 main().then(
   () => post({ type: 'done' }),
-  (error: unknown) => {
-    const message = error instanceof CliUsageError || error instanceof Error ? error.message : String(error);
-    post({ type: 'error', message });
-  },
+  (error: unknown) =>
+    post({ type: 'error', message: error instanceof Error ? error.message : String(error) }),
 );

@@ -1,11 +1,14 @@
 import { z } from 'zod';
+import type { StepRecord } from '../../shared/train/session';
+import type { TrainAlgo } from '../../shared/train/config';
 
 export const TrainJobStatus = z.enum(['running', 'succeeded', 'failed', 'cancelled']);
 export type TrainJobStatus = z.infer<typeof TrainJobStatus>;
 
 /** What a training run reports while it runs; the SSE stream sends these as they come. */
 export type TrainJobEvent =
-  | { type: 'metrics'; metrics: Record<string, unknown> }
+  | { type: 'metrics'; metrics: StepRecord }
+  | { type: 'phase'; phase: TrainAlgo; step: number }
   | { type: 'checkpoint'; step: number; checkpoint_id: string; resources_id: string; version: number }
   | { type: 'log'; message: string }
   | { type: 'status'; status: TrainJobStatus; error?: string };
@@ -17,15 +20,16 @@ export type TrainJob = {
   config: Record<string, unknown>;
   created_at: number;
   ended_at: number | null;
-  /** The latest metrics record (step, loss, reward, ...). */
-  latest_metrics: Record<string, unknown> | null;
+  /** The latest step's record (the objects of the run folder's metrics.jsonl). */
+  latest_metrics: StepRecord | null;
   checkpoints: Array<{ step: number; checkpoint_id: string; resources_id: string; version: number }>;
   error: string | null;
 };
 
 /** Messages from the training worker thread to the server. */
 export type WorkerMessage =
-  | { type: 'metrics'; metrics: Record<string, unknown> }
+  | { type: 'metrics'; metrics: StepRecord }
+  | { type: 'phase'; phase: TrainAlgo; step: number }
   | { type: 'checkpoint'; step: number; checkpoint_id: string }
   | { type: 'log'; message: string }
   | { type: 'done' }

@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../server/app';
 import { BlobStore } from '../../server/blobs/blob-store';
-import { TrainJobConfig, trainArgv } from '../../server/jobs/config';
+import { TrainJobConfig } from '../../server/jobs/config';
+import { resolveTrainConfig } from '../../shared/train/config';
 import { TrainJobManager } from '../../server/jobs/manager';
 import { workerThreadRunner } from '../../server/jobs/worker-runner';
 import { SqliteLightningStore } from '../../server/store/sqlite';
@@ -14,14 +15,14 @@ import { SqliteLightningStore } from '../../server/store/sqlite';
 const micro = {
   algo: 'sft',
   steps: 2,
-  save_every: 1,
-  log_every: 1,
+  saveEvery: 1,
+  logEvery: 1,
   batch: 2,
-  n_layer: 1,
-  n_head: 1,
-  n_embd: 16,
-  block_size: 64,
-  vocab_size: 300,
+  nLayer: 1,
+  nHead: 1,
+  nEmbd: 16,
+  blockSize: 64,
+  vocabSize: 300,
 };
 
 type SseEvent = { event: string; data: Record<string, unknown> };
@@ -78,7 +79,9 @@ describe('training jobs: POST /v1/train/jobs runs the trainer in a worker thread
   it.each([
     ['an unknown algorithm', { algo: 'ppo', steps: 1 }],
     ['neither steps nor minutes', { algo: 'sft' }],
-    ['grpo without a starting checkpoint', { algo: 'grpo', steps: 1 }],
+    ['grpo without a starting checkpoint or a warm-up', { algo: 'grpo', steps: 1, sftSteps: 0 }],
+    ['snake_case settings (the body is camelCase)', { algo: 'sft', steps: 1, save_every: 1 }],
+    ['a path as init', { algo: 'sft', steps: 1, init: '/tmp/run' }],
     ['a group of one for grpo', { algo: 'grpo', steps: 1, init: 'latest', group: 1 }],
     ['a data path from the network', { algo: 'sft', steps: 1, data: '/etc/passwd' }],
   ])('refuses %s with 422 and starts nothing', async (_label, body) => {
@@ -87,10 +90,15 @@ describe('training jobs: POST /v1/train/jobs runs the trainer in a worker thread
     expect(jobs.list()).toEqual([]);
   });
 
-  it('passes a job config to the trainer as its command-line flags, --copy included', () => {
-    const argv = trainArgv(TrainJobConfig.parse({ ...micro, copy: true }), { out: '/runs/x' });
-    expect(argv).toEqual(expect.arrayContaining(['--algo', 'sft', '--n-embd', '16', '--copy']));
-    expect(trainArgv(TrainJobConfig.parse(micro), { out: '/runs/x' })).not.toContain('--copy');
+  it('takes the same TrainConfig as the command line and the lab', () => {
+    const body = TrainJobConfig.parse({ ...micro, copy: true });
+    expect(resolveTrainConfig(body)).toMatchObject({
+      algo: 'sft',
+      copy: true,
+      nEmbd: 16,
+      group: 8,
+      lr: 2e-3,
+    });
   });
 
   it('trains, streams metrics and checkpoints over SSE, publishes each checkpoint, and allows one job at a time', async () => {
@@ -108,10 +116,17 @@ describe('training jobs: POST /v1/train/jobs runs the trainer in a worker thread
     const events = await readEvents(stream);
     expect(events[0]?.event).toBe('job');
     expect(events.at(-1)).toMatchObject({ event: 'status', data: { status: 'succeeded' } });
-    const steps = events
-      .filter((e) => e.event === 'metrics')
-      .map((e) => (e.data.metrics as { step: number }).step);
-    expect(steps).toContain(2);
+    const metrics = events.filter((e) => e.event === 'metrics').map((e) => e.data.metrics);
+    expect(metrics.map((m) => (m as { runStep: number }).runStep)).toEqual([1, 2]);
+    // The run folder's metrics.jsonl holds the very objects the stream carried, and the resolved config.
+    const runDir = join(dir, 'runs', job.job_id);
+    const lines = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l))).toEqual(metrics);
+    expect(JSON.parse(readFileSync(join(runDir, 'train_config.json'), 'utf8'))).toMatchObject({
+      algo: 'sft',
+      nEmbd: 16,
+      lrHorizon: 2,
+    });
     const checkpoints = events.filter((e) => e.event === 'checkpoint').map((e) => e.data);
     expect(checkpoints.map((c) => c.step)).toEqual([1, 2]);
 
@@ -131,7 +146,7 @@ describe('training jobs: POST /v1/train/jobs runs the trainer in a worker thread
   });
 
   it('stops a running job on DELETE after its current step, publishing a final checkpoint', async () => {
-    const created = await post({ ...micro, steps: 100_000, save_every: 100_000 });
+    const created = await post({ ...micro, steps: 100_000, saveEvery: 100_000 });
     const { job_id } = (await created.json()) as { job_id: string };
     // Wait until it has trained a step, so there is something to save.
     const trained = new Promise<void>((resolve) => {
@@ -147,7 +162,7 @@ describe('training jobs: POST /v1/train/jobs runs the trainer in a worker thread
     expect(stopped.status).toBe(200);
     const job = (await stopped.json()) as { status: string; checkpoints: { step: number }[] };
     expect(job.status).toBe('cancelled');
-    // save_every is out of reach, so this checkpoint is the one the stop saved.
+    // saveEvery is out of reach, so this checkpoint is the one the stop saved.
     expect(job.checkpoints.length).toBe(1);
     expect(job.checkpoints[0].step).toBeGreaterThanOrEqual(1);
     expect((await app.request('/v1/train/jobs/job-unknown', { method: 'DELETE' })).status).toBe(404);

@@ -1,7 +1,7 @@
 // `edgelight train` and `edgelight eval` in-process on a handful of short examples: exact resume,
 // checkpoint layout, the eval report's shape, SFT → GRPO, and usage errors.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -266,7 +266,27 @@ describe('edgelight train / eval', () => {
     expect(run.stderr).toMatch(/weights only/);
     expect(run.stdout).toMatch(/step 1\/1 .*reward \d\.\d+±\d\.\d+ .*viol .*kl .*loss/);
     const state = JSON.parse(await readFile(join(out, 'step-000001', 'trainer_state.json'), 'utf8'));
-    expect(state).toMatchObject({ step: 1, algo: 'grpo', seed: 1 });
+    expect(state).toMatchObject({
+      version: 2,
+      phase: 'grpo',
+      step: 1,
+      offset: 0,
+      config: { seed: 1, group: 2 },
+    });
+    // Its KL reference is the checkpoint it started from, by id (and where it was found).
+    expect(state.reference).toEqual({
+      checkpointId: expect.stringMatching(/^[0-9a-f]{64}$/),
+      path: join(dir, 'straight', 'step-000004'),
+    });
+    // The run folder has the resolved settings and one JSON object per step.
+    expect(JSON.parse(await readFile(join(out, 'train_config.json'), 'utf8'))).toMatchObject({
+      algo: 'grpo',
+      steps: 1,
+      batch: 2,
+      lr: 3e-4,
+    });
+    const lines = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l))).toMatchObject([{ runStep: 1, phase: 'grpo', algo: 'grpo' }]);
   });
 
   it('trains a copy-head policy with --copy (SFT, eval, GRPO from it); the checkpoint keeps the head', async () => {
@@ -343,11 +363,11 @@ describe('edgelight train / eval', () => {
     const cases: Array<[string[], RegExp]> = [
       [
         ['train', '--algo', 'sft', '--steps', '1', '--backend', 'cpu', '--init', sft, '--data', sftFile],
-        /trained on prompts with a "Key words:" line and --data's prompts are without it/,
+        /trained on prompts with a "Key words:" line and the SFT corpus's prompts are without it/,
       ],
       [
         ['train', '--algo', 'sft', '--steps', '1', '--backend', 'cpu', '--data', mixed],
-        /--data .*3 of 6 prompts have a "Key words:" line and the rest do not/,
+        /SFT corpus: 3 of 6 prompts have a "Key words:" line and the rest do not/,
       ],
     ];
     for (const [argv, message] of cases) {
@@ -374,7 +394,11 @@ describe('edgelight train / eval', () => {
     expect(resumed.stderr).toMatch(/resuming at step 2/);
     // The resumed run kept the SFT checkpoint as its KL reference (recorded in the trainer state).
     const state = JSON.parse(await readFile(join(split, 'step-000003', 'trainer_state.json'), 'utf8'));
-    expect(state.options.reference).toBe(join(dir, 'straight', 'step-000004'));
+    expect(state.reference.path).toBe(join(dir, 'straight', 'step-000004'));
+    const straightState = JSON.parse(
+      await readFile(join(straight, 'step-000003', 'trainer_state.json'), 'utf8'),
+    );
+    expect(state.reference).toEqual(straightState.reference);
     // Step 3 sampled the same replies (same rewards) and ended in the same weights and moments.
     const rewardOf = (stdout: string) => /^step 3\/3 {2}(reward \S+)/m.exec(stdout)?.[1];
     expect(rewardOf(resumed.stdout)).toBe(rewardOf(a.stdout));
@@ -420,22 +444,101 @@ describe('edgelight train / eval', () => {
     }
   });
 
+  it('takes settings from --config with flags overriding it, and prints the resolved config', async () => {
+    const file = join(dir, 'run.json');
+    await writeFile(
+      file,
+      JSON.stringify({ algo: 'grpo', steps: 5, group: 4, lr: 1e-4, init: join(dir, 'straight') }),
+    );
+    const printed = await cli('train', '--config', file, '--group', '6', '--print-config');
+    expect(printed.code).toBe(0);
+    expect(JSON.parse(printed.stdout)).toMatchObject({
+      algo: 'grpo',
+      steps: 5,
+      group: 6,
+      lr: 1e-4,
+      batch: 4,
+      warmup: 0,
+      beta: 0.1,
+      klReward: 0.2,
+      maxNewTokens: 160,
+      saveEvery: 100,
+    });
+    await writeFile(file, JSON.stringify({ algo: 'sft', steps: 1, stepz: 2 }));
+    const unknown = await cli('train', '--config', file, '--print-config');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown setting 'stepz'/);
+    // --help lists every setting of TrainConfig as a flag, with its default.
+    const help = await cli('train', '--help');
+    for (const flag of ['--kl-reward', '--sft-steps', '--lr-horizon', '--save-every', '--max-new-tokens'])
+      expect(help.stdout).toContain(flag);
+    expect(help.stdout).toMatch(/--group .*\[default 8\]/);
+  });
+
+  it('refuses a mismatched resume and says what differs; reads a checkpoint written before trainer states were versioned', async () => {
+    const grpo = join(dir, 'grpo');
+    const rloo = await cli(
+      ...['train', '--algo', 'rloo', '--backend', 'cpu', '--steps', '1', '--init', grpo, '--data', tasksFile],
+      ...['--out', join(dir, 'rloo'), '--batch', '2', '--group', '2', '--max-new-tokens', '8'],
+    );
+    expect(rloo.code).toBe(2);
+    expect(rloo.stderr).toMatch(/continues a grpo run, and rloo was asked: resume it with algo grpo/);
+    const shape = await cli(
+      ...sftArgs(join(dir, 'shape'), 1, '--init', join(dir, 'straight'), '--n-embd', '32'),
+    );
+    expect(shape.code).toBe(2);
+    expect(shape.stderr).toMatch(/nEmbd 32 was asked but the checkpoint has 16/);
+
+    // A version-1 trainer state (as edgelight wrote them before): resumes, keeping its recorded horizon.
+    const legacy = join(dir, 'legacy');
+    await cp(join(dir, 'split', 'step-000004'), join(legacy, 'step-000002'), { recursive: true });
+    await writeFile(join(legacy, 'latest'), 'step-000002\n');
+    const v1 = {
+      step: 2,
+      algo: 'sft',
+      seed: 3,
+      rng: [],
+      cursor: 4,
+      options: { lrHorizon: 4, preset: 'tiny' },
+    };
+    await writeFile(join(legacy, 'step-000002', 'trainer_state.json'), JSON.stringify(v1));
+    await rm(join(legacy, 'step-000002', 'manifest.json'));
+    const resumed = await cli(...sftArgs(join(dir, 'legacy-out'), 1, '--init', legacy));
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming at step 2/);
+    await writeFile(
+      join(legacy, 'step-000002', 'trainer_state.json'),
+      JSON.stringify({ version: 2, step: 1 }),
+    );
+    const broken = await cli(...sftArgs(join(dir, 'legacy-out2'), 1, '--init', legacy));
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/trainer_state\.json: phase: /);
+  });
+
   it('reports usage mistakes in one line with exit code 2', async () => {
     const bad = join(dir, 'bad.jsonl');
     await writeFile(bad, `${JSON.stringify({ prompt: 'p', reply: 'r' })}\n{"prompt": 1}\n`);
     const cases: Array<[string[], RegExp]> = [
       [['train', '--steps', '1'], /--algo must be sft, grpo or rloo/],
-      [['train', '--algo', 'sft'], /--steps N or --minutes M/],
-      [['train', '--algo', 'grpo', '--steps', '1'], /--init CKPT/],
+      [['train', '--algo', 'sft'], /give steps or minutes/],
+      [
+        ['train', '--algo', 'grpo', '--steps', '1', '--sft-steps', '0'],
+        /start from a trained policy: give init/,
+      ],
+      [['train', '--algo', 'sft', '--steps', '1', '--batch', 'x'], /--batch must be an integer/],
+      [
+        ['train', '--algo', 'sft', '--steps', '1', '--config', join(dir, 'nope.json')],
+        /cannot read --config/,
+      ],
       [['train', '--algo', 'sft', '--steps', '0'], /--steps must be an integer ≥ 1/],
       [['train', '--algo', 'sft', '--steps', '1', '--data', bad, '--backend', 'cpu'], /line 2/],
       [
         ['train', '--algo', 'sft', '--steps', '1', '--init', join(dir, 'nothing-here')],
-        /--init .*neither a checkpoint/,
+        /init .*neither a checkpoint/,
       ],
       [
         ['train', '--algo', 'sft', '--steps', '1', '--init', join(dir, 'straight'), '--copy'],
-        /--copy: .* has no copy head/,
+        /a copy head was asked but the checkpoint has none/,
       ],
       [['eval', '--checkpoint', join(dir, 'straight')], /--in FILE\.jsonl is required/],
       [['eval', '--checkpoint', join(dir, 'nope'), '--in', tasksFile], /--checkpoint .*neither a checkpoint/],

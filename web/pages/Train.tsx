@@ -1,27 +1,14 @@
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import type { MetricPoint, TrainRequest, TrainSnapshot } from '../../worker/lab/protocol';
+import { algoDefaults, TRAIN_DEFAULTS } from '../../shared/train/config-defaults';
 import { Chart, type ChartSeries } from '../components/Chart';
 import { errorMessage, lab } from '../lab/client';
 import { isActive, training, watchTraining } from '../lab/training';
 
-const DEFAULT_REQUEST: TrainRequest = {
-  preset: 'tiny',
-  copy: false,
-  algorithm: 'grpo',
-  groupSize: 4,
-  steps: 20,
-  minutes: null,
-  backend: 'auto',
-  seed: 1,
-  batchSize: 4,
-  maxNewTokens: 96,
-  sftWarmupSteps: 20,
-  klReward: 0.2,
-  beta: 0.1,
-  mu: 3,
-  checkpointEvery: 10,
-};
+// The form starts from TrainConfig's own defaults (shared/train/config-defaults.ts): the same run the
+// command line and a server job would make. The page charts every step, so it reads metrics back each step.
+const DEFAULT_REQUEST: TrainRequest = { ...TRAIN_DEFAULTS, algo: 'grpo', steps: 20, logEvery: 1 };
 
 const TERM_COLORS = ['#b45309', '#7c3aed', '#0f766e', '#be185d', '#4d7c0f', '#1d4ed8', '#9f1239'];
 
@@ -68,8 +55,10 @@ export default function TrainPage() {
   const num = (e: Event) => Number((e.currentTarget as HTMLInputElement).value);
   const str = (e: Event) => (e.currentTarget as HTMLSelectElement).value;
   type NumberKey = {
-    [K in keyof TrainRequest]: TrainRequest[K] extends number ? K : never;
+    [K in keyof TrainRequest]-?: Exclude<TrainRequest[K], undefined> extends number ? K : never;
   }[keyof TrainRequest];
+  // Settings whose default depends on the algorithm show it as a placeholder until they are set.
+  const placeholders: Partial<Record<NumberKey, number>> = algoDefaults(draft.value.algo);
   /** A labelled number input bound to one numeric field of the request (plain JSX, not a component, so it never remounts). */
   const numberField = (
     key: NumberKey,
@@ -84,8 +73,12 @@ export default function TrainPage() {
         min={limits.min}
         max={limits.max}
         step={limits.step}
-        value={draft.value[key]}
-        onInput={(e) => field(key, num(e))}
+        value={draft.value[key] ?? ''}
+        placeholder={placeholders[key] === undefined ? undefined : String(placeholders[key])}
+        onInput={(e) => {
+          const v = (e.currentTarget as HTMLInputElement).value;
+          field(key, v === '' && key in placeholders ? undefined : num(e));
+        }}
       />
     </label>
   );
@@ -119,7 +112,7 @@ export default function TrainPage() {
             <label class="checkbox">
               <input
                 type="checkbox"
-                checked={draft.value.copy}
+                checked={draft.value.copy ?? false}
                 onChange={(e) => field('copy', (e.currentTarget as HTMLInputElement).checked)}
               />
               Copy head (new models: may repeat the feedback's own words)
@@ -127,15 +120,15 @@ export default function TrainPage() {
             <label>
               Algorithm
               <select
-                value={draft.value.algorithm}
-                onChange={(e) => field('algorithm', str(e) as TrainRequest['algorithm'])}
+                value={draft.value.algo}
+                onChange={(e) => field('algo', str(e) as TrainRequest['algo'])}
               >
                 <option value="sft">SFT</option>
                 <option value="grpo">GRPO</option>
                 <option value="rloo">RLOO</option>
               </select>
             </label>
-            {numberField('groupSize', 'Group size', { min: 2, max: 64 })}
+            {numberField('group', 'Group size', { min: 2, max: 64 })}
             {numberField('steps', 'Steps', { min: 1, max: 100000 })}
             <label>
               Minutes (optional)
@@ -146,7 +139,7 @@ export default function TrainPage() {
                 value={draft.value.minutes ?? ''}
                 onInput={(e) => {
                   const v = (e.currentTarget as HTMLInputElement).value;
-                  field('minutes', v === '' || Number(v) <= 0 ? null : Number(v));
+                  field('minutes', v === '' || Number(v) <= 0 ? undefined : Number(v));
                 }}
               />
             </label>
@@ -164,9 +157,9 @@ export default function TrainPage() {
               </select>
             </label>
             {numberField('seed', 'Seed', { min: 0 })}
-            {numberField('batchSize', 'Feedback per step', { min: 1, max: 256 })}
-            {numberField('maxNewTokens', 'Reply tokens (max)', { min: 8, max: 256 })}
-            {numberField('sftWarmupSteps', 'SFT warm-up steps', { min: 0, max: 10000 })}
+            {numberField('batch', 'Feedback per step', { min: 1, max: 1024 })}
+            {numberField('maxNewTokens', 'Reply tokens (max)', { min: 1, max: 4096 })}
+            {numberField('sftSteps', 'SFT warm-up steps', { min: 0, max: 100000 })}
             {numberField(
               'klReward',
               'KL in reward',
@@ -185,7 +178,7 @@ export default function TrainPage() {
               { min: 1, max: 16 },
               'Clipped optimizer steps per sampled batch (μ); 1 is faster per step on a slow backend',
             )}
-            {numberField('checkpointEvery', 'Checkpoint every', { min: 1 })}
+            {numberField('saveEvery', 'Checkpoint every', { min: 1 })}
           </div>
         </fieldset>
         <p class="row">

@@ -3,6 +3,7 @@ import { rewardFeedbackReply } from '../../shared/agent/reward';
 import type { GovernancePipeline } from '../../shared/governance/types';
 import {
   type BlobStorage,
+  type Checkpoint,
   CheckpointError,
   checkpointFromFiles,
   checkpointToFiles,
@@ -10,6 +11,7 @@ import {
   saveCheckpoint,
 } from '../../shared/policy/checkpoint';
 import type { LightningStore } from '../../shared/store/store';
+import { readTrainerState } from '../../shared/train/trainer-state';
 import { checkpointReplyPolicy } from './agent';
 import { ensureBackend } from './backend';
 import type { ProtectedBlobs } from './protected-blobs';
@@ -57,16 +59,11 @@ export async function importBundle(
   // Content-addressed: a bundle of a checkpoint already listed keeps its record (and its metrics).
   const existing = await db.checkpoints.get(id);
   if (existing) return existing;
-  const config = parsed.checkpoint.config as { nLayer?: number; nEmbd?: number };
   const record: CheckpointRecord = {
     id,
     createdAt: Date.now(),
-    step: parsed.checkpoint.trainer?.step ?? 0,
+    ...describeTraining(parsed.checkpoint),
     runId: null,
-    preset: String(
-      parsed.checkpoint.trainer?.options.preset ?? `custom (${config.nLayer ?? '?'}×${config.nEmbd ?? '?'})`,
-    ),
-    algorithm: parsed.checkpoint.trainer?.algo ?? 'unknown',
     metrics: {},
     source: 'imported',
   };
@@ -143,14 +140,14 @@ export async function registerPulledCheckpoints(
         continue; // an incomplete checkpoint (some blobs missing) is not listed
       }
       await blobs.protect(resource.checkpoint_id);
-      const step = Number(resource.metadata?.step ?? checkpoint.trainer?.step ?? 0);
+      const described = describeTraining(checkpoint);
+      const step = Number(resource.metadata?.step ?? described.step);
       await db.checkpoints.put({
         id: resource.checkpoint_id,
         createdAt: update.update_time * 1000,
+        ...described,
         step: Number.isFinite(step) ? step : 0,
         runId: null,
-        preset: String(checkpoint.trainer?.options.preset ?? 'unknown'),
-        algorithm: checkpoint.trainer?.algo ?? 'unknown',
         metrics: {},
         source: 'pulled',
       });
@@ -159,4 +156,22 @@ export async function registerPulledCheckpoints(
     }
   }
   return added;
+}
+
+/**
+ * How the lab lists a checkpoint: the run step, the model label (preset, `-copy` with a copy head; a
+ * shape of its own otherwise) and the phase's algorithm, from its trainer state where it has one.
+ */
+function describeTraining(checkpoint: Checkpoint): { step: number; preset: string; algorithm: string } {
+  const config = checkpoint.config as { nLayer?: number; nEmbd?: number; copy?: boolean };
+  const shape = `custom (${config.nLayer ?? '?'}×${config.nEmbd ?? '?'})`;
+  let state: ReturnType<typeof readTrainerState> | null = null;
+  try {
+    state = checkpoint.trainer ? readTrainerState(checkpoint.trainer) : null;
+  } catch {
+    state = null; // listed all the same, without its training details
+  }
+  if (!state) return { step: 0, preset: shape, algorithm: 'unknown' };
+  const preset = state.config ? `${state.config.preset}${config.copy ? '-copy' : ''}` : shape;
+  return { step: state.offset + state.step, preset, algorithm: state.phase };
 }

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { CHECKPOINT_ID } from '../../shared/policy/checkpoint';
+import { type BackendRequest, BackendRequestSchema } from '../../shared/train/backend-names';
+import { TrainConfigFields, withTrainConfigRules } from '../../shared/train/config';
 
 // What the page and the lab worker exchange, beyond the shared/ types they pass through as-is.
 // Inputs that come from the page are validated in the worker with these schemas.
@@ -68,63 +71,22 @@ export type TraceRow = {
   preview: string;
 };
 
-export const BackendChoice = z.enum(['auto', 'webgpu', 'webgl', 'wasm', 'cpu']);
-export type BackendChoice = z.infer<typeof BackendChoice>;
+/** The backends a page may ask for: the trainer's own list. */
+export const BackendChoice = BackendRequestSchema;
+export type BackendChoice = BackendRequest;
 
-export const TrainAlgorithm = z.enum(['sft', 'grpo', 'rloo']);
-export type TrainAlgorithm = z.infer<typeof TrainAlgorithm>;
+const checkpointId = z.string().regex(CHECKPOINT_ID, 'a checkpoint id (64 lowercase hex)');
 
-/** What the Train page asks for. */
-export const TrainRequest = z.object({
-  preset: z.enum(['tiny', 'small']),
-  /**
-   * A copy head on a new model (the command line's `--copy`): the policy may point at the feedback's own
-   * words as well as draw from its vocabulary. Checkpoints keep the head they were trained with; RL starts
-   * from the newest checkpoint of the same preset and head.
-   */
-  copy: z.boolean().default(false),
-  algorithm: TrainAlgorithm,
-  groupSize: z.number().int().min(2).max(64),
-  steps: z.number().int().min(1).max(100_000),
-  /** A wall-clock budget; null runs until `steps`. */
-  minutes: z
-    .number()
-    .positive()
-    .max(24 * 60)
-    .nullable(),
-  backend: BackendChoice,
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1),
-  /** RL: feedback items per step (one rollout each, G replies per rollout); SFT: sequences per step. */
-  batchSize: z.number().int().min(1).max(256).default(4),
-  /** Longest sampled reply, in tokens. */
-  maxNewTokens: z.number().int().min(8).max(256).default(96),
-  /**
-   * RL with no checkpoint of this preset to start from first runs this many SFT steps on the
-   * dataset's corpus (the SFT → RL recipe); 0 starts RL from random weights.
-   */
-  sftWarmupSteps: z.number().int().min(0).max(10_000).default(20),
-  /**
-   * RL: KL in the reward. Each reply's reward loses this × its mean per-token log π/π_ref, where π_ref
-   * is the policy the RL phase started from; with β below, it keeps RL from trading fluent replies for
-   * keyword lists that game the reward (docs/training.md). 0 turns it off.
-   */
-  klReward: z.number().min(0).max(10).default(0.2),
-  /** RL: β of the loss's per-token KL to the same reference. 0 turns it off. */
-  beta: z.number().min(0).max(10).default(0.1),
-  /**
-   * RL: μ, clipped optimizer steps per sampled batch. 3 is the command line's default, the setting that
-   * met the learning goal (docs/training.md, r12); 1 cuts a wasm step's time by about 40 % (updates are ~60 % of it).
-   */
-  mu: z.number().int().min(1).max(16).default(3),
-  /** Save a checkpoint every this many steps (and always when pausing, stopping or finishing). */
-  checkpointEvery: z.number().int().min(1).max(100_000).default(10),
-});
-export type TrainRequest = z.infer<typeof TrainRequest>;
-export type TrainRequestInput = z.input<typeof TrainRequest>;
+/**
+ * What the Train page asks for: the TrainConfig every trainer reads (shared/train/config.ts), with
+ * `init` / `reference` as checkpoint ids of this lab. An RL run without `init` starts from the newest
+ * checkpoint of the same preset and head, or, with none, from the SFT warm-up (`sftSteps`).
+ */
+export const TrainRequest = withTrainConfigRules(
+  TrainConfigFields.extend({ init: checkpointId.optional(), reference: checkpointId.optional() }),
+);
+/** The request as the page writes it (defaults unfilled). */
+export type TrainRequest = z.input<typeof TrainRequest>;
 
 export type BackendInfo = {
   /** The tfjs backend in use. */
@@ -166,13 +128,8 @@ export type MetricPoint = {
 };
 
 /** A reply sampled during training, with its reward and terms. */
-export type SampledReply = {
-  step: number;
-  prompt: string;
-  reply: string;
-  reward: number;
-  terms: Record<string, number>;
-};
+export type { SampledReply } from '../../shared/train/sample-tap';
+import type { SampledReply } from '../../shared/train/sample-tap';
 
 export type CheckpointSummary = {
   id: string;

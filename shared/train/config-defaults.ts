@@ -1,0 +1,35 @@
+// The defaults of TrainConfig (shared/train/config.ts), zod-free so the lab's main-thread bundle can
+// show them in its form without loading the schema.
+import { DEFAULT_VOCAB_SIZE } from '../policy/defaults';
+import { DEFAULT_MAX_NEW_TOKENS } from '../policy/sequence';
+
+export const TRAIN_DEFAULTS = {
+  preset: 'tiny',
+  copy: false,
+  vocabSize: DEFAULT_VOCAB_SIZE,
+  backend: 'auto',
+  seed: 1,
+  sftSteps: 20,
+  group: 8,
+  maxNewTokens: DEFAULT_MAX_NEW_TOKENS,
+  temperature: 1,
+  beta: 0.1,
+  klReward: 0.2,
+  mu: 3,
+  saveEvery: 100,
+} as const;
+
+export const isRl = (algo: string) => algo !== 'sft';
+
+/**
+ * The defaults that depend on the algorithm. The RL ones are the measured recipe of docs/training.md
+ * ("Learning", r12): lr 3e-4, 4 feedback × G 8, μ 3, β 0.1, KL in the reward 0.2.
+ */
+export function algoDefaults(algo: string) {
+  return isRl(algo)
+    ? { batch: 4, lr: 3e-4, warmup: 0, logEvery: 1 }
+    : { batch: 16, lr: 2e-3, warmup: 20, logEvery: 10 };
+}
+
+/** Setting names as flags: `lrHorizon` ↔ `lr-horizon`. */
+export const flagName = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -1,0 +1,185 @@
+// Every training setting, its default and what it means — once. The command line derives its flags and
+// --help from this schema (kebab-case names), a server job's body is this schema (camelCase, as here),
+// and the lab's Train page starts from its defaults. `resolveTrainConfig` fills the defaults that depend
+// on the algorithm, so the resolved config (written into every run folder and checkpoint) says exactly
+// what ran.
+import { z } from 'zod';
+import { PresetNameSchema } from '../policy/preset-names';
+import { BackendRequestSchema } from './backend-names';
+import { algoDefaults, flagName, isRl, TRAIN_DEFAULTS as D } from './config-defaults';
+
+export { algoDefaults, flagName, isRl };
+
+export const TrainAlgo = z.enum(['sft', 'grpo', 'rloo'], { error: 'sft, grpo or rloo' });
+export type TrainAlgo = z.infer<typeof TrainAlgo>;
+
+// Number rules with the wording the command line prints after "--flag must be …".
+const int = (min: number, max: number) =>
+  z
+    .int({ error: `an integer from ${min} to ${max}` })
+    .min(min, `an integer ≥ ${min}`)
+    .max(max, `an integer ≤ ${max}`);
+const positive = (max: number) =>
+  z.number({ error: 'a number > 0' }).positive('a number > 0').max(max, `a number ≤ ${max}`);
+const nonNegative = (max: number) =>
+  z.number({ error: 'a number ≥ 0' }).min(0, 'a number ≥ 0').max(max, `a number ≤ ${max}`);
+
+/**
+ * The settings of a training run. Fields whose default depends on the algorithm are optional here and
+ * filled by `resolveTrainConfig` (their descriptions give both defaults).
+ */
+export const TrainConfigFields = z.strictObject({
+  algo: TrainAlgo.describe('sft: teacher forcing on the SFT corpus; grpo / rloo: RL through the store'),
+  preset: PresetNameSchema.default(D.preset).describe(
+    'model shape of a new policy (tiny ≈ 0.85 M, small ≈ 5.3 M parameters; a checkpoint keeps its own)',
+  ),
+  copy: z
+    .boolean()
+    .default(D.copy)
+    .describe(
+      'a copy head on a new policy: it may point at the feedback’s own words as well as draw from its vocabulary',
+    ),
+  nLayer: int(1, 64).optional().describe('override the preset’s layer count (new policies only)'),
+  nHead: int(1, 64).optional().describe('override the preset’s attention heads (new policies only)'),
+  nEmbd: int(2, 4096).optional().describe('override the preset’s width (new policies only)'),
+  blockSize: int(8, 8192).optional().describe('override the preset’s context length (new policies only)'),
+  vocabSize: int(260, 65_536)
+    .default(D.vocabSize)
+    .describe('tokenizer vocabulary when a tokenizer is trained for a new policy'),
+  backend: BackendRequestSchema.default(D.backend).describe(
+    'tfjs backend: auto picks WebGPU, then WebGL, WASM, CPU (under Node: wasm unless asked)',
+  ),
+  steps: int(1, 1_000_000)
+    .optional()
+    .describe('optimizer steps to run now (a resumed run continues its count)'),
+  minutes: positive(24 * 60)
+    .optional()
+    .describe('stop after this much wall-clock time instead (or as well)'),
+  seed: int(-(2 ** 31), 2 ** 31 - 1)
+    .default(D.seed)
+    .describe('seed of the initial weights, the data order and sampling'),
+  init: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'checkpoint to start from: a folder on the command line, an id in the lab and server jobs. With its optimizer state and the same algorithm family the run resumes exactly; otherwise only the weights are taken (SFT → GRPO)',
+    ),
+  reference: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('the frozen policy of beta / klReward (default: the one a resumed run recorded, else init)'),
+  sftSteps: int(0, 100_000)
+    .default(D.sftSteps)
+    .describe(
+      'grpo / rloo without init: SFT steps on the corpus first (the SFT → RL recipe); 0 refuses to start RL from random weights',
+    ),
+  batch: int(1, 1024)
+    .optional()
+    .describe('sft: sequences per step (default 16); grpo / rloo: feedback items per step (default 4)'),
+  group: int(2, 64).default(D.group).describe('grpo / rloo: replies per feedback item, the group G'),
+  lr: positive(1).optional().describe('peak learning rate (default sft 2e-3, grpo / rloo 3e-4)'),
+  warmup: int(0, 1_000_000).optional().describe('warm-up steps (default sft 20, grpo / rloo 0)'),
+  lrHorizon: int(1, 10_000_000)
+    .optional()
+    .describe(
+      'step at which the cosine decay ends (default: the run’s last step, else 2000; kept on resume)',
+    ),
+  maxNewTokens: int(1, 4096).default(D.maxNewTokens).describe('reply length limit, in tokens'),
+  temperature: nonNegative(10).default(D.temperature).describe('sampling temperature for RL'),
+  beta: nonNegative(10).default(D.beta).describe('KL coefficient to the reference policy, in the loss'),
+  klReward: nonNegative(10)
+    .default(D.klReward)
+    .describe('KL in the reward: each reply loses this × its mean per-token log π/π_ref (0: off)'),
+  mu: int(1, 16).default(D.mu).describe('optimizer steps per RL batch'),
+  logEvery: int(1, 1_000_000)
+    .optional()
+    .describe('metrics read back (and a progress line) every N steps (default sft 10, grpo / rloo 1)'),
+  saveEvery: int(1, 1_000_000)
+    .default(D.saveEvery)
+    .describe('checkpoint every N steps (the final, paused or stopped state is always saved)'),
+});
+
+/** The rules across fields, shared by every schema built on TrainConfigFields (a server job's body). */
+export function withTrainConfigRules<T extends z.ZodType<z.output<typeof TrainConfigFields>>>(schema: T) {
+  return schema
+    .refine((c) => c.steps !== undefined || c.minutes !== undefined, {
+      message: 'give steps or minutes (or both)',
+      path: ['steps'],
+    })
+    .refine((c) => !isRl(c.algo) || c.init !== undefined || c.sftSteps > 0, {
+      message:
+        'grpo and rloo start from a trained policy: give init (an SFT checkpoint), or sftSteps > 0 for an SFT warm-up first',
+      path: ['init'],
+    });
+}
+
+export const TrainConfigSchema = withTrainConfigRules(TrainConfigFields);
+export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
+
+/** A config with every default filled in: what a run records and what the session reads. */
+export type TrainConfig = z.output<typeof TrainConfigSchema> & {
+  batch: number;
+  lr: number;
+  warmup: number;
+  logEvery: number;
+};
+
+/** Validates (throws a ZodError) and fills every default. */
+export function resolveTrainConfig(input: unknown): TrainConfig {
+  const parsed = TrainConfigSchema.parse(input);
+  const defaults = algoDefaults(parsed.algo);
+  return {
+    ...parsed,
+    batch: parsed.batch ?? defaults.batch,
+    lr: parsed.lr ?? defaults.lr,
+    warmup: parsed.warmup ?? defaults.warmup,
+    logEvery: parsed.logEvery ?? defaults.logEvery,
+  };
+}
+
+/** The defaults a form starts from (the lab's Train page): every field the schema gives a default. */
+export function defaultTrainConfig(algo: TrainAlgo = 'grpo', steps = 20): TrainConfig {
+  return resolveTrainConfig({ algo, steps });
+}
+
+/** The settings a new policy's shape takes from (a checkpoint keeps the shape it was trained with). */
+export const SHAPE_KEYS = ['nLayer', 'nHead', 'nEmbd', 'blockSize'] as const;
+
+/** What a field of the schema is, for deriving flags and forms. */
+export type SettingInfo = {
+  key: keyof TrainConfigInput;
+  kind: 'number' | 'integer' | 'boolean' | 'enum' | 'string';
+  values?: readonly string[];
+  default?: unknown;
+  description: string;
+};
+
+/** Every setting with its kind, default and description, in schema order. */
+export function trainSettings(): SettingInfo[] {
+  const shape = TrainConfigFields.shape as Record<string, z.ZodType>;
+  return Object.entries(shape).map(([key, field]) => {
+    let inner: z.ZodType = field;
+    let fallback: unknown;
+    for (;;) {
+      if (inner instanceof z.ZodDefault) {
+        fallback = inner.def.defaultValue;
+        inner = inner.def.innerType as z.ZodType;
+      } else if (inner instanceof z.ZodOptional) inner = inner.def.innerType as z.ZodType;
+      else break;
+    }
+    const info: SettingInfo = {
+      key: key as SettingInfo['key'],
+      kind: 'string',
+      default: fallback,
+      description: field.description ?? inner.description ?? '',
+    };
+    if (inner instanceof z.ZodBoolean) info.kind = 'boolean';
+    else if (inner instanceof z.ZodEnum) {
+      info.kind = 'enum';
+      info.values = inner.options as string[];
+    } else if (inner instanceof z.ZodNumber) info.kind = inner.format === 'safeint' ? 'integer' : 'number';
+    return info;
+  });
+}

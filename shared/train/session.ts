@@ -1,0 +1,569 @@
+// The one place a training run is opened and driven, for every shell: `edgelight train`, the lab worker
+// and the server's training jobs. It decides — once — new policy or init, resume or weights only, the
+// optimizer, each phase's schedule, the SFT → RL phases, the KL reference (by checkpoint id) and how a
+// checkpoint is assembled; it reports typed events. Shells keep their I/O: where data comes from, where
+// checkpoints go (a run folder, IndexedDB, the server's blob folder), and how events are shown.
+//
+//   const session = await openTrainSession(config, io);   // loads or builds the policy
+//   const result = await session.run({ signal });          // until steps / minutes / abort; saves the end
+//   await session.run({ signal: other });                   // a paused run continues in memory
+//   session.dispose();
+import { promptFormatOf } from '../agent/prompt';
+import type { FeedbackTask } from '../agent/task';
+import type { GovernancePipeline } from '../governance/types';
+import type { BlobStorage, Checkpoint } from '../policy/checkpoint';
+import { MemoryBlobStorage, optimizerStepOf } from '../policy/checkpoint';
+import {
+  checkpointFromPolicy,
+  policyFromCheckpoint,
+  readNamedTensors,
+  toTfTensors,
+} from '../policy/checkpoint-policy';
+import { clonePolicy, createPolicy, describeParameters, type Policy, presetConfig } from '../policy/model';
+import { encodeSftPair } from '../policy/sequence';
+import { PolicyTokenizer } from '../policy/tokenizer';
+import { trainByteLevelBpe } from '../policy/tokenizer-train';
+import { InMemoryLightningStore } from '../store/memory';
+import type { LightningStore } from '../store/store';
+import {
+  algoDefaults,
+  isRl,
+  resolveTrainConfig,
+  SHAPE_KEYS,
+  type TrainAlgo,
+  type TrainConfig,
+  type TrainConfigInput,
+} from './config';
+import type { StepMetrics } from './loop';
+import { runRlLoop } from './loop-rl';
+import { runSftLoop } from './loop-sft';
+import { AdamW } from './optimizer';
+import { type SampledReply, SampleTap } from './sample-tap';
+import { type ScheduleConfig, ScheduleConfigSchema } from './schedule';
+import {
+  algoFamily,
+  type ReadTrainerState,
+  type ReferenceRef,
+  readTrainerState,
+  TRAINER_STATE_VERSION,
+  type TrainerState,
+} from './trainer-state';
+
+export type { SampledReply } from './sample-tap';
+
+/** A checkpoint as a shell found it: its id, content, and (command line) the folder it came from. */
+export type LoadedCheckpoint = { id: string; checkpoint: Checkpoint; path?: string };
+
+/** What a shell gives the session: data, storage and an event sink. */
+export interface TrainIO {
+  /** The SFT corpus: SFT phases train on it, and a new policy's tokenizer is trained on it. */
+  sftExamples(): Promise<Array<{ prompt: string; reply: string }>>;
+  /** RL phases' feedback items. */
+  tasks(): Promise<FeedbackTask[]>;
+  governance(): Promise<GovernancePipeline>;
+  /** Finds a checkpoint by what the config names (`init`, `reference`): a folder, an id, 'latest'… */
+  loadCheckpoint(ref: ReferenceRef | string): Promise<LoadedCheckpoint>;
+  /** Persists a checkpoint of the run (a run folder, IndexedDB, blobs) and returns its id. */
+  saveCheckpoint(checkpoint: Checkpoint, at: { runStep: number; phase: TrainAlgo }): Promise<string>;
+  /** RL: where rollouts and spans go (default: a store in memory). */
+  store?: LightningStore;
+  /** RL: where each step's weights are published for the runners (default: memory). */
+  publish?: BlobStorage;
+  onEvent?: (event: TrainEvent) => void | Promise<void>;
+}
+
+/** A step's record: the loop's metrics plus where it sits in the run. One line of metrics.jsonl. */
+export type StepRecord = StepMetrics & { phase: TrainAlgo; runStep: number };
+
+export type TrainEvent =
+  | { type: 'info'; message: string }
+  | { type: 'phase'; phase: TrainAlgo; runStep: number; steps: number | null }
+  | { type: 'step'; record: StepRecord; samples: SampledReply[] }
+  | { type: 'checkpoint'; id: string; runStep: number; phase: TrainAlgo; state: TrainerState }
+  | { type: 'done'; runStep: number; reason: RunEnd }
+  | { type: 'error'; message: string };
+
+export type RunEnd = 'finished' | 'deadline' | 'aborted';
+
+/** A mistake in what was asked (mismatched resume, bad data): shells show the message, not a stack. */
+export class TrainSetupError extends Error {
+  override name = 'TrainSetupError';
+}
+
+type PhasePlan = {
+  phase: TrainAlgo;
+  /** Optimizer steps done in this phase. */
+  step: number;
+  /** Stop this phase at this phase step (the warm-up's length; the run's last step); none: by clock. */
+  until: number | undefined;
+  offset: number;
+  schedule: ScheduleConfig;
+  batch: number;
+};
+
+/**
+ * A phase's learning-rate schedule and batch. The run's algorithm takes the config; an RL run's SFT
+ * warm-up takes SFT's defaults, with the warm-up ramp at most a fifth of it (a 20-step warm-up phase
+ * would otherwise never reach its peak rate).
+ */
+export function phaseSchedule(
+  config: TrainConfig,
+  phase: TrainAlgo,
+): { schedule: ScheduleConfig; batch: number } {
+  if (phase === config.algo) {
+    return {
+      schedule: ScheduleConfigSchema.parse({
+        lr: config.lr,
+        warmupSteps: config.warmup,
+        totalSteps: config.lrHorizon ?? 2000,
+        minLr: isRl(phase) ? config.lr : config.lr / 10,
+      }),
+      batch: config.batch,
+    };
+  }
+  const sft = algoDefaults('sft');
+  return {
+    schedule: ScheduleConfigSchema.parse({
+      lr: sft.lr,
+      warmupSteps: Math.min(sft.warmup, Math.floor(config.sftSteps / 5)),
+      totalSteps: Math.max(1, config.sftSteps),
+      minLr: sft.lr / 10,
+    }),
+    batch: sft.batch,
+  };
+}
+
+const weightDecayOf = (phase: TrainAlgo) => (phase === 'sft' ? 0.01 : 0);
+
+/** What differs between a checkpoint's policy and the shape settings a run asks for, if anything. */
+function shapeMismatch(config: TrainConfig, policy: Policy): string | null {
+  for (const key of SHAPE_KEYS) {
+    const asked = config[key];
+    if (asked !== undefined && asked !== policy.config[key])
+      return `${key} ${asked} was asked but the checkpoint has ${policy.config[key]}`;
+  }
+  if (config.copy && !policy.config.copy) return 'a copy head was asked but the checkpoint has none';
+  return null;
+}
+
+export class TrainSession {
+  private reference: { policy: Policy; ref: ReferenceRef } | null = null;
+  private savedAt: { runStep: number; phase: TrainAlgo; id: string } | null = null;
+  private tap = new SampleTap();
+  /** Where the session opened: a run that trained no step since has nothing new to save. */
+  private readonly openedAt: { runStep: number; phase: TrainAlgo };
+
+  private constructor(
+    readonly config: TrainConfig,
+    private readonly io: TrainIO,
+    readonly policy: Policy,
+    readonly tokenizer: PolicyTokenizer,
+    private optimizer: AdamW,
+    private plan: PhasePlan,
+    private readonly runId: string | undefined,
+  ) {
+    this.openedAt = { runStep: plan.offset + plan.step, phase: plan.phase };
+  }
+
+  /** The phase being trained, its step and the run's step (what a progress display shows). */
+  get position() {
+    return { phase: this.plan.phase, step: this.plan.step, runStep: this.plan.offset + this.plan.step };
+  }
+
+  /** The planned number of steps of the whole run (warm-up included), when steps bound it. */
+  get totalSteps(): number | undefined {
+    const { phase, until, offset } = this.plan;
+    if (until === undefined) return undefined;
+    if (phase === this.config.algo) return offset + until;
+    return offset + until + (this.config.steps ?? 0);
+  }
+
+  /**
+   * Opens a run: loads `init` (resume, or weights only), or builds a new tokenizer and policy; picks
+   * the phase, its schedule and the KL reference. `input` holds the settings asked for: a resume takes
+   * the recorded config and overrides what `input` gives.
+   */
+  static async open(
+    input: TrainConfigInput,
+    io: TrainIO,
+    options: {
+      runId?: string;
+      /** Start a new run from init's weights even where its state could be resumed (the lab's Start). */
+      weightsOnly?: boolean;
+    } = {},
+  ): Promise<TrainSession> {
+    let config = resolveTrainConfig(input);
+    const init = config.init
+      ? await io.loadCheckpoint(config.init).catch((error: Error) => {
+          throw error instanceof TrainSetupError
+            ? error
+            : new TrainSetupError(`init ${config.init}: ${error.message}`);
+        })
+      : null;
+    let state: ReadTrainerState | null = null;
+    if (init?.checkpoint.trainer && init.checkpoint.optimizer && !options.weightsOnly) {
+      try {
+        state = readTrainerState(init.checkpoint.trainer);
+      } catch (error) {
+        throw new TrainSetupError(`init ${config.init}: ${(error as Error).message}`);
+      }
+    }
+
+    // Resume (this run's optimizer state continues) or weights only (a new phase from its weights).
+    let resumePhase: TrainAlgo | null = null;
+    if (state) {
+      const runAlgo = state.config?.algo ?? state.phase;
+      if (state.phase === config.algo) resumePhase = state.phase;
+      else if (state.phase === 'sft' && runAlgo === config.algo)
+        resumePhase = 'sft'; // an RL run's warm-up
+      else if (algoFamily(state.phase) === algoFamily(config.algo))
+        throw new TrainSetupError(
+          `init ${config.init} continues a ${state.phase} run, and ${config.algo} was asked: resume it with algo ${state.phase}`,
+        );
+    }
+    if (resumePhase && state) {
+      // The recorded settings are the base; what was asked overrides them (steps and minutes are per call).
+      // init and reference are where this call found things; the state's reference id is what counts.
+      const { steps: _s, minutes: _m, init: _i, reference: _r, ...recorded } = state.config ?? {};
+      config = resolveTrainConfig({
+        ...recorded,
+        ...(state.legacyLrHorizon !== undefined ? { lrHorizon: state.legacyLrHorizon } : {}),
+        ...input,
+      });
+    }
+    const warmUp = isRl(config.algo) && !init; // sftSteps > 0 then: the config's rules refuse RL from random weights
+    const firstPhase: TrainAlgo = resumePhase ?? (warmUp ? 'sft' : config.algo);
+    const emit = (event: TrainEvent) => io.onEvent?.(event);
+
+    // Model and tokenizer.
+    let policy: Policy;
+    let tokenizer: PolicyTokenizer;
+    const examples = !init || firstPhase === 'sft' ? await io.sftExamples() : [];
+    let keyWords = false;
+    if (examples.length > 0) {
+      try {
+        keyWords = promptFormatOf(examples.map((e) => e.prompt)).keyWords;
+      } catch (error) {
+        throw new TrainSetupError(`the SFT corpus: ${(error as Error).message}`);
+      }
+    }
+    if (init) {
+      try {
+        ({ policy, tokenizer } = policyFromCheckpoint(init.checkpoint));
+      } catch (error) {
+        throw new TrainSetupError(`init ${config.init}: ${(error as Error).message}`);
+      }
+      const mismatch = shapeMismatch(config, policy);
+      const formatDiffers = firstPhase === 'sft' && policy.config.promptKeyWords !== keyWords;
+      if (mismatch || formatDiffers) {
+        policy.dispose();
+        throw new TrainSetupError(
+          mismatch
+            ? `init ${config.init}: ${mismatch}; a checkpoint keeps its shape`
+            : `init ${config.init} was trained on prompts ${policy.config.promptKeyWords ? 'with' : 'without'} a "Key words:" line and the SFT corpus's prompts are ${keyWords ? 'with' : 'without'} it; a policy keeps one prompt format`,
+        );
+      }
+      await emit({
+        type: 'info',
+        message: `init: ${init.path ?? config.init} (${init.id.slice(0, 12)}), ${resumePhase && state ? `resuming at step ${state.offset + state.step}` : 'weights only'}`,
+      });
+    } else {
+      tokenizer = PolicyTokenizer.fromJson(
+        trainByteLevelBpe(
+          examples.flatMap((e) => [e.prompt, e.reply]),
+          { vocabSize: config.vocabSize },
+        ),
+      );
+      const overrides = Object.fromEntries(
+        SHAPE_KEYS.filter((k) => config[k] !== undefined).map((k) => [k, config[k]]),
+      );
+      let modelConfig: ReturnType<typeof presetConfig>;
+      try {
+        modelConfig = presetConfig(config.preset, {
+          ...overrides,
+          copy: config.copy,
+          vocabSize: tokenizer.vocabSize,
+          padId: tokenizer.padId,
+          promptKeyWords: keyWords,
+        });
+      } catch (error) {
+        throw new TrainSetupError(`model shape: ${(error as Error).message}`);
+      }
+      policy = createPolicy(modelConfig, { seed: config.seed });
+      await emit({ type: 'info', message: `tokenizer: trained here, ${tokenizer.vocabSize} tokens` });
+    }
+    await emit({
+      type: 'info',
+      message: `model: ${describeParameters(policy.config)}${policy.config.promptKeyWords ? '; prompts with a key-words line' : ''}`,
+    });
+
+    // Optimizer, resumed where the checkpoint left it.
+    const optimizer = new AdamW(policy.weights, { weightDecay: weightDecayOf(firstPhase) });
+    const resumed = resumePhase && state && init?.checkpoint.optimizer ? state : null;
+    if (resumed && init?.checkpoint.optimizer) {
+      const tensors = toTfTensors(init.checkpoint.optimizer.tensors);
+      try {
+        // The optimizer counts its own updates (μ per RL batch), which bias correction and the schedule
+        // read; the trainer's step counts batches.
+        optimizer.importState({ step: optimizerStepOf(init.checkpoint, resumed.step), tensors });
+      } catch (error) {
+        optimizer.dispose();
+        policy.dispose();
+        throw new TrainSetupError(`init ${config.init}: optimizer state: ${(error as Error).message}`);
+      } finally {
+        for (const t of Object.values(tensors)) t.dispose();
+      }
+    }
+    const startStep = resumed?.step ?? 0;
+    const offset = resumed?.offset ?? 0;
+    // The cosine horizon: asked, else recorded (a resume keeps it), else the end of this call's steps.
+    if (config.lrHorizon === undefined && firstPhase === config.algo)
+      config = { ...config, lrHorizon: config.steps !== undefined ? startStep + config.steps : 2000 };
+    const { schedule, batch } = phaseSchedule(config, firstPhase);
+    const plan: PhasePlan = {
+      phase: firstPhase,
+      step: startStep,
+      until:
+        firstPhase !== config.algo
+          ? config.sftSteps
+          : config.steps !== undefined
+            ? startStep + config.steps
+            : undefined,
+      offset,
+      schedule,
+      batch,
+    };
+    const session = new TrainSession(
+      config,
+      io,
+      policy,
+      tokenizer,
+      optimizer,
+      plan,
+      options.runId ?? state?.runId,
+    );
+
+    // The KL reference of an RL phase: asked, else the one the run recorded, else init's weights.
+    if (isRl(firstPhase) && (config.beta > 0 || config.klReward > 0)) {
+      try {
+        if (config.reference) await session.loadReference(config.reference);
+        else if (resumed?.reference) await session.loadReference(resumed.reference);
+        else if (init && !resumed)
+          session.reference = {
+            policy: clonePolicy(policy, { trainable: false }),
+            ref: { checkpointId: init.id, ...(init.path ? { path: init.path } : {}) },
+          };
+        else throw new TrainSetupError(`init ${config.init} records no KL reference: give reference`);
+      } catch (error) {
+        session.dispose();
+        if (error instanceof TrainSetupError) throw error;
+        throw new TrainSetupError(`the KL reference: ${(error as Error).message}`);
+      }
+    }
+    await emit({ type: 'phase', phase: firstPhase, runStep: offset + startStep, steps: plan.until ?? null });
+    return session;
+  }
+
+  private async loadReference(ref: ReferenceRef | string): Promise<void> {
+    const loaded = await this.io.loadCheckpoint(ref);
+    const { policy } = policyFromCheckpoint(loaded.checkpoint);
+    this.reference = {
+      policy,
+      ref: { checkpointId: loaded.id, ...(loaded.path ? { path: loaded.path } : {}) },
+    };
+  }
+
+  /** The trainer state of the moment, as trainer_state.json records it. */
+  trainerState(): TrainerState {
+    const { phase, step, offset } = this.plan;
+    // The run's settings, less what belongs to one call (how long, where it started): a run resumed in
+    // two calls records the same state as one that ran straight through.
+    const { steps: _s, minutes: _m, init: _i, reference: _r, ...config } = this.config;
+    return {
+      version: TRAINER_STATE_VERSION,
+      phase,
+      step,
+      offset,
+      reference: isRl(phase) ? (this.reference?.ref ?? null) : null,
+      config,
+      ...(this.runId ? { runId: this.runId } : {}),
+    };
+  }
+
+  /** The checkpoint of the moment: config, weights, tokenizer, optimizer and trainer state. */
+  async checkpoint(): Promise<Checkpoint> {
+    const optimizerState = this.optimizer.exportState();
+    return checkpointFromPolicy(this.policy, this.tokenizer, {
+      optimizer: {
+        tensors: await readNamedTensors(optimizerState.tensors),
+        metadata: { step: String(optimizerState.step), algo: this.plan.phase },
+      },
+      trainer: this.trainerState(),
+    });
+  }
+
+  /** Saves the current state through the shell, once per step (a second call at the same step is free). */
+  async save(): Promise<{ id: string; runStep: number }> {
+    const { phase, runStep } = this.position;
+    if (this.savedAt && this.savedAt.runStep === runStep && this.savedAt.phase === phase)
+      return { id: this.savedAt.id, runStep };
+    const state = this.trainerState();
+    const id = await this.io.saveCheckpoint(await this.checkpoint(), { runStep, phase });
+    this.savedAt = { runStep, phase, id };
+    await this.io.onEvent?.({ type: 'checkpoint', id, runStep, phase, state });
+    return { id, runStep };
+  }
+
+  /**
+   * Trains until the run's steps are done, `minutes` (from this call) have passed, or `signal` aborts;
+   * then saves. An RL run's SFT warm-up switches to RL on the way. Call again to continue.
+   */
+  async run(
+    options: { signal?: AbortSignal; deadline?: number } = {},
+  ): Promise<{ reason: RunEnd; runStep: number }> {
+    const deadline =
+      options.deadline ??
+      (this.config.minutes !== undefined ? Date.now() + this.config.minutes * 60_000 : undefined);
+    try {
+      for (;;) {
+        const stop = { untilStep: this.plan.until, deadline, signal: options.signal };
+        if (this.plan.phase === 'sft') await this.runSft(stop);
+        else await this.runRl(stop);
+        const phaseDone = this.plan.until !== undefined && this.plan.step >= this.plan.until;
+        const { runStep, phase } = this.position;
+        if (runStep !== this.openedAt.runStep || phase !== this.openedAt.phase) await this.save();
+        const reason: RunEnd | null = options.signal?.aborted
+          ? 'aborted'
+          : deadline !== undefined && Date.now() >= deadline
+            ? 'deadline'
+            : phaseDone && this.plan.phase === this.config.algo
+              ? 'finished'
+              : null;
+        if (reason) {
+          await this.io.onEvent?.({ type: 'done', runStep: this.position.runStep, reason });
+          return { reason, runStep: this.position.runStep };
+        }
+        if (phaseDone) await this.startRlAfterWarmUp();
+      }
+    } catch (error) {
+      await this.io.onEvent?.({ type: 'error', message: (error as Error).message });
+      throw error;
+    }
+  }
+
+  /** After an RL run's SFT warm-up: a fresh optimizer, the warm-up's checkpoint as the reference. */
+  private async startRlAfterWarmUp(): Promise<void> {
+    const warmedUp = await this.save();
+    const phase = this.config.algo;
+    this.optimizer.dispose();
+    this.optimizer = new AdamW(this.policy.weights, { weightDecay: weightDecayOf(phase) });
+    if (this.config.lrHorizon === undefined)
+      (this as { config: TrainConfig }).config = {
+        ...this.config,
+        lrHorizon: this.config.steps ?? 2000,
+      };
+    const { schedule, batch } = phaseSchedule(this.config, phase);
+    this.plan = {
+      phase,
+      step: 0,
+      until: this.config.steps,
+      offset: warmedUp.runStep,
+      schedule,
+      batch,
+    };
+    this.reference?.policy.dispose();
+    this.reference =
+      this.config.beta > 0 || this.config.klReward > 0
+        ? { policy: clonePolicy(this.policy, { trainable: false }), ref: { checkpointId: warmedUp.id } }
+        : null;
+    this.savedAt = null;
+    await this.io.onEvent?.({
+      type: 'phase',
+      phase,
+      runStep: warmedUp.runStep,
+      steps: this.config.steps ?? null,
+    });
+  }
+
+  private async emitStep(metrics: StepMetrics, samples: SampledReply[]): Promise<void> {
+    this.plan.step = metrics.step;
+    const record: StepRecord = {
+      ...metrics,
+      phase: this.plan.phase,
+      runStep: this.plan.offset + metrics.step,
+    };
+    await this.io.onEvent?.({ type: 'step', record, samples });
+  }
+
+  private async runSft(stop: { untilStep?: number; deadline?: number; signal?: AbortSignal }): Promise<void> {
+    const examples = await this.io.sftExamples();
+    const pairs = examples.map((e) =>
+      encodeSftPair(
+        this.tokenizer,
+        e.prompt,
+        e.reply,
+        this.policy.config.blockSize,
+        this.config.maxNewTokens,
+      ),
+    );
+    const { step } = await runSftLoop({
+      policy: this.policy,
+      optimizer: this.optimizer,
+      pairs,
+      batchSize: this.plan.batch,
+      schedule: this.plan.schedule,
+      seed: this.config.seed,
+      startStep: this.plan.step,
+      stop,
+      logEvery: Math.min(this.config.logEvery, 10),
+      onMetrics: (m) => this.emitStep(m, []),
+      checkpointEvery: this.config.saveEvery,
+      onCheckpoint: async () => {
+        await this.save();
+      },
+    });
+    this.plan.step = step;
+  }
+
+  private async runRl(stop: { untilStep?: number; deadline?: number; signal?: AbortSignal }): Promise<void> {
+    const phase = this.plan.phase as Exclude<TrainAlgo, 'sft'>;
+    const { step } = await runRlLoop({
+      store: this.tap.wrap(this.io.store ?? (this.defaultStore ??= new InMemoryLightningStore())),
+      checkpoints: this.io.publish ?? (this.defaultBlobs ??= new MemoryBlobStorage()),
+      policy: this.policy,
+      tokenizer: this.tokenizer,
+      optimizer: this.optimizer,
+      algo: phase,
+      policyGradient: { beta: this.config.beta, mu: this.config.mu },
+      reference: this.reference?.policy,
+      klReward: this.config.klReward,
+      tasks: await this.io.tasks(),
+      tasksPerStep: this.plan.batch,
+      group: this.config.group,
+      governance: await this.io.governance(),
+      sampling: { temperature: this.config.temperature, maxNewTokens: this.config.maxNewTokens },
+      schedule: this.plan.schedule,
+      seed: this.config.seed,
+      startStep: this.plan.step,
+      stop,
+      onMetrics: (m) => this.emitStep(m, this.tap.take(this.plan.offset + m.step)),
+      checkpointEvery: this.config.saveEvery,
+      onCheckpoint: async () => {
+        await this.save();
+      },
+    });
+    this.plan.step = step;
+  }
+
+  private defaultStore: LightningStore | undefined;
+  private defaultBlobs: BlobStorage | undefined;
+
+  dispose(): void {
+    this.optimizer.dispose();
+    this.policy.dispose();
+    this.reference?.policy.dispose();
+    this.reference = null;
+  }
+}
+
+export const openTrainSession = TrainSession.open;
