@@ -61,6 +61,3 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Kept while server/commands/train.ts and server/jobs/train-worker.ts still import it from here; it goes
-// once they import it from './commands/args' like the other commands.
-export { CliUsageError } from './commands/args';
