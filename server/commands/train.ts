@@ -2,7 +2,7 @@
 // --help line come from TrainConfig (shared/train/config.ts); this file adds only where things are
 // (data, run folder, server) and how progress looks in a terminal.
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import {
   flagName,
@@ -194,7 +194,8 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
       input,
       out,
       data: values.data as string | undefined,
-      checkpoints: folderCheckpoints([out]),
+      // A recorded reference is looked for among this run's steps and those of the run init came from.
+      checkpoints: folderCheckpoints([out, ...(input.init ? [input.init, dirname(input.init)] : [])]),
       ...(remote ? { store: new HttpLightningStore(remote), publish: new HttpBlobStorage(remote) } : {}),
       signal: options.signal ?? interrupt?.signal,
       log: (line) => console.error(line),

@@ -117,7 +117,7 @@ export class TrainingController {
       resumable:
         !!saved.lastCheckpoint &&
         (interrupted || saved.status === 'stopped') &&
-        saved.step < saved.totalSteps,
+        (saved.totalSteps === 0 || saved.step < saved.totalSteps), // 0: bounded by minutes only
     };
   }
 
@@ -130,7 +130,10 @@ export class TrainingController {
     this.state = { ...this.state, ...patch };
     const { metrics: _m, samples: _s, ...status } = patch;
     this.deps.emit({ type: 'train-status', status });
-    void this.persist(patch.status !== undefined);
+    // A status change or a new checkpoint is written at once: a reload must find the run resumable.
+    this.persist(patch.status !== undefined || patch.lastCheckpoint !== undefined).catch((error: unknown) =>
+      console.error('lab: could not record the training run', error),
+    );
   }
 
   private async persist(force: boolean): Promise<void> {
@@ -195,7 +198,8 @@ export class TrainingController {
     // The session counts `steps` from where the checkpoint's phase stands: a warm-up checkpoint runs the
     // whole RL phase after it, an RL one what is left of the run.
     const inWarmUp = lastCheckpoint.algorithm === 'sft' && request.algo !== 'sft';
-    const steps = inWarmUp ? request.steps : Math.max(1, this.state.totalSteps - lastCheckpoint.step);
+    const steps =
+      inWarmUp || request.steps === undefined ? request.steps : this.state.totalSteps - lastCheckpoint.step;
     void this.guard(async () => {
       await this.open({ ...request, init: lastCheckpoint.id, ...(steps !== undefined ? { steps } : {}) });
       this.update({ message: `resumed at step ${lastCheckpoint.step}` });
@@ -341,8 +345,10 @@ export class TrainingController {
     const gpu = this.state.backend?.name === 'webgpu' || this.state.backend?.name === 'webgl';
     this.firstStep = true;
     this.runStarted = { at: Date.now(), step: session.position.runStep };
-    this.update({ status: gpu ? 'compiling' : 'running' });
     this.control = new AbortController();
+    // A stop or pause asked for while the session was loading takes effect now, before any step.
+    if (this.after) this.control.abort();
+    else this.update({ status: gpu ? 'compiling' : 'running' });
     const { reason } = await session.run({ signal: this.control.signal, deadline: this.deadline });
     const after = this.after;
     this.after = null;
@@ -350,8 +356,11 @@ export class TrainingController {
       this.update({ status: 'paused', etaSeconds: null });
       return;
     }
+    const { runStep } = session.position;
     this.disposeSession();
-    const finished = reason !== ('aborted' satisfies RunEnd);
+    // A stop on the last step has nothing left to resume: the run is finished.
+    const allDone = this.state.totalSteps > 0 && runStep >= this.state.totalSteps;
+    const finished = reason !== ('aborted' satisfies RunEnd) || allDone;
     this.update({
       status: finished ? 'finished' : 'stopped',
       etaSeconds: null,
