@@ -169,7 +169,9 @@ export class TrainingController {
           : undefined;
       if (start)
         this.update({ message: `starting from checkpoint ${start.id.slice(0, 10)}… (step ${start.step})` });
-      await this.open({ ...request, ...(start ? { init: start.id } : {}) }, { weightsOnly: true });
+      // A checkpoint the lab picked starts a new run from its weights; one the request names is resumed
+      // where its state allows, as on the command line.
+      await this.open({ ...request, ...(start ? { init: start.id } : {}) }, { weightsOnly: !!start });
       await this.drive();
     });
     return this.state;

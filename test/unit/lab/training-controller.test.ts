@@ -9,13 +9,18 @@
 //
 // Pause and stop are requested from the emit callback when a given step is reported (the worker sees a
 // page's message between two steps the same way), so the step a run pauses or stops at is exact.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Dexie from 'dexie';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
 import { createGovernancePipeline } from '../../../shared/governance/index';
 import type { GovernancePipeline } from '../../../shared/governance/types';
-import { blobStorageOf, loadCheckpoint } from '../../../shared/policy/checkpoint';
+import { blobStorageOf, loadCheckpoint, saveCheckpoint } from '../../../shared/policy/checkpoint';
+import { readCheckpointDirectory, writeCheckpointDirectory } from '../../../server/checkpoints/directory';
+import { runCli } from '../../helpers/cli';
 import { DexieLightningStore } from '../../../shared/store/dexie';
 import { DexieOutbox } from '../../../shared/sync/outbox';
 import { OutboxRecordingStore } from '../../../shared/sync/recording-store';
@@ -422,5 +427,105 @@ describe('TrainingController (lab worker) on fake-indexeddb', { timeout: TEST_MS
     await lab.controller.stop();
     await lab.waitForStatus('stopped', mark);
     expect((await lab.controller.snapshot()).step).toBeLessThan(LONG);
+  });
+  it('moves a checkpoint between the command line and the lab both ways; each resumes it with its KL reference', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'edgelight-cross-'));
+    try {
+      const shape = [
+        '--n-layer',
+        '1',
+        '--n-head',
+        '2',
+        '--n-embd',
+        '32',
+        '--block-size',
+        '64',
+        '--backend',
+        'cpu',
+      ];
+      const rl = ['--batch', '1', '--group', '2', '--max-new-tokens', '8', '--mu', '1', '--seed', '3'];
+      const tasks = join(dir, 'tasks.jsonl');
+      await writeFile(tasks, '{"id":"a","text":"The upload page keeps failing.","category":"website-bug"}\n');
+      const sft = await runCli(
+        'train',
+        '--algo',
+        'sft',
+        '--steps',
+        '2',
+        '--vocab-size',
+        '300',
+        '--batch',
+        '2',
+        ...shape,
+        '--out',
+        join(dir, 'sft'),
+      );
+      expect(sft.code, sft.stderr).toBe(0);
+      const grpo = await runCli(
+        'train',
+        '--algo',
+        'grpo',
+        '--steps',
+        '2',
+        '--init',
+        join(dir, 'sft'),
+        '--data',
+        tasks,
+        ...shape,
+        ...rl,
+        '--out',
+        join(dir, 'grpo'),
+      );
+      expect(grpo.code, grpo.stderr).toBe(0);
+
+      // Command line → lab: the lab holds both checkpoints (as an import or a pull would leave them).
+      const lab = await freshLab();
+      const sftId = (await readCheckpointDirectory(join(dir, 'sft', 'step-000002'))).id;
+      for (const folder of [join(dir, 'sft', 'step-000002'), join(dir, 'grpo', 'step-000002')])
+        await saveCheckpoint(lab.blobs, (await readCheckpointDirectory(folder)).checkpoint);
+      const cliState = JSON.parse(
+        await readFile(join(dir, 'grpo', 'step-000002', 'trainer_state.json'), 'utf8'),
+      );
+      expect(cliState.reference.checkpointId).toBe(sftId);
+      const grpoId = (await readCheckpointDirectory(join(dir, 'grpo', 'step-000002'))).id;
+      await lab.controller.start(trainRequest({ algo: 'grpo', init: grpoId, steps: 1, maxNewTokens: 8 }));
+      const done = await lab.waitForStatus('finished');
+      expect(done.step).toBe(3);
+      const labCheckpoint = (await lab.checkpoints()).at(-1)!;
+      const labState = await lab.trainerState(labCheckpoint.id);
+      expect(labState).toMatchObject({ phase: 'grpo', step: 3, reference: { checkpointId: sftId } });
+      expect(labState.config?.mu).toBe(1);
+
+      // Lab → command line: the lab's checkpoint and its reference exported as folders of one run.
+      const exported = join(dir, 'from-lab');
+      await writeCheckpointDirectory(
+        join(exported, 'step-000003'),
+        await loadCheckpoint(lab.blobs, labCheckpoint.id),
+      );
+      await writeCheckpointDirectory(join(exported, 'step-000002'), await loadCheckpoint(lab.blobs, sftId));
+      const back = await runCli(
+        'train',
+        '--algo',
+        'grpo',
+        '--steps',
+        '1',
+        '--init',
+        join(exported, 'step-000003'),
+        '--data',
+        tasks,
+        ...shape,
+        '--out',
+        join(dir, 'again'),
+      );
+      expect(back.code, back.stderr).toBe(0);
+      expect(back.stderr).toMatch(/resuming at step 3/);
+      const againState = JSON.parse(
+        await readFile(join(dir, 'again', 'step-000004', 'trainer_state.json'), 'utf8'),
+      );
+      expect(againState).toMatchObject({ phase: 'grpo', step: 4, reference: { checkpointId: sftId } });
+      expect(againState.config).toMatchObject({ mu: 1, group: 2, batch: 1 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
