@@ -15,7 +15,7 @@
 // kernels compute; causal masking does not skip work); a copy head adds its pointer's q·kᵀ,
 // 6 · nEmbd · T · tokens. The embedding gather, its one-hot gradient, the pointer's scatter,
 // RoPE and element-wise ops are not counted: they are overhead the ratio should expose.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../shared/policy/tfjs';
 import {
   countParameters,
   createPolicy,

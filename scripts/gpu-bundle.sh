@@ -6,14 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf .gpu && mkdir -p .gpu/node_modules/webgpu/dist/linux-x64
 # Native modules stay out of the bundles: Dawn travels beside them; better-sqlite3 (only `serve` uses it)
-# and the image and ONNX runtimes get empty stand-ins below.
+# gets an empty stand-in below.
 npx esbuild scripts/gpu-check.ts scripts/gpu-cli.ts --bundle --platform=node --format=esm --target=node20 \
   --outdir=.gpu --out-extension:.js=.mjs --log-level=warning \
-  --external:webgpu --external:better-sqlite3 --external:onnxruntime-node --external:sharp \
+  --external:webgpu --external:better-sqlite3 \
   --banner:js="import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);"
-# Empty stand-ins, so the bundles load where node_modules is absent: @huggingface/transformers imports
-# sharp and onnxruntime-node in Node (only its tokenizer is used), and `serve` better-sqlite3.
-for stub in sharp onnxruntime-node better-sqlite3; do
+# An empty stand-in, so the bundles load where node_modules is absent: `serve` imports better-sqlite3.
+for stub in better-sqlite3; do
   mkdir -p .gpu/node_modules/$stub
   echo '{"name":"'$stub'","type":"module","main":"index.js"}' >.gpu/node_modules/$stub/package.json
   echo 'export default {};' >.gpu/node_modules/$stub/index.js

@@ -7,7 +7,7 @@
 //   3. `bench train` on webgpu for tiny and small (tokens/s, roofline vs tf.matMul on webgpu, KV cache);
 //   4. the `train` command end to end on webgpu: SFT, then GRPO from that checkpoint.
 // Each part prints one JSON line tagged `gpu-check`; a failing part is reported and the next one runs.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../shared/policy/tfjs';
 import { run as benchTrain } from '../bench/train';
 import { run as trainCommand } from '../server/commands/train';
 import { probeBackend, selectBackend } from '../shared/train/backend';

@@ -1,6 +1,6 @@
 // Between a live policy (tfjs variables) and a checkpoint (named Float32 tensors): reading the weights
 // out with `await data()` (never dataSync) and building a policy + tokenizer back from the files.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs';
 import type { Checkpoint, TrainerState } from './checkpoint';
 import { CheckpointError } from './checkpoint';
 import { createPolicy, ModelConfigSchema, type Policy, WEIGHTS_ADDED_LATER, weightShapes } from './model';

@@ -13,7 +13,7 @@
 //   scores(q, k)              q · kᵀ per batch row, (B, Tq, C) × (B, Tk, C) → (B, Tq, Tk), fast on wasm too
 //   scatterRows(w, ids, V)    Σ_s w[r, s] · onehot(ids[r, s]) per row, (R, S) → (R, V), in O(R·S)
 //   logMixture(l, g, p)       log(g·softmax(l) + (1 − g)·p) per row, (N, V), with a fused gradient
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs';
 
 /** True where transpose flags make tf.matMul slow (tfjs-wasm). */
 function transposeFlagsAreSlow(): boolean {

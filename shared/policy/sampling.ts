@@ -22,7 +22,7 @@
 // its slot and attends over all S slots under a mask, so a step's cost does not depend on the position.
 // Each step reads the logits (B, V) back once (`await data()`) and samples on the host with a seeded RNG;
 // `useCache: false` recomputes the whole prefix every step (the reference the cache is tested against).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs';
 import { z } from 'zod';
 import { createRng, deriveSeed, type Rng } from '../random';
 import { disposeCache, type KVCache, type Policy } from './model';

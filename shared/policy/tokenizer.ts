@@ -1,7 +1,8 @@
 // The policy's tokenizer at run time: a `tokenizer.json` trained by tokenizer-train.ts, opened with
-// @huggingface/transformers' own tokenizer classes (never fetched: remote loading is switched off),
-// so what the policy sees is exactly what Python's `tokenizers` would produce from the same file.
-import { env, PreTrainedTokenizer } from '@huggingface/transformers';
+// @huggingface/tokenizers (Tokenizers.js: the pure-JS tokenizer that transformers.js itself wraps; it
+// never fetches anything), so what the policy sees is exactly what Python's `tokenizers` would produce
+// from the same file (test/unit/tokenizer/rust-tokenizers.test.ts checks against the Rust crate).
+import { Tokenizer } from '@huggingface/tokenizers';
 import {
   SPECIAL_TOKENS,
   type TokenizerJson,
@@ -18,10 +19,10 @@ export class PolicyTokenizer {
 
   private constructor(
     readonly json: TokenizerJson,
-    private readonly hf: PreTrainedTokenizer,
+    private readonly hf: Tokenizer,
   ) {
     const id = (token: string) => {
-      const found = hf.convert_tokens_to_ids(token);
+      const found = hf.token_to_id(token);
       if (typeof found !== 'number') throw new Error(`tokenizer.json lacks the special token ${token}`);
       return found;
     };
@@ -42,9 +43,8 @@ export class PolicyTokenizer {
         `not an edgelight byte-level BPE tokenizer.json: ${issue.path.join('.')}: ${issue.message}`,
       );
     }
-    env.allowRemoteModels = false;
-    // transformers.js reads merges in either form; hand it the parsed copy so both forms behave alike.
-    const hf = new PreTrainedTokenizer(parsed.data, tokenizerConfigFor(modelMaxLength));
+    // Tokenizers.js reads merges in either form; hand it the parsed copy so both forms behave alike.
+    const hf = new Tokenizer(parsed.data, tokenizerConfigFor(modelMaxLength));
     return new PolicyTokenizer(parsed.data, hf);
   }
 
@@ -60,12 +60,12 @@ export class PolicyTokenizer {
 
   /** Token ids of `text`, with no special tokens added (special-token text in `text` maps to its id). */
   encode(text: string): number[] {
-    return this.hf.encode(text, { add_special_tokens: false });
+    return this.hf.encode(text, { add_special_tokens: false }).ids;
   }
 
   /** The text of `ids`; byte sequences cut mid-character decode to U+FFFD rather than failing. */
   decode(ids: readonly number[], { skipSpecialTokens = false } = {}): string {
-    // transformers.js refuses an empty list; the empty completion is a legitimate sample.
+    // The empty completion is a legitimate sample; answer it without asking the decoder.
     if (ids.length === 0) return '';
     return this.hf.decode(Array.from(ids), {
       skip_special_tokens: skipSpecialTokens,

@@ -12,7 +12,7 @@
 // package (Dawn) first; point VK_ICD_FILENAMES at a Vulkan driver (e.g. SwiftShader's) where none is set.
 // Backends are imported lazily, so a page that trains on webgpu never downloads the wasm binaries.
 // `wasmPaths` is passed to tfjs-backend-wasm's setWasmPaths (a bundler gives the .wasm files' URLs).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../policy/tfjs';
 import { z } from 'zod';
 
 export const BackendNameSchema = z.enum(['webgpu', 'webgl', 'wasm', 'cpu']);

@@ -7,7 +7,7 @@
 //
 // Both read the raw logits at temperature 1: these are the policy's own log-probabilities, the ones the
 // importance ratio π_θ / π_old compares (sampling.ts returns the same quantity for sampled tokens).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../policy/tfjs';
 import type { Policy } from '../policy/model';
 import { oneHotFloat } from '../policy/ops';
 import { type PackedBatch, type RowRange, sliceRows } from './batch';

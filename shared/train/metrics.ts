@@ -11,7 +11,7 @@
 //   ratioMean     mean importance ratio π_θ / π_old
 //   gradNorm      global gradient norm before clipping
 //   tokens        completion tokens trained on; lr the learning rate used; step the optimizer step after it
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../policy/tfjs';
 import { z } from 'zod';
 import { concatInGroups } from '../policy/ops';
 

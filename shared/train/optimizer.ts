@@ -11,7 +11,7 @@
 //   optimizer.importState(state)          restores them (shape-checked)
 //
 // Weight decay applies to matrices (rank ≥ 2: projections and the embedding), never to norm gains.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../policy/tfjs';
 import { z } from 'zod';
 import { sumAll } from '../policy/ops';
 

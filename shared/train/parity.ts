@@ -2,7 +2,7 @@
 // (tests in Node and in Chromium, and anyone porting to a new backend): the loss and every gradient of a
 // fixed micro batch, and the weights after one AdamW step on it. Compare fingerprints taken on two
 // backends with `compareFingerprints`; float32 sums in different orders put them ~1e-6 apart.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../policy/tfjs';
 import { createPolicy, type ModelConfigInput } from '../policy/model';
 import { packBatch, type SequencePair } from './batch';
 import { tokenLogprobs } from './losses';

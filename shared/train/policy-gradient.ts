@@ -19,7 +19,7 @@
 //
 // oldLogprobs are log π_old(token) at temperature 1 over the full vocabulary (no top-k / top-p
 // truncation): exactly `logprobs` from sampling.ts's generate().
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../policy/tfjs';
 import { z } from 'zod';
 import type { Policy } from '../policy/model';
 import { AdvantageEstimatorSchema, RewardScalingSchema, computeAdvantages } from './advantages';

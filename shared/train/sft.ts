@@ -4,7 +4,7 @@
 //   await sftStep(policy, optimizer, pairs, { lr })   one AdamW step; returns its TrainMetrics, or null when
 //                                                      `metrics` (a MetricsAccumulator) is given to defer reads
 //   sftLoss(policy, pairs)                             the loss alone, no update (evaluation)
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../policy/tfjs';
 import type { Policy } from '../policy/model';
 import {
   type PackedBatch,

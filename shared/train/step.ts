@@ -3,7 +3,7 @@
 // DEVICE_METRICS order). The loss may come in parts (row chunks of one batch, batch.ts rowChunks): each
 // part is differentiated on its own and the gradients, losses and metrics are summed, so every part must
 // normalise by the whole batch's token count. Everything intermediate is disposed here.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../policy/tfjs';
 import type { Policy } from '../policy/model';
 import { concatInGroups } from '../policy/ops';
 import { DEVICE_METRICS } from './metrics';

@@ -30,7 +30,10 @@ describe('trainer worker on WebGPU (Chromium)', () => {
         include: [
           'comlink',
           'zod',
-          '@tensorflow/tfjs',
+          '@tensorflow/tfjs-core',
+          '@tensorflow/tfjs-core/dist/register_all_gradients',
+          '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops',
+          '@tensorflow/tfjs-backend-cpu',
           '@tensorflow/tfjs-backend-webgpu',
           '@tensorflow/tfjs-backend-wasm',
           '@tensorflow/tfjs-backend-webgl',

@@ -1,6 +1,6 @@
 // The algorithm ↔ store ↔ runner loop on a micro model: mechanics only (publishing, versioning,
 // rollouts, triplets, metrics spans, no tensor leak), never learning.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../shared/policy/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPLY_OBJECT_TYPE } from '../../shared/agent/feedback-agent';
 import { AGL_OBJECT, ATTR } from '../../shared/agent/semconv';

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../../shared/policy/tfjs';
 import { describe, expect, it } from 'vitest';
 import { createPolicy } from '../../../shared/policy/model';
 import { generate } from '../../../shared/policy/sampling';
