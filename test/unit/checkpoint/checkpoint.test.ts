@@ -131,8 +131,9 @@ describe('checkpoints', () => {
       [{ ...noManifest, 'config.json': new TextEncoder().encode('[') }, /config\.json is not valid JSON/],
       [{ ...noManifest, 'model.safetensors': new Uint8Array(4) }, /model\.safetensors: file is 4 bytes/],
       [
-        { ...noManifest, 'trainer_state.json': new TextEncoder().encode('{"step":-1}') },
-        /trainer_state\.json: step/,
+        // The trainer's schema is the session's (shared/train/trainer-state.ts); here it must be an object.
+        { ...noManifest, 'trainer_state.json': new TextEncoder().encode('[1]') },
+        /trainer_state\.json must hold a JSON object/,
       ],
       [
         { 'manifest.json': new TextEncoder().encode('{"format":"other"}') },
