@@ -25,20 +25,24 @@
 //   matrix, which keeps every op in the differentiated path one with a gradient on every backend.
 // - Masks are additive biases (0 or -1e9). Training batches are right-padded, so the causal mask alone
 //   keeps real tokens from seeing pads; left-padded sampling batches pass a key mask and positions.
-// - Optional copy head (`copy: true`; pointer-generator, See et al. 2017): the next token is drawn from a
-//   mixture g·softmax(logits) + (1 − g)·p_copy, where p_copy points at a prompt position s and emits the
-//   prompt token that FOLLOWED it, x[s+1]. Its key is built from the final hidden state at s plus the
-//   embedding of x[s+1], so "start copying this word" is a match on the word itself; "continue the span
-//   I am copying" is an exact match of the current token with x[s], weighted by `copy.match`. A small policy
-//   cannot store every noun a visitor may write; pointing at the feedback's own words needs no storage.
-//   The pointer reads the prompt only (`promptLengths`; without it the whole input counts as prompt), never
-//   the reply being written: pointing back into its own reply let the policy loop ("touch about touch about").
-//   With the head on, forward() returns the mixture's log-probabilities in place of logits: every
-//   consumer (losses, sampling, KL) applies a log-softmax, which leaves normalised log-probs unchanged.
+// - Optional copy head (`copy: true`; pointer-generator, See et al. 2017), in copy-head.ts: the next token is
+//   drawn from a mixture of the vocabulary distribution and a pointer over the prompt's positions. With the
+//   head on, forward() returns the mixture's log-probabilities in place of logits: every consumer (losses,
+//   sampling, KL) applies a log-softmax, which leaves normalised log-probs unchanged.
+// - RoPE tables are built once per (head size, blockSize, base) and backend and kept (rope.ts).
 import * as tf from './tfjs';
 import { z } from 'zod';
 import { createRng, deriveSeed } from '../random';
-import { attention, embed, linear, logMixture, rotateHalf, scatterRows, scores } from './ops';
+import {
+  type CopyCache,
+  copyInitialValues,
+  copyMixture,
+  copyPrompt,
+  copyWeightShapes,
+  queryTokens,
+} from './copy-head';
+import { attention, embed, linear, rotateHalf } from './ops';
+import { ropeTables } from './rope';
 
 export const ModelConfigSchema = z
   .object({
@@ -101,15 +105,7 @@ export function weightShapes(config: ModelConfig): Array<[string, number[]]> {
     );
   }
   shapes.push(['ln_f.g', [C]]);
-  if (config.copy) {
-    shapes.push(
-      ['copy.wq', [C, C]],
-      ['copy.wk', [C, C]],
-      ['copy.match', [2]],
-      ['copy.gate.w', [C, 1]],
-      ['copy.gate.b', [1]],
-    );
-  }
+  if (config.copy) shapes.push(...copyWeightShapes(C));
   return shapes;
 }
 
@@ -155,8 +151,8 @@ function initialValues(config: ModelConfig, name: string, shape: number[], seed:
   const n = shape.reduce((a, b) => a * b, 1);
   const values = new Float32Array(n);
   if (name.endsWith('.g')) return values.fill(1);
-  if (name === 'copy.gate.b') return values; // the gate starts at 0.5: vocabulary and copy alike
-  if (name === 'copy.match') return Float32Array.from(COPY_MATCH_INIT);
+  const fixed = copyInitialValues(name);
+  if (fixed) return fixed;
   const residual = name.endsWith('attn.wo') || name.endsWith('mlp.wproj');
   const std = residual ? 0.02 / Math.sqrt(2 * config.nLayer) : 0.02;
   const rng = createRng(deriveSeed(seed, name));
@@ -182,31 +178,12 @@ export type ForwardOptions = {
 };
 
 /**
- * The copy head's continuation scores start here (`copy.match`, learned from there): +2 where the
- * current token equals x[s], +6 more where the token before it equals x[s-1] as well, so a position
- * that continues the span being copied gets e^8 ≈ 3,000× the weight of one that does not — enough to
- * win over a prompt's ~100 other positions. Started at [1, 2] (≈ 20×), a span was continued about half
- * the time and SFT moved the values by only ~0.5 (AdamW moves a scalar by at most ~lr per step).
- */
-const COPY_MATCH_INIT = [2, 6];
-
-/**
  * Weights a saved record may lack, and the value that reproduces how it ran without them: a copy head
  * saved before `copy.match` existed had no continuation term, i.e. a term of 0.
  */
 export const WEIGHTS_ADDED_LATER: ReadonlySet<string> = new Set(['copy.match']);
 
-/**
- * The copy head's cache: the prompt's pointer keys, its tokens x[s] (for the continuation match), the
- * token each would emit x[s+1], the pointer's bias, and each row's previous token (B, 1).
- */
-export type CopyCache = {
-  keys: tf.Tensor3D;
-  tokens: tf.Tensor2D;
-  next: tf.Tensor2D;
-  bias: tf.Tensor3D;
-  previous: tf.Tensor2D;
-};
+export type { CopyCache } from './copy-head';
 
 /** Per-layer key and value caches, each (B, nh, S, hs), preallocated to S slots (+ the copy head's). */
 export type KVCache = { keys: tf.Tensor4D[]; values: tf.Tensor4D[]; slots: number; copy?: CopyCache };
@@ -222,7 +199,6 @@ export class Policy {
   readonly config: ModelConfig;
   readonly weights: Record<string, tf.Variable>;
   private readonly headSize: number;
-  private ropeTables: { cos: Float32Array; sin: Float32Array; rotate: Float32Array } | null = null;
 
   constructor(config: ModelConfig, weights: Record<string, tf.Variable>) {
     this.config = config;
@@ -328,27 +304,19 @@ export class Policy {
       const h = this.finalNorm(x); // (B, C)
       const logits = this.vocabLogits(h); // (B, V)
       if (!cache.copy) return { logits, cache: { keys, values, slots: S } };
-      // The pointer over the prompt's keys (fixed since the prefill); the cache passes them on as copies,
-      // since the caller disposes the old cache.
-      const { keys: pointerKeys, tokens, next, bias: pointerBias, previous } = cache.copy;
+      // The same pointer as the full forward's, one query per row over the prompt side the prefill cached.
       const current = ids.reshape([B, 1]) as tf.Tensor2D; // (B, 1)
-      const queries = this.copyQueries(h).reshape([B, 1, C]) as tf.Tensor3D; // (B, 1, C)
-      const pointerScores = tf.add(
-        scores(queries, pointerKeys),
-        this.continuationScores(current, previous, tokens),
-      ); // (B, 1, P)
-      const pointer = pointerWeights(tf.add(pointerScores, pointerBias), pointerBias); // (B, 1, P)
-      const copy = {
+      const mixed = copyMixture(w, this.config, h, logits, cache.copy, current, cache.copy.previous); // (B, V)
+      // The prompt side is fixed since the prefill; passed on as copies, since the caller disposes the old cache.
+      const { keys: pointerKeys, tokens, next, bias } = cache.copy;
+      const copy: CopyCache = {
         keys: tf.clone(pointerKeys),
         tokens: tf.clone(tokens),
         next: tf.clone(next),
-        bias: tf.clone(pointerBias),
+        bias: tf.clone(bias),
         previous: tf.clone(current),
       };
-      return {
-        logits: this.mixture(h, logits, this.pointedTokens(pointer, next)),
-        cache: { keys, values, slots: S, copy },
-      };
+      return { logits: mixed, cache: { keys, values, slots: S, copy } };
     });
   }
 
@@ -420,77 +388,16 @@ export class Policy {
     const logits = this.vocabLogits(rows); // (B*Tq, V)
     if (!this.config.copy) return { logits, kv, copy: null };
 
-    // Copy head. Position s points at the token after it, next[s] = ids[s + 1] (the last has none yet).
-    const next = tf.concat(
-      [tf.slice(ids, [0, 1], [B, T - 1]), tf.fill([B, 1], this.config.padId, 'int32')],
-      1,
-    ); // (B, T)
-    const keys = this.copyKeys(h, next.reshape([B * T]) as tf.Tensor1D).reshape([B, T, C]) as tf.Tensor3D; // (B, T, C)
-    const pointerBias = copyBias(B, T, Tq, options.keyMask, options.promptLengths); // (B | 1, Tq, T)
-    const queries = this.copyQueries(rows).reshape([B, Tq, C]) as tf.Tensor3D; // (B, Tq, C)
-    const before = shiftRight(ids); // (B, T): x[t-1], -1 at t = 0
-    const current = tf.slice(ids, [0, T - Tq], [B, Tq]) as tf.Tensor2D; // (B, Tq)
-    const previous = tf.slice(before, [0, T - Tq], [B, Tq]) as tf.Tensor2D; // (B, Tq)
-    const pointerScores = tf.add(scores(queries, keys), this.continuationScores(current, previous, ids)); // (B, Tq, T)
-    const pointer = pointerWeights(tf.add(pointerScores, pointerBias), pointerBias); // (B, Tq, T)
-    const copyProbs = this.pointedTokens(pointer, next as tf.Tensor2D); // (B*Tq, V)
-    const mixed = this.mixture(rows, logits, copyProbs);
+    // Copy head: its prompt side (keys (B, T, C), tokens and next (B, T), bias (B | 1, Tq, T)) from every
+    // position, then the pointer for the Tq query positions — the same function the decode step calls.
+    const prompt = copyPrompt(w, this.config, h, ids, Tq, options);
+    const { current, previous } = queryTokens(ids, Tq); // each (B, Tq)
+    const mixed = copyMixture(w, this.config, rows, logits, prompt, current, previous); // (B*Tq, V)
+    // The decode step's cache: ids are the caller's, so cloned; the last token is the next step's previous.
     const copy = wantCache
-      ? {
-          keys,
-          tokens: tf.clone(ids),
-          next: next as tf.Tensor2D,
-          bias: pointerBias,
-          previous: tf.slice(ids, [0, T - 1], [B, 1]) as tf.Tensor2D,
-        }
+      ? { ...prompt, tokens: tf.clone(ids), previous: tf.slice(ids, [0, T - 1], [B, 1]) as tf.Tensor2D }
       : null;
     return { logits: mixed, kv, copy };
-  }
-
-  /** p_copy: the pointer weights (B, Tq, S) added up by the token each slot emits, next (B, S) → (B*Tq, V). */
-  private pointedTokens(pointer: tf.Tensor3D, next: tf.Tensor2D): tf.Tensor2D {
-    const [B, Tq, S] = pointer.shape;
-    const ids = tf.tile(next.reshape([B, 1, S]), [1, Tq, 1]).reshape([B * Tq, S]) as tf.Tensor2D; // (B*Tq, S)
-    return scatterRows(pointer.reshape([B * Tq, S]) as tf.Tensor2D, ids, this.config.vocabSize);
-  }
-
-  /** Pointer keys from final hidden states h (N, C) and the ids each position would emit (N): (N, C). */
-  private copyKeys(h: tf.Tensor2D, next: tf.Tensor1D): tf.Tensor2D {
-    const emitted = embed(this.weights.wte as tf.Tensor2D, next); // (N, C)
-    return linear(tf.add(h, emitted) as tf.Tensor2D, this.weights['copy.wk'] as tf.Tensor2D);
-  }
-
-  /**
-   * The pointer's continuation term, (B, Tq, S): match[0] where the current token equals the prompt's
-   * x[s], plus match[1] where the token before it equals x[s-1] too. Pointing at s emits x[s+1], so after
-   * emitting tokens copied from s - 1 and s this favours s + 1: the span goes on word for word. The learned
-   * keys alone lost their place inside words split into several tokens, and so did a one-token match
-   * (" fo" "re" "ver" and " F" "i" "re" "f" "o" "x" share "re": "spins forever" came out "spins forefox").
-   */
-  private continuationScores(current: tf.Tensor2D, previous: tf.Tensor2D, tokens: tf.Tensor2D): tf.Tensor3D {
-    const [B, Tq] = current.shape;
-    const S = tokens.shape[1];
-    const equal = (q: tf.Tensor2D, k: tf.Tensor2D) =>
-      tf.cast(tf.equal(q.reshape([B, Tq, 1]), k.reshape([B, 1, S])), 'float32'); // (B, Tq, S)
-    const same = equal(current, tokens);
-    const sameBefore = tf.mul(same, equal(previous, shiftRight(tokens)));
-    const match = this.weights['copy.match'];
-    return tf.add(
-      tf.mul(same, tf.slice(match, [0], [1])),
-      tf.mul(sameBefore, tf.slice(match, [1], [1])),
-    ) as tf.Tensor3D;
-  }
-
-  /** Pointer queries (N, C), with the 1/sqrt(C) scale folded in. */
-  private copyQueries(h: tf.Tensor2D): tf.Tensor2D {
-    return tf.mul(linear(h, this.weights['copy.wq'] as tf.Tensor2D), 1 / Math.sqrt(this.config.nEmbd));
-  }
-
-  /** log(g·softmax(logits) + (1 − g)·p_copy) with the gate g = σ(h·w + b) per row: (N, V). */
-  private mixture(h: tf.Tensor2D, logits: tf.Tensor2D, copyProbs: tf.Tensor2D): tf.Tensor2D {
-    const w = this.weights;
-    const gate = tf.sigmoid(tf.add(linear(h, w['copy.gate.w'] as tf.Tensor2D), w['copy.gate.b'])); // (N, 1)
-    return logMixture(logits, gate as tf.Tensor2D, copyProbs);
   }
 
   /** q, k, v for layer i from the residual stream x (B*T, C), split into heads: each (B, nh, T, hs). */
@@ -536,10 +443,8 @@ export class Policy {
   private rope(positions: tf.Tensor2D | null, T: number): Rope {
     const { blockSize, nEmbd: C } = this.config;
     const hs = this.headSize;
-    if (!this.ropeTables) this.ropeTables = ropeTables(blockSize, hs, this.config.ropeBase);
-    const tables = this.ropeTables;
-    const cosTable = tf.tensor2d(tables.cos, [blockSize, hs]);
-    const sinTable = tf.tensor2d(tables.sin, [blockSize, hs]);
+    // Cached and kept (rope.ts): built on the first forward, not on every forward and decoded token.
+    const { cos: cosTable, sin: sinTable, rotate } = ropeTables(hs, blockSize, this.config.ropeBase);
     const nh = C / hs;
     const widen = (t: tf.Tensor, rows: number) => tf.tile(t, [1, nh]).reshape([rows, T, C]); // (rows, T, C)
     let cos: tf.Tensor;
@@ -553,7 +458,7 @@ export class Policy {
       cos = widen(tf.slice(cosTable, [0, 0], [T, hs]), 1);
       sin = widen(tf.slice(sinTable, [0, 0], [T, hs]), 1);
     }
-    return { cos, sin, rotate: tf.tensor2d(tables.rotate, [hs, hs]) };
+    return { cos, sin, rotate };
   }
 }
 
@@ -566,26 +471,6 @@ function applyRope(x: tf.Tensor2D, rope: Rope, B: number, T: number, C: number, 
   ]); // (B, T, C)
   const out = tf.add(tf.mul(x.reshape([B, T, C]), rope.cos), tf.mul(rotated, rope.sin)); // (B, T, C)
   return out.reshape([B * T, C]);
-}
-
-function ropeTables(blockSize: number, hs: number, base: number) {
-  const half = hs / 2;
-  const cos = new Float32Array(blockSize * hs);
-  const sin = new Float32Array(blockSize * hs);
-  for (let p = 0; p < blockSize; p++) {
-    for (let j = 0; j < half; j++) {
-      const angle = p / base ** ((2 * j) / hs);
-      cos[p * hs + j] = cos[p * hs + j + half] = Math.cos(angle);
-      sin[p * hs + j] = sin[p * hs + j + half] = Math.sin(angle);
-    }
-  }
-  // rotate_half([x1, x2]) = [-x2, x1] as x @ R.
-  const rotate = new Float32Array(hs * hs);
-  for (let j = 0; j < half; j++) {
-    rotate[(j + half) * hs + j] = -1;
-    rotate[j * hs + j + half] = 1;
-  }
-  return { cos, sin, rotate };
 }
 
 /** Causal bias (1, 1, T, T), plus key padding (B, 1, 1, T) when a key mask is given. */
@@ -602,49 +487,6 @@ function attentionBias(B: number, T: number, keyMask?: tf.Tensor2D): tf.Tensor {
 function lastPositions(x: tf.Tensor2D, B: number, T: number): tf.Tensor2D {
   const C = x.shape[1];
   return tf.slice(x.reshape([B, T, C]), [0, T - 1, 0], [B, 1, C]).reshape([B, C]);
-}
-
-/**
- * The copy head's bias (B | 1, Tq, T) for the last Tq of T positions: the query at t may point at s < t
- * (s = t would emit the very token being predicted), only inside the row's prompt (s + 1 < its prompt
- * length: the emitted token x[s+1] is a prompt token), and never at a padding key.
- */
-function copyBias(
-  B: number,
-  T: number,
-  Tq: number,
-  keyMask?: tf.Tensor2D,
-  promptLengths?: readonly number[],
-): tf.Tensor3D {
-  const strict = new Float32Array(Tq * T);
-  for (let q = 0; q < Tq; q++) strict.fill(MASKED, q * T + (T - Tq + q), (q + 1) * T);
-  let bias: tf.Tensor = tf.tensor3d(strict, [1, Tq, T]);
-  if (promptLengths) {
-    if (promptLengths.length !== B)
-      throw new Error(`promptLengths has ${promptLengths.length} rows, want ${B}`);
-    const outside = new Float32Array(B * T);
-    for (const [b, length] of promptLengths.entries()) {
-      outside.fill(MASKED, b * T + Math.max(0, length - 1), (b + 1) * T);
-    }
-    bias = tf.add(bias, tf.tensor3d(outside, [B, 1, T]));
-  }
-  if (keyMask) {
-    const padding = tf.mul(tf.sub(1, tf.cast(keyMask, 'float32')), MASKED).reshape([B, 1, T]); // (B, 1, T)
-    bias = tf.add(bias, padding);
-  }
-  return bias as tf.Tensor3D;
-}
-
-/** Token ids (B, T) shifted one to the right: x[t-1], with -1 (no token) at t = 0. */
-function shiftRight(ids: tf.Tensor2D): tf.Tensor2D {
-  const [B, T] = ids.shape;
-  return tf.concat([tf.fill([B, 1], -1, 'int32'), tf.slice(ids, [0, 0], [B, T - 1])], 1) as tf.Tensor2D;
-}
-
-/** softmax over keys, with rows that have no key to point at (position 0) set to all zeros. */
-function pointerWeights(scores: tf.Tensor, bias: tf.Tensor): tf.Tensor3D {
-  const hasKey = tf.cast(tf.greater(tf.max(bias, -1, true), MASKED / 2), 'float32'); // (B | 1, Tq, 1)
-  return tf.mul(tf.softmax(scores), hasKey) as tf.Tensor3D;
 }
 
 /** RMSNorm over the last axis: x / sqrt(mean(x²) + eps) · g. x (N, C), g (C). */
