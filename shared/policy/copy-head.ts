@@ -19,7 +19,7 @@
 // the reply being written: pointing back into its own reply let the policy loop ("touch about touch about").
 // The full forward and the decode step share copyMixture, so the cache path cannot drift from the one
 // trained: the decode step passes the prompt side its prefill cached and a single query (Tq = 1).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs';
 import { embed, linear, logMixture, scatterRows, scores } from './ops';
 
 /** The model config fields the head reads (ModelConfig has them). */

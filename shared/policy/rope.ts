@@ -10,7 +10,7 @@
 // A tensor belongs to the backend that made it: when `tf.backend()` is a different instance (another
 // backend selected, or the same name re-registered after `tf.engine().reset()`), the old tables are
 // disposed and rebuilt on the new one rather than left for tfjs to move between backends on every read.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from './tfjs';
 
 export type RopeTables = {
   /** (length, hs): cos(p · base^(−2j/hs)), the two halves of each row sharing frequencies j. */

@@ -1,5 +1,5 @@
 // Trains a byte-level BPE (the GPT-2 scheme) on a corpus and writes it as a Hugging Face
-// `tokenizer.json`, so the same file loads in @huggingface/transformers and in Python's `tokenizers`.
+// `tokenizer.json`, so the same file loads in @huggingface/tokenizers and in Python's `tokenizers`.
 //
 // Training is the classic merge loop, made incremental: pair counts are kept in a map, every pair
 // knows the words it occurs in, and a max-heap with lazy invalidation yields the most frequent pair.

@@ -1,7 +1,7 @@
 // The KV-cache decode step against the full forward (one pointer function serves both: copy-head.ts), and
 // the RoPE tables: built once per (head size, length, base) and backend, kept across tidy, rebuilt on a new
 // backend (rope.ts).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '../../../shared/policy/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPolicy, disposeCache, type KVCache, type Policy } from '../../../shared/policy/model';
 import { generate } from '../../../shared/policy/sampling';
