@@ -1,7 +1,7 @@
 // Between a live policy (tfjs variables) and a checkpoint (named Float32 tensors): reading the weights
 // out with `await data()` (never dataSync) and building a policy + tokenizer back from the files.
 import * as tf from './tfjs';
-import type { Checkpoint, TrainerState } from './checkpoint';
+import type { Checkpoint } from './checkpoint';
 import { CheckpointError } from './checkpoint';
 import { createPolicy, ModelConfigSchema, type Policy, WEIGHTS_ADDED_LATER, weightShapes } from './model';
 import type { NamedTensors } from './safetensors';
@@ -36,7 +36,7 @@ export function toTfTensors(named: NamedTensors): Record<string, tf.Tensor> {
 export async function checkpointFromPolicy(
   policy: Policy,
   tokenizer: PolicyTokenizer,
-  extra: { optimizer?: Checkpoint['optimizer']; trainer?: TrainerState } = {},
+  extra: Pick<Checkpoint, 'optimizer' | 'trainer'> = {},
 ): Promise<Checkpoint> {
   return {
     config: { ...policy.config },

@@ -33,6 +33,7 @@
 import * as tf from './tfjs';
 import { z } from 'zod';
 import { createRng, deriveSeed } from '../random';
+import { type PresetName, PresetNameSchema } from './preset-names';
 import {
   type CopyCache,
   copyInitialValues,
@@ -73,8 +74,7 @@ export const ModelConfigSchema = z
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 export type ModelConfigInput = z.input<typeof ModelConfigSchema>;
 
-export const PresetNameSchema = z.enum(['tiny', 'small']);
-export type PresetName = z.infer<typeof PresetNameSchema>;
+export { type PresetName, PresetNameSchema } from './preset-names';
 
 /**
  * Preset shapes. With a 2,048-token vocabulary: tiny ≈ 0.85 M parameters, small ≈ 5.2 M (countParameters).

@@ -23,7 +23,9 @@ export interface BpeTrainingOptions {
   specialTokens?: readonly string[];
 }
 
-export const DEFAULT_VOCAB_SIZE = 2000;
+import { DEFAULT_VOCAB_SIZE } from './defaults';
+
+export { DEFAULT_VOCAB_SIZE };
 
 /** Max-heap of [count, pairKey]; ties go to the smaller key so training is deterministic. */
 class PairHeap {

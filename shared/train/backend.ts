@@ -15,10 +15,14 @@
 import * as tf from '../policy/tfjs';
 import { z } from 'zod';
 
-export const BackendNameSchema = z.enum(['webgpu', 'webgl', 'wasm', 'cpu']);
-export type BackendName = z.infer<typeof BackendNameSchema>;
-export const BackendRequestSchema = z.union([BackendNameSchema, z.literal('auto')]);
-export type BackendRequest = z.infer<typeof BackendRequestSchema>;
+import {
+  type BackendName,
+  BackendNameSchema,
+  type BackendRequest,
+  BackendRequestSchema,
+} from './backend-names';
+
+export { type BackendName, BackendNameSchema, type BackendRequest, BackendRequestSchema };
 
 export type BackendInfo = { name: BackendName; adapterDescription: string; software: boolean };
 export type BackendProbe = {
