@@ -60,4 +60,3 @@ export async function main(argv: string[]): Promise<number> {
     throw error;
   }
 }
-

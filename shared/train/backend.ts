@@ -13,7 +13,6 @@
 // Backends are imported lazily, so a page that trains on webgpu never downloads the wasm binaries.
 // `wasmPaths` is passed to tfjs-backend-wasm's setWasmPaths (a bundler gives the .wasm files' URLs).
 import * as tf from '../policy/tfjs';
-import { z } from 'zod';
 
 import {
   type BackendName,

@@ -528,8 +528,8 @@ export class TrainSession {
   private async runRl(stop: { untilStep?: number; deadline?: number; signal?: AbortSignal }): Promise<void> {
     const phase = this.plan.phase as Exclude<TrainAlgo, 'sft'>;
     const { step } = await runRlLoop({
-      store: this.tap.wrap(this.io.store ?? (this.defaultStore ??= new InMemoryLightningStore())),
-      checkpoints: this.io.publish ?? (this.defaultBlobs ??= new MemoryBlobStorage()),
+      store: this.tap.wrap(this.io.store ?? this.defaultStore),
+      checkpoints: this.io.publish ?? this.defaultBlobs,
       policy: this.policy,
       tokenizer: this.tokenizer,
       optimizer: this.optimizer,
@@ -555,8 +555,9 @@ export class TrainSession {
     this.plan.step = step;
   }
 
-  private defaultStore: LightningStore | undefined;
-  private defaultBlobs: BlobStorage | undefined;
+  /** Where RL goes when the shell gives no store: memory, kept across pauses. */
+  private readonly defaultStore: LightningStore = new InMemoryLightningStore();
+  private readonly defaultBlobs: BlobStorage = new MemoryBlobStorage();
 
   dispose(): void {
     this.optimizer.dispose();

@@ -149,7 +149,12 @@ async function savedCheckpoints(page: Page) {
       const manifest = await json(row.id);
       const state = await json(manifest.files['trainer_state.json'].sha256);
       const config = await json(manifest.files['config.json'].sha256);
-      out.push({ ...row, referenceId: state.reference?.checkpointId, mu: state.config?.mu, copy: config.copy });
+      out.push({
+        ...row,
+        referenceId: state.reference?.checkpointId,
+        mu: state.config?.mu,
+        copy: config.copy,
+      });
     }
     return out;
   });

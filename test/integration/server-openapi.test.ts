@@ -14,9 +14,7 @@ type OpenApi = {
   components: { schemas: Record<string, unknown> };
 };
 
-const specPath = fileURLToPath(
-  new URL('../fixtures/agl-store-openapi-v0.3.0.json', import.meta.url),
-);
+const specPath = fileURLToPath(new URL('../fixtures/agl-store-openapi-v0.3.0.json', import.meta.url));
 const spec = JSON.parse(readFileSync(specPath, 'utf8')) as OpenApi;
 
 /** The JSON schema of an operation's response for one status, with the document's components as $defs. */
