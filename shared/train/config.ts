@@ -73,7 +73,7 @@ export const TrainConfigFields = z.strictObject({
   sftSteps: int(0, 100_000)
     .default(D.sftSteps)
     .describe(
-      'grpo / rloo without init: SFT steps on the corpus first (the SFT → RL recipe); 0 refuses to start RL from random weights',
+      'grpo / rloo without init: SFT steps on the corpus first (the SFT → RL recipe); 0 starts RL from random weights',
     ),
   batch: int(1, 1024)
     .optional()
@@ -103,16 +103,10 @@ export const TrainConfigFields = z.strictObject({
 
 /** The rules across fields, shared by every schema built on TrainConfigFields (a server job's body). */
 export function withTrainConfigRules<T extends z.ZodType<z.output<typeof TrainConfigFields>>>(schema: T) {
-  return schema
-    .refine((c) => c.steps !== undefined || c.minutes !== undefined, {
-      message: 'give steps or minutes (or both)',
-      path: ['steps'],
-    })
-    .refine((c) => !isRl(c.algo) || c.init !== undefined || c.sftSteps > 0, {
-      message:
-        'grpo and rloo start from a trained policy: give init (an SFT checkpoint), or sftSteps > 0 for an SFT warm-up first',
-      path: ['init'],
-    });
+  return schema.refine((c) => c.steps !== undefined || c.minutes !== undefined, {
+    message: 'give steps or minutes (or both)',
+    path: ['steps'],
+  });
 }
 
 export const TrainConfigSchema = withTrainConfigRules(TrainConfigFields);

@@ -231,7 +231,7 @@ export class TrainSession {
         ...input,
       });
     }
-    const warmUp = isRl(config.algo) && !init; // sftSteps > 0 then: the config's rules refuse RL from random weights
+    const warmUp = isRl(config.algo) && !init && config.sftSteps > 0;
     const firstPhase: TrainAlgo = resumePhase ?? (warmUp ? 'sft' : config.algo);
     const emit = (event: TrainEvent) => io.onEvent?.(event);
 
@@ -353,7 +353,17 @@ export class TrainSession {
             policy: clonePolicy(policy, { trainable: false }),
             ref: { checkpointId: init.id, ...(init.path ? { path: init.path } : {}) },
           };
-        else throw new TrainSetupError(`init ${config.init} records no KL reference: give reference`);
+        else if (!init) {
+          // RL from random weights (sftSteps 0): the starting policy, saved, is the reference.
+          const start = await io.saveCheckpoint(await session.checkpoint(), {
+            runStep: offset,
+            phase: firstPhase,
+          });
+          session.reference = {
+            policy: clonePolicy(policy, { trainable: false }),
+            ref: { checkpointId: start },
+          };
+        } else throw new TrainSetupError(`init ${config.init} records no KL reference: give reference`);
       } catch (error) {
         session.dispose();
         if (error instanceof TrainSetupError) throw error;

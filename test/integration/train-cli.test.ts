@@ -521,10 +521,6 @@ describe('edgelight train / eval', () => {
     const cases: Array<[string[], RegExp]> = [
       [['train', '--steps', '1'], /--algo must be sft, grpo or rloo/],
       [['train', '--algo', 'sft'], /give steps or minutes/],
-      [
-        ['train', '--algo', 'grpo', '--steps', '1', '--sft-steps', '0'],
-        /start from a trained policy: give init/,
-      ],
       [['train', '--algo', 'sft', '--steps', '1', '--batch', 'x'], /--batch must be an integer/],
       [
         ['train', '--algo', 'sft', '--steps', '1', '--config', join(dir, 'nope.json')],
