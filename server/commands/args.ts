@@ -1,5 +1,6 @@
 // What every subcommand shares for reading its flags: the usage error and strict parsing, plus numeric
 // flags checked by zod. Commands import this module, never server/cli.ts (the dispatcher loads them).
+import { readFile } from 'node:fs/promises';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { z } from 'zod';
 
@@ -54,4 +55,13 @@ export function flagNumber(rule: FlagRule, value: string | undefined, name: stri
   if (!parsed.success)
     throw new CliUsageError(`--${name} must be ${rule.description ?? 'a number'}, got '${value}'`);
   return parsed.data;
+}
+
+/** A file a flag names, as text; an unreadable one is a usage error naming the flag and the reason. */
+export async function readFlagFile(flag: string, path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CliUsageError(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
 }

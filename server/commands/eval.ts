@@ -1,4 +1,4 @@
-import { access, constants, readFile } from 'node:fs/promises';
+import { access, constants } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FeedbackTask } from '../../shared/agent/task';
 import { JsonlError, parseJsonlStrict } from '../../shared/data/jsonl';
@@ -11,7 +11,15 @@ import { selectBackend } from '../../shared/train/backend';
 import { evaluatePolicyReplies } from '../../shared/train/loop-eval';
 import { readCheckpointDirectory, resolveCheckpointDirectory } from '../checkpoints/directory';
 import { writeFileAtomic } from '../write-file-atomic';
-import { CliUsageError, flagNumber, integer, integerAtLeast, numberAtLeast, parseCommandArgs } from './args';
+import {
+  CliUsageError,
+  flagNumber,
+  integer,
+  integerAtLeast,
+  numberAtLeast,
+  parseCommandArgs,
+  readFlagFile,
+} from './args';
 import { createProgress } from './progress';
 
 const HELP = `usage: edgelight eval --checkpoint DIR --in FILE.jsonl [--samples K] [--seed S]
@@ -62,14 +70,7 @@ export async function run(argv: string[]): Promise<number> {
   // Checked before the drafting, which takes minutes, rather than failing after it.
   if (values.replies !== undefined) await assertWritableFolder('--replies', values.replies);
 
-  let text: string;
-  try {
-    text = await readFile(values.in, 'utf8');
-  } catch (error) {
-    throw new CliUsageError(
-      `cannot read --in ${values.in}: ${(error as NodeJS.ErrnoException).code ?? error}`,
-    );
-  }
+  const text = await readFlagFile('--in', values.in);
   let tasks: FeedbackTask[];
   try {
     tasks = parseJsonlStrict(text, FeedbackTask);

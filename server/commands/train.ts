@@ -1,7 +1,6 @@
 // `edgelight train`: flags, files and printing around the one trainer session. Every setting and its
 // --help line come from TrainConfig (shared/train/config.ts); this file adds only where things are
 // (data, run folder, server) and how progress looks in a terminal.
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import {
@@ -17,7 +16,7 @@ import { HttpLightningStore } from '../../shared/store/http';
 import { HttpBlobStorage } from '../../shared/sync/remote';
 import { createNodeFetch } from '../node-fetch';
 import { folderCheckpoints, trainInFolder } from '../train/run-folder';
-import { CliUsageError, parseCommandArgs } from './args';
+import { CliUsageError, parseCommandArgs, readFlagFile } from './args';
 import { formatDuration } from './progress';
 
 /** Where things are: the command line's own options, beside the TrainConfig settings. */
@@ -82,14 +81,7 @@ ${places.join('\n')}`;
 async function configInput(values: Record<string, string | boolean | undefined>): Promise<TrainConfigInput> {
   let base: Record<string, unknown> = {};
   if (typeof values.config === 'string') {
-    let text: string;
-    try {
-      text = await readFile(values.config, 'utf8');
-    } catch (error) {
-      throw new CliUsageError(
-        `cannot read --config ${values.config}: ${(error as NodeJS.ErrnoException).code ?? error}`,
-      );
-    }
+    const text = await readFlagFile('--config', values.config);
     try {
       base = z.record(z.string(), z.unknown()).parse(JSON.parse(text));
     } catch {

@@ -34,6 +34,7 @@ import {
   type TrainConfig,
   type TrainConfigInput,
 } from './config';
+import type { SequencePair } from './batch';
 import type { StepMetrics } from './loop';
 import { runRlLoop } from './loop-rl';
 import { runSftLoop } from './loop-sft';
@@ -135,6 +136,15 @@ export function phaseSchedule(
 
 const weightDecayOf = (phase: TrainAlgo) => (phase === 'sft' ? 0.01 : 0);
 
+/**
+ * The config with its cosine horizon fixed as the run's algorithm phase starts at `startStep`: asked,
+ * else recorded (a resume keeps it), else the end of this call's steps, else 2000.
+ */
+function withHorizon(config: TrainConfig, startStep: number): TrainConfig {
+  if (config.lrHorizon !== undefined) return config;
+  return { ...config, lrHorizon: config.steps !== undefined ? startStep + config.steps : 2000 };
+}
+
 /** What differs between a checkpoint's policy and the shape settings a run asks for, if anything. */
 function shapeMismatch(config: TrainConfig, policy: Policy): string | null {
   for (const key of SHAPE_KEYS) {
@@ -154,7 +164,7 @@ export class TrainSession {
   private readonly openedAt: { runStep: number; phase: TrainAlgo };
 
   private constructor(
-    readonly config: TrainConfig,
+    private _config: TrainConfig,
     private readonly io: TrainIO,
     readonly policy: Policy,
     readonly tokenizer: PolicyTokenizer,
@@ -163,6 +173,11 @@ export class TrainSession {
     private readonly runId: string | undefined,
   ) {
     this.openedAt = { runStep: plan.offset + plan.step, phase: plan.phase };
+  }
+
+  /** The run's resolved settings (the cosine horizon is fixed when the algorithm's phase starts). */
+  get config(): TrainConfig {
+    return this._config;
   }
 
   /** The phase being trained, its step and the run's step (what a progress display shows). */
@@ -299,7 +314,7 @@ export class TrainSession {
 
     // Optimizer, resumed where the checkpoint left it.
     const optimizer = new AdamW(policy.weights, { weightDecay: weightDecayOf(firstPhase) });
-    const resumed = resumePhase && state && init?.checkpoint.optimizer ? state : null;
+    const resumed = resumePhase ? state : null; // state is read only beside optimizer state
     if (resumed && init?.checkpoint.optimizer) {
       const tensors = toTfTensors(init.checkpoint.optimizer.tensors);
       try {
@@ -316,9 +331,7 @@ export class TrainSession {
     }
     const startStep = resumed?.step ?? 0;
     const offset = resumed?.offset ?? 0;
-    // The cosine horizon: asked, else recorded (a resume keeps it), else the end of this call's steps.
-    if (config.lrHorizon === undefined && firstPhase === config.algo)
-      config = { ...config, lrHorizon: config.steps !== undefined ? startStep + config.steps : 2000 };
+    if (firstPhase === config.algo) config = withHorizon(config, startStep);
     const { schedule, batch } = phaseSchedule(config, firstPhase);
     const plan: PhasePlan = {
       phase: firstPhase,
@@ -353,17 +366,14 @@ export class TrainSession {
             policy: clonePolicy(policy, { trainable: false }),
             ref: { checkpointId: init.id, ...(init.path ? { path: init.path } : {}) },
           };
-        else if (!init) {
-          // RL from random weights (sftSteps 0): the starting policy, saved, is the reference.
-          const start = await io.saveCheckpoint(await session.checkpoint(), {
-            runStep: offset,
-            phase: firstPhase,
-          });
+        else if (!init)
+          // RL from random weights (sftSteps 0): the seeded initial weights are the reference, and the
+          // seed names them (createPolicy is a pure function of config and seed), so no checkpoint is needed.
           session.reference = {
             policy: clonePolicy(policy, { trainable: false }),
-            ref: { checkpointId: start },
+            ref: { initSeed: config.seed },
           };
-        } else throw new TrainSetupError(`init ${config.init} records no KL reference: give reference`);
+        else throw new TrainSetupError(`init ${config.init} records no KL reference: give reference`);
       } catch (error) {
         session.dispose();
         if (error instanceof TrainSetupError) throw error;
@@ -375,6 +385,13 @@ export class TrainSession {
   }
 
   private async loadReference(ref: ReferenceRef | string): Promise<void> {
+    if (typeof ref !== 'string' && ref.initSeed !== undefined) {
+      this.reference = {
+        policy: createPolicy(this.policy.config, { seed: ref.initSeed, trainable: false }),
+        ref,
+      };
+      return;
+    }
     const loaded = await this.io.loadCheckpoint(ref);
     const { policy } = policyFromCheckpoint(loaded.checkpoint);
     this.reference = {
@@ -467,11 +484,7 @@ export class TrainSession {
     const phase = this.config.algo;
     this.optimizer.dispose();
     this.optimizer = new AdamW(this.policy.weights, { weightDecay: weightDecayOf(phase) });
-    if (this.config.lrHorizon === undefined)
-      (this as { config: TrainConfig }).config = {
-        ...this.config,
-        lrHorizon: this.config.steps ?? 2000,
-      };
+    this._config = withHorizon(this.config, 0);
     const { schedule, batch } = phaseSchedule(this.config, phase);
     this.plan = {
       phase,
@@ -487,6 +500,7 @@ export class TrainSession {
         ? { policy: clonePolicy(this.policy, { trainable: false }), ref: { checkpointId: warmedUp.id } }
         : null;
     this.savedAt = null;
+    this.pairs = undefined; // the warm-up's corpus is not needed again
     await this.io.onEvent?.({
       type: 'phase',
       phase,
@@ -505,9 +519,11 @@ export class TrainSession {
     await this.io.onEvent?.({ type: 'step', record, samples });
   }
 
+  /** The SFT corpus as token ids, encoded once per session (a paused run continues without it). */
+  private pairs: SequencePair[] | undefined;
+
   private async runSft(stop: { untilStep?: number; deadline?: number; signal?: AbortSignal }): Promise<void> {
-    const examples = await this.io.sftExamples();
-    const pairs = examples.map((e) =>
+    this.pairs ??= (await this.io.sftExamples()).map((e) =>
       encodeSftPair(
         this.tokenizer,
         e.prompt,
@@ -519,7 +535,7 @@ export class TrainSession {
     const { step } = await runSftLoop({
       policy: this.policy,
       optimizer: this.optimizer,
-      pairs,
+      pairs: this.pairs,
       batchSize: this.plan.batch,
       schedule: this.plan.schedule,
       seed: this.config.seed,

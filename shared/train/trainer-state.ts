@@ -13,9 +13,11 @@ export const ReferenceSchema = z
     checkpointId: z.string().regex(CHECKPOINT_ID).optional(),
     /** A folder (command line): lets a resume on the same machine find it without an id index. */
     path: z.string().optional(),
+    /** RL from random weights: the policy's initial weights, made again from its config and this seed. */
+    initSeed: z.int().optional(),
   })
-  .refine((r) => r.checkpointId !== undefined || r.path !== undefined, {
-    message: 'a reference needs a checkpointId or a path',
+  .refine((r) => r.checkpointId !== undefined || r.path !== undefined || r.initSeed !== undefined, {
+    message: 'a reference needs a checkpointId, a path or an initSeed',
   });
 export type ReferenceRef = z.infer<typeof ReferenceSchema>;
 

@@ -515,6 +515,37 @@ describe('edgelight train / eval', () => {
     expect(broken.stderr).toMatch(/trainer_state\.json: phase: /);
   });
 
+  it('runs RL from random weights with sftSteps 0; the seeded start is its reference, also on resume', async () => {
+    const out = join(dir, 'grpo-scratch');
+    const args = (steps: number, ...extra: string[]) => [
+      ...['train', '--algo', 'grpo', '--backend', 'cpu', '--steps', String(steps), '--sft-steps', '0'],
+      ...['--n-layer', '1', '--n-head', '2', '--n-embd', '16', '--block-size', '64', '--vocab-size', '300'],
+      ...[
+        '--data',
+        tasksFile,
+        '--out',
+        out,
+        '--batch',
+        '2',
+        '--group',
+        '2',
+        '--max-new-tokens',
+        '8',
+        '--seed',
+        '5',
+      ],
+      ...extra,
+    ];
+    expect((await cli(...args(1))).code).toBe(0);
+    const first = JSON.parse(await readFile(join(out, 'step-000001', 'trainer_state.json'), 'utf8'));
+    expect(first.reference).toEqual({ initSeed: 5 });
+    const resumed = await cli(...args(1, '--init', out));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming at step 1/);
+    const second = JSON.parse(await readFile(join(out, 'step-000002', 'trainer_state.json'), 'utf8'));
+    expect(second.reference).toEqual({ initSeed: 5 });
+  });
+
   it('reports usage mistakes in one line with exit code 2', async () => {
     const bad = join(dir, 'bad.jsonl');
     await writeFile(bad, `${JSON.stringify({ prompt: 'p', reply: 'r' })}\n{"prompt": 1}\n`);
