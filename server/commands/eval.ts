@@ -8,7 +8,7 @@ import { policyFromCheckpoint } from '../../shared/policy/checkpoint-policy';
 import { DEFAULT_MAX_NEW_TOKENS } from '../../shared/policy/sequence';
 import { InMemoryLightningStore } from '../../shared/store/memory';
 import { selectBackend } from '../../shared/train/backend';
-import { evaluatePolicyReplies } from '../../shared/train/loop-eval';
+import { type EvaluationReport, evaluatePolicyReplies } from '../../shared/train/loop-eval';
 import { readCheckpointDirectory, resolveCheckpointDirectory } from '../checkpoints/directory';
 import { writeFileAtomic } from '../write-file-atomic';
 import {
@@ -27,8 +27,12 @@ const HELP = `usage: edgelight eval --checkpoint DIR --in FILE.jsonl [--samples 
 Drafts K replies per feedback item with a trained checkpoint, through the same store, runners and
 feedback agent as training, and prints one JSON object:
   {"n", "reward_mean", "reward_std", "terms": {...}, "violation_rate": {"inst_016", "inst_017",
-   "inst_018", "pii", "any"}, "words_mean", "samples": [first 5 replies]}
-n is the number of feedback items; the statistics are over all n × K replies.
+   "inst_018", "pii", "any"}, "sendable_rate", "failed_checks": {"spelling", "stutter", …},
+   "words_mean", "samples": [first 5 replies]}
+n is the number of feedback items; the statistics are over all n × K replies. sendable_rate is the
+share of replies that pass every sendability check (real words, no stutter or repetition, no
+repeated sentence, no stray characters or placeholders, proper sentences, no contradicting tone);
+failed_checks gives each check's share of failures. The same figures, in words, go to stderr.
   --checkpoint      a checkpoint folder, or a run folder with 'latest'
   --in              JSON Lines, one {"id", "text", "category"?} per line
   --samples         replies per item (default 4)
@@ -39,7 +43,7 @@ n is the number of feedback items; the statistics are over all n × K replies.
   --reference       a second checkpoint (e.g. the SFT one a GRPO run started from): adds
                     "reference_nll", the replies' mean negative log-likelihood per token under it
   --replies         also write every reply to this JSON Lines file, one {"id", "category", "sample",
-                    "reply", "reward", "terms", "violations"} per line (written whole at the end)`;
+                    "reply", "reward", "terms", "violations", "failed_checks"} per line (written whole at the end)`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
@@ -115,9 +119,26 @@ export async function run(argv: string[]): Promise<number> {
   if (values.replies !== undefined)
     await writeFileAtomic(values.replies, replies.map((r) => `${JSON.stringify(r)}\n`).join(''));
   console.log(JSON.stringify(report));
+  console.error(evaluationSummary(report));
   model.policy.dispose();
   reference?.policy.dispose();
   return 0;
+}
+
+const percent = (x: number) => `${(100 * x).toFixed(1)} %`;
+
+/** The report in one line: "reward 0.812 ± 0.120 · sendable 63.0 % (fails: spelling 20.5 %, …) · …". */
+export function evaluationSummary(report: EvaluationReport): string {
+  const fails = Object.entries(report.failed_checks)
+    .filter(([, share]) => share > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([check, share]) => `${check} ${percent(share)}`);
+  return [
+    `reward ${report.reward_mean.toFixed(3)} ± ${report.reward_std.toFixed(3)}`,
+    `sendable ${percent(report.sendable_rate)}${fails.length ? ` (fails: ${fails.join(', ')})` : ''}`,
+    `any violation ${percent(report.violation_rate.any)}`,
+    ...(report.reference_nll === undefined ? [] : [`nll ${report.reference_nll.toFixed(3)}`]),
+  ].join(' · ');
 }
 
 type LoadedCheckpoint = Awaited<ReturnType<typeof readCheckpointDirectory>>;

@@ -31,6 +31,12 @@ export const REPLY_ATTR = {
   decision: 'edgelight.reply.decision',
   violations: 'edgelight.reply.violations',
   pii: 'edgelight.reply.pii',
+  /** Did the reply pass every sendability check (shared/agent/quality)? */
+  sendable: 'edgelight.reply.sendable',
+  /** The sendability checks it failed. */
+  qualityFailed: 'edgelight.reply.quality.failed',
+  /** What each failed check found ("spelling: newcom"); left out when the reply leaked PII. */
+  qualityFindings: 'edgelight.reply.quality.findings',
   prompt: 'edgelight.prompt',
   policyId: 'edgelight.policy.id',
   group: 'edgelight.group.size',
@@ -142,6 +148,12 @@ export function createFeedbackAgent(options: FeedbackAgentOptions): LitAgent {
           [REPLY_ATTR.decision]: verdict.decision,
           [REPLY_ATTR.violations]: verdict.violations.map((v) => v.rule),
           [REPLY_ATTR.pii]: verdict.pii.map((p) => p.type),
+          [REPLY_ATTR.sendable]: reward.quality.sendable,
+          [REPLY_ATTR.qualityFailed]: reward.quality.failed,
+          // A finding quotes the reply ("spelling: Priya"), so a reply that leaked PII keeps names only.
+          ...(mustRedact
+            ? {}
+            : { [REPLY_ATTR.qualityFindings]: reward.quality.findings.map((f) => `${f.check}: ${f.detail}`) }),
           [REPLY_ATTR.prompt]: prompt,
           [REPLY_ATTR.policyId]: policy.id,
           [REPLY_ATTR.group]: group,

@@ -1,14 +1,22 @@
 import { z } from 'zod';
 import { type GovernancePipeline, REDACTION_PLACEHOLDER, type Verdict } from '../governance/types';
+import { checkReplyQuality, type QualityReport } from './quality';
 import type { FeedbackTask } from './task';
 
-// The reward of one drafted reply: five terms in [0, 1] and their weighted mean, scaled by a `fluency`
-// gate, with a hard zero when the reply leaks personal data or governance blocks it. It runs for every RL sample, so it is pure
+// The reward of one drafted reply: five terms in [0, 1] and their weighted mean, multiplied by the
+// `quality` factor (each failed sendability check of shared/agent/quality halves it), with a hard zero
+// when the reply leaks personal data or governance blocks it. It runs for every RL sample, so it is pure
 // string work over verdicts the agent already has (one governance call per reply, made by the caller).
 //
 // Terms are computed on the reply's *creditable* text: the reply with governance's violation matches
 // blanked out. A prohibited term therefore earns nothing (no words for `length`, no keyword for
 // `acknowledgement`) while `overselling` charges for it, so adding one can never raise the reward.
+//
+// Why a multiplier on the sendability checks (docs/training.md, "Sendable replies"): the five terms
+// read words, never prose, so GRPO raised them with text nobody would send ("frustrating that is
+// frustrating that is …" scored 0.93). Multiplied, a reply that fails a check can never outscore the
+// same content without the failure, and each further failure costs more; a hard gate (0 for any
+// failure) would also rank a reply with one typo level with word salad.
 
 export const RewardWeights = z
   .object({
@@ -33,18 +41,20 @@ export const RewardConfig = z.object({
       other: z.number().min(0).max(1).default(0.25),
     })
     .default({ inst_016: 0.4, inst_017: 0.5, inst_018: 0.5, other: 0.25 }),
+  /** Each failed sendability check (shared/agent/quality) multiplies the primary by this. */
+  qualityFactor: z.number().min(0).max(1).default(0.5),
 });
 export type RewardConfig = z.infer<typeof RewardConfig>;
 export type RewardConfigInput = z.input<typeof RewardConfig>;
 
 export const REWARD_TERMS = ['length', 'tone', 'integrity', 'overselling', 'acknowledgement'] as const;
 export type RewardTerm = (typeof REWARD_TERMS)[number];
-/** The weighted terms plus the `fluency` gate, as reported in reward spans and summaries. */
-export const REPORTED_TERMS = [...REWARD_TERMS, 'fluency'] as const;
+/** The weighted terms plus the `quality` factor, as reported in reward spans and summaries. */
+export const REPORTED_TERMS = [...REWARD_TERMS, 'quality'] as const;
 export type ReportedTerm = (typeof REPORTED_TERMS)[number];
 
 export interface RewardResult {
-  /** Weighted mean of the five terms × fluency, or 0 under a hard zero. */
+  /** Weighted mean of the five terms × quality, or 0 under a hard zero. */
   primary: number;
   terms: Record<ReportedTerm, number>;
   /** Why the primary is forced to 0, if it is. */
@@ -52,6 +62,8 @@ export interface RewardResult {
   words: number;
   /** Rule ids of the reply's violations, one entry per violation. */
   violations: string[];
+  /** Would a person send it: the sendability checks and what each found. */
+  quality: QualityReport;
 }
 
 export interface ReplyVerdicts {
@@ -243,49 +255,6 @@ export function withoutMisquotes(reply: string, feedback: string): string {
   });
 }
 
-// English function words: ordinary prose is 40–60 % function words (the SFT replies: 0.50–0.67),
-// while keyword lists a policy can learn to emit in place of sentences have almost none (0.03–0.12
-// in a reward-hacked GRPO run). They are what the gate below keys on.
-const FUNCTION_WORDS = new Set(
-  (
-    'a an the and or but if so to of in on at for from with by about as into than then that this these those ' +
-    'it its we our us you your i me my is are was were be been being have has had do does did will would can ' +
-    'could should may might not no there here what which who how when where why all any some more most very ' +
-    'just also still only because while until after before over under again'
-  ).split(' '),
-);
-
-/**
- * Is the reply written as sentences? 1 for ordinary prose; falls towards 0 for keyword salad (few
- * function words), stuttering (repeated words and trigrams) and run-ons without sentence ends. Without
- * it the weighted terms can be gamed: a list of on-topic keywords and integrity markers of the right
- * length scores about 0.9, and GRPO finds that list (measured; see docs/agent.md).
- */
-export function fluencyScore(reply: string): number {
-  const words = (reply.toLowerCase().match(WORD) ?? []).map((w) => w.replace(/['’]s$/, ''));
-  if (words.length < 5) return 1; // too short to judge; `length` already charges for it
-  const functionShare = words.filter((w) => FUNCTION_WORDS.has(w)).length / words.length;
-  let adjacentRepeats = 0;
-  const trigrams = new Set<string>();
-  let repeatedTrigrams = 0;
-  for (let i = 1; i < words.length; i++) {
-    if (words[i] === words[i - 1]) adjacentRepeats++;
-    if (i >= 2) {
-      const trigram = `${words[i - 2]} ${words[i - 1]} ${words[i]}`;
-      if (trigrams.has(trigram)) repeatedTrigrams++;
-      trigrams.add(trigram);
-    }
-  }
-  const sentences = reply.split(/[.!?]+/).filter((s) => /[\p{L}\p{N}]/u.test(s)).length;
-  const wordsPerSentence = words.length / Math.max(1, sentences);
-  const prose = clamp01((functionShare - 0.12) / 0.18);
-  const variety = clamp01(
-    1 - 3 * Math.max(0, repeatedTrigrams / (words.length - 2) - 0.2) - 5 * (adjacentRepeats / words.length),
-  );
-  const sentenceEnds = clamp01(1 - (wordsPerSentence - 40) / 40);
-  return prose * variety * sentenceEnds;
-}
-
 /** The reply with every violation match blanked out. */
 export function creditableText(reply: string, verdict: Verdict): string {
   if (verdict.violations.length === 0) return reply;
@@ -319,14 +288,21 @@ export function rewardFeedbackReply(
       feedbackKeywords(verdicts.feedback.redacted),
       task.category,
     ),
-    fluency: fluencyScore(creditable),
+    quality: 1,
   };
+  // On the reply as drafted: a violation is blanked for the terms, but its words are still sent.
+  const quality = checkReplyQuality(reply, {
+    feedback: verdicts.feedback.redacted,
+    sentiment: verdicts.feedback.sentiment.label,
+    category: task.category,
+  });
+  terms.quality = config.qualityFactor ** quality.failed.length;
   const hardZero =
     verdicts.reply.pii.length > 0 ? 'pii-leak' : verdicts.reply.decision === 'block' ? 'blocked' : null;
   const w = config.weights;
   const total = REWARD_TERMS.reduce((s, t) => s + w[t], 0);
   const mean = REWARD_TERMS.reduce((s, t) => s + w[t] * terms[t], 0) / total;
-  return { primary: hardZero ? 0 : mean * terms.fluency, terms, hardZero, words, violations };
+  return { primary: hardZero ? 0 : mean * terms.quality, terms, hardZero, words, violations, quality };
 }
 
 export const DEFAULT_REWARD_CONFIG: RewardConfig = RewardConfig.parse({});

@@ -430,7 +430,7 @@ export const FAMILIES: TemplateFamily[] = [
     id: 'fr-frustrated',
     category: 'feature-request',
     sentiment: 'negative',
-    subject: 'the missing {feature}',
+    subject: 'the lack of {feature}',
     templates: [
       'I cannot believe there is still no {feature}. It makes daily use painful.',
       'Still waiting for {feature}. Without it the tool is frustrating.',

@@ -45,10 +45,14 @@ export interface EvaluationReport {
   reward_std: number;
   terms: Record<string, number>;
   violation_rate: { inst_016: number; inst_017: number; inst_018: number; pii: number; any: number };
+  /** Share of replies that passed every sendability check (shared/agent/quality). */
+  sendable_rate: number;
+  /** Share of replies that failed each check: why the others are not sendable. */
+  failed_checks: Record<string, number>;
   words_mean: number;
   /** Nats per reply token under `reference` (only with a reference; stored replies only). */
   reference_nll?: number;
-  samples: Array<{ id: string; reply: string; reward: number; violations: string[] }>;
+  samples: Array<{ id: string; reply: string; reward: number; violations: string[]; failed_checks: string[] }>;
 }
 
 /** One drafted reply with its whole reward: what `eval --replies` writes, a line per reply. */
@@ -60,9 +64,11 @@ export interface EvaluatedReply {
   reply: string;
   /** The primary reward, 0 when the reward span is missing. */
   reward: number;
-  /** Every reported term (`length`, `tone`, …, `fluency`); empty when the reward span is missing. */
+  /** Every reported term (`length`, `tone`, …, `quality`); empty when the reward span is missing. */
   terms: Record<string, number>;
   violations: string[];
+  /** The sendability checks the reply failed; [] when it is sendable. */
+  failed_checks: string[];
 }
 
 export async function evaluatePolicy(options: EvaluationOptions): Promise<EvaluationReport> {
@@ -112,6 +118,7 @@ export async function evaluatePolicyReplies(
         reward: primary ?? 0,
         terms,
         violations: r.violations,
+        failed_checks: r.failedChecks,
       };
     });
     const report: EvaluationReport = {
@@ -120,11 +127,13 @@ export async function evaluatePolicyReplies(
       reward_std: summary.rewardStd,
       terms: summary.terms,
       violation_rate: summary.violationRate,
+      sendable_rate: summary.sendableRate,
+      failed_checks: summary.failedChecks,
       words_mean: summary.wordsMean,
       ...(referenceNll === undefined ? {} : { reference_nll: referenceNll }),
       samples: evaluated
         .slice(0, 5)
-        .map(({ id, reply, reward, violations }) => ({ id, reply, reward, violations })),
+        .map(({ id, reply, reward, violations, failed_checks }) => ({ id, reply, reward, violations, failed_checks })),
     };
     return { report, replies: evaluated };
   } finally {

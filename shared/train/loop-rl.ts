@@ -216,6 +216,7 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
         entropy: last?.entropy,
         clipFraction: last?.clipFraction ?? 0,
         violationRate: summary.violationRate.any,
+        sendableRate: summary.sendableRate,
         sampledTokens,
         samplingSeconds: sampledSeconds,
         dropped: trainingBatch.dropped,

@@ -25,6 +25,8 @@ export const StepMetricsSchema = z.object({
   clipFraction: z.number().optional(),
   /** Share of sampled replies with any governance violation (inst_016/017/018 or PII). */
   violationRate: z.number().optional(),
+  /** Share of sampled replies that passed every sendability check (shared/agent/quality). */
+  sendableRate: z.number().optional(),
   sampledTokens: z.number().int().optional(),
   /** Seconds from publishing the weights until every rollout was read back (the sampling side). */
   samplingSeconds: z.number().optional(),

@@ -4,6 +4,7 @@
 // (shared/agent/samples.ts pairs them). A rollout is one GRPO group: its G replies to one feedback.
 import { REPLY_ATTR, REPLY_OBJECT_TYPE } from '../agent/feedback-agent';
 import { extractReplySamples, type ReplySample } from '../agent/samples';
+import { QUALITY_CHECKS, type QualityCheck } from '../agent/quality/checks';
 import { AGL_OBJECT, ATTR } from '../agent/semconv';
 import type { LightningStore } from '../store/store';
 import type { Rollout, Span } from '../store/types';
@@ -17,6 +18,8 @@ export type ViolationKind = (typeof VIOLATION_KINDS)[number];
 export interface ScoredSample extends ReplySample {
   /** Which of VIOLATION_KINDS the reply showed. */
   violations: ViolationKind[];
+  /** The sendability checks it failed (shared/agent/quality); [] for a sendable reply. */
+  failedChecks: QualityCheck[];
 }
 
 export interface RolloutGroup {
@@ -35,6 +38,13 @@ function violationsOf(span: Span): ViolationKind[] {
   return [...found];
 }
 
+function failedChecksOf(span: Span): QualityCheck[] {
+  const failed = span.attributes[REPLY_ATTR.qualityFailed];
+  return Array.isArray(failed)
+    ? QUALITY_CHECKS.filter((c) => (failed as unknown[]).includes(c))
+    : [];
+}
+
 /** The scored replies of a rollout's latest attempt. */
 export async function readRolloutGroup(store: LightningStore, rollout: Rollout): Promise<RolloutGroup> {
   const { items } = await store.querySpans({
@@ -42,15 +52,19 @@ export async function readRolloutGroup(store: LightningStore, rollout: Rollout):
     attempt_id: 'latest',
     limit: -1,
   });
-  const violations = new Map<string, ViolationKind[]>();
+  const replySpans = new Map<string, Span>();
   for (const span of items) {
     if (span.name === AGL_OBJECT && span.attributes[ATTR.objectType] === REPLY_OBJECT_TYPE)
-      violations.set(`${span.attempt_id}:${span.attributes[REPLY_ATTR.index]}`, violationsOf(span));
+      replySpans.set(`${span.attempt_id}:${span.attributes[REPLY_ATTR.index]}`, span);
   }
-  const samples = extractReplySamples(items).map((s) => ({
-    ...s,
-    violations: violations.get(`${s.attemptId}:${s.index}`) ?? [],
-  }));
+  const samples = extractReplySamples(items).map((s) => {
+    const span = replySpans.get(`${s.attemptId}:${s.index}`);
+    return {
+      ...s,
+      violations: span ? violationsOf(span) : [],
+      failedChecks: span ? failedChecksOf(span) : [],
+    };
+  });
   return { rollout, samples };
 }
 
@@ -126,6 +140,10 @@ export interface RewardSummary {
   rewardStd: number;
   terms: Record<string, number>;
   violationRate: Record<ViolationKind | 'any', number>;
+  /** Share of replies that passed every sendability check. */
+  sendableRate: number;
+  /** Share of replies that failed each sendability check. */
+  failedChecks: Record<QualityCheck, number>;
   wordsMean: number;
 }
 
@@ -149,8 +167,14 @@ export function summariseReplies(replies: ScoredSample[]): RewardSummary {
         : 0,
     ]),
   ) as Record<ViolationKind | 'any', number>;
+  const share = (test: (r: ScoredSample) => boolean) => (n ? replies.filter(test).length / n : 0);
+  const failedChecks = Object.fromEntries(
+    QUALITY_CHECKS.map((c) => [c, share((r) => r.failedChecks.includes(c))]),
+  ) as Record<QualityCheck, number>;
   const words = replies.map((r) => r.text.split(/\s+/).filter(Boolean).length);
   return {
+    sendableRate: share((r) => r.failedChecks.length === 0),
+    failedChecks,
     n,
     rewardMean: mean,
     rewardStd: Math.sqrt(variance),

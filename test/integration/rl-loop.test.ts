@@ -1,5 +1,6 @@
 // The algorithm ↔ store ↔ runner loop on a micro model: mechanics only (publishing, versioning,
 // rollouts, triplets, metrics spans, no tensor leak), never learning.
+import type { QualityCheck } from '../../shared/agent/quality/checks';
 import * as tf from '../../shared/policy/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPLY_OBJECT_TYPE } from '../../shared/agent/feedback-agent';
@@ -221,6 +222,7 @@ describe('triplets from spans', () => {
     logprobs: tokens ? [-1, -2, -0.5] : null,
     reward: reward === null ? null : { primary: reward, length: 1 },
     violations: violations as Array<'inst_016' | 'inst_017' | 'inst_018' | 'pii'>,
+    failedChecks: [] as QualityCheck[],
   });
   const group = (id: string, samples: ReturnType<typeof sample>[]): RolloutGroup => ({
     rollout: { rollout_id: id } as RolloutGroup['rollout'],

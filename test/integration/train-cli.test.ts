@@ -204,13 +204,14 @@ describe('edgelight train / eval', () => {
       'reward',
       'terms',
       'violations',
+      'failed_checks',
     ]);
     expect(Object.keys(lines[0].terms).sort()).toEqual([
       'acknowledgement',
-      'fluency',
       'integrity',
       'length',
       'overselling',
+      'quality',
       'tone',
     ]);
     expect(lines.map((l) => `${l.id}/${l.sample}`)).toEqual(

@@ -7,7 +7,6 @@ import {
   integrityScore,
   lengthScore,
   REPORTED_TERMS,
-  fluencyScore,
   RewardConfig,
   rewardFeedbackReply,
   toneScore,
@@ -77,27 +76,30 @@ describe('reward terms, hand-checked', () => {
       integrity: 1,
       overselling: 1,
       acknowledgement: 1,
-      fluency: 1,
+      quality: 1,
     });
     expect(r.primary).toBe(1);
   });
 
-  it('fluency: prose passes, keyword salad and stuttering do not, and the gate scales the primary', () => {
-    expect(fluencyScore(GOOD)).toBe(1);
-    expect(fluencyScore('Sorry about that. We will look.')).toBe(1);
+  it('quality: each failed sendability check halves the primary', () => {
     // Replies a reward-hacked GRPO run produced (test-split eval of the lr 8e-4 run): on-topic words and
     // integrity markers of the right length, no sentences.
     const salad =
       'papers message profit in CrossReferenceValidator adds started started papers every message conflicting ' +
       'verdicts section preliminary limitations openly guide guide research prototype message issue ' +
       'conflicting small CrossReferenceValidator message issue conflicting verdicts section frustrating';
-    expect(fluencyScore(salad)).toBeLessThan(0.1);
-    expect(fluencyScore(`I understand your message ${'message '.repeat(30)}issue.`)).toBeLessThan(0.1);
     const r = score(salad);
+    expect(r.quality.sendable).toBe(false);
+    expect(r.quality.failed).toEqual(expect.arrayContaining(['stutter', 'repetition', 'sentence-shape']));
     const mean =
       (r.terms.length + r.terms.tone + r.terms.integrity + r.terms.overselling + r.terms.acknowledgement) / 5;
-    expect(r.primary).toBeCloseTo(mean * r.terms.fluency);
+    expect(r.terms.quality).toBe(0.5 ** r.quality.failed.length);
+    expect(r.primary).toBeCloseTo(mean * r.terms.quality);
     expect(r.primary).toBeLessThan(0.1);
+    // One stutter in an otherwise perfect reply: exactly half.
+    const stuttered = score(GOOD.replace('We have logged', 'We have have logged'));
+    expect(stuttered.quality.failed).toEqual(['stutter']);
+    expect(stuttered.primary).toBe(0.5);
   });
 
   it('tone: cheerleading at a complaint scores 0, a positive note wants thanks, a question wants information', () => {

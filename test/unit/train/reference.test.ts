@@ -31,6 +31,7 @@ const reply = (i: number, logprobs: number[] | null, primary: number): ScoredSam
   logprobs,
   reward: { primary },
   violations: [],
+  failedChecks: [],
 });
 
 describe('reference policy', () => {
