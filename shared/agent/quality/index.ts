@@ -59,7 +59,17 @@ const FUNCTION_WORDS = new Set(
     'just also still only because while until after before over under again'
   ).split(' '),
 );
-const ONE_WORD_SENTENCES = new Set(['thanks', 'sorry', 'hello', 'hi', 'yes', 'no', 'noted', 'apologies', 'cheers']);
+const ONE_WORD_SENTENCES = new Set([
+  'thanks',
+  'sorry',
+  'hello',
+  'hi',
+  'yes',
+  'no',
+  'noted',
+  'apologies',
+  'cheers',
+]);
 const APOLOGY = /\b(sorry|apolog\w*|regret\w*|frustrat\w*|inconvenien\w*)\b/;
 const PRAISE_THANKS =
   /\b(kind words|lovely to hear|happy to hear|glad to hear|pleased to hear|delighted to hear|glad you (?:like|enjoy)\w*|means a lot)\b/;
@@ -168,7 +178,11 @@ function checkRepetition(words: readonly string[], find: Find) {
   }
 }
 
-const normalisedSentence = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+const normalisedSentence = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
 
 function checkRepeatedSentences(sentences: readonly string[], find: Find) {
   const seen = new Set<string>();
@@ -183,17 +197,30 @@ function checkRepeatedSentences(sentences: readonly string[], find: Find) {
 function checkStrayCharacters(prose: string, feedback: string, find: Find) {
   for (const ch of prose) {
     if (PLAIN_CHAR.test(ch) || feedback.includes(ch)) continue;
-    find('stray-characters', ch === '\uFFFD' ? 'U+FFFD' : /\p{C}/u.test(ch) ? `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}` : ch);
+    find(
+      'stray-characters',
+      ch === '\uFFFD'
+        ? 'U+FFFD'
+        : /\p{C}/u.test(ch)
+          ? `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`
+          : ch,
+    );
   }
   // A per cent sign belongs after a number.
-  for (const m of prose.matchAll(/%/g)) if (!/\d\s?$/.test(prose.slice(Math.max(0, m.index - 2), m.index))) find('stray-characters', '%');
+  for (const m of prose.matchAll(/%/g))
+    if (!/\d\s?$/.test(prose.slice(Math.max(0, m.index - 2), m.index))) find('stray-characters', '%');
   const count = (re: RegExp) => prose.match(re)?.length ?? 0;
   if (count(/\(/g) !== count(/\)/g)) find('stray-characters', 'unbalanced ( )');
   if (count(/"/g) % 2 === 1) find('stray-characters', 'unbalanced "');
   if (count(/“/g) !== count(/”/g)) find('stray-characters', 'unbalanced “ ”');
 }
 
-function checkSentenceShape(prose: string, sentences: readonly string[], words: readonly string[], find: Find) {
+function checkSentenceShape(
+  prose: string,
+  sentences: readonly string[],
+  words: readonly string[],
+  find: Find,
+) {
   const text = prose.trim();
   if (text === '') {
     find('sentence-shape', 'empty reply');
@@ -202,15 +229,18 @@ function checkSentenceShape(prose: string, sentences: readonly string[], words: 
   for (const sentence of sentences) {
     // The first letter or digit, past opening quotes and brackets.
     const first = sentence.match(/[\p{L}\p{N}]/u)?.[0] ?? '';
-    if (first !== first.toUpperCase()) find('sentence-shape', `starts mid-clause: "${sentence.trim().slice(0, 40)}"`);
+    if (first !== first.toUpperCase())
+      find('sentence-shape', `starts mid-clause: "${sentence.trim().slice(0, 40)}"`);
     const n = sentence.match(WORD)?.length ?? 0;
     if (n > 50) find('sentence-shape', `a run-on sentence of ${n} words`);
-    if (n === 1 && !ONE_WORD_SENTENCES.has(lowerWords(sentence)[0])) find('sentence-shape', `a one-word sentence: "${sentence.trim()}"`);
+    if (n === 1 && !ONE_WORD_SENTENCES.has(lowerWords(sentence)[0]))
+      find('sentence-shape', `a one-word sentence: "${sentence.trim()}"`);
   }
   if (!/[.!?]["”’)]*$/.test(text)) find('sentence-shape', `no final stop: "…${text.slice(-30)}"`);
   if (words.length >= 8) {
     const share = words.filter((w) => FUNCTION_WORDS.has(w)).length / words.length;
-    if (share < 0.15) find('sentence-shape', `a list of words, not sentences (${Math.round(share * 100)} % function words)`);
+    if (share < 0.15)
+      find('sentence-shape', `a list of words, not sentences (${Math.round(share * 100)} % function words)`);
   }
 }
 
