@@ -95,7 +95,8 @@ describe('reward terms, hand-checked', () => {
       (r.terms.length + r.terms.tone + r.terms.integrity + r.terms.overselling + r.terms.acknowledgement) / 5;
     expect(r.terms.quality).toBe(0.5 ** r.quality.failed.length);
     expect(r.primary).toBeCloseTo(mean * r.terms.quality);
-    expect(r.primary).toBeLessThan(0.1);
+    // Two failed checks: a quarter of its terms' mean, far below a sendable reply of any content.
+    expect(r.primary).toBeLessThan(0.2);
     // One stutter in an otherwise perfect reply: exactly half.
     const stuttered = score(GOOD.replace('We have logged', 'We have have logged'));
     expect(stuttered.quality.failed).toEqual(['stutter']);
