@@ -224,6 +224,8 @@ export async function run(argv: string[]): Promise<number> {
   const hardZeros: Record<string, number> = { 'pii-leak': 0, blocked: 0 };
   let replies = 0;
   let redacted = 0;
+  let sendable = 0;
+  const failedChecks: Record<string, number> = {};
   const onReply = (scored: ScoredReply) => {
     replies++;
     if (scored.verdict.pii.length > 0 || scored.verdict.decision === 'block') redacted++;
@@ -231,6 +233,8 @@ export async function run(argv: string[]): Promise<number> {
     for (const t of REPORTED_TERMS) add(terms[t], scored.reward.terms[t]);
     for (const rule of scored.reward.violations) violations[rule] = (violations[rule] ?? 0) + 1;
     if (scored.reward.hardZero) hardZeros[scored.reward.hardZero]++;
+    if (scored.reward.quality.sendable) sendable++;
+    for (const check of scored.reward.quality.failed) failedChecks[check] = (failedChecks[check] ?? 0) + 1;
   };
   const agent = createFeedbackAgent({ governance, group, seed, temperature, maxTokens, onReply });
   const failures: Record<string, number> = {};
@@ -287,6 +291,8 @@ export async function run(argv: string[]): Promise<number> {
       replies_per_s: round(replies / seconds),
       reward: Object.fromEntries(Object.entries(terms).map(([t, m]) => [t, summarise(m)])),
       hard_zero: hardZeros,
+      sendable_rate: replies ? round(sendable / replies) : 0,
+      failed_checks: failedChecks,
       replies_stored_redacted: redacted,
       violations,
       ...(Object.keys(failures).length ? { failures } : {}),

@@ -116,11 +116,12 @@ async function configInput(values: Record<string, string | boolean | undefined>)
   return input as TrainConfigInput;
 }
 
-/** One progress line: step, reward, KL, loss, tokens/s, ETA. */
+/** One progress line: step, reward, sendable and violation rates, KL, loss, tokens/s, ETA. */
 function progressLine(r: StepRecord, total: number | undefined, etaSeconds: number) {
   const parts = [`step ${r.runStep}${total !== undefined ? `/${total}` : ''}`];
   if (r.rewardMean !== undefined)
     parts.push(`reward ${r.rewardMean.toFixed(3)}±${(r.rewardStd ?? 0).toFixed(3)}`);
+  if (r.sendableRate !== undefined) parts.push(`sendable ${(100 * r.sendableRate).toFixed(1)}%`);
   if (r.violationRate !== undefined) parts.push(`viol ${(100 * r.violationRate).toFixed(1)}%`);
   parts.push(`kl ${(r.kl ?? 0).toFixed(4)}`, `loss ${r.loss.toFixed(4)}`, `lr ${r.lr.toExponential(2)}`);
   // Where an RL step's time goes: drafting the replies (rollouts, reward, reference) vs the update.
