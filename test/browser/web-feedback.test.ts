@@ -1,5 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUALITY_CHECK_DESCRIPTIONS, QUALITY_CHECKS } from '../../shared/agent/quality/checks';
 import { type AppServer, ensureWebBuilt, startAppServer } from '../e2e/app-server';
 import { launchChromium } from '../helpers/browser';
 
@@ -73,5 +74,58 @@ describe('web: Feedback page', () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
     const current = page.locator('nav a[aria-current="page"]');
     expect(await current.textContent()).toBe('Feedback');
+  });
+
+  it('drafts replies, each marked sendable or not, with its failed checks, findings and a quality term', async () => {
+    // The baseline policy (no checkpoint yet) samples the dataset's SFT corpus: generate one first.
+    await page.getByRole('link', { name: 'Dataset', exact: true }).click();
+    await page.getByLabel('Size').fill('40');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.getByText('Generated 40 examples.').waitFor();
+    await page.getByRole('link', { name: 'Feedback', exact: true }).click();
+    // Praise: the corpus's replies to complaints apologise, which fails `tone-contradiction` here (a third
+    // of them on this dataset), so a few drafts of four show a reply that is not sendable.
+    await check('I love the new dashboard, it is wonderful and fast. Great work, thank you!');
+    const policyLine = page.getByTestId('draft-policy');
+    let previous = '';
+    for (let attempt = 0; attempt < 6; attempt++) {
+      await page.getByRole('button', { name: 'Draft replies' }).click();
+      await expect
+        .poll(async () => ((await policyLine.count()) ? await policyLine.textContent() : ''), {
+          timeout: 60_000,
+        })
+        .not.toBe(previous);
+      previous = (await policyLine.textContent()) ?? '';
+      if ((await page.locator('[data-testid="sendable"][data-sendable="false"]').count()) > 0) break;
+    }
+    expect(await page.locator('[data-testid="sendable"][data-sendable="false"]').count()).toBeGreaterThan(0);
+
+    const replies = page.getByTestId('draft-reply');
+    expect(await replies.count()).toBe(4);
+    for (const reply of await replies.all()) {
+      const badge = reply.getByTestId('sendable');
+      expect(await badge.count()).toBe(1);
+      const sendable = (await badge.getAttribute('data-sendable')) === 'true';
+      expect(await badge.textContent()).toBe(sendable ? 'sendable' : 'not sendable');
+      const checks = reply.locator('[data-testid="failed-checks"] li');
+      const failed = await checks.count();
+      expect(failed === 0).toBe(sendable);
+      for (const item of await checks.all()) {
+        const name = (await item.getAttribute('data-check')) as (typeof QUALITY_CHECKS)[number];
+        expect(QUALITY_CHECKS).toContain(name);
+        expect(await item.getAttribute('title')).toBe(QUALITY_CHECK_DESCRIPTIONS[name]);
+        expect(await item.textContent()).toMatch(new RegExp(`^${name}(: .+)?$`));
+      }
+      // The bars show the quality factor (0.5 per failed check), and no fluency term any more.
+      const terms = await reply.locator('[data-testid="reward-bars"] th').allTextContents();
+      expect(terms).toContain('quality');
+      expect(terms).not.toContain('fluency');
+      const quality = await reply
+        .locator('[data-testid="reward-bars"] tr', { has: page.locator('th', { hasText: 'quality' }) })
+        .locator('td.num')
+        .textContent();
+      expect(Number(quality)).toBeCloseTo(0.5 ** failed, 3);
+    }
+    expect(errors).toEqual([]);
   });
 });

@@ -139,6 +139,10 @@ describe('e2e: the lab journey', () => {
     expect(await page.getByTestId('chart-reward (mean ± std)').getAttribute('data-points')).toBe('2');
     await page.getByTestId('last-checkpoint').waitFor();
     await page.getByTestId('samples').waitFor();
+    // Sendability: a chart point per step, and each sampled reply's failed checks (or none).
+    expect(await page.getByTestId('chart-sendable rate').getAttribute('data-points')).toBe('2');
+    for (const cell of await page.getByTestId('sample-checks').allTextContents())
+      expect(cell).toMatch(/^(none \(sendable\)|[a-z-]+(, [a-z-]+)*)$/);
     await shot('3-train');
   });
 
@@ -167,6 +171,14 @@ describe('e2e: the lab journey', () => {
     await page.getByTestId('comparison').or(page.getByRole('alert')).waitFor({ timeout: 90_000 });
     expect(await page.getByRole('alert').count()).toBe(0);
     expect(await page.locator('[data-testid="comparison"] > tbody > tr').count()).toBe(2);
+    // Each side's sendable rate, and each reply marked sendable or not.
+    expect(await page.getByTestId('comparison-sendable').textContent()).toMatch(
+      /Sendable: A \d+ % · B \d+ %/,
+    );
+    expect(await page.locator('[data-testid="comparison"] [data-testid="sendable"]').count()).toBe(4);
+    // The RL checkpoints were saved with their step's sendable rate (the top failing checks beside it).
+    for (const cell of await page.getByTestId('checkpoint-failing').allTextContents())
+      expect(cell).not.toBe('—');
 
     const [download] = await Promise.all([
       page.waitForEvent('download'),

@@ -15,6 +15,11 @@ export function rewardTerms(attributes: Attributes): Record<string, number> | nu
   return Object.keys(terms).length ? terms : null;
 }
 
+/** What a term means where its name alone does not say (shown as the row's tooltip). */
+const TERM_TITLES: Record<string, string> = {
+  quality: 'multiplies the reward: × 0.5 for each sendability check the reply failed (1 = sendable)',
+};
+
 export function RewardBars({ terms }: { terms: Record<string, number> }) {
   const signed = Object.values(terms).some((v) => v < 0);
   return (
@@ -26,7 +31,7 @@ export function RewardBars({ terms }: { terms: Record<string, number> }) {
           const zero = signed ? 50 : 0;
           const scale = signed ? 50 : 100;
           return (
-            <tr key={name}>
+            <tr key={name} title={TERM_TITLES[name]}>
               <th scope="row">{name}</th>
               <td class="num">{value.toFixed(3)}</td>
               <td class="bar-cell">

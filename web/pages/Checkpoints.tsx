@@ -2,6 +2,7 @@ import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import type { CheckpointRow, Comparison } from '../../worker/lab/protocol';
 import { RewardBars } from '../components/RewardBars';
+import { FailedChecks, percent, SendableBadge, TopFailingChecks } from '../components/Sendability';
 import { errorMessage, lab } from '../lab/client';
 import { training } from '../lab/training';
 
@@ -11,7 +12,15 @@ const SHOWN_METRICS: Array<[string, string]> = [
   ['kl', 'KL'],
   ['entropy', 'entropy'],
   ['violationRate', 'violations'],
+  ['sendableRate', 'sendable'],
 ];
+
+/** The `failed.<check>` metrics saved with a checkpoint: the share of the last step's replies failing each. */
+function failedShares(metrics: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, v] of Object.entries(metrics)) if (key.startsWith('failed.')) out[key.slice(7)] = v;
+  return out;
+}
 
 /** Three decimals, or an exponent for values too small to show that way. */
 function figure(v: number): string {
@@ -140,6 +149,7 @@ export default function CheckpointsPage() {
                 {label}
               </th>
             ))}
+            <th scope="col">top failing checks</th>
             <th scope="col">source</th>
             <th scope="col">id</th>
             <th scope="col">
@@ -159,6 +169,13 @@ export default function CheckpointsPage() {
                   {r.metrics[key] === undefined ? '—' : figure(r.metrics[key])}
                 </td>
               ))}
+              <td data-testid="checkpoint-failing">
+                {r.metrics.sendableRate === undefined ? (
+                  '—'
+                ) : (
+                  <TopFailingChecks shares={failedShares(r.metrics)} />
+                )}
+              </td>
               <td>{r.source}</td>
               <td title={r.id}>
                 <code>{short(r.id)}</code>
@@ -232,6 +249,10 @@ function ComparisonView({ c }: { c: Comparison }) {
     <table class="comparison" data-testid="comparison">
       <caption>
         Mean reward: A {c.mean[0].toFixed(3)} · B {c.mean[1].toFixed(3)}
+        <span data-testid="comparison-sendable">
+          {' '}
+          · Sendable: A {percent(c.sendable[0])} · B {percent(c.sendable[1])}
+        </span>
       </caption>
       <thead>
         <tr>
@@ -248,15 +269,26 @@ function ComparisonView({ c }: { c: Comparison }) {
               <td key={i === 0 ? 'a' : 'b'}>
                 <p>
                   <span class={`badge decision-${reply.decision}`}>{reply.decision}</span>{' '}
-                  <strong>{reply.reward.toFixed(3)}</strong>
+                  <SendableBadge sendable={reply.sendable} /> <strong>{reply.reward.toFixed(3)}</strong>
                 </p>
                 <p>{reply.text || <span class="muted">(empty reply)</span>}</p>
+                <FailedChecks failedChecks={reply.failedChecks} findings={reply.findings} />
                 <RewardBars terms={reply.terms} />
               </td>
             ))}
           </tr>
         ))}
       </tbody>
+      <tfoot>
+        <tr data-testid="comparison-summary">
+          <th scope="row">sendable · top failing checks</th>
+          {c.sendable.map((rate, i) => (
+            <td key={i === 0 ? 'a' : 'b'}>
+              <strong>{percent(rate)}</strong> sendable · <TopFailingChecks shares={c.failedChecks[i]} />
+            </td>
+          ))}
+        </tr>
+      </tfoot>
     </table>
   );
 }

@@ -3,6 +3,7 @@ import type { TextKind, Verdict } from '../../shared/governance/types';
 import type { DraftResult } from '../../worker/lab/protocol';
 import { Highlighted } from '../components/Highlighted';
 import { RewardBars } from '../components/RewardBars';
+import { FailedChecks, SendableBadge } from '../components/Sendability';
 import type { Mark } from '../components/highlight';
 import { errorMessage, lab } from '../lab/client';
 
@@ -126,7 +127,8 @@ function Drafts({ text }: { text: string }) {
           {busy.value ? 'Drafting…' : 'Draft replies'}
         </button>
         <span class="muted">
-          The agent sees only the redacted text; each reply is governed and scored, term by term.
+          The agent sees only the redacted text; each reply is governed, checked for whether a person could
+          send it as written, and scored, term by term.
         </span>
       </p>
       {error.value && (
@@ -148,6 +150,7 @@ function Drafts({ text }: { text: string }) {
               <li key={reply.index} data-testid="draft-reply">
                 <div class="row">
                   <span class={`badge decision-${reply.decision}`}>{reply.decision}</span>
+                  <SendableBadge sendable={reply.sendable} />
                   <strong>reward {reply.reward.toFixed(3)}</strong>
                   {reply.hardZero && <span class="muted">forced to 0: {reply.hardZero}</span>}
                   {reply.violations.length > 0 && (
@@ -155,6 +158,7 @@ function Drafts({ text }: { text: string }) {
                   )}
                 </div>
                 <p class="highlighted">{reply.text}</p>
+                <FailedChecks failedChecks={reply.failedChecks} findings={reply.findings} />
                 <RewardBars terms={reply.terms} />
               </li>
             ))}

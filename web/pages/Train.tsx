@@ -3,6 +3,7 @@ import { useEffect } from 'preact/hooks';
 import type { MetricPoint, TrainRequest, TrainSnapshot } from '../../worker/lab/protocol';
 import { algoDefaults, TRAIN_DEFAULTS } from '../../shared/train/config-defaults';
 import { Chart, type ChartSeries } from '../components/Chart';
+import { checkDescription, findingsOf } from '../components/Sendability';
 import { errorMessage, lab } from '../lab/client';
 import { isActive, training, watchTraining } from '../lab/training';
 
@@ -314,6 +315,11 @@ function Charts({ metrics }: { metrics: MetricPoint[] }) {
         series={[{ label: 'violations', color: '#b45309', values: column(metrics, (m) => m.violationRate) }]}
       />
       <Chart
+        title="sendable rate"
+        steps={steps}
+        series={[{ label: 'sendable', color: '#15803d', values: column(metrics, (m) => m.sendableRate) }]}
+      />
+      <Chart
         title="tokens per second"
         steps={steps}
         series={[{ label: 'tokens/s', color: '#374151', values: column(metrics, (m) => m.tokensPerSecond) }]}
@@ -334,15 +340,23 @@ function Charts({ metrics }: { metrics: MetricPoint[] }) {
 function SamplesTable({ s }: { s: TrainSnapshot }) {
   if (s.samples.length === 0) return null;
   const terms = [...new Set(s.samples.flatMap((r) => Object.keys(r.terms)))].filter((t) => t !== 'primary');
+  const shown = s.samples.slice(0, 12);
+  // Samples recorded before sendability was checked have no failedChecks.
+  const checked = shown.filter((r) => Array.isArray(r.failedChecks));
+  const sendable = checked.filter((r) => r.failedChecks.length === 0).length;
   return (
     <table data-testid="samples">
-      <caption>Recent sampled replies</caption>
+      <caption>
+        Recent sampled replies
+        {checked.length > 0 && ` (${sendable} of ${checked.length} sendable)`}
+      </caption>
       <thead>
         <tr>
           <th scope="col" class="num">
             step
           </th>
           <th scope="col">reply</th>
+          <th scope="col">failed checks</th>
           <th scope="col" class="num">
             reward
           </th>
@@ -354,10 +368,13 @@ function SamplesTable({ s }: { s: TrainSnapshot }) {
         </tr>
       </thead>
       <tbody>
-        {s.samples.slice(0, 12).map((r, i) => (
+        {shown.map((r, i) => (
           <tr key={`${r.step}-${i}`}>
             <td class="num">{r.step}</td>
             <td title={r.prompt}>{r.reply || <span class="muted">(empty reply)</span>}</td>
+            <td data-testid="sample-checks">
+              <SampleChecks r={r} />
+            </td>
             <td class="num">{r.reward.toFixed(3)}</td>
             {terms.map((t) => (
               <td class="num" key={t}>
@@ -368,5 +385,25 @@ function SamplesTable({ s }: { s: TrainSnapshot }) {
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** A sampled reply's failed checks, each with its description and what it found as the tooltip. */
+function SampleChecks({ r }: { r: TrainSnapshot['samples'][number] }) {
+  if (!Array.isArray(r.failedChecks)) return <span class="muted">—</span>;
+  if (r.failedChecks.length === 0) return <span class="muted">none (sendable)</span>;
+  return (
+    <>
+      {r.failedChecks.map((check, j) => {
+        const found = findingsOf(check, r.findings ?? []);
+        const title = `${checkDescription(check)}${found.length > 0 ? ` — found: ${found.join(', ')}` : ''}`;
+        return (
+          <span key={check} title={title}>
+            {j > 0 ? ', ' : ''}
+            {check}
+          </span>
+        );
+      })}
+    </>
   );
 }

@@ -87,6 +87,11 @@ export async function draftReplies(
       reward: r.reward.primary,
       terms: r.reward.terms,
       hardZero: r.reward.hardZero,
+      sendable: r.reward.quality.sendable,
+      failedChecks: r.reward.quality.failed,
+      // A finding quotes the reply ("spelling: Priya"): a reply that leaked PII keeps the checks' names only.
+      findings:
+        r.verdict.pii.length > 0 ? [] : r.reward.quality.findings.map((f) => `${f.check}: ${f.detail}`),
     })),
   };
 }

@@ -11,6 +11,7 @@ import {
   saveCheckpoint,
 } from '../../shared/policy/checkpoint';
 import type { LightningStore } from '../../shared/store/store';
+import { sendability } from '../../shared/train/sample-tap';
 import { readTrainerState } from '../../shared/train/trainer-state';
 import { checkpointReplyPolicy } from './agent';
 import { ensureBackend } from './backend';
@@ -97,13 +98,24 @@ export async function compareCheckpoints(
       const text = group[0]?.text ?? '';
       const verdict = governance.govern(text, 'response');
       const reward = rewardFeedbackReply(text, tasks[i], { feedback: verdicts[i], reply: verdict });
-      const stored = verdict.pii.length > 0 || verdict.decision === 'block' ? verdict.redacted : text;
-      return { text: stored, reward: reward.primary, terms: reward.terms, decision: verdict.decision };
+      const leaked = verdict.pii.length > 0;
+      const stored = leaked || verdict.decision === 'block' ? verdict.redacted : text;
+      return {
+        text: stored,
+        reward: reward.primary,
+        terms: reward.terms,
+        decision: verdict.decision,
+        sendable: reward.quality.sendable,
+        failedChecks: reward.quality.failed,
+        // A finding quotes the reply: one that leaked PII keeps the checks' names only.
+        findings: leaked ? [] : reward.quality.findings.map((f) => `${f.check}: ${f.detail}`),
+      };
     });
   };
   const left = await score(a);
   const right = await score(b);
   const mean = (xs: { reward: number }[]) => xs.reduce((s, x) => s + x.reward, 0) / Math.max(1, xs.length);
+  const [sendableA, sendableB] = [sendability(left), sendability(right)];
   return {
     a,
     b,
@@ -113,6 +125,8 @@ export async function compareCheckpoints(
       replies: [left[i], right[i]],
     })),
     mean: [mean(left), mean(right)],
+    sendable: [sendableA.sendableRate ?? 0, sendableB.sendableRate ?? 0],
+    failedChecks: [sendableA.failedChecks, sendableB.failedChecks],
   };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { QualityCheck } from '../../shared/agent/quality/checks';
 import { CHECKPOINT_ID } from '../../shared/policy/checkpoint';
 import { type BackendRequest, BackendRequestSchema } from '../../shared/train/backend-names';
 import { TrainConfigFields, withTrainConfigRules } from '../../shared/train/config';
@@ -123,6 +124,13 @@ export type MetricPoint = {
   kl: number | null;
   entropy: number | null;
   violationRate: number | null;
+  /** Share of the step's replies that passed every sendability check (shared/agent/quality); null for SFT. */
+  sendableRate: number | null;
+  /**
+   * Share of the step's sampled replies that failed each sendability check (checks none failed left out);
+   * absent from runs recorded before it existed.
+   */
+  failedChecks?: Partial<Record<QualityCheck, number>>;
   tokensPerSecond: number;
   seconds: number;
 };
@@ -201,6 +209,12 @@ export type DraftedReplyView = {
   reward: number;
   terms: Record<string, number>;
   hardZero: string | null;
+  /** Passed every sendability check (shared/agent/quality): a reply a person could send. */
+  sendable: boolean;
+  /** The checks it failed; [] when sendable. */
+  failedChecks: QualityCheck[];
+  /** What each failed check found, "check: detail"; [] when the reply leaked PII (they would quote it). */
+  findings: string[];
 };
 
 export type DraftResult = {
@@ -228,8 +242,21 @@ export type Comparison = {
     replies: [ComparedReply, ComparedReply];
   }>;
   mean: [number, number];
+  /** Share of each side's replies that passed every sendability check. */
+  sendable: [number, number];
+  /** Share of each side's replies that failed each check (checks none failed left out). */
+  failedChecks: [Partial<Record<QualityCheck, number>>, Partial<Record<QualityCheck, number>>];
 };
-export type ComparedReply = { text: string; reward: number; terms: Record<string, number>; decision: string };
+export type ComparedReply = {
+  text: string;
+  reward: number;
+  terms: Record<string, number>;
+  decision: string;
+  sendable: boolean;
+  failedChecks: QualityCheck[];
+  /** "check: detail"; [] when the reply leaked PII. */
+  findings: string[];
+};
 
 export type CheckpointRow = {
   id: string;

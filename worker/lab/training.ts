@@ -4,6 +4,7 @@ import type { GovernancePipeline } from '../../shared/governance/types';
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from '../../shared/policy/checkpoint';
 import type { LightningStore } from '../../shared/store/store';
 import type { TrainAlgo } from '../../shared/train/config';
+import { sendability } from '../../shared/train/sample-tap';
 import type { RunEnd, StepRecord, TrainEvent, TrainSession } from '../../shared/train/session';
 import type { ReferenceRef } from '../../shared/train/trainer-state';
 import { ensureBackend } from './backend';
@@ -70,6 +71,9 @@ function toPoint(r: StepRecord, samples: SampledReply[]): MetricPoint {
     kl: r.kl ?? null,
     entropy: r.entropy ?? null,
     violationRate: r.violationRate ?? null,
+    // The loop's figure over every reply of the step; the per-check shares over the sampled ones.
+    sendableRate: r.sendableRate ?? null,
+    failedChecks: sendability(samples).failedChecks,
     tokensPerSecond: r.tokensPerSecond,
     seconds: r.seconds,
   };
@@ -79,11 +83,13 @@ function toPoint(r: StepRecord, samples: SampledReply[]): MetricPoint {
 function metricsAtSave(point: MetricPoint | undefined): Record<string, number> {
   if (!point) return {};
   const out: Record<string, number> = { loss: point.loss, tokensPerSecond: point.tokensPerSecond };
-  for (const key of ['rewardMean', 'rewardStd', 'kl', 'entropy', 'violationRate'] as const) {
+  for (const key of ['rewardMean', 'rewardStd', 'kl', 'entropy', 'violationRate', 'sendableRate'] as const) {
     const v = point[key];
     if (typeof v === 'number' && Number.isFinite(v)) out[key] = v;
   }
   for (const [term, v] of Object.entries(point.terms)) out[`term.${term}`] = v;
+  // Why the step's replies were not sendable: `failed.<check>`, the share failing it.
+  for (const [check, v] of Object.entries(point.failedChecks ?? {})) out[`failed.${check}`] = v;
   return out;
 }
 

@@ -24,7 +24,10 @@ import { runCli } from '../../helpers/cli';
 import { DexieLightningStore } from '../../../shared/store/dexie';
 import { DexieOutbox } from '../../../shared/sync/outbox';
 import { OutboxRecordingStore } from '../../../shared/sync/recording-store';
+import { sendability } from '../../../shared/train/sample-tap';
 import { readTrainerState } from '../../../shared/train/trainer-state';
+import { ensureBackend } from '../../../worker/lab/backend';
+import { compareCheckpoints } from '../../../worker/lab/checkpoints';
 import { generateDataset } from '../../../worker/lab/dataset';
 import { LabDatabase } from '../../../worker/lab/lab-db';
 import { ProtectedBlobs } from '../../../worker/lab/protected-blobs';
@@ -285,10 +288,30 @@ describe('TrainingController (lab worker) on fake-indexeddb', { timeout: TEST_MS
       [3, 'grpo'],
       [4, 'grpo'],
     ]);
-    for (const p of points.slice(0, 2)) expect(p.rewardMean).toBeNull();
+    for (const p of points.slice(0, 2)) {
+      expect(p.rewardMean).toBeNull();
+      expect(p.sendableRate).toBeNull();
+      expect(p.failedChecks).toEqual({});
+    }
     for (const p of points.slice(2)) {
       expect(typeof p.rewardMean).toBe('number');
       expect(typeof p.kl).toBe('number');
+      expect(p.sendableRate).toBeGreaterThanOrEqual(0);
+      expect(p.sendableRate).toBeLessThanOrEqual(1);
+    }
+    // Sendability per RL step: the loop's rate over the step's replies is the share of the sampled replies
+    // with no failed check, and the point's per-check shares are those of the same replies.
+    for (const event of lab.events) {
+      if (event.type !== 'train-step' || event.point.phase !== 'grpo') continue;
+      expect(event.samples.length).toBeGreaterThan(0);
+      const shares = sendability(event.samples);
+      expect(event.point.sendableRate).toBeCloseTo(shares.sendableRate!, 10);
+      expect(event.point.failedChecks).toEqual(shares.failedChecks);
+      for (const sample of event.samples) {
+        expect(sample.terms.quality).toBeCloseTo(0.5 ** sample.failedChecks.length, 10);
+        for (const finding of sample.findings)
+          expect(sample.failedChecks).toContain(finding.slice(0, finding.indexOf(':')));
+      }
     }
     expect(done.metrics.map((p) => p.phase)).toEqual(['sft', 'sft', 'grpo', 'grpo']);
     // The switch is announced as a status change of the phase.
@@ -322,6 +345,38 @@ describe('TrainingController (lab worker) on fake-indexeddb', { timeout: TEST_MS
       reference: null,
     });
     expect(done.lastCheckpoint).toMatchObject({ id: saved[1].id, step: 4, algorithm: 'grpo' });
+    // The RL checkpoint keeps its step's sendable rate and per-check failure shares; the SFT one has none.
+    expect(saved[1].metrics.sendableRate).toBe(points[3].sendableRate);
+    const failedAtSave = Object.fromEntries(
+      Object.entries(saved[1].metrics)
+        .filter(([k]) => k.startsWith('failed.'))
+        .map(([k, v]) => [k.slice('failed.'.length), v]),
+    );
+    expect(failedAtSave).toEqual(points[3].failedChecks);
+    expect(saved[0].metrics).not.toHaveProperty('sendableRate');
+
+    // The Checkpoints page's side-by-side: each reply scored with its failed checks, each side's sendable
+    // rate and per-check shares over its replies.
+    await ensureBackend('cpu');
+    const comparison = await compareCheckpoints(lab.db, lab.blobs, await governance(), {
+      a: saved[0].id,
+      b: saved[1].id,
+      prompts: 2,
+      maxNewTokens: 8,
+    });
+    expect(comparison.rows).toHaveLength(2);
+    for (const side of [0, 1] as const) {
+      const replies = comparison.rows.map((row) => row.replies[side]);
+      for (const reply of replies) {
+        expect(reply.sendable).toBe(reply.failedChecks.length === 0);
+        expect(reply.terms.quality).toBeCloseTo(0.5 ** reply.failedChecks.length, 10);
+        for (const finding of reply.findings)
+          expect(reply.failedChecks).toContain(finding.slice(0, finding.indexOf(':')));
+      }
+      const shares = sendability(replies);
+      expect(comparison.sendable[side]).toBeCloseTo(shares.sendableRate!, 10);
+      expect(comparison.failedChecks[side]).toEqual(shares.failedChecks);
+    }
   });
 
   it('after a stop and a reload, resume continues from the last checkpoint to the requested total', async () => {
