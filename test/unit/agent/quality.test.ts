@@ -7,6 +7,7 @@ import {
   type QualityContext,
 } from '../../../shared/agent/quality';
 import { rewardFeedbackReply } from '../../../shared/agent/reward';
+import { SLOTS } from '../../../shared/data/families';
 import { generateFeedback } from '../../../shared/data/generator';
 import { buildSftCorpus } from '../../../shared/data/sft';
 import { createGovernancePipeline } from '../../../shared/governance';
@@ -156,6 +157,15 @@ describe('sendability checks', () => {
   it('names every check it runs, and an empty reply is not sendable', () => {
     expect(new Set(QUALITY_CHECKS).size).toBe(8);
     expect(check('   ').failed).toEqual(['sentence-shape']);
+  });
+
+  it('every word of the generator’s slots is allowed, except the typos it plants on purpose', () => {
+    for (const [slot, values] of Object.entries(SLOTS)) {
+      for (const value of values) {
+        const failed = check(`We read about ${value} today.`, { ...COMPLAINT, feedback: '' }).failed;
+        expect([slot, value, failed]).toEqual([slot, value, slot === 'typo' ? ['spelling'] : []]);
+      }
+    }
   });
 
   it('a speller from given word lists accepts their words and their affixed forms', () => {
