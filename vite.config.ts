@@ -1,10 +1,12 @@
 import preact from '@preact/preset-vite';
 import { defineConfig } from 'vite';
 
-// The SPA lives in web/; workers in worker/ are bundled as ES-module workers next to it.
+// The SPA lives in web/; workers in worker/ are bundled as ES-module workers next to it. web/public/ is
+// served as it is at the app's root and copied into the build: the starter policy's checkpoint files
+// (web/public/starter-policy/, made by scripts/starter-policy.ts) are fetched by the lab worker from there.
 export default defineConfig({
   root: 'web',
-  publicDir: false,
+  publicDir: 'public',
   plugins: [preact()],
   worker: { format: 'es' },
   build: {

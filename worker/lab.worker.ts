@@ -1,6 +1,7 @@
 import * as Comlink from 'comlink';
 import type { GovernancePipeline, TextKind, Verdict } from '../shared/governance/types';
 import { blobStorageOf } from '../shared/policy/checkpoint';
+import { STARTER_POLICY } from '../shared/train/starter-policy';
 import { DexieLightningStore } from '../shared/store/dexie';
 import { DexieOutbox } from '../shared/sync/outbox';
 import { OutboxRecordingStore } from '../shared/sync/recording-store';
@@ -12,6 +13,7 @@ import { DatasetFilter, Page, type SyncState, TraceFilter } from './lab/protocol
 import { ProtectedBlobs } from './lab/protected-blobs';
 import { LabSync } from './lab/sync';
 import * as checkpoints from './lab/checkpoints';
+import * as starter from './lab/starter';
 import { TraceIndex, traceDetail } from './lab/traces';
 import { TrainingController, type TrainingEvent } from './lab/training';
 
@@ -74,6 +76,11 @@ const training = new TrainingController({ db, store, blobs, governance, emit });
 
 const MAX_FEEDBACK_CHARS = 100_000;
 
+/** The starter policy's files, served by the app itself (web/public/starter-policy/ → <base>starter-policy/). */
+const fetchStarterFile = starter.fetchFromApp(
+  new URL(`${import.meta.env.BASE_URL}${STARTER_POLICY.path}`, self.location.origin),
+);
+
 /** The newest checkpoint as a policy, or the SFT-corpus baseline before any training. */
 async function currentPolicy(): Promise<PolicyChoice> {
   const newest = await db.checkpoints.orderBy('createdAt').last();
@@ -106,6 +113,8 @@ const api = {
   },
 
   generateDataset: (request: unknown) => dataset.generateDataset(db, request),
+  /** The default dataset (`edgelight data generate`'s defaults), which the starter policy was trained on. */
+  generateDefaultDataset: () => dataset.generateDefaultDataset(db),
   importDataset: (text: unknown) => dataset.importDataset(db, text),
   exportDataset: (filter: unknown) => dataset.exportDataset(db, DatasetFilter.parse(filter ?? {})),
   datasetSummary: () => dataset.datasetSummary(db),
@@ -144,6 +153,8 @@ const api = {
     return Comlink.transfer(bundle, [bundle.bytes.buffer]);
   },
   importCheckpoint: (bytes: unknown) => checkpoints.importBundle(db, blobs, store, bytes),
+  starterPolicy: () => starter.starterPolicyStatus(db, fetchStarterFile),
+  importStarterPolicy: () => starter.importStarterPolicy(db, blobs, store, fetchStarterFile),
   async compareCheckpoints(request: unknown) {
     return checkpoints.compareCheckpoints(db, blobs, await governance(), request);
   },

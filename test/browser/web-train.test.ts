@@ -69,6 +69,9 @@ describe('web: training run control', () => {
     // the frozen reference of its KL guards. A resumed phase must keep that reference, not adopt
     // the resumed weights (KL would then restart from 0 and the guards would drift with training).
     await page.getByRole('combobox', { name: 'Algorithm' }).selectOption('grpo');
+    // Where the app ships a starter policy, RL starts from it by default; this run is about the lab's own.
+    const startFrom = page.getByRole('combobox', { name: 'Start from' });
+    if (await startFrom.count()) await startFrom.selectOption('auto');
     await page.getByRole('combobox', { name: 'Backend' }).selectOption('wasm');
     await page.getByRole('spinbutton', { name: 'Steps', exact: true }).fill('30');
     await page.getByRole('spinbutton', { name: 'Group size' }).fill('2');
@@ -147,7 +150,9 @@ async function savedCheckpoints(page: Page) {
     const out: Array<Row & { referenceId: unknown; mu: unknown; copy: unknown }> = [];
     for (const row of rows.sort((a, b) => a.createdAt - b.createdAt)) {
       const manifest = await json(row.id);
-      const state = await json(manifest.files['trainer_state.json'].sha256);
+      // A weights-only checkpoint (the starter policy) has no trainer state.
+      const stateFile = manifest.files['trainer_state.json'];
+      const state = stateFile ? await json(stateFile.sha256) : {};
       const config = await json(manifest.files['config.json'].sha256);
       out.push({
         ...row,

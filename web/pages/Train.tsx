@@ -2,6 +2,8 @@ import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import type { MetricPoint, TrainRequest, TrainSnapshot } from '../../worker/lab/protocol';
 import { algoDefaults, TRAIN_DEFAULTS } from '../../shared/train/config-defaults';
+import { STARTER_POLICY } from '../../shared/train/starter-policy';
+import type { StarterPolicyStatus } from '../../worker/lab/starter';
 import { Chart, type ChartSeries } from '../components/Chart';
 import { checkDescription, findingsOf } from '../components/Sendability';
 import { errorMessage, lab } from '../lab/client';
@@ -10,6 +12,30 @@ import { isActive, training, watchTraining } from '../lab/training';
 // The form starts from TrainConfig's own defaults (shared/train/config-defaults.ts): the same run the
 // command line and a server job would make. The page charts every step, so it reads metrics back each step.
 const DEFAULT_REQUEST: TrainRequest = { ...TRAIN_DEFAULTS, algo: 'grpo', steps: 20, logEvery: 1 };
+
+/**
+ * One line on what the chosen start gives and roughly when (CPU figures: docs/training.md, the starter
+ * recipe at ~1 s a step on 2 cores; RL steps of 4 × 8 replies at 10–20 s).
+ */
+function runHint(o: {
+  rl: boolean;
+  useStarter: boolean;
+  starterFits: boolean;
+  continues: string | null;
+  sftSteps: number;
+}): string {
+  const { step } = STARTER_POLICY;
+  if (o.useStarter && o.rl)
+    return `Starts from the starter policy (${step} SFT steps), which already drafts mostly sendable replies: RL refines them from its first step (roughly 10–20 s a step on a CPU, a few seconds on a GPU).`;
+  if (o.useStarter)
+    return `Continues SFT from the starter policy's weights (${step} steps in) with a fresh optimizer.`;
+  if (o.rl && o.continues)
+    return `Continues from the newest ${o.continues} checkpoint in this lab (its weights).`;
+  const instead = o.starterFits ? '; the starter policy skips that' : '';
+  if (o.rl)
+    return `From scratch: after the ${o.sftSteps}-step SFT warm-up replies are still byte-level noise, and they read as text only after a couple of hundred SFT steps (roughly 15–30 minutes on a CPU)${instead}.`;
+  return `From scratch, replies stay byte-level noise for the first couple of hundred steps (roughly 15–30 minutes on a CPU); the starter policy is ${step} steps of the default recipe.`;
+}
 
 const TERM_COLORS = ['#b45309', '#7c3aed', '#0f766e', '#be185d', '#4d7c0f', '#1d4ed8', '#9f1239'];
 
@@ -40,6 +66,29 @@ export default function TrainPage() {
   const draft = useSignal<TrainRequest>(s.request ?? DEFAULT_REQUEST);
   const error = useSignal('');
   const active = isActive(s);
+  // What the form needs from the lab: a train split to train on, the starter policy, the checkpoints' models.
+  const trainSplit = useSignal<number | null>(null);
+  const starter = useSignal<StarterPolicyStatus | null>(null);
+  const models = useSignal<string[]>([]);
+  /** The user's choice of start; null: the default (RL from the starter policy when there is one). */
+  const fromStarter = useSignal<boolean | null>(null);
+  const busy = useSignal('');
+
+  async function refreshLab() {
+    const [summary, status, rows] = await Promise.all([
+      lab().datasetSummary(),
+      lab().starterPolicy(),
+      lab().listCheckpoints(),
+    ]);
+    trainSplit.value = summary.bySplit.train ?? 0;
+    starter.value = status;
+    models.value = rows.map((r) => r.preset);
+  }
+  useEffect(() => {
+    refreshLab().catch((e) => {
+      error.value = errorMessage(e);
+    });
+  }, [s.status]);
 
   async function call(work: () => Promise<unknown>) {
     error.value = '';
@@ -60,6 +109,32 @@ export default function TrainPage() {
   }[keyof TrainRequest];
   // Settings whose default depends on the algorithm show it as a placeholder until they are set.
   const placeholders: Partial<Record<NumberKey, number>> = algoDefaults(draft.value.algo);
+  const rl = draft.value.algo !== 'sft';
+  const model = `${draft.value.preset ?? 'tiny'}${draft.value.copy ? '-copy' : ''}`;
+  // The starter policy is one model (tiny, no copy head): it starts runs of that model only.
+  const starterFits =
+    !!starter.value && (starter.value.available || starter.value.imported) && model === starter.value.model;
+  const useStarter = starterFits && (fromStarter.value ?? rl);
+  const noTrainSplit = trainSplit.value === 0;
+  const hint = runHint({
+    rl,
+    useStarter,
+    starterFits,
+    continues: models.value.includes(model) ? model : null,
+    sftSteps: draft.value.sftSteps ?? TRAIN_DEFAULTS.sftSteps,
+  });
+
+  function generateDefault() {
+    void call(async () => {
+      busy.value = 'generating the default dataset…';
+      try {
+        await lab().generateDefaultDataset();
+        await refreshLab();
+      } finally {
+        busy.value = '';
+      }
+    });
+  }
   /** A labelled number input bound to one numeric field of the request (plain JSX, not a component, so it never remounts). */
   const numberField = (
     key: NumberKey,
@@ -91,10 +166,34 @@ export default function TrainPage() {
         Trains the reply policy in this browser's worker; it keeps running while you look at other pages. An
         RL run with no checkpoint of its preset begins with the SFT warm-up on the dataset's corpus.
       </p>
+      {noTrainSplit && (
+        <div class="row" role="status" data-testid="no-train-split">
+          <span>
+            The lab has no dataset with a train split, which every run trains on. Generate the default dataset
+            (2,400 synthetic feedback items, seed 7: the data the starter policy was trained on), or make your
+            own on the <a href="#/dataset">Dataset</a> page.
+          </span>
+          <button type="button" disabled={active || !!busy.value} onClick={generateDefault}>
+            Generate the default dataset
+          </button>
+        </div>
+      )}
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          void call(() => lab().startTraining(draft.value));
+          void call(async () => {
+            // init is the starter policy when chosen (imported on first use); otherwise the worker picks.
+            const { init: _init, ...request } = draft.value;
+            if (!useStarter) return lab().startTraining(request);
+            busy.value = 'loading the starter policy…';
+            try {
+              const record = await lab().importStarterPolicy();
+              if (starter.value) starter.value = { ...starter.value, id: record.id, imported: true };
+              await lab().startTraining({ ...request, init: record.id });
+            } finally {
+              busy.value = '';
+            }
+          });
         }}
       >
         <fieldset disabled={active}>
@@ -129,6 +228,22 @@ export default function TrainPage() {
                 <option value="rloo">RLOO</option>
               </select>
             </label>
+            {starterFits && (
+              <label>
+                Start from
+                <select
+                  value={useStarter ? 'starter' : 'auto'}
+                  onChange={(e) => {
+                    fromStarter.value = str(e) === 'starter';
+                  }}
+                >
+                  <option value="starter">the starter policy</option>
+                  <option value="auto">
+                    {rl ? 'the newest checkpoint of this model, else an SFT warm-up' : 'a new model'}
+                  </option>
+                </select>
+              </label>
+            )}
             {numberField('group', 'Group size', { min: 2, max: 64 })}
             {numberField('steps', 'Steps', { min: 1, max: 100000 })}
             <label>
@@ -182,8 +297,11 @@ export default function TrainPage() {
             {numberField('saveEvery', 'Checkpoint every', { min: 1 })}
           </div>
         </fieldset>
+        <p class="muted" data-testid="train-hint">
+          {busy.value || hint}
+        </p>
         <p class="row">
-          <button type="submit" disabled={active}>
+          <button type="submit" disabled={active || noTrainSplit || !!busy.value}>
             Start
           </button>
           <button

@@ -1,4 +1,10 @@
-import { DatasetItem, generateFeedback, parseJsonl, toJsonl } from '../../shared/data/index';
+import {
+  DatasetItem,
+  DEFAULT_GENERATE_OPTIONS,
+  generateFeedback,
+  parseJsonl,
+  toJsonl,
+} from '../../shared/data/index';
 import type { LabDatabase } from './lab-db';
 import {
   type DatasetFilter,
@@ -60,6 +66,23 @@ export async function generateDataset(db: LabDatabase, request: unknown): Promis
     await db.setSetting(SFT_SETTINGS_KEY, { seed, badHabitShare } satisfies SftSettings);
   });
   return { added: items.length };
+}
+
+/**
+ * The default dataset: `edgelight data generate`'s defaults (seed 7, 2,400 items, SFT bad-habit share
+ * 0.2), the data the starter policy was trained on (shared/train/starter-policy.ts). The Train page
+ * offers it when the lab has no train split.
+ */
+export const DEFAULT_DATASET = {
+  seed: DEFAULT_GENERATE_OPTIONS.seed,
+  size: DEFAULT_GENERATE_OPTIONS.count,
+  // DEFAULT_BAD_SHARE (shared/data/sft.ts), written out: importing it would pull the SFT corpus's NLP
+  // modules into the worker's first load (starter-policy.test.ts checks the two agree).
+  badHabitShare: 0.2,
+} as const satisfies GenerateRequest;
+
+export function generateDefaultDataset(db: LabDatabase): Promise<{ added: number }> {
+  return generateDataset(db, DEFAULT_DATASET);
 }
 
 /** Adds (or replaces by id) the valid lines; every invalid line is reported with its number. */

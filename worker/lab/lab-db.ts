@@ -47,7 +47,10 @@ export type CheckpointRecord = {
   algorithm: string;
   /** The run's figures when it was saved (reward mean, loss, ...). */
   metrics: Record<string, number>;
-  source: 'trained' | 'imported' | 'pulled';
+  /** `starter`: the starter policy the app ships (worker/lab/starter.ts). */
+  source: 'trained' | 'imported' | 'pulled' | 'starter';
+  /** A name to show beside the id (the starter policy's); most checkpoints have none. */
+  name?: string;
 };
 
 export type SettingRecord = { key: string; value: unknown };
