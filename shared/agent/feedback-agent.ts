@@ -2,6 +2,7 @@ import type { GovernancePipeline, Verdict } from '../governance/types';
 import { seededHash } from '../random';
 import type { RolloutContext } from './context';
 import type { DraftedReply } from './policy';
+import { loadSpeller } from './quality/spelling';
 import { buildFeedbackPrompt } from './prompt';
 import {
   DEFAULT_REWARD_CONFIG,
@@ -89,6 +90,7 @@ export function createFeedbackAgent(options: FeedbackAgentOptions): LitAgent {
     if (!policy)
       throw new Error('the feedback agent needs a `policy` (or `llm`) resource; none was resolved');
 
+    await loadSpeller(); // the reward's spelling check (a browser fetches its dictionaries once)
     const feedbackVerdict = await ctx.operation('govern-feedback', (op) => {
       const verdict = governance.govern(task.text, 'feedback');
       op.setOutput(verdictSummary(verdict));
@@ -153,7 +155,9 @@ export function createFeedbackAgent(options: FeedbackAgentOptions): LitAgent {
           // A finding quotes the reply ("spelling: Priya"), so a reply that leaked PII keeps names only.
           ...(mustRedact
             ? {}
-            : { [REPLY_ATTR.qualityFindings]: reward.quality.findings.map((f) => `${f.check}: ${f.detail}`) }),
+            : {
+                [REPLY_ATTR.qualityFindings]: reward.quality.findings.map((f) => `${f.check}: ${f.detail}`),
+              }),
           [REPLY_ATTR.prompt]: prompt,
           [REPLY_ATTR.policyId]: policy.id,
           [REPLY_ATTR.group]: group,

@@ -52,7 +52,13 @@ export interface EvaluationReport {
   words_mean: number;
   /** Nats per reply token under `reference` (only with a reference; stored replies only). */
   reference_nll?: number;
-  samples: Array<{ id: string; reply: string; reward: number; violations: string[]; failed_checks: string[] }>;
+  samples: Array<{
+    id: string;
+    reply: string;
+    reward: number;
+    violations: string[];
+    failed_checks: string[];
+  }>;
 }
 
 /** One drafted reply with its whole reward: what `eval --replies` writes, a line per reply. */
@@ -133,7 +139,13 @@ export async function evaluatePolicyReplies(
       ...(referenceNll === undefined ? {} : { reference_nll: referenceNll }),
       samples: evaluated
         .slice(0, 5)
-        .map(({ id, reply, reward, violations, failed_checks }) => ({ id, reply, reward, violations, failed_checks })),
+        .map(({ id, reply, reward, violations, failed_checks }) => ({
+          id,
+          reply,
+          reward,
+          violations,
+          failed_checks,
+        })),
     };
     return { report, replies: evaluated };
   } finally {

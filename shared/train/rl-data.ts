@@ -40,9 +40,7 @@ function violationsOf(span: Span): ViolationKind[] {
 
 function failedChecksOf(span: Span): QualityCheck[] {
   const failed = span.attributes[REPLY_ATTR.qualityFailed];
-  return Array.isArray(failed)
-    ? QUALITY_CHECKS.filter((c) => (failed as unknown[]).includes(c))
-    : [];
+  return Array.isArray(failed) ? QUALITY_CHECKS.filter((c) => (failed as unknown[]).includes(c)) : [];
 }
 
 /** The scored replies of a rollout's latest attempt. */

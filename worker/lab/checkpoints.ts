@@ -1,4 +1,5 @@
 import { buildFeedbackPrompt } from '../../shared/agent/prompt';
+import { loadSpeller } from '../../shared/agent/quality/spelling';
 import { rewardFeedbackReply } from '../../shared/agent/reward';
 import type { GovernancePipeline } from '../../shared/governance/types';
 import {
@@ -88,7 +89,7 @@ export async function compareCheckpoints(
   if (items.length === 0) throw new Error('the dataset is empty: generate one to have prompts to compare on');
   const tasks = items.slice(0, prompts);
   const verdicts = tasks.map((t) => governance.govern(t.text, 'feedback'));
-  await ensureBackend('auto');
+  await Promise.all([ensureBackend('auto'), loadSpeller()]);
   const score = async (id: string) => {
     const policy = await checkpointReplyPolicy(blobs, id, maxNewTokens);
     // Each checkpoint gets the prompt format it was trained on (with or without the key-words line).

@@ -1,9 +1,24 @@
 // The Hunspell files the spelling check reads, for bundlers (vite: the lab's worker). Node loads
-// dictionaries.node.js instead (package.json "imports", `#dictionaries`). The packages export only their
-// Node loader (which reads the files with node:fs), so the files are imported by path.
-import aff from '../../../node_modules/dictionary-en/index.aff?raw';
-import enDic from '../../../node_modules/dictionary-en/index.dic?raw';
-import gbDic from '../../../node_modules/dictionary-en-gb/index.dic?raw';
+// dictionaries.node.js instead (package.json "imports", `#dictionaries`). The files (1.1 MB, ~0.3 MB
+// gzipped) are a chunk of their own, fetched the first time a reply is scored, so the worker's first
+// load stays small.
 
-/** The affix file (identical in both packages) and the two word lists. */
-export const dictionaries = { aff, dics: [enDic, gbDic] };
+export interface Dictionaries {
+  aff: string;
+  dics: string[];
+}
+
+let loaded: Dictionaries | undefined;
+let loading: Promise<Dictionaries> | undefined;
+
+/** The affix file and the two word lists, if already loaded. */
+export const dictionariesNow = (): Dictionaries | undefined => loaded;
+
+/** The same, once loaded. */
+export function loadDictionaries(): Promise<Dictionaries> {
+  loading ??= import('./dictionary-files').then((files) => {
+    loaded = files.dictionaries;
+    return loaded;
+  });
+  return loading;
+}

@@ -4,7 +4,7 @@ import { PROJECT_TERMS } from './project-terms';
 import { defaultSpeller, type Speller } from './spelling';
 
 export { QUALITY_CHECK_DESCRIPTIONS, QUALITY_CHECKS, type QualityCheck } from './checks';
-export { createSpeller, defaultSpeller, type Speller } from './spelling';
+export { createSpeller, defaultSpeller, loadSpeller, type Speller } from './spelling';
 
 // Would a person send this reply as it is? A check of the text itself, independent of the reward's
 // terms (which reward length, tone words, integrity words, key words, and never read the prose): real

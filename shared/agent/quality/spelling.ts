@@ -1,5 +1,5 @@
 import nspell from 'nspell';
-import { dictionaries } from '#dictionaries';
+import { dictionariesNow, loadDictionaries } from '#dictionaries';
 
 // Spelling against a maintained Hunspell dictionary (nspell, a Hunspell-compatible checker, with
 // wooorm's dictionary-en and dictionary-en-gb). A word passes if either variant has it: replies are
@@ -36,8 +36,22 @@ export function createSpeller(aff: string, dics: readonly string[]): Speller {
 
 let shared: Speller | undefined;
 
-/** The process's speller over the bundled dictionaries, built on first use. */
+/**
+ * The process's speller over the bundled dictionaries, built on first use. Under Node the files are
+ * there from the start; a browser fetches them on demand, so code that scores replies there awaits
+ * `loadSpeller()` first (the feedback agent does, before every rollout).
+ */
 export function defaultSpeller(): Speller {
-  shared ??= createSpeller(dictionaries.aff, dictionaries.dics);
+  if (!shared) {
+    const files = dictionariesNow();
+    if (!files) throw new Error('the spelling dictionaries are not loaded yet: await loadSpeller() first');
+    shared = createSpeller(files.aff, files.dics);
+  }
   return shared;
+}
+
+/** Loads the dictionaries if needed and returns the process's speller. */
+export async function loadSpeller(): Promise<Speller> {
+  await loadDictionaries();
+  return defaultSpeller();
 }
