@@ -9,7 +9,7 @@
 //
 // The recipe (shared/train/starter-policy.ts) is what these two commands do, and gives the same weights:
 //   edgelight data generate --out DATA
-//   edgelight train --algo sft --steps 720 --batch 8 --lr 3e-3 --warmup 10 --lr-horizon 720 --backend wasm \
+//   edgelight train --algo sft --steps 1200 --batch 8 --lr 3e-3 --warmup 10 --lr-horizon 1200 --backend wasm \
 //     --data DATA/sft.jsonl --out RUN
 // Here the dataset is generated in memory by the same functions with the same defaults (seed 7), its SFT
 // corpus passes through JSON Lines as `--data` reads it, and the one trainer session trains on the same

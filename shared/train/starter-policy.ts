@@ -6,17 +6,17 @@ import type { TrainConfigInput } from './config';
 
 /**
  * The recipe: `edgelight data generate` with its defaults (seed 7), then
- * `edgelight train --algo sft --steps 720 --batch 8 --lr 3e-3 --warmup 10 --lr-horizon 720 --backend wasm
+ * `edgelight train --algo sft --steps 1200 --batch 8 --lr 3e-3 --warmup 10 --lr-horizon 1200 --backend wasm
  * --data DATA/sft.jsonl` (preset tiny, every other setting its default).
  */
 export const STARTER_RECIPE = {
   algo: 'sft',
   preset: 'tiny',
-  steps: 720,
+  steps: 1200,
   batch: 8,
   lr: 3e-3,
   warmup: 10,
-  lrHorizon: 720,
+  lrHorizon: 1200,
   seed: 1,
   backend: 'wasm',
 } as const satisfies TrainConfigInput;

@@ -95,6 +95,11 @@ describe('e2e: the lab journey', () => {
   it('trains the tiny preset with GRPO on WebGPU; it keeps training while another page is open', async () => {
     await go('Train');
     await page.getByRole('combobox', { name: 'Algorithm' }).selectOption('grpo');
+    // The app serves its starter policy and offers it as the default start of an RL run; this journey
+    // measures GRPO from random weights on WebGPU, so it picks the other start.
+    const start = page.getByRole('combobox', { name: 'Start from' });
+    expect(await start.inputValue()).toBe('starter');
+    await start.selectOption('auto');
     await page.getByRole('combobox', { name: 'Backend' }).selectOption('webgpu');
     await page.getByRole('spinbutton', { name: 'Steps', exact: true }).fill('2');
     await page.getByRole('spinbutton', { name: 'Group size' }).fill('2');

@@ -61,14 +61,14 @@ describe('scripts/starter-policy.ts', () => {
     expect((await runCli('data', 'generate', '--out', data)).code).toBe(0);
     const trained = await runCli(
       ...['train', '--algo', 'sft', '--steps', '2', '--batch', '8', '--lr', '3e-3', '--warmup', '10'],
-      ...['--lr-horizon', '720', '--backend', 'wasm', '--save-every', '1'],
+      ...['--lr-horizon', '1200', '--backend', 'wasm', '--save-every', '1'],
       ...['--data', join(data, 'sft.jsonl'), '--out', run],
     );
     expect(trained.code, trained.stderr).toBe(0);
     const converted = await script('--from', run, '--out', join(root, 'c'));
     expect(converted.code).toBe(0);
     expect(converted.id).toBe(first.id);
-    expect(converted.stderr).toContain('step 2 (recipe 720)'); // a run other than the recipe's is named
+    expect(converted.stderr).toContain('step 2 (recipe 1200)'); // a run other than the recipe's is named
     expect((await readdir(join(root, 'c'))).sort()).toEqual(STARTER_FILES);
     expect(await sha256(join(root, 'c', 'model.safetensors'))).toBe(
       await sha256(join(run, 'step-000002', 'model.safetensors')),
