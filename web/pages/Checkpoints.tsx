@@ -176,7 +176,7 @@ export default function CheckpointsPage() {
                   <TopFailingChecks shares={failedShares(r.metrics)} />
                 )}
               </td>
-              <td>{r.source}</td>
+              <td>{r.name ? `${r.name} (${r.source})` : r.source}</td>
               <td title={r.id}>
                 <code>{short(r.id)}</code>
               </td>

@@ -267,4 +267,6 @@ export type CheckpointRow = {
   algorithm: string;
   metrics: Record<string, number>;
   source: string;
+  /** A name to show beside the id ("starter policy (SFT)"); most checkpoints have none. */
+  name?: string;
 };
