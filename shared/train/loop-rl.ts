@@ -217,6 +217,7 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
         clipFraction: last?.clipFraction ?? 0,
         violationRate: summary.violationRate.any,
         sendableRate: summary.sendableRate,
+        failedChecks: summary.failedChecks,
         sampledTokens,
         samplingSeconds: sampledSeconds,
         dropped: trainingBatch.dropped,

@@ -27,6 +27,8 @@ export const StepMetricsSchema = z.object({
   violationRate: z.number().optional(),
   /** Share of sampled replies that passed every sendability check (shared/agent/quality). */
   sendableRate: z.number().optional(),
+  /** Share of sampled replies that failed each sendability check: why the others are not sendable. */
+  failedChecks: z.record(z.string(), z.number()).optional(),
   sampledTokens: z.number().int().optional(),
   /** Seconds from publishing the weights until every rollout was read back (the sampling side). */
   samplingSeconds: z.number().optional(),

@@ -1,5 +1,6 @@
 // `edgelight train` and `edgelight eval` in-process on a handful of short examples: exact resume,
 // checkpoint layout, the eval report's shape, SFT → GRPO, and usage errors.
+import { QUALITY_CHECKS } from '../../shared/agent/quality/checks';
 import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -287,7 +288,12 @@ describe('edgelight train / eval', () => {
       lr: 3e-4,
     });
     const lines = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n');
-    expect(lines.map((l) => JSON.parse(l))).toMatchObject([{ runStep: 1, phase: 'grpo', algo: 'grpo' }]);
+    const records = lines.map((l) => JSON.parse(l));
+    expect(records).toMatchObject([{ runStep: 1, phase: 'grpo', algo: 'grpo' }]);
+    // Every RL step says how many sampled replies were sendable, and why the others were not.
+    expect(records[0].sendableRate).toBeGreaterThanOrEqual(0);
+    expect(records[0].sendableRate).toBeLessThanOrEqual(1);
+    expect(Object.keys(records[0].failedChecks).sort()).toEqual([...QUALITY_CHECKS].sort());
   });
 
   it('trains a copy-head policy with --copy (SFT, eval, GRPO from it); the checkpoint keeps the head', async () => {
