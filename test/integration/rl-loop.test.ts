@@ -155,7 +155,17 @@ describe('RL loop through the store', () => {
       sampling: { maxNewTokens: 8 },
     });
     expect(Object.keys(report).sort()).toEqual(
-      ['n', 'reward_mean', 'reward_std', 'samples', 'terms', 'violation_rate', 'words_mean'].sort(),
+      [
+        'n',
+        'reward_mean',
+        'reward_std',
+        'samples',
+        'terms',
+        'violation_rate',
+        'sendable_rate',
+        'failed_checks',
+        'words_mean',
+      ].sort(),
     );
     expect(report.n).toBe(4);
     expect(Object.keys(report.violation_rate).sort()).toEqual([

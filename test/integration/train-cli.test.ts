@@ -168,10 +168,15 @@ describe('edgelight train / eval', () => {
       'reward_std',
       'terms',
       'violation_rate',
+      'sendable_rate',
+      'failed_checks',
       'words_mean',
       'samples',
     ]);
     expect(report.n).toBe(3);
+    expect(Object.keys(report.failed_checks)).toEqual([...QUALITY_CHECKS]);
+    expect(report.sendable_rate).toBeGreaterThanOrEqual(0);
+    expect(report.sendable_rate).toBeLessThanOrEqual(1);
     expect(Object.keys(report.violation_rate)).toEqual(['inst_016', 'inst_017', 'inst_018', 'pii', 'any']);
     expect(report.samples).toHaveLength(5);
     expect(report.reward_mean).toBeGreaterThanOrEqual(0);

@@ -167,14 +167,14 @@ const EXPECTED: Record<string, unknown> = {
     'd37bbeb3a0a7d99ea7f9e32e4a836a5955c8c418c2a98a4db5d65ec5ed6c1371',
   'generateFeedback, novel slots': '148cff9242e909e98b0c7a8ba5a86e7454926da79d01839eee74c0ec57a3858f',
   'buildSftCorpus(train, { governance }) as train builds it':
-    'f3f6da76469331712a01753be8cb7852ea759c5b05ce4c5bba8f1af6b2c28a55',
+    '8bc741b1b781b6c7d643cec1a86ed86e2a1c951be90f91c58a3142fc782b71f0',
   'buildSftCorpus, quote + key words + bad share':
-    '01ba8e584554d53dbb67c6f867237509db92c606dfadea1a22a473f83bcd8f24',
+    '73de4754c2d5aae1033479354062f3ff67585570b5281a47148db7c28b4b0681',
   'generateEvalSet()': '2ad88c80f51764af2023b0e87f60ba3cb81b6012a1f6f4fc00b367275d605789',
   'generateEvalSet({ seed: 11, perTemplate: 3 })':
     'e30209ef0f145bea98c5d6e790f4ac6bfe6baaaeb70f9b5f391a5f0b55583c7e',
   'sizedItems(20, 512)': '17078ccfa0f2f3eae99e8987d3810d74ab63941c8830d6be7b6e891b2d133b40',
-  'baseline policy drafts': '0d9f22b6b484f47ee348b095a53ff95e731445ed045e916601710fd45fa26314',
+  'baseline policy drafts': 'bef8034281c12c4303ef48db688c3d4713ede88dc64db8402439d7fa41ce38c1',
   'createPolicy initial weights, plain (seed 1)':
     '6c552b76752868dae83bbd9af7f1d29b2046c27748af120b2646b0c2706f4cb1',
   'createPolicy initial weights, copy head (seed 5)':
