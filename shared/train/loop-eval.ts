@@ -137,15 +137,13 @@ export async function evaluatePolicyReplies(
       failed_checks: summary.failedChecks,
       words_mean: summary.wordsMean,
       ...(referenceNll === undefined ? {} : { reference_nll: referenceNll }),
-      samples: evaluated
-        .slice(0, 5)
-        .map(({ id, reply, reward, violations, failed_checks }) => ({
-          id,
-          reply,
-          reward,
-          violations,
-          failed_checks,
-        })),
+      samples: evaluated.slice(0, 5).map(({ id, reply, reward, violations, failed_checks }) => ({
+        id,
+        reply,
+        reward,
+        violations,
+        failed_checks,
+      })),
     };
     return { report, replies: evaluated };
   } finally {
