@@ -52,7 +52,8 @@ const NOISE_OPENERS = [
  */
 function replyTone(category: DatasetItem['category'], sentiment: Sentiment): Sentiment {
   if (category === 'positive') return 'positive';
-  if (sentiment === 'positive' && (category === 'website-bug' || category === 'framework-issue')) return 'neutral';
+  if (sentiment === 'positive' && (category === 'website-bug' || category === 'framework-issue'))
+    return 'neutral';
   return sentiment;
 }
 
