@@ -1,7 +1,8 @@
 import { isNegated } from './negation';
 import { type CompiledRuleSet, compileRuleSet, DEFAULT_RULE_SET } from './rules';
-import { nonEmptyMatches, sentenceAt, sentenceSpans } from './text';
+import { indexText, nonEmptyMatches, sentenceAt } from './text';
 import type { RuleSet, Violation } from './types';
+import type { Span } from './text';
 
 // Compliance rules (inst_016 statistics, inst_017 absolute assurance, inst_018 maturity claims)
 // find their terms and patterns; a match is lifted when its sentence carries an exemption (a
@@ -16,20 +17,28 @@ export type ComplianceFinding = Violation & {
 
 export function checkCompliance(text: string, ruleSet: RuleSet = DEFAULT_RULE_SET): ComplianceFinding[] {
   const compiled: CompiledRuleSet = compileRuleSet(ruleSet);
-  const sentences = sentenceSpans(text);
+  const indexed = indexText(text);
   const findings: ComplianceFinding[] = [];
   for (const { rule, matchers, exemptions } of compiled.rules) {
-    const taken: { start: number; end: number }[] = [];
+    // Characters already taken by this rule's findings (matchers may overlap), and whether each sentence
+    // is exempt, tested once per sentence: both were rescans per match (quadratic on a long sentence).
+    const taken = new Uint8Array(text.length);
+    const exempt = new Map<Span, boolean>();
     for (const matcher of matchers) {
       for (const m of nonEmptyMatches(matcher, text)) {
         const start = m.index;
         const end = start + m[0].length;
-        if (taken.some((t) => start < t.end && end > t.start)) continue;
-        const sentence = sentenceAt(sentences, start);
-        const sentenceText = text.slice(sentence.start, sentence.end);
-        if (exemptions.some((e) => e.test(sentenceText))) continue;
-        if (rule.negatable && isNegated(text, sentence, start, compiled)) continue;
-        taken.push({ start, end });
+        if (taken.subarray(start, end).includes(1)) continue;
+        const sentence = sentenceAt(indexed.sentences, start);
+        let isExempt = exempt.get(sentence);
+        if (isExempt === undefined) {
+          const sentenceText = text.slice(sentence.start, sentence.end);
+          isExempt = exemptions.some((e) => e.test(sentenceText));
+          exempt.set(sentence, isExempt);
+        }
+        if (isExempt) continue;
+        if (rule.negatable && isNegated(indexed, sentence, start, compiled)) continue;
+        taken.fill(1, start, end);
         findings.push({
           rule: rule.id,
           match: m[0],
