@@ -273,10 +273,15 @@ describe('e2e: the lab journey', () => {
         .not.toBe('never');
       expect(Number(await second.getByTestId('sync-cursor').textContent())).toBeGreaterThan(0);
       await second.getByRole('link', { name: 'Checkpoints', exact: true }).click();
-      await expect.poll(() => second.getByTestId('checkpoint-row').count()).toBeGreaterThan(0);
+      // The second profile's worker starts cold here (a few seconds on a loaded machine): wait for it.
+      await expect
+        .poll(() => second.getByTestId('checkpoint-row').count(), { timeout: 30_000 })
+        .toBeGreaterThan(0);
       expect(await second.getByTestId('checkpoint-row').first().textContent()).toContain('pulled');
       await second.getByRole('link', { name: 'Traces', exact: true }).click();
-      await expect.poll(() => second.getByTestId('traces-count').textContent()).not.toBe('0 matching');
+      await expect
+        .poll(() => second.getByTestId('traces-count').textContent(), { timeout: 30_000 })
+        .not.toBe('0 matching');
       await second.screenshot({ path: join(artifacts, '7-second-profile-traces.png'), fullPage: true });
     } finally {
       await other.close();
