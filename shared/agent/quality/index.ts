@@ -195,8 +195,12 @@ function checkRepeatedSentences(sentences: readonly string[], find: Find) {
 }
 
 function checkStrayCharacters(prose: string, feedback: string, find: Find) {
+  // The feedback's characters once, not a scan of the whole feedback per unusual character.
+  let feedbackChars: Set<string> | undefined;
   for (const ch of prose) {
-    if (PLAIN_CHAR.test(ch) || feedback.includes(ch)) continue;
+    if (PLAIN_CHAR.test(ch)) continue;
+    feedbackChars ??= new Set(feedback);
+    if (feedbackChars.has(ch)) continue;
     find(
       'stray-characters',
       ch === '\uFFFD'
