@@ -1,9 +1,13 @@
+import { normalizeForRecognition } from '../normalize';
 import type { PiiFinding, PiiType } from '../types';
 import { addressRecognizer } from './address';
 import { creditCardRecognizer } from './creditCard';
+import { dateOfBirthRecognizer } from './dob';
 import { emailRecognizer } from './email';
 import { ibanRecognizer } from './iban';
 import { ipRecognizer } from './ip';
+import { nationalIdRecognizers } from './national-ids';
+import { passportRecognizer } from './passport';
 import { personRecognizer } from './person';
 import { DEFAULT_PHONE_REGIONS, phoneRecognizer } from './phone';
 import type { Recognizer } from './recognizer';
@@ -30,6 +34,11 @@ export function defaultRecognizers(phoneRegions: readonly string[] = DEFAULT_PHO
     creditCardRecognizer,
     ipRecognizer,
     ssnRecognizer,
+    // Checksum-validated national ids, then cue-anchored passport numbers and birth dates, all
+    // before phone numbers: phone windows skip digits these have claimed.
+    ...nationalIdRecognizers,
+    passportRecognizer,
+    dateOfBirthRecognizer,
     phoneRecognizer(phoneRegions),
     addressRecognizer,
     personRecognizer,
@@ -76,10 +85,14 @@ export function detectPii(text: string, options: DetectPiiOptions = {}): PiiFind
   }
   const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
   const wanted = options.types ? new Set(options.types) : undefined;
+  // Recognisers read the normalised text (NFKC, digits of every script, no zero-width characters,
+  // spelled-out e-mail addresses); findings are mapped back to the original characters.
+  const normalized = normalizeForRecognition(text);
   const all: PiiFinding[] = [];
   for (const r of recognizers) {
     if (wanted && !wanted.has(r.type)) continue;
-    for (const f of r.find(text, all)) if (f.score >= minScore) all.push(f);
+    for (const f of r.find(normalized.text, all)) if (f.score >= minScore) all.push(f);
   }
-  return resolveOverlaps(all);
+  const kept = resolveOverlaps(all);
+  return normalized.identity ? kept : kept.map((f) => ({ ...f, ...normalized.toOriginal(f.start, f.end) }));
 }
