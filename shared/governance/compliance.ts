@@ -15,6 +15,11 @@ export type ComplianceFinding = Violation & {
   alternatives: string[];
 };
 
+function isTaken(taken: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (taken[i]) return true;
+  return false;
+}
+
 export function checkCompliance(text: string, ruleSet: RuleSet = DEFAULT_RULE_SET): ComplianceFinding[] {
   const compiled: CompiledRuleSet = compileRuleSet(ruleSet);
   const indexed = indexText(text);
@@ -28,7 +33,7 @@ export function checkCompliance(text: string, ruleSet: RuleSet = DEFAULT_RULE_SE
       for (const m of nonEmptyMatches(matcher, text)) {
         const start = m.index;
         const end = start + m[0].length;
-        if (taken.subarray(start, end).includes(1)) continue;
+        if (isTaken(taken, start, end)) continue;
         const sentence = sentenceAt(indexed.sentences, start);
         let isExempt = exempt.get(sentence);
         if (isExempt === undefined) {

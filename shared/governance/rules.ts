@@ -18,8 +18,8 @@ export type CompiledRuleSet = {
   boundaries: CompiledBoundary[];
   /** Single-word negation cues. */
   negationCues: Set<string>;
-  /** Negation cues of several words ("far from"). */
-  phraseCues: string[];
+  /** Negation cues of several words ("far from"), as their words. */
+  phraseCues: string[][];
 };
 
 export class RuleSetError extends Error {}
@@ -63,7 +63,7 @@ export function compileRuleSet(ruleSet: RuleSet): CompiledRuleSet {
     })),
     boundaries: ruleSet.boundaries.map((rule) => ({ rule, matchers: matchersOf(rule) })),
     negationCues: new Set(cues.filter((c) => !c.includes(' '))),
-    phraseCues: cues.filter((c) => c.includes(' ')),
+    phraseCues: cues.filter((c) => c.includes(' ')).map((c) => c.split(' ')),
   };
   compiledCache.set(ruleSet, compiled);
   return compiled;
