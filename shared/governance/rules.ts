@@ -24,8 +24,8 @@ export type CompiledRuleSet = {
 
 export class RuleSetError extends Error {}
 
-/** Validates a rule set (parsed JSON), with a readable error naming the offending field. */
-export function loadRuleSet(data: unknown): RuleSet {
+/** Validates a rule set's shape (parsed JSON), with a readable error naming the offending field. */
+function parseRuleSet(data: unknown): RuleSet {
   const parsed = RuleSet.safeParse(data);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
@@ -37,8 +37,42 @@ export function loadRuleSet(data: unknown): RuleSet {
   return parsed.data;
 }
 
-/** The built-in rule set: inst_016, inst_017, inst_018 and the four values boundaries. */
-export const DEFAULT_RULE_SET: RuleSet = loadRuleSet(tractatusV1);
+/** Rule sets whose patterns passed the linear-time check; only these are compiled. */
+const vetted = new WeakSet<RuleSet>();
+
+/**
+ * Validates a rule set and refuses any pattern that can take super-linear time on long input
+ * (regex-guard.ts), naming each with its path and why: the way a user's rule set reaches the pipeline.
+ * Asynchronous because the analyser (scslre: ~110 ms to load, ~400 ms on its first patterns) is loaded
+ * only when a rule set is; the built-in set is checked by a test instead of at every start-up.
+ */
+export async function loadRuleSet(data: unknown): Promise<RuleSet> {
+  const ruleSet = parseRuleSet(data);
+  const { patternRisk } = await import('./regex-guard');
+  const risks: string[] = [];
+  const check = (path: string, sources: string[]) => {
+    for (const [i, source] of sources.entries()) {
+      const risk = patternRisk(source);
+      if (risk) risks.push(`${path}.${i}: ${risk.complexity} time: ${risk.reason} (${source})`);
+    }
+  };
+  for (const [i, rule] of ruleSet.rules.entries()) {
+    check(`rules.${i}.patterns`, rule.patterns);
+    check(`rules.${i}.exemptWhenSentenceMatches`, rule.exemptWhenSentenceMatches);
+  }
+  for (const [i, b] of ruleSet.boundaries.entries()) check(`boundaries.${i}.patterns`, b.patterns);
+  if (risks.length > 0)
+    throw new RuleSetError(`invalid rule set: a pattern can stall on long input: ${risks.join('; ')}`);
+  vetted.add(ruleSet);
+  return ruleSet;
+}
+
+/**
+ * The built-in rule set: inst_016, inst_017, inst_018 and the four values boundaries. Its patterns are
+ * checked with the same analyser by test/unit/governance/rules.test.ts.
+ */
+export const DEFAULT_RULE_SET: RuleSet = parseRuleSet(tractatusV1);
+vetted.add(DEFAULT_RULE_SET);
 
 function matchersOf(rule: { terms: string[]; patterns: string[] }): RegExp[] {
   const matchers = rule.patterns.map((p) => new RegExp(p, 'giu'));
@@ -51,6 +85,8 @@ const compiledCache = new WeakMap<RuleSet, CompiledRuleSet>();
 export function compileRuleSet(ruleSet: RuleSet): CompiledRuleSet {
   const cached = compiledCache.get(ruleSet);
   if (cached) return cached;
+  if (!vetted.has(ruleSet))
+    throw new RuleSetError(`rule set '${ruleSet.id}' was not checked: load it with loadRuleSet`);
   const cues = ruleSet.negationCues.map((c) =>
     c.toLowerCase().replace(/’/g, "'").trim().replace(/\s+/g, ' '),
   );

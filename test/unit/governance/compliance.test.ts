@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkCompliance, DEFAULT_RULE_SET } from '../../../shared/governance';
+import { checkCompliance, DEFAULT_RULE_SET, loadRuleSet } from '../../../shared/governance';
 
 const rulesIn = (text: string) => checkCompliance(text).map((v) => [v.rule, v.match]);
 
@@ -78,11 +78,11 @@ describe('findings', () => {
     expect(v.severity).toBe('high');
     expect(v.alternatives.length).toBeGreaterThan(0);
   });
-  it('rules are data: a custom rule set is applied as given', () => {
-    const ruleSet = {
+  it('rules are data: a custom rule set is applied as given', async () => {
+    const ruleSet = await loadRuleSet({
       ...DEFAULT_RULE_SET,
       rules: [{ ...DEFAULT_RULE_SET.rules[1], id: 'house_1', terms: ['seamless'], patterns: [] }],
-    };
+    });
     expect(
       checkCompliance('A seamless, guaranteed upgrade.', ruleSet).map((v) => `${v.rule}:${v.match}`),
     ).toEqual(['house_1:seamless']);
