@@ -1,8 +1,8 @@
+import { type RuleBudget, RuleTimer } from './budget';
 import { isNegated } from './negation';
 import { type CompiledRuleSet, compileRuleSet, DEFAULT_RULE_SET } from './rules';
-import { indexText, nonEmptyMatches, sentenceAt } from './text';
+import { type IndexedText, indexText, nonEmptyMatches, type Span, sentenceAt } from './text';
 import type { RuleSet, Violation } from './types';
-import type { Span } from './text';
 
 // Compliance rules (inst_016 statistics, inst_017 absolute assurance, inst_018 maturity claims)
 // find their terms and patterns; a match is lifted when its sentence carries an exemption (a
@@ -20,17 +20,31 @@ function isTaken(taken: Uint8Array, start: number, end: number): boolean {
   return false;
 }
 
-export function checkCompliance(text: string, ruleSet: RuleSet = DEFAULT_RULE_SET): ComplianceFinding[] {
+export type RuleCheckOptions = {
+  /** The text's index when the caller already built it (the pipeline shares one across stages). */
+  indexed?: IndexedText;
+  /** A time budget per rule; without one, every rule reads the whole text. */
+  budget?: RuleBudget;
+};
+
+export function checkCompliance(
+  text: string,
+  ruleSet: RuleSet = DEFAULT_RULE_SET,
+  options: RuleCheckOptions = {},
+): ComplianceFinding[] {
   const compiled: CompiledRuleSet = compileRuleSet(ruleSet);
-  const indexed = indexText(text);
+  const indexed = options.indexed ?? indexText(text);
   const findings: ComplianceFinding[] = [];
   for (const { rule, matchers, exemptions } of compiled.rules) {
+    const timer = new RuleTimer(options.budget, `rule ${rule.id}`);
     // Characters already taken by this rule's findings (matchers may overlap), and whether each sentence
     // is exempt, tested once per sentence: both were rescans per match (quadratic on a long sentence).
     const taken = new Uint8Array(text.length);
     const exempt = new Map<Span, boolean>();
     for (const matcher of matchers) {
+      if (timer.stopped) break;
       for (const m of nonEmptyMatches(matcher, text)) {
+        if (timer.spent()) break;
         const start = m.index;
         const end = start + m[0].length;
         if (isTaken(taken, start, end)) continue;
@@ -55,6 +69,7 @@ export function checkCompliance(text: string, ruleSet: RuleSet = DEFAULT_RULE_SE
         });
       }
     }
+    timer.finish();
   }
   return findings.sort((a, b) => a.start - b.start || a.rule.localeCompare(b.rule));
 }

@@ -16,6 +16,15 @@ export const PiiType = z.enum([
   'US_SSN',
   'PERSON',
   'STREET_ADDRESS',
+  'UK_NINO',
+  'IN_AADHAAR',
+  'CA_SIN',
+  'ES_NIF',
+  'ES_NIE',
+  'IT_FISCAL_CODE',
+  'FR_NIR',
+  'PASSPORT',
+  'DATE_OF_BIRTH',
 ]);
 export type PiiType = z.infer<typeof PiiType>;
 
@@ -50,6 +59,18 @@ export type BoundaryFinding = z.infer<typeof BoundaryFinding>;
 export const Decision = z.enum(['allow', 'review', 'block']);
 export type Decision = z.infer<typeof Decision>;
 
+/**
+ * A stage or rule that ran over its time budget (budget.ts). `finished: false`: a rule stopped before it
+ * had read the whole text. Any overrun holds the item for review.
+ */
+export const Overrun = z.object({
+  stage: z.string(),
+  ms: z.number().nonnegative(),
+  budgetMs: z.number().positive(),
+  finished: z.boolean(),
+});
+export type Overrun = z.infer<typeof Overrun>;
+
 export const Verdict = z.object({
   kind: TextKind,
   decision: Decision,
@@ -59,6 +80,8 @@ export const Verdict = z.object({
   violations: z.array(Violation),
   boundaries: z.array(BoundaryFinding),
   reasons: z.array(z.string()),
+  /** Time budgets overrun while governing this item; empty when all ran within them. */
+  overruns: z.array(Overrun).default([]),
 });
 export type Verdict = z.infer<typeof Verdict>;
 
@@ -157,5 +180,9 @@ export const GovernanceOptions = z.object({
   salt: z.string().default('edgelight'),
   minScore: z.number().min(0).max(1).default(0.5),
   phoneRegions: z.array(z.string().length(2)).min(1).optional(),
+  /** Wall-clock budget for one item through every stage, ms; an item over it is held for review. */
+  itemBudgetMs: z.number().positive().default(250),
+  /** Budget per compliance rule or boundary for one item, ms; a rule over it stops, and the item is held. */
+  ruleBudgetMs: z.number().positive().default(50),
 });
 export type GovernanceOptions = z.input<typeof GovernanceOptions>;

@@ -33,6 +33,7 @@ function feedbackVerdict(text: string, label: Verdict['sentiment']['label']): Ve
     violations: [],
     boundaries: [],
     reasons: [],
+    overruns: [],
   };
 }
 
