@@ -1,11 +1,14 @@
 import { type DetectPiiOptions, detectPii, resolveOverlaps } from './pii';
 import { isWordChar } from './pii/recognizer';
-import { sha256Hex } from './sha256';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { type PiiFinding, PiiType, type RedactionOperator } from './types';
 
 // Redaction replaces each PII span with a typed placeholder (`<EMAIL_1>`; the same value keeps the
-// same number within one text), a mask of the same length, or a salted hash pseudonym
-// (`<EMAIL_3fa9c2d1e0b4>`). Other whole-word occurrences of a detected value are replaced too, so a
+// same number within one text), a mask of the same length, or a keyed hash pseudonym
+// (`<EMAIL_3fa9c2d1e0b4>`: the first 12 hex digits of HMAC-SHA-256 keyed with the salt over
+// "TYPE\0value", from @noble/hashes, audited; deterministic for a given key). Other whole-word occurrences of a detected value are replaced too, so a
 // value recognised once is not left elsewhere. Redaction is idempotent: placeholders are never
 // detected as PII, and numbering continues after placeholders already in the text.
 
@@ -13,6 +16,11 @@ export type RedactOptions = { operator?: RedactionOperator; salt?: string };
 
 const PLACEHOLDER = new RegExp(`<(${PiiType.options.join('|')})_(\\d+)>`, 'g');
 const HASH_HEX_CHARS = 12;
+
+/** The first HASH_HEX_CHARS hex digits of HMAC-SHA-256(key, "TYPE\0value"). */
+export function pseudonym(key: Uint8Array, type: string, value: string): string {
+  return bytesToHex(hmac(sha256, key, utf8ToBytes(`${type}\u0000${value}`))).slice(0, HASH_HEX_CHARS);
+}
 
 /** Bounds the repeat search (each distinct value is one scan of the text). */
 const MAX_REPEAT_VALUES = 64;
@@ -41,7 +49,7 @@ function withRepeats(text: string, findings: PiiFinding[]): PiiFinding[] {
 /** Replaces the given findings (offsets into `text`) using the chosen operator. */
 export function applyRedaction(text: string, findings: PiiFinding[], options: RedactOptions = {}): string {
   const operator = options.operator ?? 'placeholder';
-  const salt = options.salt ?? 'edgelight';
+  const key = utf8ToBytes(options.salt ?? 'edgelight');
   const spans = withRepeats(text, resolveOverlaps(findings));
   // Continue numbering after placeholders already present, per type.
   const counters = new Map<string, number>();
@@ -54,8 +62,7 @@ export function applyRedaction(text: string, findings: PiiFinding[], options: Re
     const value = text.slice(f.start, f.end);
     let replacement: string;
     if (operator === 'mask') replacement = '*'.repeat(value.length);
-    else if (operator === 'hash')
-      replacement = `<${f.type}_${sha256Hex(`${salt}\u0000${f.type}\u0000${value}`).slice(0, HASH_HEX_CHARS)}>`;
+    else if (operator === 'hash') replacement = `<${f.type}_${pseudonym(key, f.type, value)}>`;
     else {
       const key = `${f.type}\u0000${value}`;
       let n = numbers.get(key);

@@ -1,6 +1,10 @@
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyRedaction, detectPii, redact } from '../../../shared/governance';
+import { pseudonym } from '../../../shared/governance/redact';
 import { luhnValid } from '../../../shared/governance/pii/digits';
 
 describe('redaction operators', () => {
@@ -98,6 +102,74 @@ describe('redaction properties', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+// RFC 4231 test cases for HMAC-SHA-256 (case 5, a truncated output, compared on its 128 bits).
+const hex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (b) => Number.parseInt(b, 16));
+const ascii = (s: string) => new TextEncoder().encode(s);
+const RFC_4231: { key: Uint8Array; data: Uint8Array; mac: string }[] = [
+  {
+    key: new Uint8Array(20).fill(0x0b),
+    data: ascii('Hi There'),
+    mac: 'b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7',
+  },
+  {
+    key: ascii('Jefe'),
+    data: ascii('what do ya want for nothing?'),
+    mac: '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+  },
+  {
+    key: new Uint8Array(20).fill(0xaa),
+    data: new Uint8Array(50).fill(0xdd),
+    mac: '773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe',
+  },
+  {
+    key: hex('0102030405060708090a0b0c0d0e0f10111213141516171819'),
+    data: new Uint8Array(50).fill(0xcd),
+    mac: '82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b',
+  },
+  {
+    key: new Uint8Array(20).fill(0x0c),
+    data: ascii('Test With Truncation'),
+    mac: 'a3b6167473100ee06e0c796c2955552b',
+  },
+  {
+    key: new Uint8Array(131).fill(0xaa),
+    data: ascii('Test Using Larger Than Block-Size Key - Hash Key First'),
+    mac: '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54',
+  },
+  {
+    key: new Uint8Array(131).fill(0xaa),
+    data: ascii(
+      'This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.',
+    ),
+    mac: '9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2',
+  },
+];
+
+describe('keyed hash pseudonyms (HMAC-SHA-256, @noble/hashes)', () => {
+  it('matches the RFC 4231 known answers', () => {
+    for (const { key, data, mac } of RFC_4231)
+      expect(bytesToHex(hmac(sha256, key, data)).slice(0, mac.length)).toBe(mac);
+  });
+  it('is the first 12 hex digits of HMAC(salt, "TYPE\\0value")', () => {
+    const expected = bytesToHex(hmac(sha256, ascii('s1'), ascii('EMAIL\u0000ana@example.com'))).slice(0, 12);
+    expect(pseudonym(ascii('s1'), 'EMAIL', 'ana@example.com')).toBe(expected);
+    expect(
+      applyRedaction('Mail ana@example.com.', detectPii('Mail ana@example.com.'), {
+        operator: 'hash',
+        salt: 's1',
+      }),
+    ).toBe(`Mail <EMAIL_${expected}>.`);
+  });
+  it('is deterministic for a key and differs per type and per key', () => {
+    const key = ascii('edgelight');
+    expect(pseudonym(key, 'PHONE', '020 7946 0321')).toBe(pseudonym(key, 'PHONE', '020 7946 0321'));
+    expect(pseudonym(key, 'PHONE', '020 7946 0321')).not.toBe(pseudonym(key, 'US_SSN', '020 7946 0321'));
+    expect(pseudonym(key, 'PHONE', '020 7946 0321')).not.toBe(
+      pseudonym(ascii('other'), 'PHONE', '020 7946 0321'),
     );
   });
 });
