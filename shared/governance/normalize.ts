@@ -109,6 +109,44 @@ function nfkc(segment: string): string {
   return out;
 }
 
+/** 1: a combining mark, 2: not (filled lazily, BMP only). */
+let markTable: Uint8Array | undefined;
+/** The replacement of a lone BMP character (filled lazily). */
+let foldTable: (string | undefined)[] | undefined;
+
+function isMarkUnit(code: number): boolean {
+  if (code < 0x300) return false;
+  if (code >= 0xd800 && code <= 0xdfff) return false; // astral marks are read as their own segment
+  markTable ??= new Uint8Array(0x10000);
+  let known = markTable[code];
+  if (known === 0) {
+    known = COMBINING.test(String.fromCharCode(code)) ? 1 : 2;
+    markTable[code] = known;
+  }
+  return known === 1;
+}
+
+/** The normalised form of a lone character (no combining marks after it). */
+function foldSingle(code: number, ch: string): string {
+  if (code >= 0xd800 && code <= 0xdfff) return foldSegment(ch);
+  foldTable ??= new Array<string | undefined>(0x10000);
+  let out = foldTable[code];
+  if (out === undefined) {
+    out = foldSegment(ch);
+    foldTable[code] = out;
+  }
+  return out;
+}
+
+function foldSegment(segment: string): string {
+  const cp = segment.codePointAt(0) ?? 0;
+  if (segment.length === (cp > 0xffff ? 2 : 1)) {
+    if (invisible(cp, segment)) return '';
+    if (DECIMAL_DIGIT.test(segment)) return String.fromCharCode(48 + digitValue(cp));
+  }
+  return nfkc(segment);
+}
+
 /** Pass 1. Returns null when nothing changes. */
 function normalizeCharacters(text: string): { text: string; map: OffsetMap } | null {
   if (!NON_ASCII.test(text)) return null;
@@ -121,31 +159,25 @@ function normalizeCharacters(text: string): { text: string; map: OffsetMap } | n
     // A run of ASCII is copied as is.
     let j = i;
     while (j < n && text.charCodeAt(j) < 0x80) j++;
+    // A combining mark after an ASCII letter joins it in one segment ("e\u0301" → "é").
+    if (j < n && j > i && isMarkUnit(text.charCodeAt(j))) j--;
     if (j > i) {
       out += text.slice(i, j);
       for (let k = i; k < j; k++) map.push(k, k + 1);
       i = j;
       if (i >= n) break;
     }
-    const cp = text.codePointAt(i) ?? 0;
-    const width = cp > 0xffff ? 2 : 1;
-    const ch = text.slice(i, i + width);
+    const code = text.charCodeAt(i);
+    const width = code >= 0xd800 && code <= 0xdbff && i + 1 < n ? 2 : 1;
     let end = i + width;
-    let replacement: string;
-    if (invisible(cp, ch)) replacement = '';
-    else if (DECIMAL_DIGIT.test(ch)) replacement = String.fromCharCode(48 + digitValue(cp));
-    else {
-      let marks = 0;
-      while (end < n && marks < MAX_MARKS && text.charCodeAt(end) >= 0x300) {
-        const next = text.codePointAt(end) ?? 0;
-        const nextCh = String.fromCodePoint(next);
-        if (!COMBINING.test(nextCh)) break;
-        end += nextCh.length;
-        marks++;
-      }
-      replacement = nfkc(text.slice(i, end));
+    let marks = 0;
+    while (end < n && marks < MAX_MARKS && isMarkUnit(text.charCodeAt(end))) {
+      end++;
+      marks++;
     }
-    if (replacement !== text.slice(i, end)) changed = true;
+    const original = text.slice(i, end);
+    const replacement = end - i === 1 ? foldSingle(code, original) : foldSegment(original);
+    if (replacement !== original) changed = true;
     out += replacement;
     for (let k = 0; k < replacement.length; k++) map.push(i, end);
     i = end;
@@ -183,6 +215,9 @@ const PROSE_LABELS = new Set(
     ' ',
   ),
 );
+
+const addressSide = (ch: string | undefined) =>
+  ch !== undefined && (ch === ' ' || ch === '\t' || LOCAL_CHAR.test(ch));
 
 type Rewrite = { start: number; end: number; pieces: { text: string; start: number; end: number }[] };
 
@@ -282,6 +317,8 @@ function rewriteSpelledEmails(text: string): { text: string; map: OffsetMap } | 
   AT_ANCHOR.lastIndex = 0;
   for (let m = AT_ANCHOR.exec(text); m; m = AT_ANCHOR.exec(text)) {
     if (m.index < consumed) continue;
+    // A lone '@' needs an address character or a space on each side ("@@@" is rejected here).
+    if (m[0] === '@' && !(addressSide(text[m.index - 1]) && addressSide(text[m.index + 1]))) continue;
     const r = spelledEmail(text, m.index, m.index + m[0].length, consumed);
     if (!r) continue;
     rewrites.push(r);

@@ -1,7 +1,7 @@
 import isCreditCard from 'validator/es/lib/isCreditCard';
 import type { PiiFinding } from '../types';
-import { digitRuns, luhnValid, onlyDigits } from './digits';
-import { finding, type Recognizer, withContext } from './recognizer';
+import { contextBefore, digitRuns, luhnValid, onlyDigits } from './digits';
+import { CONTEXT_BOOST, finding, type Recognizer } from './recognizer';
 
 // A card number is 13–19 digits, optionally grouped, and Luhn-valid. Numbers that validator also
 // recognises as a known issuer's (Visa, Mastercard, Amex, ...) score high; any other Luhn-valid
@@ -21,17 +21,23 @@ const CONTEXT = new Set([
   'charged',
 ]);
 
+/** A dotted number is a card only when printed in groups of three to six ("4111.1111.1111.1111"). */
+const DOTTED_NOT_PRINTED = /\.(?!\d{3,6}(?:\D|$))|(?:^|\D)\d{1,2}\.|^\d{7,}\./;
+
 function cardFinding(text: string, start: number, end: number): PiiFinding | undefined {
-  const digits = onlyDigits(text.slice(start, end));
+  const raw = text.slice(start, end);
+  if (raw.includes('.') && DOTTED_NOT_PRINTED.test(raw)) return undefined;
+  const digits = onlyDigits(raw);
   if (digits.length < 13 || digits.length > 19 || !luhnValid(digits)) return undefined;
   const base = isCreditCard(digits) ? 0.95 : 0.6;
-  return finding('CREDIT_CARD', start, end, withContext(text, start, base, CONTEXT));
+  const score = contextBefore(text, start, CONTEXT) ? Math.min(1, base + CONTEXT_BOOST) : base;
+  return finding('CREDIT_CARD', start, end, score);
 }
 
 function findCards(text: string): PiiFinding[] {
   const found: PiiFinding[] = [];
   for (const run of digitRuns(text, 13)) {
-    const whole = cardFinding(text, run.start, run.end);
+    const whole = run.digits <= 19 ? cardFinding(text, run.start, run.end) : undefined;
     if (whole) {
       found.push(whole);
       continue;
@@ -40,25 +46,26 @@ function findCards(text: string): PiiFinding[] {
     // windows of consecutive groups holding 13–19 digits, longest first, and keep the first valid
     // one from each start. The Luhn check runs on the run's digit string, so a 100 KB run of short
     // groups stays linear and allocation-free until a window passes.
-    const groups = run.groups;
-    const digits = onlyDigits(text.slice(run.start, run.end));
-    const offsets: number[] = [0]; // digits before each group
-    for (const g of groups) offsets.push(offsets[offsets.length - 1] + g.end - g.start);
+    const { starts, ends } = run;
+    const groupCount = starts.length;
+    let digits = '';
+    const offsets = new Int32Array(groupCount + 1); // digits before each group
+    for (let k = 0; k < groupCount; k++) offsets[k + 1] = offsets[k] + ends[k] - starts[k];
     // Printed cards are grouped in threes to sixes (4-4-4-4, 4-6-5); single-digit "groups" are not.
-    const printable = (k: number) =>
-      groups[k].end - groups[k].start >= 3 && groups[k].end - groups[k].start <= 6;
+    const printable = (k: number) => ends[k] - starts[k] >= 3 && ends[k] - starts[k] <= 6;
     let next = 0;
-    for (let i = 0; i < groups.length; i++) {
-      if (groups[i].start < next) continue;
+    for (let i = 0; i < groupCount; i++) {
+      if (starts[i] < next) continue;
       let last = i;
       if (printable(i))
-        while (last + 1 < groups.length && printable(last + 1) && offsets[last + 2] - offsets[i] <= 19)
-          last++;
+        while (last + 1 < groupCount && printable(last + 1) && offsets[last + 2] - offsets[i] <= 19) last++;
+      if (offsets[last + 1] - offsets[i] < 13) continue;
+      if (digits === '') digits = onlyDigits(text.slice(run.start, run.end));
       for (let j = last; j >= i; j--) {
         const count = offsets[j + 1] - offsets[i];
         if (count < 13) break;
         if (count > 19 || !luhnValid(digits, offsets[i], offsets[j + 1])) continue;
-        const hit = cardFinding(text, groups[i].start, groups[j].end);
+        const hit = cardFinding(text, starts[i], ends[j]);
         if (hit) {
           found.push(hit);
           next = hit.end;

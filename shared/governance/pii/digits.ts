@@ -1,28 +1,65 @@
-// Digit runs: maximal sequences of digit groups joined by one space or hyphen ("4111 1111 1111
-// 1111", "123-45-6789"). The separators are required between groups, so the pattern is unambiguous
-// and scans in linear time even over a 100 KB run of digits.
-const DIGIT_RUN = /\d+(?:[ -]\d+)*/g;
+// Digit runs: maximal sequences of digit groups joined by one space, hyphen or dot ("4111 1111 1111
+// 1111", "123-45-6789", "4111.1111.1111.1111"), read by one scan of the characters, so a 100 KB run
+// of digits costs linear time and no regex match objects.
 
-export type DigitGroup = { start: number; end: number };
-export type DigitRun = { start: number; end: number; groups: DigitGroup[] };
+/** A run and its digit groups: group k is [starts[k], ends[k]) (plain arrays, no object per group). */
+export type DigitRun = { start: number; end: number; starts: number[]; ends: number[]; digits: number };
+
+const isDigit = (code: number) => code >= 48 && code <= 57;
+const isJoiner = (code: number) => code === 32 || code === 45 || code === 46;
 
 /** Runs with at least `minDigits` digits. Longer runs keep their groups so callers can try windows. */
 export function digitRuns(text: string, minDigits: number): DigitRun[] {
   const runs: DigitRun[] = [];
-  DIGIT_RUN.lastIndex = 0;
-  for (let m = DIGIT_RUN.exec(text); m; m = DIGIT_RUN.exec(text)) {
-    const value = m[0];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    while (i < n && !isDigit(text.charCodeAt(i))) i++;
+    if (i >= n) break;
+    const start = i;
+    const starts: number[] = [];
+    const ends: number[] = [];
     let digits = 0;
-    for (let i = 0; i < value.length; i++)
-      if (value.charCodeAt(i) >= 48 && value.charCodeAt(i) <= 57) digits++;
-    if (digits < minDigits) continue;
-    const groups: DigitGroup[] = [];
-    const group = /\d+/g;
-    for (let g = group.exec(value); g; g = group.exec(value))
-      groups.push({ start: m.index + g.index, end: m.index + g.index + g[0].length });
-    runs.push({ start: m.index, end: m.index + value.length, groups });
+    for (;;) {
+      const groupStart = i;
+      while (i < n && isDigit(text.charCodeAt(i))) i++;
+      starts.push(groupStart);
+      ends.push(i);
+      digits += i - groupStart;
+      if (i + 1 < n && isJoiner(text.charCodeAt(i)) && isDigit(text.charCodeAt(i + 1))) i++;
+      else break;
+    }
+    if (digits >= minDigits) runs.push({ start, end: i, starts, ends, digits });
   }
   return runs;
+}
+
+const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
+function wordAt(text: string, at: number): boolean {
+  const code = text.charCodeAt(at);
+  if (code < 0x80) return isDigit(code) || ((code | 0x20) >= 97 && (code | 0x20) <= 122);
+  return LETTER_OR_DIGIT.test(text[at]);
+}
+
+/**
+ * True when one of `words` (lower case) is among the words within `window` characters before
+ * `start`, split as recognizer.ts's wordsBefore splits them. Words of digits only are skipped
+ * unread, so numbers in a flood of numbers cost no allocation.
+ */
+export function contextBefore(text: string, start: number, words: ReadonlySet<string>, window = 48): boolean {
+  const from = Math.max(0, start - window);
+  for (let c = start; c > from; ) {
+    while (c > from && !wordAt(text, c - 1)) c--;
+    const end = c;
+    let letters = false;
+    while (c > from && wordAt(text, c - 1)) {
+      if (text.charCodeAt(c - 1) > 57) letters = true;
+      c--;
+    }
+    if (end === c) break;
+    if (letters && words.has(text.slice(c, end).toLowerCase())) return true;
+  }
+  return false;
 }
 
 export function onlyDigits(s: string): string {

@@ -1,6 +1,6 @@
 import { getExample, parsePhoneNumber } from 'awesome-phonenumber';
 import type { PiiFinding } from '../types';
-import { finding, isWordChar, type Recognizer, withContext, wordsBefore } from './recognizer';
+import { CONTEXT_BOOST, finding, isWordChar, type Recognizer } from './recognizer';
 
 // Phone numbers are recognised by libphonenumber (awesome-phonenumber), never by a hand-written
 // phone pattern. A permissive scanner proposes runs of digits and phone punctuation; windows of
@@ -11,7 +11,7 @@ export const DEFAULT_PHONE_REGIONS = ['US', 'GB', 'DE', 'FR', 'NZ', 'AU', 'IE', 
 
 /** Digits and the punctuation phone numbers are written with; linear to scan (one class, one anchor). */
 const CANDIDATE = /\+?\(?\d[\d ().\-\u00a0/]*\d/g;
-const GROUP = /\d+/g;
+const isDigitCode = (code: number) => code >= 48 && code <= 57;
 const DATE_LIKE = /^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$/;
 const DOTTED_QUAD = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 const CONTEXT = new Set([
@@ -50,8 +50,22 @@ const NOT_A_PHONE = new Set([
   'no',
   'customer',
 ]);
-const MAX_GROUPS = 6;
-const MAX_RUN_GROUPS = 24;
+/** Digits in one phone number at most (E.164), and groups: "0 7 9 1 1 1 2 3 4 5 6" is typed digit by digit. */
+const MAX_DIGITS = 15;
+/** Characters between two groups of one number at most ("555 - 0187"). */
+const MAX_GAP = 4;
+/**
+ * libphonenumber parses one text may make (each costs ~60–90 µs). Windows left when it is spent are
+ * judged by shape alone and reported if they look like a phone number (fail closed: a flood of digit
+ * groups is redacted, never left in clear).
+ */
+export const PARSE_BUDGET = 128;
+
+let parseCalls = 0;
+/** libphonenumber parses made so far in this process (a deterministic work count for tests). */
+export function phoneParseCalls(): number {
+  return parseCalls;
+}
 
 type RegionPlan = { trunkZero: string[]; noTrunkZero: string[] };
 
@@ -69,15 +83,108 @@ function planRegions(regions: readonly string[]): RegionPlan {
   return plan;
 }
 
-function parseValid(candidate: string, plan: RegionPlan): boolean {
-  if (candidate.startsWith('+')) return parsePhoneNumber(candidate).valid;
-  const regions = candidate.replace(/^\(/, '').startsWith('0') ? plan.trunkZero : plan.noTrunkZero;
-  for (const regionCode of regions) if (parsePhoneNumber(candidate, { regionCode }).valid) return true;
-  return false;
+/** Parses left in this text. */
+type Budget = { left: number };
+
+function parseValid(
+  candidate: string,
+  plan: RegionPlan,
+  cache: Map<string, boolean>,
+  budget: Budget,
+): boolean | undefined {
+  const cached = cache.get(candidate);
+  if (cached !== undefined) return cached;
+  const regions = candidate.startsWith('+')
+    ? [undefined]
+    : candidate.replace(/^\(/, '').startsWith('0')
+      ? plan.trunkZero
+      : plan.noTrunkZero;
+  if (budget.left < regions.length) return undefined;
+  let valid = false;
+  for (const regionCode of regions) {
+    budget.left--;
+    parseCalls++;
+    if (parsePhoneNumber(candidate, regionCode ? { regionCode } : undefined).valid) {
+      valid = true;
+      break;
+    }
+  }
+  cache.set(candidate, valid);
+  return valid;
+}
+
+/** Judged without libphonenumber once the budget is spent: the shapes numbers are written in. */
+function phoneShaped(raw: string, count: number, hasContext: boolean): boolean {
+  if (raw.startsWith('+')) return count >= 8;
+  return (count >= 10 && count <= 11) || (hasContext && count >= 7 && count <= 12);
+}
+
+const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
+const wordCode = (text: string, at: number) => {
+  const code = text.charCodeAt(at);
+  if (code < 0x80) return (code >= 48 && code <= 57) || ((code | 0x20) >= 97 && (code | 0x20) <= 122);
+  return LETTER_OR_DIGIT.test(text[at]);
+};
+/** Characters before a number read for context words (the recognizers' usual window). */
+const CONTEXT_WINDOW = 48;
+
+/**
+ * The words within `window` characters before `start`, read as recognizer.ts's wordsBefore splits
+ * them but without building the list: whether the last word says "identifier" ("order", "ref") and
+ * whether any says "phone". Words of digits only are skipped unread, so a flood of digit groups
+ * allocates nothing here.
+ */
+function cuesBefore(text: string, start: number, window: number): { identifier: boolean; context: boolean } {
+  const from = Math.max(0, start - window);
+  let identifier = false;
+  let context = false;
+  let first = true;
+  for (let c = start; c > from; ) {
+    while (c > from && !wordCode(text, c - 1)) c--;
+    const end = c;
+    let letters = false;
+    while (c > from && wordCode(text, c - 1)) {
+      if (text.charCodeAt(c - 1) > 57) letters = true;
+      c--;
+    }
+    if (end === c) break;
+    if (letters) {
+      const word = text.slice(c, end).toLowerCase();
+      if (first && NOT_A_PHONE.has(word)) identifier = true;
+      if (CONTEXT.has(word)) context = true;
+    }
+    first = false;
+  }
+  return { identifier, context };
+}
+
+/** Answers "does [start, end) overlap a claimed span" in O(log n) after an O(n log n) index. */
+function claimedIndex(claimed: readonly PiiFinding[]): (start: number, end: number) => boolean {
+  if (claimed.length === 0) return () => false;
+  const sorted = [...claimed].sort((a, b) => a.start - b.start);
+  const starts = sorted.map((c) => c.start);
+  const maxEnd: number[] = [];
+  for (const c of sorted) maxEnd.push(Math.max(c.end, maxEnd[maxEnd.length - 1] ?? 0));
+  return (start, end) => {
+    // The last claimed span starting before `end`; any span up to it that ends after `start` overlaps.
+    let lo = 0;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid] < end) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && maxEnd[lo - 1] > start;
+  };
 }
 
 function findPhones(text: string, plan: RegionPlan, claimed: readonly PiiFinding[]): PiiFinding[] {
   const found: PiiFinding[] = [];
+  // Answers per text (a repeated number parses once); per text, so a result never depends on
+  // what was read before.
+  const cache = new Map<string, boolean>();
+  const isClaimed = claimedIndex(claimed);
+  const budget: Budget = { left: PARSE_BUDGET };
   CANDIDATE.lastIndex = 0;
   for (let m = CANDIDATE.exec(text); m; m = CANDIDATE.exec(text)) {
     const runStart = m.index;
@@ -86,44 +193,70 @@ function findPhones(text: string, plan: RegionPlan, claimed: readonly PiiFinding
     // not start at such a run's first group nor end at its last.
     const gluedLeft = isWordChar(text[runStart - 1]);
     const gluedRight = isWordChar(text[runStart + run.length]);
-    const groups: { start: number; end: number }[] = [];
-    GROUP.lastIndex = 0;
-    for (let g = GROUP.exec(run); g && groups.length <= MAX_RUN_GROUPS; g = GROUP.exec(run))
-      groups.push({ start: runStart + g.index, end: runStart + g.index + g[0].length });
-    // No written phone number has this many groups; a long table of digits is not worth parsing.
-    if (groups.length > MAX_RUN_GROUPS) continue;
-    // A window starts and ends only where the run has a space: "2.1.0 (212) 555-0187" may yield
-    // "(212) 555-0187" but never "0 (212) 555-0187".
-    const spaceBefore = (k: number) => k === 0 || /\s/.test(text.slice(groups[k - 1].end, groups[k].start));
-    const last = groups.length - 1;
+    // Groups of digits in the run, by a scan of its characters (no objects per group).
+    const runEnd = runStart + run.length;
+    const gStart: number[] = [];
+    const gEnd: number[] = [];
+    for (let c = runStart; c < runEnd; ) {
+      while (c < runEnd && !isDigitCode(text.charCodeAt(c))) c++;
+      if (c >= runEnd) break;
+      gStart.push(c);
+      while (c < runEnd && isDigitCode(text.charCodeAt(c))) c++;
+      gEnd.push(c);
+    }
+    const groupCount = gStart.length;
+    const last = groupCount - 1;
+    // digitsBefore[k]: digits in groups before k. spaced[k]: the gap before group k holds a space
+    // (a window starts and ends only there: "2.1.0 (212) 555-0187" may yield "(212) 555-0187" but
+    // never "0 (212) 555-0187"). joined[k]: the gap is short enough to be inside one number.
+    const digitsBefore = new Int32Array(groupCount + 1);
+    const spaced = new Uint8Array(groupCount);
+    const joined = new Uint8Array(groupCount);
+    spaced[0] = 1;
+    for (let k = 0; k < groupCount; k++) {
+      digitsBefore[k + 1] = digitsBefore[k] + gEnd[k] - gStart[k];
+      if (k === 0) continue;
+      const from = gEnd[k - 1];
+      const to = gStart[k];
+      joined[k] = to - from <= MAX_GAP ? 1 : 0;
+      for (let c = from; c < to; c++) {
+        const code = text.charCodeAt(c);
+        if (code === 32 || code === 0xa0 || (code >= 9 && code <= 13)) spaced[k] = 1;
+      }
+    }
     let next = 0;
-    for (let i = 0; i < groups.length; i++) {
-      if (groups[i].start < next || (i === 0 && gluedLeft) || !spaceBefore(i)) continue;
+    for (let i = 0; i < groupCount; i++) {
+      if (gStart[i] < next || (i === 0 && gluedLeft) || !spaced[i]) continue;
+      // Windows from group i hold at most MAX_DIGITS digits, so each start tries a bounded number.
+      let top = i;
+      while (top < last && joined[top + 1] && digitsBefore[top + 2] - digitsBefore[i] <= MAX_DIGITS) top++;
+      if (digitsBefore[top + 1] - digitsBefore[i] < 7) continue;
+      let start = gStart[i];
+      if (text[start - 1] === '(') start--;
+      if (text[start - 1] === '+') start--;
+      if (text[start - 1] === '#' || text[start - 1] === '$' || text[start - 1] === '€') continue;
+      const near = cuesBefore(text, start, 24);
+      if (near.identifier) continue;
+      const hasContext = near.context;
+      const international = text[start] === '+';
       // Longest window first: "+44 20 7946 0958" must not be cut into "20 7946 0958".
-      for (let j = Math.min(groups.length, i + MAX_GROUPS) - 1; j >= i; j--) {
-        if ((j === last && gluedRight) || (j < last && !spaceBefore(j + 1))) continue;
-        let start = groups[i].start;
-        if (text[start - 1] === '(') start--;
-        if (text[start - 1] === '+') start--;
-        let end = groups[j].end;
-        if (text[end] === ')' && text.lastIndexOf('(', end) >= start) end++;
-        // Digits inside a card, IBAN, SSN or IP address already found are theirs, not a phone's.
-        if (claimed.some((c) => start < c.end && end > c.start)) continue;
-        const raw = text.slice(start, end);
-        const count = raw.replace(/\D/g, '').length;
-        if (count < 7 || count > 15) continue;
-        if (DATE_LIKE.test(raw) || DOTTED_QUAD.test(raw)) continue;
-        const before = wordsBefore(text, start, 24);
-        if (before.length > 0 && NOT_A_PHONE.has(before[before.length - 1])) continue;
-        if (text[start - 1] === '#' || text[start - 1] === '$' || text[start - 1] === '€') continue;
-        const international = raw.startsWith('+');
-        const bare = !international && i === j;
-        const hasContext = before.some((w) => CONTEXT.has(w));
+      for (let j = top; j >= i; j--) {
+        const count = digitsBefore[j + 1] - digitsBefore[i];
+        if (count < 7) break;
+        if ((j === last && gluedRight) || (j < last && !spaced[j + 1])) continue;
         // An unpunctuated national run shorter than 10 digits is more often an id than a number.
-        if (bare && count < 10 && !hasContext) continue;
-        if (!parseValid(raw, plan)) continue;
-        const base = international ? 0.9 : 0.7;
-        found.push(finding('PHONE', start, end, withContext(text, start, base, CONTEXT)));
+        if (!international && i === j && count < 10 && !hasContext) continue;
+        let end = gEnd[j];
+        if (text[end] === ')' && text.slice(start, end).includes('(')) end++;
+        // Digits inside a card, IBAN, SSN or IP address already found are theirs, not a phone's.
+        if (isClaimed(start, end)) continue;
+        const raw = text.slice(start, end);
+        if (DATE_LIKE.test(raw) || DOTTED_QUAD.test(raw)) continue;
+        const valid = parseValid(raw, plan, cache, budget);
+        if (valid === false || (valid === undefined && !phoneShaped(raw, count, hasContext))) continue;
+        const base = valid === undefined ? 0.5 : international ? 0.9 : 0.7;
+        const boosted = hasContext || cuesBefore(text, start, CONTEXT_WINDOW).context;
+        found.push(finding('PHONE', start, end, boosted ? Math.min(1, base + CONTEXT_BOOST) : base));
         next = end;
         break;
       }
