@@ -18,6 +18,8 @@ import { finding, type Recognizer, withContext } from './recognizer';
 // resumes after it), so the cost is linear in the text.
 
 const MAX_RUN = 6;
+/** The longest word read as (part of) a name ("Brzęczyszczykiewicz" is 19, "Owusu-Ansah-Mensah" 18). */
+const MAX_NAME_WORD = 40;
 
 /** Surname particles: join two name words ("van der Berg", "bin Rashid", "Ní Bhriain", "ap Gwilym"). */
 const PARTICLES = new Set(
@@ -200,14 +202,17 @@ function findPeople(text: string): PiiFinding[] {
     (!!data && !knownName(t, folded) && nameLikeness(folded, data) < ENGLISH_BELOW);
   const isNever = (t: Token) => NOT_IN_NAME.has(t.lower) || lex.notNames.has(t.lower) || isTitle(t);
 
-  const evidenceCache = new Map<number, Evidence>();
+  // Evidence depends on a word's text alone: one look per distinct word.
+  const evidenceCache = new Map<string, Evidence>();
   /** Evidence that token i is (part of) a name, by itself. */
   const evidence = (i: number): Evidence => {
-    const cached = evidenceCache.get(i);
-    if (cached !== undefined) return cached;
     const t = tokens[i];
+    const cached = evidenceCache.get(t.text);
+    if (cached !== undefined) return cached;
     let e: Evidence;
-    if (
+    if (t.text.length > MAX_NAME_WORD)
+      e = -1; // no name is that long: one 100 KB token is not looked up, folded or scored
+    else if (
       lex.notNames.has(t.lower) &&
       !NOT_IN_NAME.has(t.lower) &&
       !isTitle(t) &&
@@ -237,7 +242,7 @@ function findPeople(text: string): PiiFinding[] {
         e = like > 0.3 ? 1 : 0.5;
       }
     }
-    evidenceCache.set(i, e);
+    evidenceCache.set(t.text, e);
     return e;
   };
 
@@ -357,8 +362,9 @@ function findPeople(text: string): PiiFinding[] {
         j++;
         continue;
       }
+      // After lower-case words ("hi its deepika"), a capitalised one starts something else.
+      if (words > 0 && allLower && cue !== 'strong') break;
       allLower = false;
-      if (words > 0 && tokens[j - 1] && !tokens[j - 1].cap && cue !== 'strong') break;
       let e = evidence(j);
       // "Li Na": a capitalised function word of some language that is also a known name.
       if (e < 0 && words >= 1 && FUNCTION_WORDS.has(w.lower) && !isNever(w) && knownName(w, foldName(w.text)))
@@ -393,7 +399,7 @@ function findPeople(text: string): PiiFinding[] {
       accept = true;
       confidence = 0.9;
     } else if (cue === 'signature') {
-      accept = score >= 1 || words >= 2;
+      accept = score >= 0.5 || words >= 2;
       confidence = 0.85;
     } else if (cue === 'weak') {
       // "I'm Becky", "soy Ximena Quispe", but not "I'm Fine" or "ich bin Kunde".
