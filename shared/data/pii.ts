@@ -1,3 +1,4 @@
+import { codiceFiscaleCheck, dniLetter, nirKey, verhoeffCheckDigit } from '../governance/pii/checksums';
 import { luhnCheckDigit } from '../governance/pii/digits';
 import type { PiiType } from '../governance/types';
 import type { Random } from '../random';
@@ -115,6 +116,57 @@ function ssn(random: Random): string {
   return `${random.int(101, 665)}-${random.int(10, 99)}-${random.int(1000, 9999)}`;
 }
 
+// National ids with their check digits (checksums.ts), for SNIPPETS; none is in WEIGHTED_TYPES, so
+// the generated datasets are unchanged until a caller asks for them.
+function nino(random: Random): string {
+  return `${random.pick(['AB', 'CE', 'JG', 'PR', 'WL'])} ${digits(random, 2)} ${digits(random, 2)} ${digits(random, 2)} ${random.pick(['A', 'B', 'C', 'D'])}`;
+}
+
+function aadhaar(random: Random): string {
+  const payload = `${random.int(2, 10)}${digits(random, 10)}`;
+  return `${payload}${verhoeffCheckDigit(payload)}`.match(/.{4}/g)!.join(' ');
+}
+
+function sin(random: Random): string {
+  const payload = `${random.int(1, 8)}${digits(random, 7)}`;
+  return `${payload}${luhnCheckDigit(payload)}`.match(/.{3}/g)!.join('-');
+}
+
+function dni(random: Random): string {
+  const number = `${random.int(1, 10)}${digits(random, 7)}`;
+  return `${number}${dniLetter(number)}`;
+}
+
+function nie(random: Random): string {
+  const prefix = random.int(0, 3);
+  const number = digits(random, 7);
+  return `${'XYZ'[prefix]}${number}${dniLetter(`${prefix}${number}`)}`;
+}
+
+function fiscalCode(random: Random): string {
+  const letters = (n: number) => Array.from({ length: n }, () => random.pick([...'BCDFGLMNPRSTVZ'])).join('');
+  const body = `${letters(6)}${random.int(50, 100)}${random.pick([...'ABCDEHLMPRST'])}${String(random.int(1, 29)).padStart(2, '0')}F${String(random.int(100, 1000))}`;
+  return `${body}${codiceFiscaleCheck(body)}`;
+}
+
+function nir(random: Random): string {
+  const first13 = `${random.int(1, 3)}${random.int(50, 100)}${String(random.int(1, 13)).padStart(2, '0')}75${digits(random, 6)}`;
+  return `${first13}${String(nirKey(first13)).padStart(2, '0')}`;
+}
+
+function passport(random: Random): string {
+  return random.pick([
+    digits(random, 9),
+    `${digits(random, 2)}AB${digits(random, 5)}`,
+    `X${digits(random, 7)}`,
+  ]);
+}
+
+function birthDate(random: Random): string {
+  const months = ['March', 'June', 'October', 'December'];
+  return `${random.int(1, 29)} ${random.pick(months)} ${random.int(1950, 2006)}`;
+}
+
 function ipAddress(random: Random): string {
   return `${random.int(11, 200)}.${random.int(0, 255)}.${random.int(0, 255)}.${random.int(1, 254)}`;
 }
@@ -191,7 +243,25 @@ const SNIPPETS: Record<PiiType, (random: Random) => PiiSnippet> = {
       sentence: `I accidentally typed my SSN ${v} into the form earlier, please delete it.`,
     };
   },
+  UK_NINO: (r) =>
+    idSnippet('UK_NINO', nino(r), (v) => `My National Insurance number ${v} is on the payslip export.`),
+  IN_AADHAAR: (r) =>
+    idSnippet('IN_AADHAAR', aadhaar(r), (v) => `The KYC form kept my Aadhaar ${v} in plain text.`),
+  CA_SIN: (r) => idSnippet('CA_SIN', sin(r), (v) => `My SIN ${v} shows up in the tax preview.`),
+  ES_NIF: (r) => idSnippet('ES_NIF', dni(r), (v) => `Mi DNI ${v} aparece en la factura.`),
+  ES_NIE: (r) => idSnippet('ES_NIE', nie(r), (v) => `My NIE ${v} was copied into the report.`),
+  IT_FISCAL_CODE: (r) =>
+    idSnippet('IT_FISCAL_CODE', fiscalCode(r), (v) => `Il mio codice fiscale ${v} è nella ricevuta.`),
+  FR_NIR: (r) => idSnippet('FR_NIR', nir(r), (v) => `Mon numéro de sécurité sociale ${v} est visible.`),
+  PASSPORT: (r) =>
+    idSnippet('PASSPORT', passport(r), (v) => `My passport number ${v} is saved in the trip notes.`),
+  DATE_OF_BIRTH: (r) =>
+    idSnippet('DATE_OF_BIRTH', birthDate(r), (v) => `I was born on ${v} and the age check fails.`),
 };
+
+function idSnippet(type: PiiType, value: string, sentence: (v: string) => string): PiiSnippet {
+  return { type, value, sentence: sentence(value) };
+}
 
 // Common kinds dominate, as in real feedback: contact details far more often than card numbers.
 const WEIGHTED_TYPES: PiiType[] = [
@@ -222,3 +292,8 @@ export function samplePii(random: Random): PiiSnippet[] {
 }
 
 export const _internals = { luhnCheckDigit, mod97 };
+
+/** One personal-data sentence of the given type (every PiiType, including those not sampled). */
+export function piiSnippet(type: PiiType, random: Random): PiiSnippet {
+  return SNIPPETS[type](random);
+}

@@ -55,6 +55,35 @@ describe('web: Feedback page', () => {
     expect(marked.join(' ')).toContain(phone);
   });
 
+  it('shows national ids, passport numbers and birth dates with their labels and colour group', async () => {
+    const nino = 'AB 12 34 56 C';
+    const fiscal = 'RSSMRA85T10A562S';
+    const passport = '12AB34567';
+    const born = '12 March 1985';
+    await check(
+      `Your form kept my NI number ${nino}, codice fiscale ${fiscal} and passport no. ${passport}; I was born on ${born}.`,
+    );
+    const redacted = await page.getByTestId('redacted').textContent();
+    for (const value of [nino, fiscal, passport, born]) expect(redacted).not.toContain(value);
+    for (const placeholder of ['<UK_NINO_1>', '<IT_FISCAL_CODE_1>', '<PASSPORT_1>', '<DATE_OF_BIRTH_1>'])
+      expect(redacted).toContain(placeholder);
+    const ids = page.locator('[data-testid="highlighted"] mark.pii-government-id');
+    expect((await ids.allTextContents()).join(' ')).toContain(fiscal);
+    expect(await ids.first().getAttribute('data-pii-types')).toBe('UK_NINO');
+    const birth = page.locator('[data-testid="highlighted"] mark.pii-identity');
+    expect(await birth.getAttribute('data-pii-types')).toBe('DATE_OF_BIRTH');
+    expect(await birth.getAttribute('title')).toMatch(/^date of birth \(DATE_OF_BIRTH\) /);
+    // The findings table names each type in words and by its code; each group has its own colour.
+    const row = page.locator('tr[data-pii-type="IT_FISCAL_CODE"]');
+    expect(await row.textContent()).toContain('codice fiscale (Italy)');
+    const background = (selector: string) =>
+      page
+        .locator(selector)
+        .first()
+        .evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(await background('mark.pii-government-id')).not.toBe(await background('mark.pii-identity'));
+  });
+
   it('renders markup in feedback as text: no element is created and no script runs', async () => {
     const attack = 'Nice app <img src=x onerror=alert(1)> <b>bold</b>';
     await check(attack);

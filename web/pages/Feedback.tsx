@@ -4,7 +4,7 @@ import type { DraftResult } from '../../worker/lab/protocol';
 import { Highlighted } from '../components/Highlighted';
 import { RewardBars } from '../components/RewardBars';
 import { FailedChecks, SendableBadge } from '../components/Sendability';
-import type { Mark } from '../components/highlight';
+import { type Mark, PII_GROUP_LABELS, PII_TYPE_INFO, type PiiGroup, piiClass } from '../components/highlight';
 import { errorMessage, lab } from '../lab/client';
 
 const EXAMPLE =
@@ -16,7 +16,8 @@ function marksOf(verdict: Verdict): Mark[] {
       start: p.start,
       end: p.end,
       kind: 'pii' as const,
-      label: `${p.type} ${p.score.toFixed(2)}`,
+      label: `${PII_TYPE_INFO[p.type].label} (${p.type}) ${p.score.toFixed(2)}`,
+      piiType: p.type,
     })),
     ...verdict.violations.map((v) => ({
       start: v.start,
@@ -200,7 +201,12 @@ function VerdictView({ text, verdict }: { text: string; verdict: Verdict }) {
       )}
       <h2>Findings</h2>
       <p class="legend">
-        <mark class="mark-pii">personal data</mark> <mark class="mark-violation">rule violation</mark>
+        {(Object.keys(PII_GROUP_LABELS) as PiiGroup[]).map((group) => (
+          <span key={group}>
+            <mark class={`mark-pii pii-${group}`}>{PII_GROUP_LABELS[group]}</mark>{' '}
+          </span>
+        ))}
+        <mark class="mark-violation">rule violation</mark>
       </p>
       <Highlighted text={text} marks={marksOf(verdict)} />
       <h2>Redacted</h2>
@@ -219,8 +225,11 @@ function VerdictView({ text, verdict }: { text: string; verdict: Verdict }) {
           </thead>
           <tbody>
             {verdict.pii.map((p) => (
-              <tr key={`${p.start}-${p.end}`}>
-                <td>{p.type}</td>
+              <tr key={`${p.start}-${p.end}`} data-pii-type={p.type}>
+                <td>
+                  <mark class={`mark-pii ${piiClass(p.type)}`}>{PII_TYPE_INFO[p.type].label}</mark>{' '}
+                  <code>{p.type}</code>
+                </td>
                 <td>{text.slice(p.start, p.end)}</td>
                 <td>{p.score.toFixed(2)}</td>
               </tr>

@@ -1,4 +1,4 @@
-import { REDACTION_PLACEHOLDER } from '../../governance/types';
+import { PiiType, REDACTION_PLACEHOLDER } from '../../governance/types';
 import { QUALITY_CHECKS, type QualityCheck } from './checks';
 import { PROJECT_TERMS } from './project-terms';
 import { defaultSpeller, type Speller } from './spelling';
@@ -40,8 +40,15 @@ export interface QualityContext {
 
 const WORD = /[\p{L}\p{N}]+(?:['’][\p{L}]+)*/gu;
 const PLACEHOLDER_ANYWHERE = new RegExp(REDACTION_PLACEHOLDER.source, 'g');
-// A placeholder's type name, whole or in pieces of a broken one ("andPERSON%", "EMAIL_2").
-const PLACEHOLDER_TYPE = /PERSON|EMAIL|PHONE|CREDIT_CARD|IP_ADDRESS|US_SSN|STREET_ADDRESS/g;
+// A placeholder's type name, whole or in pieces of a broken one ("andPERSON%", "EMAIL_2"): every
+// PiiType but IBAN, which replies write as a word ("your IBAN"); longest first.
+const PLACEHOLDER_TYPE = new RegExp(
+  PiiType.options
+    .filter((t) => t !== 'IBAN')
+    .sort((a, b) => b.length - a.length || a.localeCompare(b))
+    .join('|'),
+  'g',
+);
 // The integrity marker governance asks for after a figure (rule inst_016); brackets are fine there.
 const NEEDS_VERIFICATION = /\[NEEDS VERIFICATION\]/g;
 // Characters a plain-text reply is made of; anything else is stray unless the feedback has it too.
