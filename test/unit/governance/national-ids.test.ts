@@ -164,6 +164,13 @@ describe('recognisers', () => {
     expect(spans('We exported 130 692 544 rows.', ['CA_SIN'])).toEqual([]); // a figure, no cue
   });
 
+  it('no id is cut out of an IBAN, and a passport cue does not take an IBAN', () => {
+    expect(spans('IBAN DE89 3704 0044 0532 0130 00, passport no. DE89370400440532013000.')).toEqual([
+      ['IBAN', 'DE89 3704 0044 0532 0130 00'],
+      ['IBAN', 'DE89370400440532013000'],
+    ]);
+  });
+
   it('CA_SIN and US_SSN keep their own shapes', () => {
     expect(spans('SSN 536-22-8419, SIN 130-692-544.')).toEqual([
       ['US_SSN', '536-22-8419'],
