@@ -1,12 +1,26 @@
 // `npm run bench -- governance`: accuracy of the governance pipeline on the labelled synthetic
-// evaluation set (per PII type and per compliance rule, split by template), latency per 1 KB item,
-// and the time for 100 KB adversarial inputs. Baseline in the same run: compromise's own person
-// tagger over the same 1 KB items, the library the PERSON recognizer borrows its lexicon from.
+// evaluation set (per PII type and per compliance rule, split by template); on the hand-written
+// sets in bench/fixtures/governance (names by culture family, national IDs, disguised PII, sentiment);
+// latency per 1 KB item; and the time for 100 KB adversarial inputs, per stage without budgets and
+// through the pipeline as deployed (with its time budgets, reporting any overrun). Baselines in the
+// same run: compromise's own person tagger over the same 1 KB items, the library the PERSON
+// recognizer borrows its lexicon from, and wink-nlp's lexicon sentiment on the sentiment set.
 import { cpus, loadavg } from 'node:os';
 import nlp from 'compromise';
-import { checkCompliance, createGovernancePipeline, detectPii } from '../shared/governance';
+import {
+  analyzeSentiment,
+  checkBoundaries,
+  checkCompliance,
+  createGovernancePipeline,
+  detectPii,
+  redact,
+} from '../shared/governance';
+import { adversarialInputs } from '../shared/governance/eval/adversarial';
 import { type EvalItem, generateEvalSet, sizedItems } from '../shared/governance/eval/generate';
 import { PiiType } from '../shared/governance/types';
+import { measureIds } from './_governance-ids';
+import { measureNames } from './_governance-names';
+import { measureSentiment } from './_governance-sentiment';
 
 type Span = { start: number; end: number };
 const overlaps = (a: Span, b: Span) => a.start < b.end && b.start < a.end;
@@ -136,20 +150,52 @@ function timeEach(items: string[], fn: (text: string) => unknown) {
   };
 }
 
-function adversarialInputs(size: number): Record<string, string> {
-  const fillTo = (unit: string) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
-  return {
-    digit_run: fillTo('0123456789'),
-    spaced_digits: fillTo('4 1 1 1 '),
-    grouped_digits: fillTo('4111 1111 1111 1111 '),
-    at_signs: fillTo('@'),
-    word_at_signs: fillTo('a.b@'),
-    nested_brackets: `${'([{<'.repeat(size / 8)}${'>}])'.repeat(size / 8)}`,
-    letters: fillTo('a'),
-    hex_colons: fillTo('a:'),
-    capitalised_words: fillTo('Anna Berg '),
-    dotted_numbers: fillTo('1.2.'),
-  };
+/** The stages a verdict is made of, each timed alone on the adversarial inputs. */
+const STAGES: Record<string, (text: string) => unknown> = {
+  pii: (text) => detectPii(text),
+  redact: (text) => redact(text),
+  sentiment: analyzeSentiment,
+  compliance: (text) => checkCompliance(text),
+  boundaries: (text) => checkBoundaries(text),
+};
+
+function median(xs: number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+}
+
+/** Each 100 KB adversarial input: CPU ms per stage (no budgets), and the deployed pipeline's time and overruns. */
+function adversarial(size: number) {
+  const deployed = createGovernancePipeline();
+  const unbudgeted = createGovernancePipeline({ itemBudgetMs: 1e9, ruleBudgetMs: 1e9 });
+  const result: Record<string, object> = {};
+  let maxDeployedCpu = 0;
+  let maxUnbudgetedCpu = 0;
+  for (const [name, text] of Object.entries(adversarialInputs(size))) {
+    const stages = Object.fromEntries(
+      Object.entries(STAGES).map(([stage, fn]) => [
+        stage,
+        round(median([0, 1, 2].map(() => measure(() => fn(text)).cpu)), 1),
+      ]),
+    );
+    const full = [0, 1, 2].map(() => measure(() => unbudgeted.govern(text, 'feedback')));
+    let overruns: string[] = [];
+    const runs = [0, 1, 2].map(() =>
+      measure(() => {
+        overruns = deployed.govern(text, 'feedback').overruns.map((o) => `${o.stage} ${o.ms} ms`);
+      }),
+    );
+    const entry = {
+      cpu_ms: round(median(runs.map((r) => r.cpu)), 1),
+      wall_ms: round(median(runs.map((r) => r.wall)), 1),
+      overruns,
+      unbudgeted_cpu_ms: round(median(full.map((r) => r.cpu)), 1),
+      stages_cpu_ms: stages,
+    };
+    maxDeployedCpu = Math.max(maxDeployedCpu, entry.cpu_ms);
+    maxUnbudgetedCpu = Math.max(maxUnbudgetedCpu, entry.unbudgeted_cpu_ms);
+    result[name] = entry;
+  }
+  return { inputs: result, max_cpu_ms: maxDeployedCpu, max_unbudgeted_cpu_ms: maxUnbudgetedCpu };
 }
 
 export async function run(flags: string[]): Promise<object> {
@@ -165,15 +211,10 @@ export async function run(flags: string[]): Promise<object> {
   const latency = timeEach(items, (text) => pipeline.govern(text, 'feedback'));
   const baseline = timeEach(items.slice(0, quick ? 50 : 200), (text) => nlp(text).people().out('offset'));
 
-  const adversarial: Record<string, { wall_ms: number; cpu_ms: number }> = {};
-  for (const [name, text] of Object.entries(adversarialInputs(100 * 1024))) {
-    const runs = [0, 1, 2].map(() => measure(() => pipeline.govern(text, 'feedback')));
-    const median = (xs: number[]) => xs.sort((a, b) => a - b)[1];
-    adversarial[name] = {
-      wall_ms: round(median(runs.map((r) => r.wall)), 1),
-      cpu_ms: round(median(runs.map((r) => r.cpu)), 1),
-    };
-  }
+  const adversarial100kb = adversarial(100 * 1024);
+  const names = await measureNames({ quick });
+  const ids = await measureIds();
+  const sentiment = await measureSentiment();
   const loadAverage = loadavg()[0];
 
   return {
@@ -182,16 +223,21 @@ export async function run(flags: string[]): Promise<object> {
     latency_1kb: latency,
     baseline_compromise_people_1kb: baseline,
     speedup_vs_baseline_cpu_p50: round(baseline.cpu_p50_ms / latency.cpu_p50_ms, 1),
-    adversarial_100kb: adversarial,
-    adversarial_max_wall_ms: Math.max(...Object.values(adversarial).map((a) => a.wall_ms)),
-    adversarial_max_cpu_ms: Math.max(...Object.values(adversarial).map((a) => a.cpu_ms)),
+    adversarial_100kb: adversarial100kb,
+    names,
+    ids,
+    sentiment,
     machine: { cpus: cpus().length, load_average_1m: round(loadAverage, 2) },
     goals: {
       recall_structured: '>= 0.95 EMAIL, PHONE, CREDIT_CARD, IBAN, IP_ADDRESS, US_SSN',
       recall_names: '>= 0.85 PERSON, STREET_ADDRESS',
       precision_overall: '>= 0.90',
       rules: '>= 0.95 recall, 0 flags on negated cases',
-      latency: 'p50 <= 2 ms, p99 <= 10 ms per 1 KB; adversarial <= 100 ms',
+      latency: 'CPU p50 <= 2 ms, p99 <= 10 ms per 1 KB; every 100 KB adversarial input <= 100 ms CPU',
+      names: 'PERSON recall >= 0.95 and precision >= 0.95 on held-out culture families',
+      ids: 'each new ID type recall >= 0.95, invalid checksums rejected',
+      disguised: 'recall >= 0.95, no partial leaks',
+      sentiment: 'macro-F1 >= 0.90 on the hand-written set; complaints labelled positive <= 1 %',
     },
   };
 }
