@@ -201,14 +201,15 @@ const MAX_LABELS = 6;
 
 /** Top-level domains accepted after a plain " dot ": generic ones and every two-letter country code. */
 const GENERIC_TLDS = new Set(
-  'com org net edu gov mil int info biz name pro io ai app dev co me tv xyz online site tech store shop blog cloud email mail live news page club design agency studio media digital solutions services systems network global world today group company work'.split(
+  'com org net edu gov mil int info biz name pro io ai app dev co me tv xyz online site tech store shop blog cloud email mail live news page club design agency studio media digital solutions services systems network global world today group company work travel museum jobs mobi aero coop asia cat tel post academy art bank law health school university africa berlin london nyc paris tokyo wales scot eus quebec gal'.split(
     ' ',
   ),
 );
-/** Two-letter words of English prose; as a TLD after a plain " dot " they need a stronger form. */
-const PROSE_TLDS = new Set(
-  'am an as at be by do go he hi if in is it me my no of on or so to up us we'.split(' '),
-);
+/**
+ * Two-letter words of English prose; as a TLD after a plain " dot " they need a stronger form.
+ * "in" and "it" are left out: India's and Italy's addresses are spelled "dot in" and "dot it" often.
+ */
+const PROSE_TLDS = new Set('am an as at be by do go he hi if is me my no of on or so to up us we'.split(' '));
 /** Domain labels that are words of prose, never a mail domain after a plain "at". */
 const PROSE_LABELS = new Set(
   'the a an this that these those it its my your our their his her each every any some one no which what home least last first once all all night noon work school'.split(
@@ -289,13 +290,18 @@ function spelledEmail(text: string, a: number, b: number, minStart: number): Rew
   // Written the ordinary way ("jane@example.com"): the e-mail recogniser reads it as it is.
   if (literalAt && !spacedLeft && !anySpelledDot && !spelledLocal) return null;
   if (!bracketed && !literalAt) {
-    // A bare "at": the shape alone is not enough in prose.
-    const knownTld = GENERIC_TLDS.has(tld) || (tld.length === 2 && !PROSE_TLDS.has(tld));
-    const strongDot = dots.some((d) => d.spelled && /[[({<]/.test(text.slice(d.start, d.end)));
+    // A bare "at": the shape alone is not enough in prose. The domain may not start with a word of
+    // prose ("at the dot in the corner"); a two-letter TLD that is also an English word ("in", "it",
+    // "me") needs more evidence: a bracketed dot, a third label, or a local part no word has
+    // ("jo-ellen", "j.doe", "li2").
     const firstLabel = text.slice(labels[0].start, labels[0].end).toLowerCase();
     if (PROSE_LABELS.has(firstLabel)) return null;
-    if (!strongDot && !knownTld) return null;
     const local = localPieces.map((p) => p.text).join('');
+    const strongDot = dots.some((d) => d.spelled && /[[({<]/.test(text.slice(d.start, d.end)));
+    const addressLike = strongDot || labels.length >= 3 || spelledLocal || /[._%+'\-\d]/.test(local);
+    const knownTld = GENERIC_TLDS.has(tld) || tld.length === 2;
+    if (!strongDot && !knownTld) return null;
+    if (PROSE_TLDS.has(tld) && !addressLike) return null;
     if (!anySpelledDot && !spelledLocal && !/[._%+'\-\d]/.test(local)) return null;
   }
   pieces.push(...localPieces, { text: '@', start: left, end: right });

@@ -56,6 +56,24 @@ function findCards(text: string): PiiFinding[] {
     let next = 0;
     for (let i = 0; i < groupCount; i++) {
       if (starts[i] < next) continue;
+      // A card typed digit by digit ("4 1 1 1 …"): a stretch of 13–19 one-digit groups, taken whole
+      // when it is Luhn-valid and a known issuer's number (one check per stretch, so linear).
+      if (ends[i] - starts[i] === 1 && (i === 0 || ends[i - 1] - starts[i - 1] !== 1)) {
+        let stretch = i;
+        while (stretch + 1 < groupCount && ends[stretch + 1] - starts[stretch + 1] === 1) stretch++;
+        const length = stretch - i + 1;
+        if (length >= 13 && length <= 19) {
+          const value = onlyDigits(text.slice(starts[i], ends[stretch]));
+          if (luhnValid(value) && isCreditCard(value)) {
+            const hit = cardFinding(text, starts[i], ends[stretch]);
+            if (hit) {
+              found.push(hit);
+              next = hit.end;
+              continue;
+            }
+          }
+        }
+      }
       let last = i;
       if (printable(i))
         while (last + 1 < groupCount && printable(last + 1) && offsets[last + 2] - offsets[i] <= 19) last++;

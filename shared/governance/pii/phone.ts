@@ -6,11 +6,20 @@ import { CONTEXT_BOOST, finding, isWordChar, type Recognizer } from './recognize
 // phone pattern. A permissive scanner proposes runs of digits and phone punctuation; windows of
 // their digit groups are parsed, international ones ('+…') as they are, national ones against a
 // list of default regions, and only numbers libphonenumber calls valid are kept.
+//
+// Linear work: a window holds at most 15 digits (so each start tries a bounded number), findings of
+// earlier recognisers are indexed once (binary search per window), answers are cached per text (a
+// repeated number parses once) and one text gets at most PARSE_BUDGET parses; windows left after
+// that are judged by shape and reported (fail closed). Digits of other scripts, fullwidth forms and
+// zero-width characters are normalised before this runs (../normalize.ts).
 
 export const DEFAULT_PHONE_REGIONS = ['US', 'GB', 'DE', 'FR', 'NZ', 'AU', 'IE', 'IN'] as const;
 
 /** Digits and the punctuation phone numbers are written with; linear to scan (one class, one anchor). */
 const CANDIDATE = /\+?\(?\d[\d ().\-\u00a0/]*\d/g;
+const SPACELESS =
+  /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+const glues = (ch: string | undefined) => isWordChar(ch) && !SPACELESS.test(ch as string);
 const isDigitCode = (code: number) => code >= 48 && code <= 57;
 const DATE_LIKE = /^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$/;
 const DOTTED_QUAD = /^\d{1,3}(?:\.\d{1,3}){3}$/;
@@ -191,8 +200,9 @@ function findPhones(text: string, plan: RegionPlan, claimed: readonly PiiFinding
     const run = m[0];
     // A number glued to letters ("v2.1.0", "ID4155550132", "DE89…") is an identifier: windows may
     // not start at such a run's first group nor end at its last.
-    const gluedLeft = isWordChar(text[runStart - 1]);
-    const gluedRight = isWordChar(text[runStart + run.length]);
+    // Scripts written without spaces (Chinese, Japanese, Thai) do not glue: "電話は(212)555-0187まで".
+    const gluedLeft = glues(text[runStart - 1]);
+    const gluedRight = glues(text[runStart + run.length]);
     // Groups of digits in the run, by a scan of its characters (no objects per group).
     const runEnd = runStart + run.length;
     const gStart: number[] = [];

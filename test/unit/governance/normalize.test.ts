@@ -151,6 +151,11 @@ describe('disguised forms are found whole', () => {
     ['SSN 536–22–8419 on file', 'US_SSN', '536–22–8419'],
     ['IBAN GB82-WEST-1234-5698-7654-32 please', 'IBAN', 'GB82-WEST-1234-5698-7654-32'],
     ['iban gb82 west 1234 5698 7654 32 please', 'IBAN', 'gb82 west 1234 5698 7654 32'],
+    ['IBAN GB82 - WEST - 1234 - 5698 - 7654 - 32 thanks', 'IBAN', 'GB82 - WEST - 1234 - 5698 - 7654 - 32'],
+    ['SSN 536 – 22 – 8419 typed on a phone', 'US_SSN', '536 – 22 – 8419'],
+    ['my card is 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 lol', 'CREDIT_CARD', '4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1'],
+    ['電話は（２１２）５５５－０１８７まで', 'PHONE', '（２１２）５５５－０１８７'],
+    ['mail priya dot k at example dot in', 'EMAIL', 'priya dot k at example dot in'],
   ];
   for (const [text, type, value] of cases)
     it(`${type}: ${value}`, () => {
@@ -159,6 +164,12 @@ describe('disguised forms are found whole', () => {
       expect(longDigitRuns(redacted)).toEqual([]);
       expect(redacted).not.toMatch(/priya/);
     });
+  it('leaves look-alikes alone', () => {
+    const text =
+      'Section 4.2.1.3 and version 1.2.3.4; released 2024-03-05; pi 3.14159265358979; room ab12 cd34; order 4111.1111.';
+    expect(spans(text)).toEqual([]);
+    expect(spans('Our server at 192.168.1.20 went down.')).toEqual([['IP_ADDRESS', '192.168.1.20']]);
+  });
   it('does not take a lower-case IBAN for a phone number', () => {
     expect(spans('send to gb82 west 1234 5698 7654 32 now').map(([t]) => t)).toEqual(['IBAN']);
   });
