@@ -47,6 +47,22 @@ const FUNCTION_WORDS = new Set(
   het een en van op te niet ik jij hij zij wij mijn`.split(/\s+/),
 );
 
+/** Function words that mark a sentence as not English (none of them is also a common English word). */
+const FOREIGN_MARKERS = new Set(
+  `y el los las del una unos unas con por para pero muy es soy está estoy mis sus yo que como
+  et ou le les des du au aux une dans sur avec pour sans mais très est suis je il elle nous vous ils elles
+  mon ma mes ce cette ces qui ne pas
+  und oder der das dem des ein eine einen einem einer im zum zur mit von für auf aus bei nach ist bist
+  sind ich du er sie wir ihr mein meine nicht kein keine sehr auch noch schon hier
+  os um uma umas na nos nas da dos das em com sem mas muito sou é eu ele ela meu minha não
+  il lo gli uno di nel nella tra fra molto sono è io lui lei noi voi mio mia non
+  het een en niet ik jij hij zij wij mijn`.split(/\s+/),
+);
+const ENGLISH_MARKERS = new Set(
+  `the and or but of to is are was were be been have has had i we you he she it they this that with for
+  not my our your from at on can could would should will`.split(/\s+/),
+);
+
 /** Capitalised words that are never (part of) a name: street and company words, generic addressees. */
 const NOT_IN_NAME = new Set(
   `street st avenue ave road rd lane drive boulevard court way place inc ltd llc corp gmbh team teams
@@ -157,13 +173,15 @@ function tokenize(text: string): Token[] {
     // Trailing apostrophes and hyphens belong to the punctuation; so does a possessive "'s".
     word = word.replace(/['’-]+$/u, '').replace(/['’]s$/u, '');
     if (!word) continue;
-    const first = word[0];
+    const lower = word.toLowerCase();
+    const rest = word.slice(1);
     tokens.push({
       start: m.index,
       end: m.index + word.length,
       text: word,
-      lower: word.toLowerCase().replace(/’/g, "'"),
-      cap: first !== first.toLowerCase() && /\p{Ll}/u.test(word.slice(1)),
+      lower: lower.includes('’') ? lower.replace(/’/g, "'") : lower,
+      // Upper-case first letter, some lower-case letter after it ("Anna", "McKay"; not "USA" or "P").
+      cap: word[0] !== lower[0] && rest !== rest.toUpperCase(),
     });
   }
   return tokens;
@@ -176,7 +194,6 @@ function findPeople(text: string): PiiFinding[] {
   const tokens = tokenize(text);
   const found: PiiFinding[] = [];
   const n = tokens.length;
-
   const gap = (i: number) => text.slice(i === 0 ? 0 : tokens[i - 1].end, tokens[i].start);
   const sentenceStartAt = (i: number) => {
     if (i === 0) return true;
@@ -188,6 +205,22 @@ function findPeople(text: string): PiiFinding[] {
     return !(prev.text.length === 1 || TITLES.has(prev.lower) || lex.honorifics.has(prev.lower));
   };
   const isTitle = (t: Token) => TITLES.has(t.lower) || lex.honorifics.has(t.lower);
+
+  // Sentences whose function words are mostly of another language: there "not an English word" says
+  // little ("Die Einstellungen Seite", "Servizio Clienti"), so a run without a cue needs a known name.
+  // One pass: a sentence id per token and its marker counts.
+  const sentenceOf = new Int32Array(n);
+  const foreignScore: number[] = [];
+  for (let k = 0, id = -1; k < n; k++) {
+    if (id < 0 || sentenceStartAt(k)) {
+      id++;
+      foreignScore.push(0);
+    }
+    sentenceOf[k] = id;
+    const lower = tokens[k].lower;
+    if (FOREIGN_MARKERS.has(lower)) foreignScore[id]++;
+    else if (ENGLISH_MARKERS.has(lower)) foreignScore[id]--;
+  }
 
   const knownGiven = (t: Token, folded: string) =>
     lex.firstNames.has(t.lower) || lex.personWords.has(t.lower) || !!data?.given.has(folded);
@@ -279,7 +312,9 @@ function findPeople(text: string): PiiFinding[] {
       i++;
       continue;
     }
-    const cue = cueBefore(i);
+    let cue = cueBefore(i);
+    // German "im" is not "I'm".
+    if (cue && i > 0 && tokens[i - 1].lower === 'im' && foreignScore[sentenceOf[i]] > 0) cue = undefined;
     const titled = i > 0 && isTitle(tokens[i - 1]) && !/[,;]/.test(gap(i));
     const sentenceStart = sentenceStartAt(i) && !cue && !titled;
     const lowerOk = cue === 'strong';
@@ -421,7 +456,7 @@ function findPeople(text: string): PiiFinding[] {
         i++;
         continue;
       }
-      accept = score >= 1;
+      accept = score >= 1 && (strongWords >= 1 || foreignScore[sentenceOf[i]] < 1);
       confidence = strongWords >= 1 ? 0.85 : 0.75;
     } else if (firstGiven && evidence(i) === 2) {
       // A single known given name: not at a sentence start, where "Mark" and "Chase" are often words,

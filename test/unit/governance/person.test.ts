@@ -124,6 +124,11 @@ describe('PERSON: precision', () => {
     'Mark the invoice as paid. Chase the courier in June.',
     'This is Version 4.2 and it still crashes.',
     'Hong Kong and Kuala Lumpur show the wrong currency.',
+    // Capitalised nouns of other languages are not English words, but not names either.
+    'Die Einstellungen Seite lädt nicht.',
+    'Im Bereich Datenschutz fehlt der Export.',
+    'Il Servizio Clienti non risponde mai.',
+    'O Banco do Brasil não aparece na lista.',
   ])('%s', (text) => {
     expect(people(text)).toEqual([]);
   });
@@ -167,13 +172,18 @@ describe('PERSON in linear time', () => {
     ['particles', 'de la van der bin ap '],
     ['hyphens', 'Owusu-Ansah-'],
   ])(
-    '4× %s costs at most 6× the CPU time',
+    '4× %s costs at most 10× the CPU time',
     (_, unit) => {
+      // CPU time, the best of five runs, as in linear-time.test.ts. Two doublings may cost at most 10×
+      // plus 20 ms: the word list's garbage collection (a step, not a slope) and a busy machine make
+      // the ratio noisy (64 → 512 KB measured 7–10× on the 2-core machine at load 6); a quadratic scan
+      // costs 16× per two doublings.
       const find = (text: string) => personRecognizer.find(text, []);
-      const small = fill(unit, 16 * 1024);
-      const large = fill(unit, 64 * 1024);
+      const small = fill(unit, 64 * 1024);
+      const large = fill(unit, 256 * 1024);
       find(small);
-      expect(cpuMs(() => find(large))).toBeLessThanOrEqual(6 * cpuMs(() => find(small)) + 10);
+      find(large);
+      expect(cpuMs(() => find(large))).toBeLessThanOrEqual(10 * cpuMs(() => find(small)) + 20);
     },
     60_000,
   );
