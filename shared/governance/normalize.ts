@@ -220,6 +220,14 @@ const PROSE_LABELS = new Set(
 const addressSide = (ch: string | undefined) =>
   ch !== undefined && (ch === ' ' || ch === '\t' || LOCAL_CHAR.test(ch));
 
+const SPELLED_DOT = /dot|[[({<]/i;
+/** A "dot" or a bracket within an address's reach of the '@' at `at`. */
+function spelledNear(text: string, at: number): boolean {
+  return (
+    SPELLED_DOT.test(text.slice(at + 1, at + 1 + 80)) || /dot/i.test(text.slice(Math.max(0, at - 24), at))
+  );
+}
+
 type Rewrite = { start: number; end: number; pieces: { text: string; start: number; end: number }[] };
 
 /** The spelled-out address around the at-form [a, b) of `text`, if the whole shape is one. */
@@ -325,6 +333,9 @@ function rewriteSpelledEmails(text: string): { text: string; map: OffsetMap } | 
     if (m.index < consumed) continue;
     // A lone '@' needs an address character or a space on each side ("@@@" is rejected here).
     if (m[0] === '@' && !(addressSide(text[m.index - 1]) && addressSide(text[m.index + 1]))) continue;
+    // An '@' written the ordinary way needs rewriting only with a spelled-out dot near it.
+    if (m[0] === '@' && text[m.index - 1] !== ' ' && text[m.index + 1] !== ' ' && !spelledNear(text, m.index))
+      continue;
     const r = spelledEmail(text, m.index, m.index + m[0].length, consumed);
     if (!r) continue;
     rewrites.push(r);

@@ -61,6 +61,8 @@ const NOT_A_PHONE = new Set([
 ]);
 /** Digits in one phone number at most (E.164), and groups: "0 7 9 1 1 1 2 3 4 5 6" is typed digit by digit. */
 const MAX_DIGITS = 15;
+/** Groups in a number as people write it ("+44 (0) 20 7946 0958"); more are typed digit by digit. */
+const MAX_WRITTEN_GROUPS = 6;
 /** Characters between two groups of one number at most ("555 - 0187"). */
 const MAX_GAP = 4;
 /**
@@ -236,7 +238,21 @@ function findPhones(text: string, plan: RegionPlan, claimed: readonly PiiFinding
     }
     let next = 0;
     for (let i = 0; i < groupCount; i++) {
-      if (gStart[i] < next || (i === 0 && gluedLeft) || !spaced[i]) continue;
+      if (gStart[i] < next) continue;
+      // More digits typed one by one than two numbers hold: no window of it is worth parsing (a
+      // flood of them would cost ~10 windows per digit); the stretch is reported whole (fail closed).
+      if (gEnd[i] - gStart[i] === 1 && (i === 0 || gEnd[i - 1] - gStart[i - 1] !== 1 || !joined[i])) {
+        let stretch = i;
+        while (stretch < last && joined[stretch + 1] && gEnd[stretch + 1] - gStart[stretch + 1] === 1)
+          stretch++;
+        if (stretch - i + 1 > 2 * MAX_DIGITS) {
+          if (!isClaimed(gStart[i], gEnd[stretch]))
+            found.push(finding('PHONE', gStart[i], gEnd[stretch], 0.5));
+          next = gEnd[stretch];
+          continue;
+        }
+      }
+      if ((i === 0 && gluedLeft) || !spaced[i]) continue;
       // Windows from group i hold at most MAX_DIGITS digits, so each start tries a bounded number.
       let top = i;
       while (top < last && joined[top + 1] && digitsBefore[top + 2] - digitsBefore[i] <= MAX_DIGITS) top++;
@@ -260,8 +276,12 @@ function findPhones(text: string, plan: RegionPlan, claimed: readonly PiiFinding
         if (text[end] === ')' && text.slice(start, end).includes('(')) end++;
         // Digits inside a card, IBAN, SSN or IP address already found are theirs, not a phone's.
         if (isClaimed(start, end)) continue;
+        // Typed digit by digit, a number has at least 9 digits (IE, NZ); shorter runs of many tiny
+        // groups are counts and lists, and skipping them halves the windows of a digit flood.
+        if (j - i >= MAX_WRITTEN_GROUPS && count < 9) continue;
         const raw = text.slice(start, end);
-        if (DATE_LIKE.test(raw) || DOTTED_QUAD.test(raw)) continue;
+        const groups = j - i + 1;
+        if ((groups === 3 && DATE_LIKE.test(raw)) || (groups === 4 && DOTTED_QUAD.test(raw))) continue;
         const valid = parseValid(raw, plan, cache, budget);
         if (valid === false || (valid === undefined && !phoneShaped(raw, count, hasContext))) continue;
         const base = valid === undefined ? 0.5 : international ? 0.9 : 0.7;
