@@ -323,6 +323,11 @@ function findPeople(text: string): PiiFinding[] {
       continue;
     }
 
+    // An organisation of two names ("Johnson & Johnson", "Ben & Jerry's").
+    if (i + 1 < n && /^ ?& ?$/.test(gap(i + 1)) && lex.notNames.has(`${t.lower} & ${tokens[i + 1].lower}`)) {
+      i += 2;
+      continue;
+    }
     // A place or organisation of two or three words ("Hong Kong", "Rio de Janeiro").
     if (i + 1 < n && gap(i + 1) === ' ') {
       const two = `${t.lower} ${tokens[i + 1].lower}`;
