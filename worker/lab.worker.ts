@@ -32,8 +32,15 @@ function emit(event: LabEvent): void {
 }
 
 let pipeline: Promise<GovernancePipeline> | undefined;
+/**
+ * The pipeline once its name data (a chunk of its own) is in: without it the PERSON recogniser would run
+ * on compromise's lexicon alone, and what a rollout redacts would depend on how fast the chunk arrived.
+ */
 function governance(): Promise<GovernancePipeline> {
-  pipeline ??= import('../shared/governance/index').then((m) => m.createGovernancePipeline());
+  pipeline ??= Promise.all([
+    import('../shared/governance/index'),
+    import('../shared/governance/pii/names').then((m) => m.loadNameData()),
+  ]).then(([m]) => m.createGovernancePipeline());
   return pipeline;
 }
 
