@@ -1,8 +1,9 @@
 // The NLP models the governance pipeline leans on, loaded once per process (or worker) and shared.
-// wink-nlp's English web model scores sentiment with negation handling; compromise contributes its
-// lexicon (first, last and full names, honorifics, places, and the parts of speech of ~14k common
-// words), which is what the person-name recognizer needs. Taggers are not run per text: wink's
-// part-of-speech pass and compromise's tagger (~5 ms per KB) would break the latency goal.
+// wink-nlp's English web model scored sentiment until issue 18 (it is now the sentiment bench's
+// baseline); compromise contributes its lexicon (first, last and full names, honorifics, places, and
+// the parts of speech of ~14k common words), which is what the person-name recognizer needs. Taggers
+// are not run per text: wink's part-of-speech pass and compromise's tagger (~5 ms per KB) would break
+// the latency goal.
 // Both libraries are large: import this module only from code that runs in a worker or in Node.
 import nlp from 'compromise/two';
 import model from 'wink-eng-lite-web-model';
@@ -38,7 +39,11 @@ function withinTokenBudget(text: string): string {
   return bounded.replace(LONG_TOKEN, (long) => long.slice(0, SENTIMENT_TOKEN_CHARS));
 }
 
-/** wink-nlp's document sentiment in [-1, 1] ("not happy" is negative, "not bad" positive). */
+/**
+ * wink-nlp's document sentiment in [-1, 1] ("not happy" is negative, "not bad" positive). Governance
+ * no longer uses it (sentiment.ts has its own feedback sentiment since issue 18); the sentiment bench
+ * keeps it as the baseline, and scripts/novel-words.ts as a lexicon check.
+ */
 export function sentimentScore(text: string): number {
   // Sentence boundaries and negation are all sentiment needs; the POS and entity passes are skipped.
   wink ??= winkNLP(model, ['sbd', 'negation', 'sentiment']);

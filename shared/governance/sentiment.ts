@@ -1,11 +1,24 @@
-import { sentimentScore } from './nlp';
+import { explainSentiment } from './sentiment/analyze';
+import { predictProbabilities, type SentimentModel, wordFeatures } from './sentiment/model';
+import modelJson from './sentiment/model.json';
 import type { Sentiment } from './types';
 
-// wink-nlp's sentiment is lexicon-based with negation handling ("not happy" is negative, "not bad"
-// positive) and emoji/emoticon scores, normalised to [-1, 1]. Scores strictly within ±NEUTRAL_BAND are
-// neutral: the lexicon gives small non-zero scores to many matter-of-fact sentences.
+// Feedback sentiment (method and figures: docs/governance.md, "Sentiment"). Two parts:
+// - rules over AFINN-165 and a feedback lexicon (sentiment/analyze.ts): failure descriptions count as
+//   complaints, negation, "but" clauses, questions and requests, irony, fixes;
+// - a word model (sentiment/model.ts, logistic regression on the development set) that may only veto:
+//   praise the model reads as a complaint (P(negative) > MODEL_VETO; not praise by the absence of a
+//   failure or fault, "no problems at all", "not bad") and text the rules find no
+//   evidence in that the model leans negative on (P(negative) > MODEL_NO_EVIDENCE) are negative, with
+//   score -P(negative). Both thresholds were chosen by 5-fold cross-validation on the development set
+//   (word model retrained per fold).
+// Scores strictly within ±NEUTRAL_BAND are neutral.
 
-export const NEUTRAL_BAND = 0.05;
+export const NEUTRAL_BAND = 0.15;
+export const MODEL_VETO = 0.6;
+export const MODEL_NO_EVIDENCE = 0.8;
+
+const model = modelJson as unknown as SentimentModel;
 
 export function sentimentFromScore(score: number): Sentiment {
   const clamped = Math.max(-1, Math.min(1, Number.isFinite(score) ? score : 0));
@@ -14,6 +27,25 @@ export function sentimentFromScore(score: number): Sentiment {
   return { label, score: rounded };
 }
 
+/** Sentiment score in [-1, 1]: the rules' score unless the word model vetoes it. */
+export function feedbackSentimentScore(text: string): number {
+  return sentimentScoreWith(model, text);
+}
+
+/** sentimentScore with another word model (the bench cross-validates with models trained per fold). */
+export function sentimentScoreWith(model: SentimentModel, text: string): number {
+  const detail = explainSentiment(text);
+  const evidence = detail.evidence.positive + detail.evidence.negative > 0;
+  if (detail.score < NEUTRAL_BAND && evidence) return detail.score;
+  const negative = predictProbabilities(model, wordFeatures(detail))[0];
+  // praise by the absence of a failure or fault ("no problems at all", "not bad") is the rules' to
+  // read: the word model has no grasp of negation beyond a window
+  const absence = detail.flags.includes('absence');
+  if (detail.score >= NEUTRAL_BAND && negative > MODEL_VETO && !absence) return -negative;
+  if (!evidence && negative > MODEL_NO_EVIDENCE) return -negative;
+  return detail.score;
+}
+
 export function analyzeSentiment(text: string): Sentiment {
-  return sentimentFromScore(sentimentScore(text));
+  return sentimentFromScore(feedbackSentimentScore(text));
 }
