@@ -117,6 +117,41 @@ describe('offset map', () => {
       { numRuns: 500 },
     );
   });
+  it('finds a disguised value over exactly its original characters', () => {
+    const values: [PiiType, string][] = [
+      ['CREDIT_CARD', '4012 8888 8888 1881'],
+      ['PHONE', '+44 20 7946 0321'],
+      ['EMAIL', 'ana.lopez@example.com'],
+      ['US_SSN', '536-22-8419'],
+      ['IBAN', 'GB29 NWBK 6016 1331 9268 19'],
+    ];
+    const digitForms = [0x30, 0x660, 0x6f0, 0x966, 0xff10];
+    const hidden = ['', '', '', '\u200b', '\u200d', '\u2060', '\u00ad'];
+    const disguised = fc
+      .tuple(
+        fc.constantFrom(...values),
+        fc.array(fc.tuple(fc.constantFrom(...digitForms), fc.constantFrom(...hidden)), {
+          minLength: 40,
+          maxLength: 40,
+        }),
+      )
+      .map(([[type, value], choices]) => {
+        let out = '';
+        [...value].forEach((ch, k) => {
+          const [zero, after] = choices[k];
+          out += /\d/.test(ch) ? String.fromCharCode(zero + Number(ch)) : ch;
+          if (k < value.length - 1 && ch !== ' ') out += after;
+        });
+        return [type, out] as [PiiType, string];
+      });
+    fc.assert(
+      fc.property(disguised, ([type, value]) => {
+        const text = `Note: ${value} thanks`;
+        expect(spans(text)).toContainEqual([type, value]);
+      }),
+      { numRuns: 300 },
+    );
+  });
   it('keeps a finding over the removed characters inside it', () => {
     const text = 'Mail ja\u200bne@exam\u200dple.com or call +44\u00a020\u200b7946\u20600958.';
     expect(spans(text)).toEqual([
