@@ -2,8 +2,8 @@
 // 1111", "123-45-6789", "4111.1111.1111.1111"), read by one scan of the characters, so a 100 KB run
 // of digits costs linear time and no regex match objects.
 
-/** A run and its digit groups: group k is [starts[k], ends[k]) (plain arrays, no object per group). */
-export type DigitRun = { start: number; end: number; starts: number[]; ends: number[]; digits: number };
+/** A run and its digit groups: group k is [starts[k], ends[k]) (typed arrays, no object per group). */
+export type DigitRun = { start: number; end: number; starts: Int32Array; ends: Int32Array; digits: number };
 
 const isDigit = (code: number) => code >= 48 && code <= 57;
 const isJoiner = (code: number) => code === 32 || code === 45 || code === 46;
@@ -16,20 +16,28 @@ export function digitRuns(text: string, minDigits: number): DigitRun[] {
   while (i < n) {
     while (i < n && !isDigit(text.charCodeAt(i))) i++;
     if (i >= n) break;
+    // First pass: the run's extent, digits and groups; only runs long enough get arrays.
     const start = i;
-    const starts: number[] = [];
-    const ends: number[] = [];
+    let groups = 0;
     let digits = 0;
     for (;;) {
       const groupStart = i;
       while (i < n && isDigit(text.charCodeAt(i))) i++;
-      starts.push(groupStart);
-      ends.push(i);
+      groups++;
       digits += i - groupStart;
       if (i + 1 < n && isJoiner(text.charCodeAt(i)) && isDigit(text.charCodeAt(i + 1))) i++;
       else break;
     }
-    if (digits >= minDigits) runs.push({ start, end: i, starts, ends, digits });
+    if (digits < minDigits) continue;
+    const starts = new Int32Array(groups);
+    const ends = new Int32Array(groups);
+    for (let k = 0, c = start; k < groups; k++) {
+      starts[k] = c;
+      while (c < i && isDigit(text.charCodeAt(c))) c++;
+      ends[k] = c;
+      c++; // the joiner
+    }
+    runs.push({ start, end: i, starts, ends, digits });
   }
   return runs;
 }

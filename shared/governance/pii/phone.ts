@@ -205,18 +205,21 @@ function findPhones(text: string, plan: RegionPlan, claimed: readonly PiiFinding
     // Scripts written without spaces (Chinese, Japanese, Thai) do not glue: "電話は(212)555-0187まで".
     const gluedLeft = glues(text[runStart - 1]);
     const gluedRight = glues(text[runStart + run.length]);
-    // Groups of digits in the run, by a scan of its characters (no objects per group).
+    // Groups of digits in the run, by two scans of its characters: count, then fill typed arrays.
     const runEnd = runStart + run.length;
-    const gStart: number[] = [];
-    const gEnd: number[] = [];
-    for (let c = runStart; c < runEnd; ) {
+    let groupCount = 0;
+    for (let c = runStart; c < runEnd; c++)
+      if (isDigitCode(text.charCodeAt(c)) && (c === runStart || !isDigitCode(text.charCodeAt(c - 1))))
+        groupCount++;
+    const gStart = new Int32Array(groupCount);
+    const gEnd = new Int32Array(groupCount);
+    for (let c = runStart, k = 0; c < runEnd; ) {
       while (c < runEnd && !isDigitCode(text.charCodeAt(c))) c++;
       if (c >= runEnd) break;
-      gStart.push(c);
+      gStart[k] = c;
       while (c < runEnd && isDigitCode(text.charCodeAt(c))) c++;
-      gEnd.push(c);
+      gEnd[k++] = c;
     }
-    const groupCount = gStart.length;
     const last = groupCount - 1;
     // digitsBefore[k]: digits in groups before k. spaced[k]: the gap before group k holds a space
     // (a window starts and ends only there: "2.1.0 (212) 555-0187" may yield "(212) 555-0187" but
