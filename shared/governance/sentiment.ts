@@ -8,7 +8,7 @@ import type { Sentiment } from './types';
 //   complaints, negation, "but" clauses, questions and requests, irony, fixes;
 // - a word model (sentiment/model.ts, logistic regression on the development set) that may only veto:
 //   praise the model reads as a complaint (P(negative) > MODEL_VETO; not praise by the absence of a
-//   failure or fault, "no problems at all", "not bad") and text the rules find no
+//   failure or fault, "no problems at all", "not bad", nor praise after a contrast) and text the rules find no
 //   evidence in that the model leans negative on (P(negative) > MODEL_NO_EVIDENCE) are negative, with
 //   score -P(negative). Both thresholds were chosen by 5-fold cross-validation on the development set
 //   (word model retrained per fold).
@@ -16,7 +16,7 @@ import type { Sentiment } from './types';
 
 export const NEUTRAL_BAND = 0.15;
 export const MODEL_VETO = 0.6;
-export const MODEL_NO_EVIDENCE = 0.8;
+export const MODEL_NO_EVIDENCE = 0.7;
 
 const model = modelJson as unknown as SentimentModel;
 
@@ -40,8 +40,9 @@ export function sentimentScoreWith(model: SentimentModel, text: string): number 
   const negative = predictProbabilities(model, wordFeatures(detail))[0];
   // praise by the absence of a failure or fault ("no problems at all", "not bad") is the rules' to
   // read: the word model has no grasp of negation beyond a window
-  const absence = detail.flags.includes('absence');
-  if (detail.score >= NEUTRAL_BAND && negative > MODEL_VETO && !absence) return -negative;
+  // and so is praise after a contrast ("crashed at first, but great since")
+  const ruled = detail.flags.includes('absence') || detail.evidence.contrast;
+  if (detail.score >= NEUTRAL_BAND && negative > MODEL_VETO && !ruled) return -negative;
   if (!evidence && negative > MODEL_NO_EVIDENCE) return -negative;
   return detail.score;
 }

@@ -149,8 +149,20 @@ function tokenize(text: string): Token[] {
   return tokens;
 }
 
-/** Lexicon entry of one word: exact, then a stem, then a one-letter typo of a lexicon word. */
+const lookups = new Map<string, Entry | null>();
+const LOOKUP_CACHE = 20_000;
+
+/** Lexicon entry of one word: exact, then a stem, then a typo of a lexicon word (cached). */
 function lookupWord(lex: Lexicon, w: string): Entry | undefined {
+  const cached = lookups.get(w);
+  if (cached !== undefined) return cached ?? undefined;
+  const entry = lookupUncached(lex, w);
+  if (lookups.size >= LOOKUP_CACHE) lookups.clear();
+  lookups.set(w, entry ?? null);
+  return entry;
+}
+
+function lookupUncached(lex: Lexicon, w: string): Entry | undefined {
   const exact = lex.words.get(w);
   if (exact) return exact;
   if (w.length < 4 || !/^[a-z]+$/.test(w)) return undefined;
@@ -687,7 +699,7 @@ export function explainSentiment(text: string): SentimentDetail {
   }
 
   // 4. A fix resolves the failures before it, in its sentence and the one before ("had a problem,
-  //    sorted out now").
+  //    sorted out now"), and the one it names ("fixed the calendar bug").
   {
     let nearestResolve = -1; // sentence of the nearest later resolve
     for (let k = hits.length - 1; k >= 0; k--) {
@@ -696,6 +708,17 @@ export function explainSentiment(text: string): SentimentDetail {
         nearestResolve = h.sentence;
         h.valence = Math.max(h.valence, 1);
       } else if (nearestResolve >= 0 && h.valence < 0 && h.sentence >= nearestResolve - 1) h.valence *= 0.2;
+    }
+    let lastResolve = -1;
+    for (const h of hits) {
+      if (h.cue === 'resolve') lastResolve = h.end;
+      else if (
+        lastResolve >= 0 &&
+        h.valence < 0 &&
+        h.start - lastResolve <= 4 &&
+        sentenceOf[h.start] === sentenceOf[lastResolve - 1]
+      )
+        h.valence *= 0.2;
     }
   }
 

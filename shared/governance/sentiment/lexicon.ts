@@ -225,10 +225,20 @@ export const DOMAIN_WORDS: Record<string, Entry> = {
   enjoyed: { valence: 2, cue: 'good' },
   hooked: { valence: 2, cue: 'good' },
   helped: { valence: 2, cue: 'good' },
+  professional: { valence: 1.5, cue: 'good' },
+  practical: { valence: 1.5, cue: 'good' },
+  improvement: { valence: 2, cue: 'good' },
+  improved: { valence: 1.5, cue: 'good' },
+  legend: { valence: 2, cue: 'good' },
+  legends: { valence: 2, cue: 'good' },
+  promptly: { valence: 1.5, cue: 'good' },
+  worthwhile: { valence: 2, cue: 'good' },
   essential: { valence: 1.5, cue: 'good' },
   // resolution
   fixed: { valence: 0, cue: 'resolve' },
   solved: { valence: 0, cue: 'resolve' },
+  resolved: { valence: 0, cue: 'resolve' },
+  restored: { valence: 0, cue: 'resolve' },
 };
 
 /** Multi-word phrases (matched on lower-case tokens, longest first). */

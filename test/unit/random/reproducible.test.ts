@@ -174,7 +174,7 @@ const EXPECTED: Record<string, unknown> = {
   'generateEvalSet({ seed: 11, perTemplate: 3 })':
     'e30209ef0f145bea98c5d6e790f4ac6bfe6baaaeb70f9b5f391a5f0b55583c7e',
   'sizedItems(20, 512)': '17078ccfa0f2f3eae99e8987d3810d74ab63941c8830d6be7b6e891b2d133b40',
-  'baseline policy drafts': '269c0eebb7eb9c4395ca16bef3c35de6373629eb495c8eb6fc792f347aba6c61',
+  'baseline policy drafts': '6be90954e4e78e1f89a717745202743ce06f8306c4aab7553d26fac3e50c14f2',
   'createPolicy initial weights, plain (seed 1)':
     '6c552b76752868dae83bbd9af7f1d29b2046c27748af120b2646b0c2706f4cb1',
   'createPolicy initial weights, copy head (seed 5)':
