@@ -255,6 +255,12 @@ function spelledEmail(text: string, a: number, b: number, minStart: number): Rew
   const localPieces = [{ text: text.slice(localStart, left), start: localStart, end: left }];
   let spelledLocal = false;
   for (let k = 0; k < 3; k++) {
+    // Cheap test first: a dot-form ends in "dot"/"DOT" or a closing bracket, then spaces.
+    let back = localStart;
+    while (back > minStart && localStart - back < 3 && (text[back - 1] === ' ' || text[back - 1] === '\t'))
+      back--;
+    const last = text[back - 1];
+    if (last !== 't' && last !== 'T' && last !== ']' && last !== ')' && last !== '}' && last !== '>') break;
     const head = text.slice(Math.max(minStart, localStart - 16), localStart);
     const dot = DOT_BEFORE.exec(head);
     if (!dot) break;
