@@ -169,24 +169,64 @@ function cuesBefore(text: string, start: number, window: number): { identifier: 
   return { identifier, context };
 }
 
-/** Answers "does [start, end) overlap a claimed span" in O(log n) after an O(n log n) index. */
-function claimedIndex(claimed: readonly PiiFinding[]): (start: number, end: number) => boolean {
-  if (claimed.length === 0) return () => false;
+/**
+ * Answers "does [start, end) overlap a claimed span" and "does one claimed span cover it" in
+ * O(log n) each, after an O(n log n) index.
+ */
+function claimedIndex(claimed: readonly PiiFinding[]): {
+  overlaps: (start: number, end: number) => boolean;
+  covers: (start: number, end: number) => boolean;
+} {
+  if (claimed.length === 0) return { overlaps: () => false, covers: () => false };
   const sorted = [...claimed].sort((a, b) => a.start - b.start);
   const starts = sorted.map((c) => c.start);
   const maxEnd: number[] = [];
   for (const c of sorted) maxEnd.push(Math.max(c.end, maxEnd[maxEnd.length - 1] ?? 0));
-  return (start, end) => {
-    // The last claimed span starting before `end`; any span up to it that ends after `start` overlaps.
+  /** How many claimed spans start before `limit`. */
+  const before = (limit: number) => {
     let lo = 0;
     let hi = starts.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (starts[mid] < end) lo = mid + 1;
+      if (starts[mid] < limit) lo = mid + 1;
       else hi = mid;
     }
-    return lo > 0 && maxEnd[lo - 1] > start;
+    return lo;
   };
+  return {
+    // Some span starting before `end` ends after `start`.
+    overlaps: (start, end) => {
+      const k = before(end);
+      return k > 0 && maxEnd[k - 1] > start;
+    },
+    // Some span starting at or before `start` ends at or after `end`.
+    covers: (start, end) => {
+      const k = before(start + 1);
+      return k > 0 && maxEnd[k - 1] >= end;
+    },
+  };
+}
+
+/** Per-run arrays, reused from run to run and text to text (grown when a run has more groups). */
+let buffers = {
+  gStart: new Int32Array(64),
+  gEnd: new Int32Array(64),
+  digitsBefore: new Int32Array(65),
+  spaced: new Uint8Array(64),
+  joined: new Uint8Array(64),
+};
+function scratch(groups: number): typeof buffers {
+  if (buffers.gStart.length < groups) {
+    const size = Math.max(groups, buffers.gStart.length * 2);
+    buffers = {
+      gStart: new Int32Array(size),
+      gEnd: new Int32Array(size),
+      digitsBefore: new Int32Array(size + 1),
+      spaced: new Uint8Array(size),
+      joined: new Uint8Array(size),
+    };
+  }
+  return buffers;
 }
 
 function findPhones(text: string, plan: RegionPlan, claimed: readonly PiiFinding[]): PiiFinding[] {
@@ -194,7 +234,7 @@ function findPhones(text: string, plan: RegionPlan, claimed: readonly PiiFinding
   // Answers per text (a repeated number parses once); per text, so a result never depends on
   // what was read before.
   const cache = new Map<string, boolean>();
-  const isClaimed = claimedIndex(claimed);
+  const { overlaps: isClaimed, covers: isCovered } = claimedIndex(claimed);
   const budget: Budget = { left: PARSE_BUDGET };
   CANDIDATE.lastIndex = 0;
   for (let m = CANDIDATE.exec(text); m; m = CANDIDATE.exec(text)) {
@@ -211,8 +251,11 @@ function findPhones(text: string, plan: RegionPlan, claimed: readonly PiiFinding
     for (let c = runStart; c < runEnd; c++)
       if (isDigitCode(text.charCodeAt(c)) && (c === runStart || !isDigitCode(text.charCodeAt(c - 1))))
         groupCount++;
-    const gStart = new Int32Array(groupCount);
-    const gEnd = new Int32Array(groupCount);
+    if (groupCount === 0) continue;
+    // Digits already inside one finding of an earlier recogniser (an SSN, a card) are theirs.
+    const firstDigit = runStart + run.search(/\d/);
+    if (isCovered(firstDigit, runEnd)) continue;
+    const { gStart, gEnd, digitsBefore, spaced, joined } = scratch(groupCount);
     for (let c = runStart, k = 0; c < runEnd; ) {
       while (c < runEnd && !isDigitCode(text.charCodeAt(c))) c++;
       if (c >= runEnd) break;
@@ -224,16 +267,16 @@ function findPhones(text: string, plan: RegionPlan, claimed: readonly PiiFinding
     // digitsBefore[k]: digits in groups before k. spaced[k]: the gap before group k holds a space
     // (a window starts and ends only there: "2.1.0 (212) 555-0187" may yield "(212) 555-0187" but
     // never "0 (212) 555-0187"). joined[k]: the gap is short enough to be inside one number.
-    const digitsBefore = new Int32Array(groupCount + 1);
-    const spaced = new Uint8Array(groupCount);
-    const joined = new Uint8Array(groupCount);
+    digitsBefore[0] = 0;
     spaced[0] = 1;
+    joined[0] = 0;
     for (let k = 0; k < groupCount; k++) {
       digitsBefore[k + 1] = digitsBefore[k] + gEnd[k] - gStart[k];
       if (k === 0) continue;
       const from = gEnd[k - 1];
       const to = gStart[k];
       joined[k] = to - from <= MAX_GAP ? 1 : 0;
+      spaced[k] = 0;
       for (let c = from; c < to; c++) {
         const code = text.charCodeAt(c);
         if (code === 32 || code === 0xa0 || (code >= 9 && code <= 13)) spaced[k] = 1;
