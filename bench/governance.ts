@@ -18,6 +18,7 @@ import {
 import { adversarialInputs } from '../shared/governance/eval/adversarial';
 import { type EvalItem, generateEvalSet, sizedItems } from '../shared/governance/eval/generate';
 import { PiiType } from '../shared/governance/types';
+import { measureDisguised } from './_governance-disguised';
 import { measureIds } from './_governance-ids';
 import { measureNames } from './_governance-names';
 import { measureSentiment } from './_governance-sentiment';
@@ -214,6 +215,7 @@ export async function run(flags: string[]): Promise<object> {
   const adversarial100kb = adversarial(100 * 1024);
   const names = await measureNames({ quick });
   const ids = await measureIds();
+  const disguised = await measureDisguised({ quick });
   const sentiment = await measureSentiment();
   const loadAverage = loadavg()[0];
 
@@ -226,6 +228,7 @@ export async function run(flags: string[]): Promise<object> {
     adversarial_100kb: adversarial100kb,
     names,
     ids,
+    disguised,
     sentiment,
     machine: { cpus: cpus().length, load_average_1m: round(loadAverage, 2) },
     goals: {

@@ -102,7 +102,7 @@ export interface GovernancePipeline {
   govern(text: string, kind?: TextKind): Verdict;
 }
 
-/** How `redact` replaces a PII span: `<EMAIL_1>`, `*****`, or `<EMAIL_3fa9c2d1e0b4>` (salted SHA-256). */
+/** How `redact` replaces a PII span: `<EMAIL_1>`, `*****`, or `<EMAIL_3fa9c2d1e0b4>` (HMAC-SHA-256 keyed with the salt). */
 export const RedactionOperator = z.enum(['placeholder', 'mask', 'hash']);
 export type RedactionOperator = z.infer<typeof RedactionOperator>;
 
@@ -176,7 +176,7 @@ export type RuleSetInput = z.input<typeof RuleSet>;
 /** Options of `createGovernancePipeline`. */
 export const GovernanceOptions = z.object({
   operator: RedactionOperator.default('placeholder'),
-  /** Salt for the `hash` operator; keep it secret, or hashes of short values can be guessed. */
+  /** Key of the `hash` operator's HMAC; keep it secret, or pseudonyms of short values can be guessed. */
   salt: z.string().default('edgelight'),
   minScore: z.number().min(0).max(1).default(0.5),
   phoneRegions: z.array(z.string().length(2)).min(1).optional(),
