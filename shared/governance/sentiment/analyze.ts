@@ -555,8 +555,11 @@ function match(
   return hits;
 }
 
-/** Sentiment score in [-1, 1] with the evidence it was computed from. */
-export function explainSentiment(text: string): SentimentDetail {
+/**
+ * Sentiment score in [-1, 1] with the evidence it was computed from. `withText` spells out each hit's
+ * words (for explanations and the bench; the pipeline does not need them).
+ */
+export function explainSentiment(text: string, withText = false): SentimentDetail {
   lexicon ??= buildLexicon();
   const tokens = tokenize(text);
   const sents = splitSentences(tokens);
@@ -566,10 +569,10 @@ export function explainSentiment(text: string): SentimentDetail {
   });
   const letters = text.slice(0, 2000).replace(/[^\p{L}]/gu, '');
   const shouting = letters.length > 0 && letters === letters.toUpperCase();
-  const flags: string[] = [];
+  const flags = new Set<string>();
   const absent: number[] = [];
   const hits = match(lexicon, tokens, sents, sentenceOf, shouting, absent);
-  if (absent.length > 0) flags.push('absence');
+  if (absent.length > 0) flags.add('absence');
 
   // 1. Repeats strengthen failures ("again", "still", "every time"); "!" strengthens its sentence.
   for (const h of hits) {
@@ -627,14 +630,14 @@ export function explainSentiment(text: string): SentimentDetail {
       while (comma < s.end && tokens[comma].w !== ',') comma++;
       if (comma < s.end) {
         concessions.push({ start: i, comma, end: s.end });
-        flags.push(`concessive:${w}`);
+        flags.add(`concessive:${w}`);
         i = comma;
       }
       continue;
     }
     if (w === 'aside' && tokens[i + 1]?.w === ',') {
       concessions.push({ start: s.start, comma: i + 1, end: s.end });
-      flags.push('concessive:aside');
+      flags.add('concessive:aside');
       continue;
     }
     let pivot = -1;
@@ -654,7 +657,7 @@ export function explainSentiment(text: string): SentimentDetail {
     else if (w === 'since' && tokens[i + 1]?.w === 'then') pivot = i;
     if (pivot < 0) continue;
     if (pivots.length === 0 || pivots[pivots.length - 1] !== pivot) pivots.push(pivot);
-    flags.push(`contrast:${w}`);
+    flags.add(`contrast:${w}`);
   }
   const contrastSeen = pivots.length > 0 || concessions.length > 0;
   pivots.sort((a, b) => a - b);
@@ -734,7 +737,7 @@ export function explainSentiment(text: string): SentimentDetail {
   const repeats = sents.some((s) => s.repeat);
   const docSarcasm =
     sents.some((s) => s.sarcasm) || ((failing || repeats) && sents.some((s) => s.ironicOpener));
-  if (docSarcasm) flags.push('sarcasm');
+  if (docSarcasm) flags.add('sarcasm');
   if (failing || docSarcasm) {
     for (const h of hits) {
       if (h.valence <= 0 || h.cue === 'resolve') continue;
@@ -745,13 +748,13 @@ export function explainSentiment(text: string): SentimentDetail {
         (h.sentence > 0 && firstFail[h.sentence - 1] >= 0);
       if (docSarcasm || (s.interjection && (same || neighbour))) {
         h.valence = -h.valence;
-        flags.push('irony');
+        flags.add('irony');
       } else if (same && !contrastSeen) {
         // praise and a failure in one sentence, nothing contrasting them: praise first reads as irony
         // ("love how it forgets my settings"), praise after it as a complaint's softener
         if (h.start < firstFail[h.sentence]) {
           h.valence *= -0.5;
-          flags.push('irony');
+          flags.add('irony');
         } else h.valence *= 0.3;
       } else if (!contrastSeen) h.valence *= 0.4;
     }
@@ -787,14 +790,16 @@ export function explainSentiment(text: string): SentimentDetail {
       contrast: contrastSeen,
     },
     hits: hits.map((h) => ({
-      text: tokens
-        .slice(h.start, h.end)
-        .map((t) => t.w)
-        .join(' '),
+      text: withText
+        ? tokens
+            .slice(h.start, h.end)
+            .map((t) => t.w)
+            .join(' ')
+        : '',
       valence: Math.round(h.valence * 100) / 100,
       cue: h.cue,
       weight: h.weight,
     })),
-    flags,
+    flags: [...flags],
   };
 }
