@@ -64,6 +64,12 @@ export const AFINN_OVERRIDES: Record<string, number> = {
   alone: 0, // "can use it alone now"
   progress: 0, // "progress bar"
   'no fun': -2,
+  // Reassurance and self-doubt are courtesy, not complaints: "no rush on this", "I may have missed it".
+  'no rush': 0.5,
+  'no hurry': 0.5,
+  'no worries': 0.5,
+  'may have missed': 0,
+  'might have missed': 0,
 };
 
 /** Praise and failure vocabulary of feedback that AFINN lacks, single words (matched after stemming). */
