@@ -81,7 +81,7 @@ const CUES: Cue[] = [
     'name:',
     'named',
     'called',
-    'signed',
+    'signed by',
     'me llamo',
     'mi nombre es',
     "je m'appelle",
@@ -121,6 +121,8 @@ const CUES: Cue[] = [
   ...[
     'regards',
     'sincerely',
+    'signed', // "Signed,\nAna", not "a signed PDF report"
+
     'thanks',
     'thank you',
     'cheers',
@@ -159,6 +161,12 @@ const CONTEXT = new Set(
 const VERB_TAGS = new Set(['PastTense', 'PresentTense', 'Copula', 'Modal', 'Auxiliary', 'Adverb', 'Gerund']);
 
 const WORD = /[\p{L}\p{M}][\p{L}\p{M}\p{N}'’-]*/gu;
+
+/**
+ * Identifiers written in camel case: a capital after four lower-case letters, or two capitals inside the
+ * word. Names with an inner capital have a short prefix and one of them ("McKay", "DeShawn", "MacKenzie").
+ */
+const IDENTIFIER = /\p{Ll}{4}\p{Lu}|^.\p{L}*\p{Lu}\p{L}*\p{Lu}/u;
 
 type Token = { start: number; end: number; text: string; lower: string; cap: boolean };
 
@@ -245,6 +253,8 @@ function findPeople(text: string): PiiFinding[] {
     let e: Evidence;
     if (t.text.length > MAX_NAME_WORD)
       e = -1; // no name is that long: one 100 KB token is not looked up, folded or scored
+    else if (IDENTIFIER.test(t.text))
+      e = -1; // "CrossReferenceValidator", "BoundaryEnforcer": code and product names, not people
     else if (
       lex.notNames.has(t.lower) &&
       !NOT_IN_NAME.has(t.lower) &&
@@ -386,8 +396,10 @@ function findPeople(text: string): PiiFinding[] {
         continue;
       }
       if (!w.cap) {
-        // Lower case only right after a cue (typed on a phone), and never a plain word.
+        // Lower case only right after a cue (typed on a phone), and never a plain word. All capitals
+        // are an acronym ("Hello, AI is…", "a signed PDF"), not a name typed on a phone.
         if (!(cue === 'strong' || cue === 'weak') || (words > 0 && !allLower)) break;
+        if (w.text !== w.lower) break;
         const e = evidence(j);
         if (e <= 0) break;
         if (cue === 'weak' && words === 0 && e < 2) break;

@@ -129,8 +129,19 @@ describe('PERSON: precision', () => {
     'Im Bereich Datenschutz fehlt der Export.',
     'Il Servizio Clienti non risponde mai.',
     'O Banco do Brasil não aparece na lista.',
+    // Acronyms after a cue, camel-case product and component names, "signed" as an adjective.
+    'Hello, AI is ruining everything.',
+    'Could audit logs be exported as a signed PDF report?',
+    'Big thanks: CrossReferenceValidator stopped our assistant.',
+    'Big thanks: BoundaryEnforcer stopped our assistant from ignoring it.',
   ])('%s', (text) => {
     expect(people(text)).toEqual([]);
+  });
+
+  it('still reads names with a short inner-capital prefix, and "signed" as a signature', () => {
+    expect(people('We met DeShawn Jones and LaToya Smith.')).toEqual(['DeShawn Jones', 'LaToya Smith']);
+    expect(people('Signed,\nMaría José Carreño')).toEqual(['María José Carreño']);
+    expect(people('The form was signed by Kwame Mensah.')).toEqual(['Kwame Mensah']);
   });
 });
 
