@@ -167,14 +167,14 @@ const EXPECTED: Record<string, unknown> = {
     'd37bbeb3a0a7d99ea7f9e32e4a836a5955c8c418c2a98a4db5d65ec5ed6c1371',
   'generateFeedback, novel slots': '148cff9242e909e98b0c7a8ba5a86e7454926da79d01839eee74c0ec57a3858f',
   'buildSftCorpus(train, { governance }) as train builds it':
-    '8bc741b1b781b6c7d643cec1a86ed86e2a1c951be90f91c58a3142fc782b71f0',
+    '942b0a0d3f06ec35017d30658608539d71e210099608be810aecb626330e9f73',
   'buildSftCorpus, quote + key words + bad share':
-    '73de4754c2d5aae1033479354062f3ff67585570b5281a47148db7c28b4b0681',
+    '990ef3d6d6a07890ba841e6fbd0e347a7590a1056ed1e1d37acce1d6b705dab1',
   'generateEvalSet()': '2ad88c80f51764af2023b0e87f60ba3cb81b6012a1f6f4fc00b367275d605789',
   'generateEvalSet({ seed: 11, perTemplate: 3 })':
     'e30209ef0f145bea98c5d6e790f4ac6bfe6baaaeb70f9b5f391a5f0b55583c7e',
   'sizedItems(20, 512)': '17078ccfa0f2f3eae99e8987d3810d74ab63941c8830d6be7b6e891b2d133b40',
-  'baseline policy drafts': '6be90954e4e78e1f89a717745202743ce06f8306c4aab7553d26fac3e50c14f2',
+  'baseline policy drafts': '5f5f169f916a910444aac4a377384765e939b097ab65fbba4a1b879b9dd617c8',
   'createPolicy initial weights, plain (seed 1)':
     '6c552b76752868dae83bbd9af7f1d29b2046c27748af120b2646b0c2706f4cb1',
   'createPolicy initial weights, copy head (seed 5)':
