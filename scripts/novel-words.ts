@@ -7,7 +7,8 @@
 import nlp from 'compromise/two';
 import { feedbackKeywords } from '../shared/agent/reward';
 import { createGovernancePipeline } from '../shared/governance';
-import { sentimentScore } from '../shared/governance/nlp';
+// wink's lexicon decided which words are neutral when the list was made; kept so the list regenerates as is.
+import { winkSentimentScore as sentimentScore } from '../bench/_wink-sentiment';
 
 // Words no generated feedback should carry: vulgar or sexual, slurs, violence, death, drugs.
 const UNFIT = new Set(

@@ -1,5 +1,5 @@
 // Proves the governance pipeline runs inside a real Web Worker in Chromium, reached through
-// comlink, exactly as the app loads it (the shared harness pre-bundles wink-nlp, its model and comlink).
+// comlink, exactly as the app loads it (the shared harness pre-bundles comlink and Dexie).
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserHarness, openHarness } from '../helpers/browser';

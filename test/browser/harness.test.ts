@@ -34,7 +34,7 @@ describe('browser harness (Debian Chromium)', () => {
     });
     expect(version).toMatch(/^\d+\.\d+\.\d+$/);
   });
-  it('pre-bundles the CommonJS packages shared/ imports (Dexie, wink-nlp)', async () => {
+  it('pre-bundles the CommonJS packages shared/ imports (Dexie)', async () => {
     const ok = await h.page.evaluate(async () => {
       const dexie = (await window.importModule('/node_modules/dexie/dist/dexie.mjs')) as { default: unknown };
       const governance = (await window.importModule('/shared/governance/index.ts')) as {

@@ -43,7 +43,7 @@ export async function startDevServer(): Promise<{ server: ViteDevServer; url: st
     server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
     // CommonJS packages the sources import must be pre-bundled for the browser; discovery stays off
     // so a test page's first import does not trigger a reload mid-test.
-    optimizeDeps: { noDiscovery: true, include: ['dexie', 'comlink', 'wink-nlp', 'wink-eng-lite-web-model'] },
+    optimizeDeps: { noDiscovery: true, include: ['dexie', 'comlink'] },
   });
   await server.listen();
   const address = server.httpServer?.address();
