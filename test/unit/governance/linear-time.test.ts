@@ -57,8 +57,7 @@ describe('governance runs in linear time', () => {
         run(small[name]); // warm this input's code paths
         const a = cpuMs(() => run(small[name]));
         const b = cpuMs(() => run(large[name]));
-        if (b > MAX_RATIO * a + JITTER_MS)
-          slow.push(`${name}: ${a.toFixed(1)} → ${b.toFixed(1)} ms`);
+        if (b > MAX_RATIO * a + JITTER_MS) slow.push(`${name}: ${a.toFixed(1)} → ${b.toFixed(1)} ms`);
       }
       expect(slow).toEqual([]);
     }, 120_000);
