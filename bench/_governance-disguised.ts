@@ -1,19 +1,7 @@
-// Disguised PII on bench/fixtures/governance/disguised.jsonl: e-mail addresses spelled out
-// ("at"/"dot", "[at]", " @ "), with a fullwidth ＠ or zero-width characters inside; phone numbers in
-// Arabic-Indic, Persian, Devanagari or fullwidth digits or typed digit by digit; cards with dots or
-// fullwidth digits; SSNs with en dashes; IBANs with hyphens or in lower case; and negatives (prose
-// with "at" and "dot", version numbers, dates, IP addresses only where they are IPs). Not a suite of
-// its own: the governance bench calls measureDisguised().
-//
-// Per form: recall (a finding of the gold type overlaps the gold span), whole (it covers the whole
-// span), partial leaks (after redaction a run of 4+ digits of the value, or its e-mail local part,
-// is still in the text), false positives (findings overlapping no gold span). Cost: normalisation
-// per 1 KB item (p50/p99 CPU, least of three runs per item, over 1 KB items joined from the fixture's
-// texts), detectPii on the same items for scale, and both on 100 KB adversarial inputs.
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { detectPii, redact } from '../shared/governance';
 import { normalizeForRecognition } from '../shared/governance/normalize';
+import { readJsonLines } from './_jsonl';
 
 type Span = { type: string; start: number; end: number };
 export type DisguisedItem = {
@@ -30,11 +18,7 @@ const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** di
 const overlaps = (a: Span, b: Span) => a.start < b.end && b.start < a.end;
 
 export async function loadDisguised(path = FIXTURE): Promise<DisguisedItem[]> {
-  const text = await readFile(path, 'utf8');
-  return text
-    .split('\n')
-    .filter((line) => line.trim())
-    .map((line) => JSON.parse(line) as DisguisedItem);
+  return readJsonLines<DisguisedItem>(path);
 }
 
 /** What of `value` is still readable in `redacted`: digit runs of 4+ from it, or its e-mail local part. */

@@ -1,13 +1,7 @@
-// National ids, passport numbers and dates of birth on bench/fixtures/governance/ids.jsonl (written
-// by ids-generate.ts with check digits from an implementation apart from the recognisers'). Not a
-// suite of its own: the governance bench calls measureIds(). Per type: recall on the valid
-// examples (partial-overlap match, as the governance bench scores PII), precision over every item
-// in the file, how many lookalikes (wrong check digit or format, other dates and numbers) were
-// reported as the type, and the misses quoted.
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { detectPii } from '../shared/governance';
 import type { PiiFinding, PiiType } from '../shared/governance/types';
+import { readJsonLines } from './_jsonl';
 
 export const ID_TYPES = [
   'UK_NINO',
@@ -37,11 +31,7 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 const overlaps = (a: Span, b: Span) => a.start < b.end && b.start < a.end;
 
 export async function loadIdItems(path = FIXTURE): Promise<IdItem[]> {
-  const text = await readFile(path, 'utf8');
-  return text
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as IdItem);
+  return readJsonLines<IdItem>(path);
 }
 
 export async function measureIds(path = FIXTURE): Promise<object> {

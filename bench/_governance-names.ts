@@ -6,13 +6,13 @@
 // leaks the rest of the name); every other PERSON span is a false positive.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { detectPii } from '../shared/governance';
 import { sizedItems } from '../shared/governance/eval/generate';
 import { parseNameData } from '../shared/governance/pii/names';
 import { personRecognizer } from '../shared/governance/pii/person';
+import { readJsonLines } from './_jsonl';
 
 export type NameSpan = { start: number; end: number; text: string };
 export type NameItem = {
@@ -29,11 +29,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
 export async function loadNameItems(path = FIXTURE): Promise<NameItem[]> {
-  const text = await readFile(path, 'utf8');
-  return text
-    .split('\n')
-    .filter((line) => line.trim())
-    .map((line) => JSON.parse(line) as NameItem);
+  return readJsonLines<NameItem>(path);
 }
 
 /** Items whose gold offsets do not quote their names (the fixture's own check). */

