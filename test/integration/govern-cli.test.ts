@@ -56,6 +56,7 @@ describe.concurrent('edgelight govern', () => {
         'violations',
         'boundaries',
         'reasons',
+        'overruns',
       ]);
       expect(Verdict.parse(verdict)).toEqual(verdict);
     }
@@ -65,6 +66,7 @@ describe.concurrent('edgelight govern', () => {
       redacted: 'Reach me at <EMAIL_1>, the export is broken.',
     });
     expect(out[0].pii).toEqual([{ type: 'EMAIL', start: 12, end: 27, score: 0.99 }]);
+    expect(out.map((o) => o.overruns)).toEqual([[], [], []]);
     expect(out[1]).toMatchObject({ kind: 'response', decision: 'block' });
     expect(out[1].violations.map((v: { rule: string }) => v.rule)).toEqual(['inst_017', 'inst_018']);
     expect(out[2]).toMatchObject({ decision: 'review', boundaries: [{ boundary: 'PURPOSE' }] });
