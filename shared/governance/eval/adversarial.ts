@@ -28,6 +28,9 @@ export const ADVERSARIAL_UNITS: Readonly<Record<string, string>> = {
   boundary_phrases: 'decide what is right for us ',
   negated_boundaries: 'I am not asking you to decide our mission. ',
   clause_breaks: ', but ',
+  contrasts: 'it crashed but great, ',
+  negations: 'not ',
+  questions: 'why does it not load? ',
 };
 
 /** Each unit repeated to `size` characters, plus the two that are not repetitions of a unit. */

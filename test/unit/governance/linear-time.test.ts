@@ -15,14 +15,16 @@ import { indexText } from '../../../shared/governance/text';
 // within one process, so a slow or busy machine scales both sides; the minimum of several runs drops GC
 // pauses. Doubled twice (16 → 64 KB), because one doubling is noisy at a few ms and the garbage
 // collector's generations make single steps uneven (64 → 128 KB can cost 3× where 128 → 256 KB costs
-// 2.2×): two doublings may cost at most 6× (2.45× each) plus 10 ms of garbage-collection and JIT jitter;
+// 2.2×): two doublings may cost at most 6× (2.45× each) plus 25 ms of garbage-collection and JIT
+// jitter (one size can cost a bump: repeated phone numbers took 3.8 / 3.3 / 25 / 12 / 22 ms at
+// 16 / 32 / 64 / 128 / 256 KB);
 // a quadratic stage costs 16× (the quadratic stages issue 18 found went 0.64 → 10 s from 10 to 40 KB).
 
 const SIZE = 16 * 1024;
 const RUNS = 3;
 const MAX_RATIO = 6;
 /** Jitter a run of a few ms can show whatever its input (a young-generation GC, a recompilation). */
-const JITTER_MS = 10;
+const JITTER_MS = 25;
 
 function cpuMs(fn: () => unknown): number {
   let best = Number.POSITIVE_INFINITY;
