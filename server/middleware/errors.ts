@@ -12,6 +12,8 @@ import { isStoreError, type StoreError } from '../../shared/store/errors';
 export type ErrorCode =
   | 'bad_request'
   | 'invalid_json'
+  | 'invalid_utf8'
+  | 'too_deep'
   | 'validation_failed'
   | 'unauthorized'
   | 'forbidden'

@@ -25,6 +25,7 @@ import { readJson, readPathId, readQuery } from '../middleware/validate';
 // shape). Lookups of a missing id answer 200 with `null`, as Agent Lightning's server does;
 // updates of a missing id answer 404.
 
+/** Longest a `POST /waits/rollouts` blocks, whatever its timeout (null included): clients poll again. */
 export const MAX_WAIT_SECONDS = 30;
 
 const EnqueueManyRequest = z.object({ rollouts: z.array(EnqueueRolloutRequest).max(10_000) });
@@ -49,7 +50,8 @@ const WorkerQueryParams = integerParams(WorkerQuery);
 const ResourcesQueryParams = integerParams(ResourcesQuery);
 const SpanQueryParams = integerParams(SpanQuery);
 
-export function aglRoutes(store: LightningStore) {
+export function aglRoutes(store: LightningStore, options: { maxWaitSeconds?: number } = {}) {
+  const maxWait = options.maxWaitSeconds ?? MAX_WAIT_SECONDS;
   const app = new Hono();
 
   app.post('/queues/rollouts/enqueue', async (c) => {
@@ -139,9 +141,13 @@ export function aglRoutes(store: LightningStore) {
     return c.json({ sequence_id: await store.getNextSpanSequenceId(rollout_id, attempt_id) });
   });
 
-  app.post('/waits/rollouts', async (c) =>
-    c.json(await store.waitForRollouts(await readJson(c, WaitForRolloutsRequest))),
-  );
+  app.post('/waits/rollouts', async (c) => {
+    const request = await readJson(c, WaitForRolloutsRequest);
+    // Bounded twice: never longer than maxWait, and not after the client has gone (the request's signal
+    // aborts when its connection closes).
+    const timeout = Math.min(request.timeout ?? maxWait, maxWait);
+    return c.json(await store.waitForRollouts({ ...request, timeout }, { signal: c.req.raw.signal }));
+  });
 
   return app;
 }

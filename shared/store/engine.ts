@@ -560,8 +560,12 @@ export class EngineLightningStore implements LightningStore {
 
   // ---- waits ----------------------------------------------------------------------------------
 
-  async waitForRollouts(request: z.input<typeof WaitForRolloutsRequest>): Promise<Rollout[]> {
+  async waitForRollouts(
+    request: z.input<typeof WaitForRolloutsRequest>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<Rollout[]> {
     const { rollout_ids, timeout } = parseInput(WaitForRolloutsRequest, request, 'wait request');
+    const { signal } = options;
     // Waits run on real time: a fake clock drives the watchdog, not how long a caller blocks.
     const deadline = timeout === null ? null : Date.now() + timeout * 1000;
     for (;;) {
@@ -571,17 +575,23 @@ export class EngineLightningStore implements LightningStore {
       const known = rollout_ids.filter((id) => byId.has(id));
       const finished = known.map((id) => byId.get(id)!).filter((r) => isFinished(r.status));
       const remaining = deadline === null ? Number.POSITIVE_INFINITY : deadline - Date.now();
-      if (finished.length === known.length || remaining <= 0 || this.closed) return finished;
-      await this.nextChange(Math.min(remaining, this.waitPollMs));
+      if (finished.length === known.length || remaining <= 0 || this.closed || signal?.aborted)
+        return finished;
+      await this.nextChange(Math.min(remaining, this.waitPollMs), signal);
     }
   }
 
-  /** Resolves at the next write in this process, or after `ms` (to see other processes' writes). */
-  private nextChange(ms: number): Promise<void> {
+  /**
+   * Resolves at the next write in this process, after `ms` (to see other processes' writes), or when
+   * `signal` aborts.
+   */
+  private nextChange(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
       function done() {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
         resolve();
       }
       this.changeWaiters.push(done);

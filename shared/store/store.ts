@@ -81,9 +81,10 @@ export interface LightningStore {
   /**
    * Waits until the rollouts are finished (succeeded, failed or cancelled) and returns those that
    * are, in the order asked. `timeout` in seconds: 0 polls once, a finite value waits at most
-   * that long, `null` (or Infinity) waits until all are finished. Unknown ids are left out.
+   * that long, `null` (or Infinity) waits until all are finished. Unknown ids are left out. An aborted
+   * `signal` ends the wait early with what is finished then (a server cancels when its client leaves).
    */
-  waitForRollouts(request: WaitForRolloutsRequest): Promise<Rollout[]>;
+  waitForRollouts(request: WaitForRolloutsRequest, options?: { signal?: AbortSignal }): Promise<Rollout[]>;
 
   /** Updates a rollout; setting a queued status puts it back on the queue. */
   updateRollout(rolloutId: string, update: RolloutUpdate): Promise<Rollout>;

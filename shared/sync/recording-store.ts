@@ -142,8 +142,8 @@ export class OutboxRecordingStore implements LightningStore {
     return this.inner.queryResources(query);
   }
 
-  waitForRollouts(request: WaitForRolloutsRequest) {
-    return this.inner.waitForRollouts(request);
+  waitForRollouts(request: WaitForRolloutsRequest, options?: { signal?: AbortSignal }) {
+    return this.inner.waitForRollouts(request, options);
   }
   async updateRollout(rolloutId: string, update: RolloutUpdate) {
     const r = await this.inner.updateRollout(rolloutId, update);

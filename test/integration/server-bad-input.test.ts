@@ -31,6 +31,46 @@ const validSpan = {
 };
 
 const cases: Case[] = [
+  // A browser on another site can POST text/plain without a CORS preflight: only JSON is read.
+  {
+    name: 'a text/plain body (a cross-site form or no-cors fetch)',
+    method: 'POST',
+    path: '/v1/agl/queues/rollouts/enqueue',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'text/plain;charset=UTF-8' },
+    body: '{"rollouts": [{"input": "forged"}]}',
+    status: 415,
+    code: 'unsupported_media_type',
+  },
+  {
+    name: 'an empty text/plain POST to a route that reads an optional body',
+    method: 'POST',
+    path: '/v1/agl/queues/rollouts/dequeue',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'text/plain' },
+    body: '',
+    status: 415,
+    code: 'unsupported_media_type',
+  },
+  {
+    name: 'bytes that are not UTF-8',
+    method: 'POST',
+    path: '/v1/agl/rollouts',
+    body: new Uint8Array([
+      ...new TextEncoder().encode('{"input": "'),
+      0xff,
+      0xfe,
+      ...new TextEncoder().encode('"}'),
+    ]),
+    status: 400,
+    code: 'invalid_utf8',
+  },
+  {
+    name: 'JSON nested 5,000 levels deep',
+    method: 'POST',
+    path: '/v1/agl/rollouts',
+    body: `{"input": ${'['.repeat(5000)}${']'.repeat(5000)}}`,
+    status: 422,
+    code: 'too_deep',
+  },
   {
     name: 'malformed JSON',
     method: 'POST',
