@@ -6,7 +6,7 @@
 // server-wide sequence number (`seq`), `changesSince(seq, limit)` pages through rows of all
 // kinds in write order, and `upsertMany(records)` imports pushed rows idempotently by id.
 
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RowCounts, StoreBackend, StoreTx } from '../../shared/store/backend';
@@ -25,6 +25,7 @@ import type {
 } from '../../shared/store/types';
 import { StoreRecords as StoreRecordsSchema } from '../../shared/store/types';
 import { MIGRATIONS, SQL } from './sql';
+import { OWNER_ONLY_DIR, OWNER_ONLY_FILE } from '../write-file-atomic';
 
 type Statements = { [K in keyof typeof SQL]: Database.Statement };
 
@@ -332,7 +333,13 @@ export class SqliteLightningStore extends EngineLightningStore {
   private readonly sqlite: SqliteBackend;
 
   constructor(options: SqliteStoreOptions) {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    if (options.path !== ':memory:') {
+      mkdirSync(dirname(options.path), { recursive: true, mode: OWNER_ONLY_DIR });
+      // Owner-only from the first byte (SQLite gives its -wal and -shm files the database's mode);
+      // an existing store is tightened too: it holds feedback and traces.
+      closeSync(openSync(options.path, 'a', OWNER_ONLY_FILE));
+      chmodSync(options.path, OWNER_ONLY_FILE);
+    }
     const db = new Database(options.path);
     db.pragma('journal_mode = WAL');
     // WAL + NORMAL: a commit survives a process crash (SIGKILL) without an fsync per commit.
