@@ -38,9 +38,13 @@ export type HttpStoreOptions = {
   fetch?: typeof fetch;
   /**
    * Waits before each retry of a request that failed for a transient reason (network error, 5xx,
-   * 408, 429). Other 4xx are the caller's mistake and are never retried, as in Agent Lightning.
+   * 408, 429). Other 4xx are the caller's mistake and are never retried, as in Agent Lightning. Each
+   * wait is jittered (× 0.5–1.5, so many clients a restart dropped do not return in step) and never
+   * shorter than the server's `Retry-After` (at most MAX_RETRY_AFTER_MS).
    */
   retryDelaysMs?: readonly number[];
+  /** Uniform [0, 1) draws for the jitter (tests pin it; 0.5 means no jitter). */
+  random?: () => number;
   /** Per-request time limit (default 60 s, above the server's 30 s wait cap); a request that exceeds it counts as a network error. */
   requestTimeoutMs?: number;
   /** Longest single wait request; `waitForRollouts` with a longer (or no) timeout polls in slices. */
@@ -49,6 +53,16 @@ export type HttpStoreOptions = {
 };
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The longest `Retry-After` honoured: a server asking for more is treated as unavailable sooner. */
+export const MAX_RETRY_AFTER_MS = 60_000;
+
+/** `Retry-After` in ms (delta-seconds or an HTTP date), or 0 when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number {
+  if (!header) return 0;
+  const ms = /^\d+$/.test(header.trim()) ? Number(header) * 1000 : Date.parse(header) - now;
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : 0;
+}
 
 /** The server's `{"error": {...}}` body, or Agent Lightning's FastAPI `{"detail": ...}`. */
 type ErrorPayload = { error?: { code?: string; message?: string; details?: unknown }; detail?: unknown };
@@ -94,6 +108,7 @@ export class HttpTransport {
   private readonly fetchFn: typeof fetch;
   private readonly retryDelaysMs: readonly number[];
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
 
   constructor(private readonly options: HttpStoreOptions) {
     this.root = options.baseUrl.replace(/\/+$/, '');
@@ -101,6 +116,7 @@ export class HttpTransport {
     this.fetchFn = (options.fetch ?? globalThis.fetch).bind(globalThis);
     this.retryDelaysMs = options.retryDelaysMs ?? [100, 250, 500, 1000, 2000];
     this.sleep = options.sleep ?? defaultSleep;
+    this.random = options.random ?? Math.random;
   }
 
   /** One call with retries; resolves with the response once it is OK (or an accepted status). */
@@ -119,8 +135,13 @@ export class HttpTransport {
 
     let lastProblem = '';
     let lastStatus: number | null = null;
+    let serverAsked = 0; // the last response's Retry-After, in ms
     for (let attempt = 0; attempt <= this.retryDelaysMs.length; attempt++) {
-      if (attempt > 0) await this.sleep(this.retryDelaysMs[attempt - 1] as number);
+      if (attempt > 0) {
+        const jittered = (this.retryDelaysMs[attempt - 1] as number) * (0.5 + this.random());
+        await this.sleep(Math.max(jittered, serverAsked));
+      }
+      serverAsked = 0;
       let response: Response;
       try {
         const timeoutMs = this.options.requestTimeoutMs ?? 60_000;
@@ -140,6 +161,7 @@ export class HttpTransport {
       }
       lastProblem = `HTTP ${response.status}: ${message}`;
       lastStatus = response.status;
+      serverAsked = retryAfterMs(response.headers.get('retry-after'));
     }
     throw new HttpStoreUnavailableError(
       `${method} ${path} failed after ${this.retryDelaysMs.length + 1} tries (${lastProblem})`,

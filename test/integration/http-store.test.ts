@@ -3,7 +3,12 @@ import { createApp } from '../../server/app';
 import { listen, type RunningServer } from '../../server/listen';
 import { createNodeFetch } from '../../server/node-fetch';
 import { isStoreError } from '../../shared/store/errors';
-import { HttpLightningStore, HttpStoreUnavailableError } from '../../shared/store/http';
+import {
+  HttpLightningStore,
+  HttpStoreUnavailableError,
+  MAX_RETRY_AFTER_MS,
+  retryAfterMs,
+} from '../../shared/store/http';
 import { InMemoryLightningStore } from '../../shared/store/memory';
 import { describeStoreConformance } from '../helpers/store-conformance';
 
@@ -104,6 +109,7 @@ describe('HttpLightningStore against a real server on loopback', () => {
     const store = client({
       fetch: (input, init) => (failures.shift() ?? (() => fetch(input, init)))(),
       retryDelaysMs: [5, 10, 20, 40],
+      random: () => 0.5, // no jitter: the delays as configured
       sleep: async (ms) => {
         waits.push(ms);
       },
@@ -111,6 +117,31 @@ describe('HttpLightningStore against a real server on loopback', () => {
     const stats = await store.statistics();
     expect(stats.total_rollouts).toBeGreaterThanOrEqual(0);
     expect(waits).toEqual([5, 10, 20]);
+  });
+
+  it('jitters each back-off and waits at least what Retry-After asks (issue 19)', async () => {
+    const failures: Array<() => Promise<Response>> = [
+      async () => new Response('{}', { status: 503, headers: { 'retry-after': '2' } }),
+      async () => new Response('{}', { status: 429 }),
+      async () => new Response('{}', { status: 429, headers: { 'retry-after': '86400' } }),
+    ];
+    const draws = [0, 0.99, 0.5];
+    const waits: number[] = [];
+    const store = client({
+      fetch: (input, init) => (failures.shift() ?? (() => fetch(input, init)))(),
+      retryDelaysMs: [100, 100, 100],
+      random: () => draws.shift() ?? 0.5,
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+    await store.statistics();
+    // 100 × 0.5 jittered, raised to the server's 2 s; 100 × 1.49; a day capped at MAX_RETRY_AFTER_MS.
+    expect(waits).toEqual([2000, 149, MAX_RETRY_AFTER_MS]);
+    expect(retryAfterMs('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:27:59 GMT'))).toBe(
+      1000,
+    );
+    expect(retryAfterMs('soon')).toBe(0);
   });
 
   it('works the same over createNodeFetch (node:http keep-alive), errors and retries included', async () => {
