@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'conflict'
   | 'payload_too_large'
+  | 'job_too_large'
   | 'unsupported_media_type'
   | 'rate_limited'
   | 'not_implemented'

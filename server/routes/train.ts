@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { z } from 'zod';
+import { assertJobFits, JobTooLargeError } from '../jobs/estimate';
 import { JobConflictError, type TrainJobManager } from '../jobs/manager';
 import type { TrainJobEvent } from '../jobs/types';
 import { ApiError } from '../middleware/errors';
@@ -8,16 +9,24 @@ import { readJson, readPathId } from '../middleware/validate';
 
 /**
  * `/v1/train/jobs`: start a training run inside the server (a worker thread), watch it, stop it.
- * `configSchema` is the same schema `edgelight train` validates its flags with.
+ * `configSchema` is the same schema `edgelight train` validates its flags with. A new policy larger
+ * than `limits` (parameters, estimated memory: jobs/estimate.ts) is a 422 with the estimate.
  */
-export function trainRoutes(jobs: TrainJobManager, configSchema: z.ZodType<Record<string, unknown>>) {
+export function trainRoutes(
+  jobs: TrainJobManager,
+  configSchema: z.ZodType<Record<string, unknown>>,
+  limits: { maxParameters?: number; maxMemoryBytes?: number } = {},
+) {
   const app = new Hono();
 
   app.post('/jobs', async (c) => {
     const config = await readJson(c, configSchema);
     try {
+      assertJobFits(config, limits);
       return c.json(jobs.start(config), 201);
     } catch (error) {
+      if (error instanceof JobTooLargeError)
+        throw new ApiError(422, 'job_too_large', error.message, { estimate: error.estimate });
       if (error instanceof JobConflictError) throw new ApiError(409, 'conflict', error.message);
       throw error;
     }

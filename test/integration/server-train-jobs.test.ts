@@ -89,6 +89,23 @@ describe('training jobs: POST /v1/train/jobs runs the trainer in a worker thread
     expect(jobs.list()).toEqual([]);
   });
 
+  it('refuses a model too large for the server with 422 and the estimate, and starts nothing (issue 19)', async () => {
+    const res = await post({ algo: 'sft', steps: 1, nLayer: 64, nHead: 64, nEmbd: 4096 });
+    expect(res.status).toBe(422);
+    const body = (await res.json()) as {
+      error: { code: string; message: string; details: { estimate: object } };
+    };
+    expect(body.error.code).toBe('job_too_large');
+    expect(body.error.message).toMatch(/12,893,622,272 parameters; this server allows 100,000,000/);
+    expect(body.error.details.estimate).toMatchObject({ parameters: 12_893_622_272 });
+    expect(jobs.list()).toEqual([]);
+    // Within the parameter limit but not the memory one: a long context and a large group.
+    const wide = await post({ algo: 'grpo', steps: 1, blockSize: 8192, batch: 64, group: 64 });
+    expect(wide.status).toBe(422);
+    expect(((await wide.json()) as { error: { message: string } }).error.message).toMatch(/MiB of memory/);
+    expect(jobs.list()).toEqual([]);
+  });
+
   it('takes the same TrainConfig as the command line and the lab', () => {
     const body = TrainJobConfig.parse({ ...micro, copy: true });
     expect(resolveTrainConfig(body)).toMatchObject({
