@@ -11,6 +11,7 @@ import {
   checkpointFromFiles,
   checkpointToFiles,
 } from '../../shared/policy/checkpoint';
+import { hashFile, quarantineDirOf, quarantineFile } from '../blobs/blob-store';
 import { writeFileAtomic } from '../write-file-atomic';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -25,14 +26,14 @@ export class DirectoryBlobStorage implements BlobStorage {
 
   async put(sha256: string, bytes: Uint8Array): Promise<void> {
     const path = this.pathOf(sha256);
-    // Same name, same bytes: an existing blob needs no second write.
-    if (
-      await stat(path).then(
-        () => true,
-        () => false,
-      )
-    )
-      return;
+    // Same name, same bytes: an existing blob needs no second write, once its bytes are checked. One
+    // that fails its hash (a flipped byte, a truncation) is quarantined as the server does, and replaced.
+    const existing = await hashFile(path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (existing === sha256) return;
+    if (existing !== undefined) await quarantineFile(path, quarantineDirOf(this.root));
     await writeFileAtomic(path, bytes);
   }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -111,6 +111,21 @@ describe('checkpoints', () => {
     await saveCheckpoint(fsBlobs, original);
     expect(await loadCheckpoint(fsBlobs, id)).toEqual(original);
     expect(await fsBlobs.get('0'.repeat(64))).toBeUndefined();
+  });
+
+  it('a directory blob that fails its hash is quarantined and written again on put (issue 19)', async () => {
+    const root = join(await tempDir(), 'blobs');
+    const fsBlobs = new DirectoryBlobStorage(root);
+    const bytes = new TextEncoder().encode('checkpoint bytes');
+    const id = await sha256Hex(bytes);
+    await fsBlobs.put(id, bytes);
+    const path = join(root, id.slice(0, 2), id);
+    await writeFile(path, 'flipped');
+    await fsBlobs.put(id, bytes);
+    expect(await fsBlobs.get(id)).toEqual(bytes);
+    const quarantined = await readdir(`${root}-quarantine`);
+    expect(quarantined).toHaveLength(1);
+    expect(await readFile(join(`${root}-quarantine`, quarantined[0]), 'utf8')).toBe('flipped');
   });
 
   it('gives a folder without a manifest the id of its canonical files', async () => {
