@@ -4,6 +4,7 @@ import { cors } from 'hono/cors';
 import type { BlobStore } from './blobs/blob-store';
 import { bearerAuth } from './middleware/auth';
 import { jsonBodyLimit } from './middleware/body-limit';
+import { originGuard } from './middleware/origin';
 import { createErrorHandler, notFoundHandler } from './middleware/errors';
 import { rateLimit } from './middleware/rate-limit';
 import { aglRoutes } from './routes/agl';
@@ -19,8 +20,13 @@ import { VERSION } from './version';
 export type AppOptions = {
   /** Bearer token every /v1 route but health requires; undefined leaves the API open (loopback only). */
   token?: string;
-  /** Origins allowed to call the API from a browser (CORS); '*' allows any. Same-origin always works. */
+  /** Origins allowed to call the API from a browser (CORS); '*' allows any (only with a token). Same-origin always works. */
   corsOrigins?: readonly string[];
+  /**
+   * Host names the API answers besides loopback ones (`localhost`, `127.x.x.x`, `[::1]`), without a
+   * port: the DNS-rebinding guard refuses any other `Host` (middleware/origin.ts).
+   */
+  allowedHosts?: readonly string[];
   /** Largest JSON request body in bytes (default 16 MiB). Blobs have their own limit. */
   maxJsonBytes?: number;
   /** Sustained requests per second per client address, with a burst of the same size (default 10000; 0 disables). */
@@ -54,6 +60,10 @@ export function createApp(options: AppOptions = {}) {
   app.onError(createErrorHandler(options.log));
   app.notFound(notFoundHandler);
 
+  if (options.corsOrigins?.includes('*') && !options.token)
+    throw new Error("corsOrigins '*' needs a token: without one every website could read and write the API");
+  // Host (DNS rebinding) and Origin (cross-site writes) first: a refused request touches nothing.
+  app.use('/v1/*', originGuard({ allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins }));
   if (options.corsOrigins && options.corsOrigins.length > 0) {
     const origins = [...options.corsOrigins];
     app.use(

@@ -1,10 +1,12 @@
 import { serve } from '@hono/node-server';
 import { mkdirSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../app';
 import { BlobStore } from '../blobs/blob-store';
 import { isLoopbackHost } from '../middleware/auth';
+import { allowedHostName } from '../middleware/origin';
 import { mountWebApp } from '../static';
 import { TrainJobConfig } from '../jobs/config';
 import { TrainJobManager } from '../jobs/manager';
@@ -21,7 +23,8 @@ and the built web app.
   --host          interface to bind (default 127.0.0.1); a non-loopback host needs a token
   --data          data folder: store.sqlite + blobs/ (default ./.edgelight)
   --token         bearer token every API route but health requires (or EDGELIGHT_TOKEN)
-  --cors          comma-separated origins allowed to call the API from a browser ('*' for any)
+  --cors          comma-separated origins allowed to call the API from a browser ('*' for any: needs a token)
+  --allowed-host  a Host name the API answers besides loopback ones and the bound address (repeatable)
   --max-body-mb   largest JSON request body in MiB (default 16)
   --max-blob-mb   largest blob (checkpoint) in MiB (default 512)
   --rate-limit    requests per second per client address (default 10000; 0 disables)
@@ -45,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
     data: { type: 'string', default: '.edgelight' },
     token: { type: 'string' },
     cors: { type: 'string' },
+    'allowed-host': { type: 'string', multiple: true },
     'max-body-mb': { type: 'string', default: '16' },
     'max-blob-mb': { type: 'string', default: '512' },
     'rate-limit': { type: 'string', default: '10000' },
@@ -76,6 +80,12 @@ export async function run(argv: string[]): Promise<number> {
         .map((o) => o.trim())
         .filter(Boolean)
     : [];
+  if (corsOrigins.includes('*') && !token)
+    throw new CliUsageError(
+      "refusing --cors '*' without a token: every website could read and write the store. " +
+        'Pass --token T (or set EDGELIGHT_TOKEN), or list the origins.',
+    );
+  const allowedHosts = hostsToAnswer(values.host, values['allowed-host'] ?? []);
 
   const dataDir = resolve(values.data);
   let store: ReturnType<typeof openSqliteStore>;
@@ -102,6 +112,7 @@ export async function run(argv: string[]): Promise<number> {
   const app = createApp({
     token,
     corsOrigins,
+    allowedHosts,
     maxJsonBytes,
     rateLimitPerSecond,
     blobs,
@@ -142,6 +153,27 @@ export async function run(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   return 0;
+}
+
+/**
+ * The Host names the API answers (the DNS-rebinding guard; loopback names are always answered): the
+ * --allowed-host names, the bound address, and for a wildcard bind (0.0.0.0, ::) this machine's
+ * interface addresses at start-up. An address is safe to answer: DNS rebinding needs a name.
+ */
+function hostsToAnswer(bind: string, flags: string[]): string[] {
+  const hosts = flags
+    .flatMap((f) => f.split(','))
+    .map((h) => h.trim())
+    .filter(Boolean);
+  for (const h of hosts)
+    if (allowedHostName(h) === null)
+      throw new CliUsageError(`--allowed-host takes a name or address without a port, got '${h}'`);
+  const bare = bind.replace(/^\[|\]$/g, '');
+  if (bare === '0.0.0.0' || bare === '::') {
+    for (const list of Object.values(networkInterfaces()))
+      for (const address of list ?? []) hosts.push(address.address.replace(/%.*$/, ''));
+  } else if (!isLoopbackHost(bind)) hosts.push(bare);
+  return hosts;
 }
 
 /** The checkpoint of the newest published policy, which a job's `init: "latest"` starts from. */
