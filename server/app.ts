@@ -2,6 +2,7 @@ import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import type { BlobStore } from './blobs/blob-store';
+import { accessLog } from './middleware/access-log';
 import { bearerAuth } from './middleware/auth';
 import { jsonBodyLimit } from './middleware/body-limit';
 import { originGuard } from './middleware/origin';
@@ -33,10 +34,21 @@ export type AppOptions = {
   rateLimitPerSecond?: number;
   /** The store behind /v1/agl; without it those routes are absent. */
   store?: LightningStore;
+  /** Longest a rollout wait blocks, in seconds (default MAX_WAIT_SECONDS, 30). */
+  maxWaitSeconds?: number;
+  /** Where access-log lines go (one JSON object per request, middleware/access-log.ts); none when absent. */
+  accessLog?: (line: string) => void;
   /** The change feed behind /v1/sync (the SQLite store); without it those routes are absent. */
   sync?: SyncServerStore;
-  /** Training jobs and the schema their config is checked with; without them /v1/train is absent. */
-  jobs?: { manager: TrainJobManager; configSchema: z.ZodType<Record<string, unknown>> };
+  /**
+   * Training jobs, the schema their config is checked with, and how large a new policy may be (default
+   * 100 M parameters, 4 GiB estimated); without them /v1/train is absent.
+   */
+  jobs?: {
+    manager: TrainJobManager;
+    configSchema: z.ZodType<Record<string, unknown>>;
+    limits?: { maxParameters?: number; maxMemoryBytes?: number };
+  };
   /** Content-addressed checkpoint files; without it the blob routes are absent. */
   blobs?: BlobStore;
   log?: (message: string) => void;
@@ -47,6 +59,18 @@ export type AppOptions = {
 export { VERSION } from './version';
 
 export const DEFAULT_MAX_JSON_BYTES = 16 * 1024 * 1024;
+
+/** Options no server may run with (`serve` prints the message and exits 2). */
+export class AppConfigError extends Error {}
+
+/** Refuses options that would open the API to every website; `serve` asks before it touches the disk. */
+export function assertSafeOptions(options: Pick<AppOptions, 'corsOrigins' | 'token'>): void {
+  if (options.corsOrigins?.includes('*') && !options.token)
+    throw new AppConfigError(
+      "refusing --cors '*' without a token: every website could read and write the store. " +
+        'Pass --token T (or set EDGELIGHT_TOKEN), or list the origins.',
+    );
+}
 
 function socketAddress(_request: Request, env: unknown): string {
   // Under @hono/node-server the socket is in env.incoming; app.request() has none.
@@ -59,9 +83,10 @@ export function createApp(options: AppOptions = {}) {
   const app = new Hono();
   app.onError(createErrorHandler(options.log));
   app.notFound(notFoundHandler);
+  // First, so every answer is logged, refusals included.
+  if (options.accessLog) app.use('*', accessLog(options.accessLog, options.clientAddress ?? socketAddress));
 
-  if (options.corsOrigins?.includes('*') && !options.token)
-    throw new Error("corsOrigins '*' needs a token: without one every website could read and write the API");
+  assertSafeOptions(options);
   // Host (DNS rebinding) and Origin (cross-site writes) first: a refused request touches nothing.
   app.use('/v1/*', originGuard({ allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins }));
   if (options.corsOrigins && options.corsOrigins.length > 0) {
@@ -92,9 +117,11 @@ export function createApp(options: AppOptions = {}) {
   app.use('/v1/sync/*', jsonBodyLimit(maxJsonBytes));
   app.use('/v1/train/*', jsonBodyLimit(maxJsonBytes));
 
-  if (options.store) app.route('/v1/agl', aglRoutes(options.store));
+  if (options.store)
+    app.route('/v1/agl', aglRoutes(options.store, { maxWaitSeconds: options.maxWaitSeconds }));
   if (options.sync) app.route('/v1/sync', syncRoutes(options.sync, options.log));
-  if (options.jobs) app.route('/v1/train', trainRoutes(options.jobs.manager, options.jobs.configSchema));
+  if (options.jobs)
+    app.route('/v1/train', trainRoutes(options.jobs.manager, options.jobs.configSchema, options.jobs.limits));
   if (options.blobs) app.route('/v1/blobs', blobRoutes(options.blobs));
   app.route('/v1', otlpRoutes());
   return app;

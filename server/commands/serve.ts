@@ -1,9 +1,9 @@
 import { serve } from '@hono/node-server';
 import { mkdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApp } from '../app';
+import { AppConfigError, assertSafeOptions, createApp } from '../app';
 import { BlobStore } from '../blobs/blob-store';
 import { isLoopbackHost } from '../middleware/auth';
 import { allowedHostName } from '../middleware/origin';
@@ -14,6 +14,9 @@ import { workerThreadRunner } from '../jobs/worker-runner';
 import { openSqliteStore } from '../store/sqlite';
 import type { LightningStore } from '../../shared/store/store';
 import { CliUsageError, parseCommandArgs } from './args';
+import { OWNER_ONLY_DIR } from '../write-file-atomic';
+import { DEFAULT_MAX_JOB_MEMORY_BYTES, DEFAULT_MAX_JOB_PARAMETERS } from '../jobs/estimate';
+import { DEFAULT_DATA_DIR, dataLayout } from './data-dir';
 
 const HELP = `usage: edgelight serve [--port 8787] [--host 127.0.0.1] [--data DIR] [--token T] [options]
 
@@ -28,6 +31,9 @@ and the built web app.
   --max-body-mb   largest JSON request body in MiB (default 16)
   --max-blob-mb   largest blob (checkpoint) in MiB (default 512)
   --rate-limit    requests per second per client address (default 10000; 0 disables)
+  --access-log    on (one JSON line per request on stderr; default) or off
+  --max-job-params     largest new policy a training job may create, in parameters (default 100000000)
+  --max-job-memory-mb  largest estimated memory of a training job, in MiB (default 4096)
   --web           built web app folder (default dist/web of this package)`;
 
 const defaultWebRoot = fileURLToPath(new URL('../../dist/web', import.meta.url));
@@ -45,13 +51,16 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
     port: { type: 'string', default: '8787' },
     host: { type: 'string', default: '127.0.0.1' },
-    data: { type: 'string', default: '.edgelight' },
+    data: { type: 'string', default: DEFAULT_DATA_DIR },
     token: { type: 'string' },
     cors: { type: 'string' },
     'allowed-host': { type: 'string', multiple: true },
     'max-body-mb': { type: 'string', default: '16' },
     'max-blob-mb': { type: 'string', default: '512' },
     'rate-limit': { type: 'string', default: '10000' },
+    'access-log': { type: 'string', default: 'on' },
+    'max-job-params': { type: 'string', default: String(DEFAULT_MAX_JOB_PARAMETERS) },
+    'max-job-memory-mb': { type: 'string', default: String(DEFAULT_MAX_JOB_MEMORY_BYTES / 1024 ** 2) },
     web: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -74,26 +83,34 @@ export async function run(argv: string[]): Promise<number> {
   const maxJsonBytes = Math.floor(positiveNumber('max-body-mb', values['max-body-mb']) * 1024 * 1024);
   const maxBlobBytes = Math.floor(positiveNumber('max-blob-mb', values['max-blob-mb']) * 1024 * 1024);
   const rateLimitPerSecond = positiveNumber('rate-limit', values['rate-limit'], true);
+  if (values['access-log'] !== 'on' && values['access-log'] !== 'off')
+    throw new CliUsageError(`--access-log must be on or off, got '${values['access-log']}'`);
+  const jobLimits = {
+    maxParameters: positiveNumber('max-job-params', values['max-job-params']),
+    maxMemoryBytes: positiveNumber('max-job-memory-mb', values['max-job-memory-mb']) * 1024 ** 2,
+  };
   const corsOrigins = values.cors
     ? values.cors
         .split(',')
         .map((o) => o.trim())
         .filter(Boolean)
     : [];
-  if (corsOrigins.includes('*') && !token)
-    throw new CliUsageError(
-      "refusing --cors '*' without a token: every website could read and write the store. " +
-        'Pass --token T (or set EDGELIGHT_TOKEN), or list the origins.',
-    );
+  try {
+    assertSafeOptions({ corsOrigins, token });
+  } catch (error) {
+    if (error instanceof AppConfigError) throw new CliUsageError(error.message);
+    throw error;
+  }
   const allowedHosts = hostsToAnswer(values.host, values['allowed-host'] ?? []);
 
   const dataDir = resolve(values.data);
+  const layout = dataLayout(dataDir);
   let store: ReturnType<typeof openSqliteStore>;
-  const blobs = new BlobStore(join(dataDir, 'blobs'), maxBlobBytes);
+  const blobs = new BlobStore(layout.blobs, maxBlobBytes);
   try {
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: OWNER_ONLY_DIR });
     await blobs.init();
-    store = openSqliteStore(join(dataDir, 'store.sqlite'));
+    store = openSqliteStore(layout.store);
   } catch (error) {
     throw new CliUsageError(`cannot use --data ${dataDir}: ${(error as Error).message}`);
   }
@@ -102,8 +119,8 @@ export async function run(argv: string[]): Promise<number> {
     store,
     runner: workerThreadRunner(new URL('../jobs/train-worker.ts', import.meta.url), {
       data: async () => ({
-        runsDir: join(dataDir, 'runs'),
-        blobsDir: join(dataDir, 'blobs'),
+        runsDir: layout.runs,
+        blobsDir: layout.blobs,
         latestCheckpointId: await latestPolicyCheckpoint(store),
       }),
     }),
@@ -118,8 +135,10 @@ export async function run(argv: string[]): Promise<number> {
     blobs,
     store,
     sync: store,
-    jobs: { manager: jobs, configSchema: TrainJobConfig },
+    jobs: { manager: jobs, configSchema: TrainJobConfig, limits: jobLimits },
+    accessLog: values['access-log'] === 'on' ? (line) => process.stderr.write(`${line}\n`) : undefined,
   });
+
   mountWebApp(app, values.web ? resolve(values.web) : defaultWebRoot);
 
   const server = serve({ fetch: app.fetch, port, hostname: values.host }, (info) => {
