@@ -11,7 +11,8 @@ import { createRng } from '../../shared/random';
 // deeply nested and non-UTF-8 bodies, wrong content types, forged origins and hosts, bad ids. No
 // answer may be a 5xx (501 for the OTLP stubs aside), none may hang past the wait cap, and no refused
 // request may change the store or the blob folder. FUZZ_REQUESTS=10000 for the full run (issue 19's
-// goal; about a minute here); the suite runs 1,500.
+// goal; ~6 s here: 10 % 2xx, 31 % 401, 38 % 403, the rest 400/404/413/415/422/501), FUZZ_HISTOGRAM=1
+// prints the statuses; the suite runs 1,500.
 
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 1500);
 const TOKEN = 'fuzz-token-123';
@@ -97,6 +98,7 @@ describe('fuzzing every route', () => {
       () => ({}),
     ];
     const failures: string[] = [];
+    const statuses = new Map<number, number>();
     for (let n = 0; n < REQUESTS; n++) {
       const route = pick(routes);
       const method = pick([route.method, route.method, route.method, 'POST', 'PUT', 'DELETE', 'GET']);
@@ -117,11 +119,14 @@ describe('fuzzing every route', () => {
         continue;
       }
       await answer.arrayBuffer();
+      if (process.env.FUZZ_HISTOGRAM) statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
       if (answer.status >= 500 && answer.status !== 501) failures.push(`${method} ${path}: ${answer.status}`);
       if (answer.status >= 400 && (await snapshot()) !== before)
         failures.push(`${method} ${path}: refused with ${answer.status} but the store or blobs changed`);
       if (failures.length >= 10) break;
     }
+    if (process.env.FUZZ_HISTOGRAM)
+      console.log(JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0]))));
     expect(failures).toEqual([]);
   }, 300_000);
 });
