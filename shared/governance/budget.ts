@@ -6,13 +6,16 @@ import type { Overrun } from './types';
 // one per item over all stages. Either overrun holds the item for review (pipeline.ts). Budgets are
 // wall-clock (the browser has no CPU clock) and generous: a 1 KB item takes ~1 ms.
 
-/** Milliseconds from an arbitrary origin; injectable so tests can step time deterministically. */
-export type Clock = () => number;
+/**
+ * Milliseconds from an arbitrary origin (not the store's `Clock`, which tells epoch seconds); injectable
+ * so tests can step time deterministically.
+ */
+export type ElapsedClock = () => number;
 
-export const systemClock: Clock = () => performance.now();
+export const performanceClock: ElapsedClock = () => performance.now();
 
 export type RuleBudget = {
-  clock: Clock;
+  clock: ElapsedClock;
   /** Budget per rule or boundary for one item, ms. */
   ms: number;
   /** Where overruns are reported. */

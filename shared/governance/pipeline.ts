@@ -1,6 +1,6 @@
 import { getSupportedRegionCodes } from 'awesome-phonenumber';
 import { checkBoundaries } from './boundaries';
-import { type Clock, overrun, systemClock } from './budget';
+import { type ElapsedClock, overrun, performanceClock } from './budget';
 import { checkCompliance, toViolations } from './compliance';
 import { detectPii } from './pii';
 import { applyRedaction, redact } from './redact';
@@ -26,7 +26,7 @@ export type PipelineConfig = GovernanceOptions & {
   /** A rule set from `loadRuleSet` (its patterns checked for linear time); the built-in one by default. */
   ruleSet?: RuleSet;
   /** The clock time budgets are read from (tests step it); `performance.now` by default. */
-  clock?: Clock;
+  clock?: ElapsedClock;
 };
 
 let modelsLoaded = false;
@@ -96,7 +96,7 @@ function decide(
 }
 
 export function createGovernancePipeline(config: PipelineConfig = {}): GovernancePipeline {
-  const { ruleSet = DEFAULT_RULE_SET, clock = systemClock, ...rest } = config;
+  const { ruleSet = DEFAULT_RULE_SET, clock = performanceClock, ...rest } = config;
   const options = GovernanceOptions.parse(rest);
   compileRuleSet(ruleSet); // an unchecked rule set fails here, not on the first item
   const phoneRegions = options.phoneRegions?.map((r) => r.toUpperCase());
