@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { isLoopbackHost } from './auth';
 import { ApiError, errorResponse } from './errors';
 
 export type OriginGuardOptions = {
@@ -33,10 +34,6 @@ export function allowedHostName(entry: string): string | null {
   const name = hostName(bracketed);
   // A port is not part of the rule: the guard compares names only.
   return name !== null && new URL(`http://${bracketed}`).port === '' ? name : null;
-}
-
-function isLoopbackName(name: string): boolean {
-  return name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
 }
 
 /** `scheme://host[:port]` as the browser writes it (default port dropped); null when not a URL origin. */
@@ -75,7 +72,7 @@ export function originGuard(options: OriginGuardOptions = {}): MiddlewareHandler
     const hostHeader = c.req.header('host') ?? url.host;
     if (!PROBE_PATHS.has(c.req.path)) {
       const name = hostName(hostHeader);
-      if (name === null || !(isLoopbackName(name) || hosts.has(name))) {
+      if (name === null || !(isLoopbackHost(name) || hosts.has(name))) {
         return errorResponse(
           c,
           new ApiError(
