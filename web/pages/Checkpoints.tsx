@@ -3,7 +3,7 @@ import { useEffect } from 'preact/hooks';
 import type { CheckpointRow, Comparison } from '../../worker/lab/protocol';
 import { RewardBars } from '../components/RewardBars';
 import { FailedChecks, percent, SendableBadge, TopFailingChecks } from '../components/Sendability';
-import { errorMessage, lab } from '../lab/client';
+import { errorMessage, lab, onLabEvent } from '../lab/client';
 import { training } from '../lab/training';
 
 const SHOWN_METRICS: Array<[string, string]> = [
@@ -47,13 +47,23 @@ export default function CheckpointsPage() {
     if (!a.value && rows.value[1]) a.value = rows.value[1].id;
     if (!b.value && rows.value[0]) b.value = rows.value[0].id;
   }
-  // A checkpoint saved while this page is open appears without a reload.
+  // A checkpoint saved, or pulled by a sync, while this page is open appears without a reload.
   const lastSaved = training.value.lastCheckpoint?.id;
   useEffect(() => {
     refresh().catch((e) => {
       error.value = errorMessage(e);
     });
   }, [lastSaved]);
+  useEffect(
+    () =>
+      onLabEvent((event) => {
+        if (event.type !== 'sync' || event.state.running) return;
+        refresh().catch((e) => {
+          error.value = errorMessage(e);
+        });
+      }),
+    [],
+  );
 
   async function act(label: string, work: () => Promise<string | undefined>) {
     busy.value = label;

@@ -72,6 +72,9 @@ export class LabSync {
     try {
       const report = await this.syncer.syncOnce();
       if (report.ran) {
+        // A pass ends when what it pulled is listed: the Sync page polls state() while this runs, and
+        // must not report the pass done before its checkpoints appear on the Checkpoints page.
+        await this.afterSync();
         this.lastSyncAt = Date.now();
         this.lastReport = {
           pushedRows: report.pushed.rows,
@@ -80,7 +83,6 @@ export class LabSync {
           serverSeq: report.serverSeq,
           missingCheckpoints: report.missingCheckpoints,
         };
-        await this.afterSync();
       }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
