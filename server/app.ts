@@ -9,9 +9,17 @@ import { originGuard } from './middleware/origin';
 import { createErrorHandler, notFoundHandler } from './middleware/errors';
 import { rateLimit } from './middleware/rate-limit';
 import { aglRoutes } from './routes/agl';
+import { mountFeedbackRoutes } from './routes/feedback';
+import type { FeedbackIntake } from './intake/intake';
+import { chatRoutes } from './routes/chat';
+import type { ChatServingOptions } from './serving/chat';
 import { blobRoutes } from './routes/blobs';
 import { otlpRoutes } from './routes/otlp';
+import { servedRoutes } from './routes/served';
+import type { PromotionManager } from './serving/promote';
 import { type SyncServerStore, syncRoutes } from './routes/sync';
+import { reviewRoutes } from './routes/review';
+import type { ReviewService } from './review/service';
 import { trainRoutes } from './routes/train';
 import type { TrainJobManager } from './jobs/manager';
 import type { z } from 'zod';
@@ -49,8 +57,27 @@ export type AppOptions = {
     configSchema: z.ZodType<Record<string, unknown>>;
     limits?: { maxParameters?: number; maxMemoryBytes?: number };
   };
+  /** The served policy and its promotion gate (serving/promote.ts); without it /v1/served is absent. */
+  promotions?: PromotionManager;
   /** Content-addressed checkpoint files; without it the blob routes are absent. */
   blobs?: BlobStore;
+  /**
+   * The OpenAI-compatible serving routes (/v1/chat/completions, /v1/models): the store calls are
+   * recorded in, the blob folder as checkpoint storage, and the loaded policies (serving/policy-cache.ts).
+   * Without it those routes are absent.
+   */
+  serving?: ChatServingOptions;
+  /**
+   * The review loop (review/service.ts): decisions ruled on in server order, webhook deliveries. With
+   * it and a store, /v1/items and /v1/replies/export exist, and a sync push wakes the loop.
+   */
+  review?: ReviewService;
+  /**
+   * The public feedback intake (intake/intake.ts): POST /v1/feedback and its status URL, the one API a
+   * website calls without the token, behind its own intake keys, origins and limits; and GET /widget.js.
+   * Without it those routes are absent (404).
+   */
+  intake?: FeedbackIntake;
   log?: (message: string) => void;
   /** Who is calling, for the rate limit; defaults to the socket's remote address. */
   clientAddress?: (request: Request, env: unknown) => string;
@@ -87,6 +114,9 @@ export function createApp(options: AppOptions = {}) {
   if (options.accessLog) app.use('*', accessLog(options.accessLog, options.clientAddress ?? socketAddress));
 
   assertSafeOptions(options);
+  // Before the /v1 guards, so exactly its routes answer under the intake's own guards instead (routes/feedback.ts).
+  if (options.intake)
+    mountFeedbackRoutes(app, { intake: options.intake, clientAddress: options.clientAddress ?? socketAddress });
   // Host (DNS rebinding) and Origin (cross-site writes) first: a refused request touches nothing.
   app.use('/v1/*', originGuard({ allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins }));
   if (options.corsOrigins && options.corsOrigins.length > 0) {
@@ -116,13 +146,34 @@ export function createApp(options: AppOptions = {}) {
   app.use('/v1/agl/*', jsonBodyLimit(maxJsonBytes));
   app.use('/v1/sync/*', jsonBodyLimit(maxJsonBytes));
   app.use('/v1/train/*', jsonBodyLimit(maxJsonBytes));
+  app.use('/v1/items/*', jsonBodyLimit(maxJsonBytes));
+  app.use('/v1/chat/*', jsonBodyLimit(maxJsonBytes));
+  app.use('/v1/served', jsonBodyLimit(maxJsonBytes));
 
   if (options.store)
     app.route('/v1/agl', aglRoutes(options.store, { maxWaitSeconds: options.maxWaitSeconds }));
-  if (options.sync) app.route('/v1/sync', syncRoutes(options.sync, options.log));
+  if (options.sync) {
+    const sync = options.sync;
+    const review = options.review;
+    // A push may carry decisions: the review loop rules on them now instead of at its next poll.
+    const pushed: SyncServerStore = review
+      ? {
+          upsertMany: async (records) => {
+            const result = await sync.upsertMany(records);
+            review.wake();
+            return result;
+          },
+          changesSince: (after, limit) => sync.changesSince(after, limit),
+        }
+      : sync;
+    app.route('/v1/sync', syncRoutes(pushed, options.log));
+  }
   if (options.jobs)
     app.route('/v1/train', trainRoutes(options.jobs.manager, options.jobs.configSchema, options.jobs.limits));
   if (options.blobs) app.route('/v1/blobs', blobRoutes(options.blobs));
-  app.route('/v1', otlpRoutes());
+  if (options.review && options.store) app.route('/v1', reviewRoutes(options.store, options.review));
+  if (options.serving) app.route('/v1', chatRoutes(options.serving));
+  if (options.promotions) app.route('/v1/served', servedRoutes(options.promotions));
+  app.route('/v1', otlpRoutes({ store: options.store, maxBodyBytes: maxJsonBytes }));
   return app;
 }

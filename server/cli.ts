@@ -18,6 +18,10 @@ const commands: Record<string, Command> = {
   },
   train: { summary: 'train the reply policy (sft, grpo, rloo)', load: () => import('./commands/train') },
   eval: { summary: 'evaluate a checkpoint on feedback JSON Lines', load: () => import('./commands/eval') },
+  promote: {
+    summary: "make a checkpoint a server's served policy, through its gate",
+    load: () => import('./commands/promote'),
+  },
   doctor: {
     summary: "check a data folder: blobs against their hashes, the SQLite store's integrity",
     load: () => import('./commands/doctor'),

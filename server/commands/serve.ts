@@ -17,6 +17,11 @@ import { CliUsageError, parseCommandArgs } from './args';
 import { OWNER_ONLY_DIR } from '../write-file-atomic';
 import { DEFAULT_MAX_JOB_MEMORY_BYTES, DEFAULT_MAX_JOB_PARAMETERS } from '../jobs/estimate';
 import { DEFAULT_DATA_DIR, dataLayout } from './data-dir';
+import { DEFAULT_RETRY_POLICY } from '../review/outbox';
+import { ReviewService } from '../review/service';
+import type { WebhookConfig } from '../review/webhook';
+import { DirectoryBlobStorage } from '../checkpoints/directory';
+import { DEFAULT_GATE_SETTINGS, PromotionManager } from '../serving/promote';
 
 const HELP = `usage: edgelight serve [--port 8787] [--host 127.0.0.1] [--data DIR] [--token T] [options]
 
@@ -34,7 +39,13 @@ and the built web app.
   --access-log    on (one JSON line per request on stderr; default) or off
   --max-job-params     largest new policy a training job may create, in parameters (default 100000000)
   --max-job-memory-mb  largest estimated memory of a training job, in MiB (default 4096)
-  --web           built web app folder (default dist/web of this package)`;
+  --web           built web app folder (default dist/web of this package)
+  --webhook-url   where approved replies are POSTed (HMAC-signed JSON; docs/review.md); needs a secret
+  --webhook-secret  the webhook's signing secret, 16+ characters (or EDGELIGHT_WEBHOOK_SECRET)
+  --webhook-max-attempts  tries per delivery before it is failed (default 12; backoff 1 s, 2 s, 4 s ... 1 h)
+  --gate-items    held-out feedback items the promotion gate drafts for, per policy (default ${DEFAULT_GATE_SETTINGS.items})
+  --gate-max-violation-rise  refuse a promotion whose violation rate rises by more than this share (default ${DEFAULT_GATE_SETTINGS.maxViolationRise})
+  --gate-max-reward-drop     refuse a promotion whose mean reward falls by more than this (default ${DEFAULT_GATE_SETTINGS.maxRewardDrop})`;
 
 const defaultWebRoot = fileURLToPath(new URL('../../dist/web', import.meta.url));
 
@@ -62,6 +73,12 @@ export async function run(argv: string[]): Promise<number> {
     'max-job-params': { type: 'string', default: String(DEFAULT_MAX_JOB_PARAMETERS) },
     'max-job-memory-mb': { type: 'string', default: String(DEFAULT_MAX_JOB_MEMORY_BYTES / 1024 ** 2) },
     web: { type: 'string' },
+    'webhook-url': { type: 'string' },
+    'webhook-secret': { type: 'string' },
+    'webhook-max-attempts': { type: 'string', default: String(DEFAULT_RETRY_POLICY.maxAttempts) },
+    'gate-items': { type: 'string', default: String(DEFAULT_GATE_SETTINGS.items) },
+    'gate-max-violation-rise': { type: 'string', default: String(DEFAULT_GATE_SETTINGS.maxViolationRise) },
+    'gate-max-reward-drop': { type: 'string', default: String(DEFAULT_GATE_SETTINGS.maxRewardDrop) },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -89,6 +106,14 @@ export async function run(argv: string[]): Promise<number> {
     maxParameters: positiveNumber('max-job-params', values['max-job-params']),
     maxMemoryBytes: positiveNumber('max-job-memory-mb', values['max-job-memory-mb']) * 1024 ** 2,
   };
+  const gateItems = positiveNumber('gate-items', values['gate-items']);
+  if (!Number.isInteger(gateItems))
+    throw new CliUsageError(`--gate-items must be a positive integer, got '${values['gate-items']}'`);
+  const gate = {
+    items: gateItems,
+    maxViolationRise: positiveNumber('gate-max-violation-rise', values['gate-max-violation-rise'], true),
+    maxRewardDrop: positiveNumber('gate-max-reward-drop', values['gate-max-reward-drop'], true),
+  };
   const corsOrigins = values.cors
     ? values.cors
         .split(',')
@@ -102,15 +127,29 @@ export async function run(argv: string[]): Promise<number> {
     throw error;
   }
   const allowedHosts = hostsToAnswer(values.host, values['allowed-host'] ?? []);
+  const webhook = webhookFromFlags(values);
+  const webhookMaxAttempts = positiveNumber('webhook-max-attempts', values['webhook-max-attempts']);
+  if (!Number.isInteger(webhookMaxAttempts))
+    throw new CliUsageError(
+      `--webhook-max-attempts must be a positive integer, got '${values['webhook-max-attempts']}'`,
+    );
 
   const dataDir = resolve(values.data);
   const layout = dataLayout(dataDir);
   let store: ReturnType<typeof openSqliteStore>;
+  let review: ReviewService;
   const blobs = new BlobStore(layout.blobs, maxBlobBytes);
   try {
     mkdirSync(dataDir, { recursive: true, mode: OWNER_ONLY_DIR });
     await blobs.init();
     store = openSqliteStore(layout.store);
+    review = new ReviewService({
+      store,
+      path: layout.review,
+      webhook,
+      retry: { maxAttempts: webhookMaxAttempts },
+      log: (message) => console.error(message),
+    });
   } catch (error) {
     throw new CliUsageError(`cannot use --data ${dataDir}: ${(error as Error).message}`);
   }
@@ -126,6 +165,13 @@ export async function run(argv: string[]): Promise<number> {
     }),
   });
 
+  const promotions = new PromotionManager({
+    store,
+    blobs: new DirectoryBlobStorage(layout.blobs),
+    settings: gate,
+    log: (message) => console.error(message),
+  });
+
   const app = createApp({
     token,
     corsOrigins,
@@ -136,6 +182,8 @@ export async function run(argv: string[]): Promise<number> {
     store,
     sync: store,
     jobs: { manager: jobs, configSchema: TrainJobConfig, limits: jobLimits },
+    review,
+    promotions,
     accessLog: values['access-log'] === 'on' ? (line) => process.stderr.write(`${line}\n`) : undefined,
   });
 
@@ -157,14 +205,18 @@ export async function run(argv: string[]): Promise<number> {
     });
   });
   if (!listening) {
+    await review.stop();
     await store.close();
     return 1;
   }
+  // Decisions are ruled on and replies delivered in the background from here until shutdown.
+  review.start();
   await new Promise<void>((resolveStop) => {
     const stop = () =>
       server.close(() => {
         void jobs
           .stopAll()
+          .then(() => review.stop())
           .then(() => store.close())
           .then(() => resolveStop());
       });
@@ -172,6 +224,34 @@ export async function run(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   return 0;
+}
+
+/** The webhook from --webhook-url and its secret; a URL without a secret is refused (bodies are signed). */
+function webhookFromFlags(values: {
+  'webhook-url'?: string;
+  'webhook-secret'?: string;
+}): WebhookConfig | undefined {
+  const secret = values['webhook-secret'] ?? process.env.EDGELIGHT_WEBHOOK_SECRET ?? undefined;
+  const url = values['webhook-url'];
+  if (!url) {
+    if (values['webhook-secret']) throw new CliUsageError('--webhook-secret needs --webhook-url');
+    return undefined;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new CliUsageError(`--webhook-url must be an http(s) URL, got '${url}'`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new CliUsageError(`--webhook-url must be an http(s) URL, got '${url}'`);
+  if (!secret)
+    throw new CliUsageError(
+      'refusing --webhook-url without a secret: receivers could not tell our deliveries from forgeries. ' +
+        'Pass --webhook-secret S (or set EDGELIGHT_WEBHOOK_SECRET).',
+    );
+  if (secret.length < 16) throw new CliUsageError('--webhook-secret must be at least 16 characters');
+  return { url: parsed.href, secret };
 }
 
 /**
