@@ -11,5 +11,7 @@ export function dataLayout(dataDir: string) {
     store: join(dataDir, 'store.sqlite'),
     blobs: join(dataDir, 'blobs'),
     runs: join(dataDir, 'runs'),
+    /** The review loop's decisions, feed cursor and webhook outbox (server/review/db.ts). */
+    review: join(dataDir, 'review.sqlite'),
   };
 }

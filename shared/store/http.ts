@@ -57,11 +57,14 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /** The longest `Retry-After` honoured: a server asking for more is treated as unavailable sooner. */
 export const MAX_RETRY_AFTER_MS = 60_000;
 
-/** `Retry-After` in ms (delta-seconds or an HTTP date), or 0 when absent or unreadable. */
-export function retryAfterMs(header: string | null, now = Date.now()): number {
+/**
+ * `Retry-After` in ms (delta-seconds or an HTTP date), or 0 when absent or unreadable; at most `capMs`
+ * (the webhook outbox, which waits for hours between attempts anyway, passes its own cap).
+ */
+export function retryAfterMs(header: string | null, now = Date.now(), capMs = MAX_RETRY_AFTER_MS): number {
   if (!header) return 0;
   const ms = /^\d+$/.test(header.trim()) ? Number(header) * 1000 : Date.parse(header) - now;
-  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : 0;
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, capMs) : 0;
 }
 
 /** The server's `{"error": {...}}` body, or Agent Lightning's FastAPI `{"detail": ...}`. */
@@ -86,7 +89,8 @@ export class HttpStoreUnavailableError extends Error {
   }
 }
 
-const isTransientStatus = (status: number) => status >= 500 || status === 408 || status === 429;
+/** Failures worth trying again: 5xx, 408, 429 (the webhook outbox retries by the same rule). */
+export const isTransientStatus = (status: number) => status >= 500 || status === 408 || status === 429;
 
 type Query = Record<string, string | number | boolean | readonly (string | number)[] | null | undefined>;
 
