@@ -13,6 +13,7 @@ import { DatasetFilter, Page, type SyncState, TraceFilter } from './lab/protocol
 import { ProtectedBlobs } from './lab/protected-blobs';
 import { LabSync } from './lab/sync';
 import * as checkpoints from './lab/checkpoints';
+import * as promote from './lab/promote';
 import * as starter from './lab/starter';
 import { TraceIndex, traceDetail } from './lab/traces';
 import { TrainingController, type TrainingEvent } from './lab/training';
@@ -165,6 +166,10 @@ const api = {
   async compareCheckpoints(request: unknown) {
     return checkpoints.compareCheckpoints(db, blobs, await governance(), request);
   },
+  /** Promotes a checkpoint to served on the Sync page's server, through its gate. */
+  promoteCheckpoint: async (request: unknown) =>
+    promote.promoteCheckpoint((await (await sync).state()).settings, request, await clientId()),
+  servedCheckpoint: async () => promote.servedCheckpoint((await (await sync).state()).settings),
 };
 
 export type LabApi = typeof api;

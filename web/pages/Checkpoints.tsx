@@ -1,6 +1,7 @@
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import type { CheckpointRow, Comparison } from '../../worker/lab/protocol';
+import { PromotePanel } from '../components/PromotePanel';
 import { RewardBars } from '../components/RewardBars';
 import { FailedChecks, percent, SendableBadge, TopFailingChecks } from '../components/Sendability';
 import { errorMessage, lab, onLabEvent } from '../lab/client';
@@ -41,8 +42,20 @@ export default function CheckpointsPage() {
   const busy = useSignal('');
   const error = useSignal('');
   const message = useSignal('');
+  /** The Sync page's server (promotion runs there) and the checkpoint it serves. */
+  const server = useSignal('');
+  const served = useSignal<string | null>(null);
+  const promoting = useSignal<string | null>(null);
+
+  async function refreshServed() {
+    server.value = (await lab().syncState()).settings.url;
+    served.value = server.value ? await lab().servedCheckpoint() : null;
+  }
 
   async function refresh() {
+    void refreshServed().catch(() => {
+      served.value = null; // the server is unreachable: promotion will say so when asked
+    });
     rows.value = await lab().listCheckpoints();
     if (!a.value && rows.value[1]) a.value = rows.value[1].id;
     if (!b.value && rows.value[0]) b.value = rows.value[0].id;
@@ -186,7 +199,17 @@ export default function CheckpointsPage() {
                   <TopFailingChecks shares={failedShares(r.metrics)} />
                 )}
               </td>
-              <td>{r.name ? `${r.name} (${r.source})` : r.source}</td>
+              <td>
+                {r.name ? `${r.name} (${r.source})` : r.source}
+                {served.value === r.id && (
+                  <>
+                    {' '}
+                    <span class="badge" data-testid="served-badge">
+                      served
+                    </span>
+                  </>
+                )}
+              </td>
               <td title={r.id}>
                 <code>{short(r.id)}</code>
               </td>
@@ -198,12 +221,33 @@ export default function CheckpointsPage() {
                   disabled={!!busy.value}
                 >
                   Export
+                </button>{' '}
+                <button
+                  type="button"
+                  class="secondary"
+                  onClick={() => {
+                    promoting.value = r.id;
+                  }}
+                  disabled={!!busy.value || !server.value || served.value === r.id}
+                  title={server.value ? `promote on ${server.value}` : 'set a server on the Sync page first'}
+                >
+                  Promote to served
                 </button>
               </td>
             </tr>
           ))}
         </tbody>
       </table>
+      {promoting.value && (
+        <PromotePanel
+          key={promoting.value}
+          checkpointId={promoting.value}
+          onClose={() => {
+            promoting.value = null;
+          }}
+          onPromoted={() => void refreshServed().catch(() => undefined)}
+        />
+      )}
       {rows.value.length === 0 && (
         <p class="muted">No checkpoints yet: train on the Train page or import one.</p>
       )}

@@ -270,3 +270,19 @@ export type CheckpointRow = {
   /** A name to show beside the id ("starter policy (SFT)"); most checkpoints have none. */
   name?: string;
 };
+
+// ── Promotion (worker/lab/promote.ts, the Checkpoints page) ───────────────────────────────────────────
+
+/** "Promote to served": a checkpoint the server has; an override needs a reason (it is recorded). */
+export const PromoteCheckpointRequest = z.object({
+  checkpointId: checkpointId,
+  overrideReason: z.string().trim().min(1, 'an override needs a reason').max(2000).optional(),
+});
+export type PromoteCheckpointRequest = z.input<typeof PromoteCheckpointRequest>;
+
+/** What the gate decided, with its figures (both policies') when it ran. */
+export type PromotionOutcome = {
+  status: 'promoted' | 'refused' | 'failed';
+  message: string;
+  promotion: import('../../shared/sync/promotion').PromotionRecord | null;
+};
