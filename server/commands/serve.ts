@@ -17,6 +17,7 @@ import { CliUsageError, parseCommandArgs } from './args';
 import { OWNER_ONLY_DIR } from '../write-file-atomic';
 import { DEFAULT_MAX_JOB_MEMORY_BYTES, DEFAULT_MAX_JOB_PARAMETERS } from '../jobs/estimate';
 import { DEFAULT_DATA_DIR, dataLayout } from './data-dir';
+import { openChatServing } from '../serving/chat';
 import { DEFAULT_RETRY_POLICY } from '../review/outbox';
 import { ReviewService } from '../review/service';
 import type { WebhookConfig } from '../review/webhook';
@@ -172,6 +173,9 @@ export async function run(argv: string[]): Promise<number> {
     log: (message) => console.error(message),
   });
 
+  // A fresh server promotes the starter policy, so `model: "served"` always resolves.
+  const serving = await openChatServing(store, layout.blobs, (message) => console.error(message));
+
   const app = createApp({
     token,
     corsOrigins,
@@ -182,6 +186,7 @@ export async function run(argv: string[]): Promise<number> {
     store,
     sync: store,
     jobs: { manager: jobs, configSchema: TrainJobConfig, limits: jobLimits },
+    serving,
     review,
     promotions,
     accessLog: values['access-log'] === 'on' ? (line) => process.stderr.write(`${line}\n`) : undefined,

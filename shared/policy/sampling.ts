@@ -60,10 +60,23 @@ export type GeneratedSequence = {
 
 const MASKED = -1e9;
 
+/**
+ * Called after every decoding step with the rows as they stand (a row that has finished gets no new
+ * token) and that step's raw logits (B × V, row-major, before any temperature). Streaming answers send
+ * each new token from here; generation waits for the returned promise, so a writer can let the socket
+ * drain. It must not keep `logits` past the call.
+ */
+export type StepListener = (step: {
+  index: number;
+  rows: readonly GeneratedSequence[];
+  logits: Float32Array;
+}) => void | Promise<void>;
+
 export async function generate(
   policy: Policy,
   promptIds: number[][],
   optionsInput: SamplingOptionsInput,
+  onStep?: StepListener,
 ): Promise<GeneratedSequence[]> {
   const options = SamplingOptionsSchema.parse(optionsInput);
   const { blockSize, vocabSize, padId } = policy.config;
@@ -154,6 +167,7 @@ export async function generate(
           out.finishReason = 'stop';
         }
       }
+      if (onStep) await onStep({ index: step, rows: outputs, logits: values });
       if (step === maxNew - 1 || finished.every(Boolean)) break;
       const slot = P + step; // the cache slot (and column) of the token just sampled
       const nextPositions = new Int32Array(B);
