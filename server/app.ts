@@ -11,6 +11,8 @@ import { rateLimit } from './middleware/rate-limit';
 import { aglRoutes } from './routes/agl';
 import { mountFeedbackRoutes } from './routes/feedback';
 import type { FeedbackIntake } from './intake/intake';
+import { mountFeedbackRoutes } from './routes/feedback';
+import type { FeedbackIntake } from './intake/intake';
 import { chatRoutes } from './routes/chat';
 import type { ChatServingOptions } from './serving/chat';
 import { blobRoutes } from './routes/blobs';
@@ -78,6 +80,12 @@ export type AppOptions = {
    * Without it those routes are absent (404).
    */
   intake?: FeedbackIntake;
+  /**
+   * The public feedback intake (intake/intake.ts): POST /v1/feedback and its status URL, the one API a
+   * website calls without the token, behind its own intake keys, origins and limits; and GET /widget.js.
+   * Without it those routes are absent (404).
+   */
+  intake?: FeedbackIntake;
   log?: (message: string) => void;
   /** Who is calling, for the rate limit; defaults to the socket's remote address. */
   clientAddress?: (request: Request, env: unknown) => string;
@@ -114,9 +122,18 @@ export function createApp(options: AppOptions = {}) {
   if (options.accessLog) app.use('*', accessLog(options.accessLog, options.clientAddress ?? socketAddress));
 
   assertSafeOptions(options);
-  // Before the /v1 guards, so exactly its routes answer under the intake's own guards instead (routes/feedback.ts).
+  // Before the /v1 guards: exactly its routes answer under the intake's own guards (routes/feedback.ts).
   if (options.intake)
-    mountFeedbackRoutes(app, { intake: options.intake, clientAddress: options.clientAddress ?? socketAddress });
+    mountFeedbackRoutes(app, {
+      intake: options.intake,
+      clientAddress: options.clientAddress ?? socketAddress,
+    });
+  // Before the /v1 guards: exactly its routes answer under the intake's own guards (routes/feedback.ts).
+  if (options.intake)
+    mountFeedbackRoutes(app, {
+      intake: options.intake,
+      clientAddress: options.clientAddress ?? socketAddress,
+    });
   // Host (DNS rebinding) and Origin (cross-site writes) first: a refused request touches nothing.
   app.use('/v1/*', originGuard({ allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins }));
   if (options.corsOrigins && options.corsOrigins.length > 0) {

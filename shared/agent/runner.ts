@@ -121,11 +121,15 @@ export class Runner {
   async step(): Promise<boolean> {
     const rollout = await this.options.store.dequeueRollout({ worker_id: this.workerId });
     if (!rollout) return false;
-    await this.execute(rollout);
+    await this.runAttempt(rollout);
     return true;
   }
 
-  private async execute(rollout: AttemptedRollout): Promise<void> {
+  /**
+   * Runs the agent on an attempt opened elsewhere and closes it: the server's intake opens one per
+   * feedback item with store.startRollout, outside the FIFO queue that training jobs' runners share.
+   */
+  async runAttempt(rollout: AttemptedRollout): Promise<RolloutOutcome> {
     const { store, agent, hooks } = this.options;
     const started = Date.now();
     const controller = new AbortController();
@@ -191,6 +195,7 @@ export class Runner {
     } catch (error) {
       this.warn(`runner ${this.workerId}: onRolloutEnd hook threw: ${describeError(error).message}`);
     }
+    return outcome;
   }
 
   private async recordException(rollout: AttemptedRollout, context: RolloutContext | null, error: unknown) {
