@@ -3,11 +3,12 @@ import { signal } from '@preact/signals';
 // A hash router: the app is served as static files and works offline, so routes live in
 // location.hash ("#/train") and survive a reload without server help.
 
-export const ROUTES = ['feedback', 'dataset', 'train', 'traces', 'checkpoints', 'sync'] as const;
+export const ROUTES = ['feedback', 'inbox', 'dataset', 'train', 'traces', 'checkpoints', 'sync'] as const;
 export type RouteName = (typeof ROUTES)[number];
 
 export const ROUTE_TITLES: Record<RouteName, string> = {
   feedback: 'Feedback',
+  inbox: 'Inbox',
   dataset: 'Dataset',
   train: 'Train',
   traces: 'Traces',

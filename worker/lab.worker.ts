@@ -8,6 +8,7 @@ import { OutboxRecordingStore } from '../shared/sync/recording-store';
 import { baselinePolicy, checkpointReplyPolicy, draftReplies, type PolicyChoice } from './lab/agent';
 import { ensureBackend } from './lab/backend';
 import * as dataset from './lab/dataset';
+import type { InboxDeps } from './lab/inbox';
 import { LabDatabase } from './lab/lab-db';
 import { DatasetFilter, Page, type SyncState, TraceFilter } from './lab/protocol';
 import { ProtectedBlobs } from './lab/protected-blobs';
@@ -81,6 +82,10 @@ const sync = clientId().then(
 );
 
 const training = new TrainingController({ db, store, blobs, governance, emit });
+/** The Inbox reads the local store and writes decisions through the outbox, so sync sends them. */
+const inboxDeps: InboxDeps = { local: localStore, store, db, governance };
+/** The Inbox's module (and the reply readers it pulls in) loads on the page's first visit, not at start. */
+const inbox = () => import('./lab/inbox');
 
 const MAX_FEEDBACK_CHARS = 100_000;
 
@@ -170,6 +175,13 @@ const api = {
   promoteCheckpoint: async (request: unknown) =>
     promote.promoteCheckpoint((await (await sync).state()).settings, request, await clientId()),
   servedCheckpoint: async () => promote.servedCheckpoint((await (await sync).state()).settings),
+
+  inboxList: async (filter: unknown) => (await inbox()).listInbox(inboxDeps, filter),
+  inboxItem: async (rolloutId: unknown) => (await inbox()).inboxItem(inboxDeps, rolloutId),
+  inboxCheckReply: async (reply: unknown) => (await inbox()).checkReply(governance, reply),
+  inboxDecide: async (request: unknown) => (await inbox()).decide(inboxDeps, request),
+  inboxReviewer: async () => (await inbox()).getReviewer(db),
+  setInboxReviewer: async (name: unknown) => (await inbox()).setReviewer(db, name),
 };
 
 export type LabApi = typeof api;

@@ -271,6 +271,113 @@ export type CheckpointRow = {
   name?: string;
 };
 
+// ── Inbox (worker/lab/inbox.ts, web/pages/Inbox.tsx) ───────────────────────────────────────────────────
+
+/** Which items the Inbox lists: not decided yet, decided (here or by another reviewer), or every item. */
+export const InboxFilter = z.enum(['open', 'decided', 'all']);
+export type InboxFilter = z.infer<typeof InboxFilter>;
+
+/**
+ * Where an item stands: `open` (no decision), `waiting` (decided, the server has not ruled yet),
+ * `won` (the server counts this lab's decision), `lost` (another reviewer's decision came first),
+ * `settled` (the server ruled on decisions made elsewhere).
+ */
+export type InboxState = 'open' | 'waiting' | 'won' | 'lost' | 'settled';
+
+/** A feedback item as the Inbox list shows it; the text is the intake's redacted text. */
+export type InboxRow = {
+  rolloutId: string;
+  itemId: string;
+  text: string;
+  category: string | null;
+  sentiment: string;
+  sentimentScore: number;
+  boundaries: string[];
+  /** PII types the intake redacted (never the values). */
+  pii: string[];
+  /** The intake governance's decision on the feedback. */
+  intakeDecision: string;
+  /** Epoch seconds at the server. */
+  submittedAt: number;
+  source: string;
+  drafts: number;
+  state: InboxState;
+};
+
+export type InboxDraft = {
+  /** The reply index the agent gave it (what a decision's draftIndex names). */
+  index: number;
+  text: string;
+  /** Stored redacted because it leaked personal data or was blocked. */
+  redacted: boolean;
+  reward: number | null;
+  terms: Record<string, number>;
+  /** Rule ids and `pii` (shared/train/rl-data's violation kinds). */
+  violations: string[];
+  failedChecks: string[];
+  /** "check: detail"; [] when the reply leaked PII (they would quote it). */
+  findings: string[];
+  decision: string;
+};
+
+export type InboxDecisionView = {
+  id: string;
+  action: string;
+  reviewer: string;
+  decidedAt: number;
+  draftIndex: number | null;
+  reply: string | null;
+  diff: string | null;
+  reason: string | null;
+  findings: string[];
+  override: string | null;
+  /** Made in this lab. */
+  mine: boolean;
+};
+
+export type InboxOutcome = { winner: string; winnerReviewer: string | null; superseded: string[] };
+
+export type InboxDelivery = {
+  decision: string | null;
+  attempt: number;
+  status: string;
+  httpStatus: number | null;
+  error: string | null;
+  /** Epoch seconds of the next try (status `retrying`). */
+  nextAttemptAt: number | null;
+  /** Epoch seconds when the attempt was recorded. */
+  at: number | null;
+};
+
+export type InboxItem = InboxRow & {
+  /** Sorted by reward, best first. */
+  draftList: InboxDraft[];
+  policyId: string | null;
+  decisions: InboxDecisionView[];
+  outcome: InboxOutcome | null;
+  deliveries: InboxDelivery[];
+};
+
+/** A reviewer's action on an item, as the page asks for it; the worker fills in who, when and the diff. */
+export const DecideRequest = z.object({
+  rolloutId: z.string().min(1),
+  action: z.enum(['approve', 'edit', 'write', 'reject', 'spam']),
+  draftIndex: z.number().int().min(0).optional(),
+  reply: z.string().max(20_000).optional(),
+  reason: z.string().max(2000).optional(),
+  /** The reviewer's reason to send a reply despite governance findings (an explicit, logged override). */
+  override: z.string().max(2000).optional(),
+});
+export type DecideRequest = z.input<typeof DecideRequest>;
+
+/** Governance's findings on a reply about to be sent: "pii:EMAIL", "rule:inst_017". */
+export type ReplyCheck = { findings: string[]; decision: string };
+
+export type DecideResult =
+  | { status: 'decided'; decisionId: string }
+  /** The reply has findings and no override reason was given: nothing was written. */
+  | { status: 'refused'; findings: string[] };
+
 // ── Promotion (worker/lab/promote.ts, the Checkpoints page) ───────────────────────────────────────────
 
 /** "Promote to served": a checkpoint the server has; an override needs a reason (it is recorded). */
