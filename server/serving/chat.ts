@@ -354,13 +354,30 @@ export class ChatService {
       return { checkpointId: served.checkpointId, resourcesId: served.resourcesId };
     }
     if (CHECKPOINT_ID.test(model) && (await this.options.policies.has(model)))
-      return { checkpointId: model, resourcesId: null };
+      return { checkpointId: model, resourcesId: await this.resourcesNaming(model) };
     throw new ChatError(
       404,
       `The model '${model.slice(0, 200)}' does not exist: use '${SERVED_MODEL}' or the id of a checkpoint in this server's blob folder`,
       'model',
       'model_not_found',
     );
+  }
+
+  /**
+   * The newest resources update (of the last 100) whose `policy` is this checkpoint, so a rollout points
+   * at the bundle it ran with; null when none does (the store then records its latest, as AGL does).
+   */
+  private async resourcesNaming(checkpointId: string): Promise<string | null> {
+    const page = await this.options.store.queryResources({
+      sort_by: 'update_time',
+      sort_order: 'desc',
+      limit: 100,
+    });
+    const update = page.items.find(
+      (u) =>
+        u.resources.policy?.resource_type === 'policy' && u.resources.policy.checkpoint_id === checkpointId,
+    );
+    return update?.resources_id ?? null;
   }
 
   /** The models a client may name: `served`, the served checkpoint and the policies the store has published. */
