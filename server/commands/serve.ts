@@ -1,5 +1,5 @@
 import { serve } from '@hono/node-server';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,10 @@ import { ReviewService } from '../review/service';
 import type { WebhookConfig } from '../review/webhook';
 import { DirectoryBlobStorage } from '../checkpoints/directory';
 import { DEFAULT_GATE_SETTINGS, PromotionManager } from '../serving/promote';
+import { DEFAULT_DRAFT_GROUP, DEFAULT_DRAFT_MAX_TOKENS, FeedbackDrafter } from '../intake/drafter';
+import { DEFAULT_INTAKE_LIMITS, FeedbackIntake } from '../intake/intake';
+import { IntakeKeyError, parseIntakeFlags } from '../intake/keys';
+import { createGovernancePipeline } from '../../shared/governance';
 
 const HELP = `usage: edgelight serve [--port 8787] [--host 127.0.0.1] [--data DIR] [--token T] [options]
 
@@ -46,7 +50,17 @@ and the built web app.
   --webhook-max-attempts  tries per delivery before it is failed (default 12; backoff 1 s, 2 s, 4 s ... 1 h)
   --gate-items    held-out feedback items the promotion gate drafts for, per policy (default ${DEFAULT_GATE_SETTINGS.items})
   --gate-max-violation-rise  refuse a promotion whose violation rate rises by more than this share (default ${DEFAULT_GATE_SETTINGS.maxViolationRise})
-  --gate-max-reward-drop     refuse a promotion whose mean reward falls by more than this (default ${DEFAULT_GATE_SETTINGS.maxRewardDrop})`;
+  --gate-max-reward-drop     refuse a promotion whose mean reward falls by more than this (default ${DEFAULT_GATE_SETTINGS.maxRewardDrop})
+Public feedback intake (docs/intake.md): POST /v1/feedback and GET /widget.js exist only with a key.
+  --intake-key    NAME=KEY (or NAME=@FILE to read the key from a file), 16+ characters; repeatable.
+                  A publishable key a website posts feedback with instead of the token; it opens nothing else
+  --intake-origin NAME=ORIGIN[,ORIGIN]: browser origins that may post with key NAME (repeatable; none:
+                  server-side posts only)
+  --intake-rate   posts per second per client address and key (default ${DEFAULT_INTAKE_LIMITS.perSecond}); --intake-burst (default ${DEFAULT_INTAKE_LIMITS.burst})
+  --intake-backlog  items accepted but not yet drafted past which posts get 429 + Retry-After (default ${DEFAULT_INTAKE_LIMITS.maxBacklog})
+  --drafting      on (the served policy drafts replies for each item in the background; default) or off
+  --draft-group   replies drafted per item (default ${DEFAULT_DRAFT_GROUP})
+  --draft-max-tokens  longest drafted reply in tokens (default ${DEFAULT_DRAFT_MAX_TOKENS})`;
 
 const defaultWebRoot = fileURLToPath(new URL('../../dist/web', import.meta.url));
 
@@ -80,6 +94,14 @@ export async function run(argv: string[]): Promise<number> {
     'gate-items': { type: 'string', default: String(DEFAULT_GATE_SETTINGS.items) },
     'gate-max-violation-rise': { type: 'string', default: String(DEFAULT_GATE_SETTINGS.maxViolationRise) },
     'gate-max-reward-drop': { type: 'string', default: String(DEFAULT_GATE_SETTINGS.maxRewardDrop) },
+    'intake-key': { type: 'string', multiple: true },
+    'intake-origin': { type: 'string', multiple: true },
+    'intake-rate': { type: 'string', default: String(DEFAULT_INTAKE_LIMITS.perSecond) },
+    'intake-burst': { type: 'string', default: String(DEFAULT_INTAKE_LIMITS.burst) },
+    'intake-backlog': { type: 'string', default: String(DEFAULT_INTAKE_LIMITS.maxBacklog) },
+    drafting: { type: 'string', default: 'on' },
+    'draft-group': { type: 'string', default: String(DEFAULT_DRAFT_GROUP) },
+    'draft-max-tokens': { type: 'string', default: String(DEFAULT_DRAFT_MAX_TOKENS) },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -135,6 +157,8 @@ export async function run(argv: string[]): Promise<number> {
       `--webhook-max-attempts must be a positive integer, got '${values['webhook-max-attempts']}'`,
     );
 
+  const intakeFlags = intakeFromFlags(values);
+
   const dataDir = resolve(values.data);
   const layout = dataLayout(dataDir);
   let store: ReturnType<typeof openSqliteStore>;
@@ -176,7 +200,34 @@ export async function run(argv: string[]): Promise<number> {
   // A fresh server promotes the starter policy, so `model: "served"` always resolves.
   const serving = await openChatServing(store, layout.blobs, (message) => console.error(message));
 
+  // The public intake, drafting with the policy the chat routes serve (one loaded copy, one queue).
+  let drafter: FeedbackDrafter | null = null;
+  let intake: FeedbackIntake | undefined;
+  if (intakeFlags) {
+    const governance = createGovernancePipeline();
+    const checkpoints = new DirectoryBlobStorage(layout.blobs);
+    if (intakeFlags.drafting)
+      drafter = new FeedbackDrafter({
+        store,
+        checkpoints,
+        governance,
+        policies: serving.policies,
+        group: intakeFlags.group,
+        maxTokens: intakeFlags.maxTokens,
+        log: (message) => console.error(message),
+      });
+    intake = await FeedbackIntake.open({
+      store,
+      checkpoints,
+      governance,
+      drafter,
+      keys: intakeFlags.keys,
+      limits: intakeFlags.limits,
+    });
+  }
+
   const app = createApp({
+    intake,
     token,
     corsOrigins,
     allowedHosts,
@@ -216,11 +267,17 @@ export async function run(argv: string[]): Promise<number> {
   }
   // Decisions are ruled on and replies delivered in the background from here until shutdown.
   review.start();
+  // Items a previous run accepted and did not draft are drafted first.
+  if (drafter)
+    void drafter
+      .resume()
+      .then((n) => n > 0 && console.error(`edgelight serve: drafting ${n} feedback item(s) left undrafted`));
   await new Promise<void>((resolveStop) => {
     const stop = () =>
       server.close(() => {
         void jobs
           .stopAll()
+          .then(() => drafter?.stop())
           .then(() => review.stop())
           .then(() => store.close())
           .then(() => resolveStop());
@@ -229,6 +286,51 @@ export async function run(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   return 0;
+}
+
+/** The intake's keys, limits and drafting settings from the flags; null without an --intake-key. */
+function intakeFromFlags(values: {
+  'intake-key'?: string[];
+  'intake-origin'?: string[];
+  'intake-rate': string;
+  'intake-burst': string;
+  'intake-backlog': string;
+  drafting: string;
+  'draft-group': string;
+  'draft-max-tokens': string;
+}) {
+  const keyFlags = values['intake-key'] ?? [];
+  const originFlags = values['intake-origin'] ?? [];
+  if (keyFlags.length === 0) {
+    if (originFlags.length > 0) throw new CliUsageError('--intake-origin needs an --intake-key');
+    return null;
+  }
+  let keys: ReturnType<typeof parseIntakeFlags>;
+  try {
+    keys = parseIntakeFlags(keyFlags, originFlags, (path) => readFileSync(path, 'utf8'));
+  } catch (error) {
+    if (error instanceof IntakeKeyError) throw new CliUsageError(error.message);
+    throw error;
+  }
+  if (values.drafting !== 'on' && values.drafting !== 'off')
+    throw new CliUsageError(`--drafting must be on or off, got '${values.drafting}'`);
+  const integerFlag = (flag: keyof typeof values) => {
+    const n = positiveNumber(flag, values[flag] as string);
+    if (!Number.isInteger(n))
+      throw new CliUsageError(`--${flag} must be a positive integer, got '${values[flag]}'`);
+    return n;
+  };
+  return {
+    keys,
+    drafting: values.drafting === 'on',
+    group: integerFlag('draft-group'),
+    maxTokens: integerFlag('draft-max-tokens'),
+    limits: {
+      perSecond: positiveNumber('intake-rate', values['intake-rate']),
+      burst: integerFlag('intake-burst'),
+      maxBacklog: integerFlag('intake-backlog'),
+    },
+  };
 }
 
 /** The webhook from --webhook-url and its secret; a URL without a secret is refused (bodies are signed). */
