@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../server/app';
 import { BlobStore } from '../../server/blobs/blob-store';
 import { SqliteLightningStore } from '../../server/store/sqlite';
+import { ReviewService } from '../../server/review/service';
 import { createRng } from '../../shared/random';
 
 // A bounded, seeded fuzz run over every route the app registers (issue 19): malformed, oversized,
@@ -20,6 +21,7 @@ const TOKEN = 'fuzz-token-123';
 describe('fuzzing every route', () => {
   let dir: string;
   let store: SqliteLightningStore;
+  let review: ReviewService;
   let app: ReturnType<typeof createApp>;
   let known: { rollout: string; attempt: string };
 
@@ -28,7 +30,10 @@ describe('fuzzing every route', () => {
     store = new SqliteLightningStore({ path: join(dir, 'store.sqlite') });
     const blobs = new BlobStore(join(dir, 'blobs'), 4096);
     await blobs.init();
+    // The review routes (/v1/items, /v1/replies/export), without a webhook or the background loop.
+    review = new ReviewService({ store, path: join(dir, 'review.sqlite') });
     app = createApp({
+      review,
       store,
       sync: store,
       blobs,
@@ -42,6 +47,7 @@ describe('fuzzing every route', () => {
     known = { rollout: started.rollout_id, attempt: started.attempt.attempt_id };
   });
   afterAll(async () => {
+    await review.stop();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
