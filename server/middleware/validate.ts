@@ -9,7 +9,7 @@ export const MAX_JSON_DEPTH = 100;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** `application/json`, with parameters (`; charset=utf-8`), or a `+json` type. */
-function isJsonType(contentType: string): boolean {
+export function isJsonType(contentType: string): boolean {
   const type = contentType.split(';')[0].trim().toLowerCase();
   return type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type);
 }
@@ -19,7 +19,7 @@ function isJsonType(contentType: string): boolean {
  * so a value nested a million deep is measured, not a stack overflow). A walk over the parsed nodes
  * costs a quarter of a character scan of the text (0.36 against 1.0–1.7 ms for a 319 KB span batch).
  */
-function depthOf(value: unknown, limit: number): number {
+export function depthOf(value: unknown, limit: number): number {
   const values: unknown[] = [value];
   const depths: number[] = [1];
   let deepest = 0;

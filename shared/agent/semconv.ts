@@ -34,6 +34,18 @@ export const ATTR = {
   responseLogprobs: 'edgelight.response_logprobs',
 } as const;
 
+/**
+ * Resource attributes (`LightningResourceAttributes`) that say which rollout and attempt a span
+ * exported over OTLP belongs to; a span attribute of the same name overrides the resource's.
+ */
+export const RESOURCE_ATTR = {
+  rolloutId: 'agentlightning.rollout_id',
+  attemptId: 'agentlightning.attempt_id',
+  /** A decimal integer; without it the store issues the next sequence id. */
+  spanSequenceId: 'agentlightning.span_sequence_id',
+  tracerName: 'agentlightning.tracer.name',
+} as const;
+
 /** A reward: a number, or a primary value with named terms (`{ primary, length, tone, ... }`). */
 export type RewardValue = number | ({ primary: number } & Record<string, number>);
 
