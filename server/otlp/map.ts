@@ -70,7 +70,7 @@ export async function mapTraces(request: OtlpTraceRequest, store: SpanLookup): P
     };
     for (const scopeSpans of resourceSpans.scopeSpans) {
       for (const span of scopeSpans.spans) {
-        const pick = (key: string) => (key in span.attributes ? span.attributes[key] : resourceAttrs[key]);
+        const pick = (key: string) => span.attributes[key] ?? resourceAttrs[key];
         const rolloutId = idText(pick(RESOURCE_ATTR.rolloutId));
         if (rolloutId === null) {
           reject(`no ${RESOURCE_ATTR.rolloutId} resource attribute`);
