@@ -13,6 +13,7 @@ import {
   readDecision,
   ReviewDecision,
 } from '../../shared/review/contract';
+import { replyFindings } from '../../shared/review/findings';
 import { newSpanId, newTraceId } from '../../shared/store/ids';
 import type { LightningStore } from '../../shared/store/store';
 import type { RolloutWithAttempt, Span } from '../../shared/store/types';
@@ -250,12 +251,7 @@ export async function checkReply(
 ): Promise<ReplyCheck> {
   if (typeof reply !== 'string') throw new Error('reply must be a string');
   const verdict = (await governance()).govern(reply, 'response');
-  const findings = [
-    ...new Set([
-      ...verdict.pii.map((p) => `pii:${p.type}`),
-      ...verdict.violations.map((v) => `rule:${v.rule}`),
-    ]),
-  ];
+  const findings = replyFindings(verdict);
   return { findings, decision: verdict.decision };
 }
 
