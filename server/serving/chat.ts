@@ -26,7 +26,7 @@ import { createGovernancePipeline } from '../../shared/governance';
 import { loadNameData } from '../../shared/governance/pii/names';
 import type { GovernancePipeline, Verdict } from '../../shared/governance/types';
 import { type BlobStorage, CHECKPOINT_ID } from '../../shared/policy/checkpoint';
-import { type GeneratedSequence, generate } from '../../shared/policy/sampling';
+import type { GeneratedSequence } from '../../shared/policy/sampling';
 import {
   DEFAULT_MAX_NEW_TOKENS,
   decodeReply,
@@ -38,7 +38,8 @@ import type { LightningStore } from '../../shared/store/store';
 import type { Attributes, SpanInput } from '../../shared/store/types';
 import { StoreId } from '../../shared/store/types';
 import { DirectoryBlobStorage } from '../checkpoints/directory';
-import { type LoadedPolicy, PolicyCache } from './policy-cache';
+import { GenerationBatcher } from './generation-batch';
+import { PolicyCache } from './policy-cache';
 import { ensureServed } from './served';
 
 /** The rollout input kind of a recorded chat completion. */
@@ -333,7 +334,12 @@ export class ChatService {
   /** Reward writes per rollout, one at a time, so "already rewarded" is decided without a race. */
   private readonly rewardLocks = new Map<string, Promise<unknown>>();
 
-  constructor(readonly options: ChatServingOptions) {}
+  /** Requests waiting for one policy are sampled together (generation-batch.ts). */
+  private readonly batcher: GenerationBatcher;
+
+  constructor(readonly options: ChatServingOptions) {
+    this.batcher = new GenerationBatcher(options.policies);
+  }
 
   private now(): number {
     return this.options.now ? this.options.now() : Date.now() / 1000;
@@ -476,36 +482,31 @@ export class ChatService {
       await listener.onStart?.({ id, model: model.checkpointId, created });
       const trackers = Array.from({ length: n }, () => new ChoiceTracker(run.tokenizer, stops));
       const perStep = !!listener.onDelta || stops.length > 0 || withLogprobs;
-      const rows = await this.options.policies.use(model.checkpointId, (loaded: LoadedPolicy) =>
-        generate(
-          loaded.policy,
-          [promptIds],
-          {
-            maxNewTokens,
-            samplesPerPrompt: n,
-            temperature,
-            topP,
-            stopTokens: [loaded.tokenizer.eosId],
-            promptSeeds: [seed],
-          },
-          perStep
-            ? async ({ rows: current, logits }) => {
-                const vocab = loaded.policy.config.vocabSize;
-                for (const [b, row] of current.entries()) {
-                  const tracker = trackers[b];
-                  if (tracker.stopped || row.tokens.length === tracker.kept) continue;
-                  const top =
-                    topK > 0 ? topLogprobsOf(logits, b * vocab, vocab, topK, loaded.tokenizer) : null;
-                  const delta = tracker.advance(row, top, withLogprobs);
-                  if (listener.onDelta && (delta || tracker.hasPendingLogprobs))
-                    await listener.onDelta(b, delta, withLogprobs ? tracker.takeLogprobs() : null);
-                }
-                // Let the socket write what was just queued before the next step's tfjs work.
-                if (listener.onDelta) await new Promise((resolve) => setImmediate(resolve));
+      const rows = await this.batcher.generate(model.checkpointId, {
+        promptIds,
+        seed,
+        n,
+        maxNewTokens,
+        temperature,
+        topP,
+        onStep: perStep
+          ? async ({ rows: current, logits, firstRow, vocab, loaded }) => {
+              for (const [b, row] of current.entries()) {
+                const tracker = trackers[b];
+                if (tracker.stopped || row.tokens.length === tracker.kept) continue;
+                const top =
+                  topK > 0
+                    ? topLogprobsOf(logits, (firstRow + b) * vocab, vocab, topK, loaded.tokenizer)
+                    : null;
+                const delta = tracker.advance(row, top, withLogprobs);
+                if (listener.onDelta && (delta || tracker.hasPendingLogprobs))
+                  await listener.onDelta(b, delta, withLogprobs ? tracker.takeLogprobs() : null);
               }
-            : undefined,
-        ),
-      );
+              // Let the socket write what was just queued before the next step's tfjs work.
+              if (listener.onDelta) await new Promise((resolve) => setImmediate(resolve));
+            }
+          : undefined,
+      });
 
       const choices: ChatChoice[] = [];
       const spans: SpanInput[] = [];

@@ -272,7 +272,7 @@ describe('/v1/chat/completions (openai client, real server)', () => {
     );
   });
 
-  it('serves 4 concurrent clients (one policy queue) and lists the models', async () => {
+  it('serves 4 concurrent clients (one queue per policy, waiting requests batched) and lists the models', async () => {
     const results = await Promise.all(
       [1, 2, 3, 4].map((seed) =>
         client.chat.completions.create({
@@ -284,6 +284,12 @@ describe('/v1/chat/completions (openai client, real server)', () => {
       ),
     );
     expect(new Set(results.map((r) => r.id)).size).toBe(4);
+    // Requests that waited for one policy were sampled in one batch; each recorded its own reply.
+    for (const result of results) {
+      const [span] = await replySpans(rolloutIdOf(result.id));
+      expect(span.attributes[REPLY_ATTR.text]).toBe(result.choices[0].message.content);
+      expect((span.attributes[ATTR.responseTokenIds] as number[]).length).toBe(result.usage!.completion_tokens);
+    }
     const models = (await client.models.list()).data.map((m) => m.id);
     expect(models).toContain('served');
     expect(models).toContain(servedId);
