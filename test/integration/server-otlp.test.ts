@@ -61,6 +61,50 @@ function seconds([s, ns]: [number, number]): number {
   return s + ns / 1e9;
 }
 
+// Written byte by byte: an SDK will not build it, and protobufjs's own encoder would recurse as deep.
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n > 127) {
+    out.push((n & 127) | 128);
+    n >>>= 7;
+  }
+  out.push(n);
+  return out;
+}
+/** ExportTraceServiceRequest whose one resource attribute nests `depth` kvlists. */
+function deeplyNestedProtobuf(depth: number): Uint8Array {
+  // Inside-out lengths: AnyValue(level) = [0x32 len(KVL)] KVL; KVL = [0x0a len(KV)] KV; KV = 0x0a 01 'k' 0x12 len(AnyValue(level-1)) AnyValue(level-1)
+  const leaf = [0x0a, 1, 0x61]; // AnyValue{string_value: "a"}
+  const anyLen: number[] = [leaf.length];
+  const kvLen: number[] = [0];
+  const kvlLen: number[] = [0];
+  for (let i = 1; i <= depth; i++) {
+    kvLen[i] = 3 + 1 + varint(anyLen[i - 1]).length + anyLen[i - 1];
+    kvlLen[i] = 1 + varint(kvLen[i]).length + kvLen[i];
+    anyLen[i] = 1 + varint(kvlLen[i]).length + kvlLen[i];
+  }
+  const bytes: number[] = [];
+  for (let i = depth; i >= 1; i--) {
+    bytes.push(
+      0x32,
+      ...varint(kvlLen[i]),
+      0x0a,
+      ...varint(kvLen[i]),
+      0x0a,
+      1,
+      0x6b,
+      0x12,
+      ...varint(anyLen[i - 1]),
+    );
+  }
+  bytes.push(...leaf);
+  // KeyValue{key:"deep", value: AnyValue(depth)} in Resource.attributes(1) in ResourceSpans.resource(1) in request.resource_spans(1)
+  const kv = [0x0a, 4, ...Buffer.from('deep'), 0x12, ...varint(anyLen[depth]), ...bytes];
+  const resource = [0x0a, ...varint(kv.length), ...kv];
+  const rs = [0x0a, ...varint(resource.length), ...resource];
+  return new Uint8Array([0x0a, ...varint(rs.length), ...rs]);
+}
+
 describe('POST /v1/traces', () => {
   let dir: string;
   let store: LightningStore;
@@ -365,6 +409,11 @@ describe('POST /v1/traces', () => {
         resourceSpans: [{ scopeSpans: [{ spans: [{ attributes: [{ key: 'deep', value }] }] }] }],
       });
       const res = await post(body, { 'content-type': CONTENT_TYPE.json });
+      expect(res.status).toBe(400);
+    });
+
+    it.each([30, 100_000])('a protobuf body nesting %i kvlists → 400', async (depth) => {
+      const res = await post(deeplyNestedProtobuf(depth), { 'content-type': CONTENT_TYPE.protobuf });
       expect(res.status).toBe(400);
     });
 
