@@ -11,7 +11,7 @@ import type { DraftedReply, DraftOptions, ReplyPolicy } from '../agent/policy';
 import type { PromptFormat } from '../agent/prompt';
 import { deriveSeed } from '../random';
 import type { Policy } from './model';
-import { generate } from './sampling';
+import { generate, type StepListener } from './sampling';
 import { DEFAULT_MAX_NEW_TOKENS, decodeReply, encodePrompt, promptBudget } from './sequence';
 import type { PolicyTokenizer } from './tokenizer';
 
@@ -28,6 +28,11 @@ export interface TransformerReplyPolicyOptions {
   coalesceMs?: number;
   /** Sample at once when this many prompts are waiting. */
   maxPrompts?: number;
+  /**
+   * Awaited after every decoding step. A server passes one that yields to the event loop, so HTTP
+   * requests are answered between tokens instead of after the whole draft (wasm ops are synchronous).
+   */
+  onStep?: StepListener;
 }
 
 interface PendingDraft {
@@ -110,19 +115,24 @@ export class TransformerReplyPolicy implements ReplyPolicy {
       );
     const prompts = order.flatMap(({ call }) => call.prompts);
     const promptIds = prompts.map((p) => encodePrompt(tokenizer, p, budget));
-    const sequences = await generate(policy, promptIds, {
-      maxNewTokens,
-      samplesPerPrompt: calls[0].group,
-      temperature: first.temperature ?? this.options.temperature ?? 1,
-      topK: this.options.topK ?? 0,
-      topP: this.options.topP ?? 1,
-      stopTokens: [tokenizer.eosId],
-      // Each prompt samples from its own stream (its call's seed and its place in the call), so a
-      // reply does not depend on which other calls this batch happened to gather.
-      promptSeeds: order.flatMap(({ call }) =>
-        call.prompts.map((_, j) => deriveSeed(call.options.seed ?? 0, `prompt:${j}`)),
-      ),
-    });
+    const sequences = await generate(
+      policy,
+      promptIds,
+      {
+        maxNewTokens,
+        samplesPerPrompt: calls[0].group,
+        temperature: first.temperature ?? this.options.temperature ?? 1,
+        topK: this.options.topK ?? 0,
+        topP: this.options.topP ?? 1,
+        stopTokens: [tokenizer.eosId],
+        // Each prompt samples from its own stream (its call's seed and its place in the call), so a
+        // reply does not depend on which other calls this batch happened to gather.
+        promptSeeds: order.flatMap(({ call }) =>
+          call.prompts.map((_, j) => deriveSeed(call.options.seed ?? 0, `prompt:${j}`)),
+        ),
+      },
+      this.options.onStep,
+    );
     const perPrompt: DraftedReply[][] = promptIds.map(() => []);
     for (const s of sequences) {
       perPrompt[s.promptIndex][s.sample] = {
