@@ -94,11 +94,15 @@ export class ReviewResolver {
     return this.db.prepare('SELECT seq FROM feed_cursor WHERE id = 1').pluck().get() as number;
   }
 
-  /** Reads the change feed to its end, ruling on every item that got a decision. One pass at a time. */
-  catchUp(): Promise<number> {
+  /**
+   * Reads the change feed to its end, ruling on every item that got a decision. One pass at a time;
+   * an aborted `signal` stops it between pages (shutdown during the first read of a large store).
+   */
+  catchUp(signal?: AbortSignal): Promise<number> {
     return this.mutex.run(async () => {
       let decisions = 0;
       for (;;) {
+        if (signal?.aborted) return decisions;
         const page = await this.store.changesSince(this.cursor(), this.options.pageSize ?? 500);
         decisions += await this.readPage(page);
         this.db.prepare('UPDATE feed_cursor SET seq = ? WHERE id = 1').run(page.next);

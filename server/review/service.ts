@@ -37,7 +37,7 @@ export class ReviewService {
   private running: Promise<void> | null = null;
   private again = false;
   private started = false;
-  private stopped = false;
+  private isStopped = false;
   private readonly abort = new AbortController();
 
   constructor(options: ReviewServiceOptions) {
@@ -64,16 +64,21 @@ export class ReviewService {
     return this.governancePipeline;
   }
 
+  /** True once stop() was called: the review database is closed or closing. */
+  get stopped(): boolean {
+    return this.isStopped;
+  }
+
   /** Starts the background loop (a first pass right away). */
   start(): void {
-    if (this.started || this.stopped) return;
+    if (this.started || this.isStopped) return;
     this.started = true;
     this.wake();
   }
 
   /** Runs a pass soon (after a sync push or a decision); a pass in progress is followed by another. */
   wake(): void {
-    if (!this.started || this.stopped) return;
+    if (!this.started || this.isStopped) return;
     if (this.running) {
       this.again = true;
       return;
@@ -82,7 +87,7 @@ export class ReviewService {
     this.timer = null;
     this.running = this.pass().finally(() => {
       this.running = null;
-      if (this.stopped) return;
+      if (this.isStopped) return;
       if (this.again) {
         this.again = false;
         this.wake();
@@ -97,10 +102,10 @@ export class ReviewService {
 
   private async pass(): Promise<void> {
     try {
-      await this.resolver.catchUp();
-      if (this.webhook && !this.stopped) await this.outbox.deliverDue(this.webhook, this.abort.signal);
+      await this.resolver.catchUp(this.abort.signal);
+      if (this.webhook && !this.isStopped) await this.outbox.deliverDue(this.webhook, this.abort.signal);
     } catch (error) {
-      if (!this.stopped) this.log(`review: pass failed: ${(error as Error).message}`);
+      if (!this.isStopped) this.log(`review: pass failed: ${(error as Error).message}`);
     }
   }
 
@@ -116,8 +121,8 @@ export class ReviewService {
 
   /** Ends the loop and closes the review database; the store is the caller's to close, after this. */
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (this.isStopped) return;
+    this.isStopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.abort.abort();

@@ -2,7 +2,7 @@
 // decide one, export the decided ones. The lab's Inbox does the same through sync; both write the same
 // decision span and the same resolver rules on it (server/review/resolver.ts).
 import { randomUUID } from 'node:crypto';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { extractReplySamples } from '../../shared/agent/samples';
 import {
@@ -125,6 +125,13 @@ function decisionAnswer(service: ReviewService, row: DecisionRow) {
 
 export function reviewRoutes(store: LightningStore, service: ReviewService) {
   const app = new Hono();
+  // A request that arrives while the server shuts down gets a 503, not a closed database's 500.
+  // (Only on these paths: this group is mounted at /v1 beside others.)
+  const open: MiddlewareHandler = async (_c, next) => {
+    if (service.stopped) throw new ApiError(503, 'unavailable', 'the review loop is shutting down');
+    await next();
+  };
+  for (const path of ['/items', '/items/*', '/replies/*']) app.use(path, open);
 
   app.get('/items', async (c) => {
     const query = readQuery(c, ItemsQuery);

@@ -668,3 +668,19 @@ describe('webhook signatures and backoff', () => {
     expect(backoffMs(1, policy, () => 0.999)).toBeCloseTo(1499, 0);
   });
 });
+
+describe('review routes during shutdown', () => {
+  it('answer 503 once the loop is stopped, and leave the other /v1 routes alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgelight-review-stop-'));
+    const store = new SqliteLightningStore({ path: join(dir, 'store.sqlite') });
+    const service = new ReviewService({ store, path: join(dir, 'review.sqlite'), governance });
+    const app = createApp({ store, sync: store, review: service });
+    expect((await app.request('/v1/items')).status).toBe(200);
+    await service.stop();
+    expect((await app.request('/v1/items')).status).toBe(503);
+    expect((await app.request('/v1/replies/export')).status).toBe(503);
+    expect((await app.request('/v1/sync/pull?after=0')).status).toBe(200);
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
