@@ -47,7 +47,7 @@ and the built web app.
   --web           built web app folder (default dist/web of this package)
   --webhook-url   where approved replies are POSTed (HMAC-signed JSON; docs/review.md); needs a secret
   --webhook-secret  the webhook's signing secret, 16+ characters (or EDGELIGHT_WEBHOOK_SECRET)
-  --webhook-max-attempts  tries per delivery before it is failed (default 12; backoff 1 s, 2 s, 4 s ... 1 h)
+  --webhook-max-attempts  tries per delivery before it is failed (default 12; waits double from 1 s, jittered, at most 1 h)
   --gate-items    held-out feedback items the promotion gate drafts for, per policy (default ${DEFAULT_GATE_SETTINGS.items})
   --gate-max-violation-rise  refuse a promotion whose violation rate rises by more than this share (default ${DEFAULT_GATE_SETTINGS.maxViolationRise})
   --gate-max-reward-drop     refuse a promotion whose mean reward falls by more than this (default ${DEFAULT_GATE_SETTINGS.maxRewardDrop})
