@@ -30,7 +30,8 @@ import { createGovernancePipeline } from '../../shared/governance';
 
 const HELP = `usage: edgelight serve [--port 8787] [--host 127.0.0.1] [--data DIR] [--token T] [options]
 
-Serves the edgelight API (Agent Lightning v0.3 store under /v1/agl, sync, blobs, training jobs)
+Serves the edgelight API (Agent Lightning v0.3 store under /v1/agl, sync, blobs, training jobs,
+the served policy over OpenAI's API at /v1/chat/completions: docs/serving.md)
 and the built web app.
   --port          TCP port (0 picks a free one; default 8787)
   --host          interface to bind (default 127.0.0.1); a non-loopback host needs a token

@@ -724,5 +724,8 @@ export async function openChatServing(
   log(
     `edgelight serve: model 'served' is checkpoint ${served.checkpointId} (${source}); POST /v1/chat/completions`,
   );
-  return { store, blobs, policies: new PolicyCache({ blobs }) };
+  const policies = new PolicyCache({ blobs });
+  // Loaded in the background, so the first client does not wait for the backend and the weights.
+  policies.get(served.checkpointId).catch((error: Error) => log(`edgelight serve: ${error.message}`));
+  return { store, blobs, policies };
 }
