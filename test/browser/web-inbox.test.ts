@@ -1,5 +1,7 @@
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGovernancePipeline } from '../../shared/governance/index';
@@ -14,7 +16,7 @@ import {
 } from '../../shared/review/contract';
 import { HttpLightningStore } from '../../shared/store/http';
 import type { AttemptedRollout, Span } from '../../shared/store/types';
-import { type AppServer, ensureWebBuilt, startAppServer } from '../e2e/app-server';
+import { type AppServer, ensureWebBuilt, repoRoot, startAppServer } from '../e2e/app-server';
 import { seedFeedbackItem } from '../helpers/feedback-items';
 import { launchChromium } from '../helpers/browser';
 
@@ -75,6 +77,12 @@ describe('web: Inbox page', () => {
     if (await page.getByTestId('inbox-error').count())
       throw new Error(String(await page.getByTestId('inbox-error').textContent()));
   }
+
+  /** Screenshots of the page for people (test-artifacts/, not checked). */
+  const shot = async (name: string) => {
+    mkdirSync(join(repoRoot, 'test-artifacts'), { recursive: true });
+    await page.screenshot({ path: join(repoRoot, 'test-artifacts', `inbox-${name}.png`), fullPage: true });
+  };
 
   const listTexts = () => page.getByTestId('inbox-item-text').allTextContents();
   const selectedText = () => page.getByTestId('inbox-detail-text').textContent();
@@ -184,6 +192,7 @@ describe('web: Inbox page', () => {
     expect(await drafts.nth(0).getByTestId('inbox-draft-text').textContent()).toBe(GOOD);
     expect(await drafts.nth(1).getByTestId('failed-checks').textContent()).toContain('stutter');
     expect(await drafts.nth(0).getByTestId('reward-bars').count()).toBe(1);
+    await shot('1-open');
     // j / k move through the list.
     await page.getByRole('listbox', { name: 'Feedback items' }).focus();
     await page.keyboard.press('j');
@@ -230,6 +239,7 @@ describe('web: Inbox page', () => {
     await page.getByLabel('Send anyway (override, logged with the decision)').check();
     await page.keyboard.press('Control+Enter');
     expect(await page.getByTestId('inbox-error').textContent()).toMatch(/needs a reason/);
+    await shot('2-override');
     await page.getByLabel('Override reason').fill('the visitor asked to be written to at this address');
     await page.keyboard.press('Control+Enter');
     await expect.poll(() => page.getByTestId('inbox-item').count(), { timeout: 30_000 }).toBe(2);
@@ -349,6 +359,7 @@ describe('web: Inbox page', () => {
     const second = await log.nth(1).locator('td').allTextContents();
     expect(second.slice(0, 3)).toEqual(['2', 'delivered', '200']);
     expect(await page.getByTestId('inbox-decision-diff').textContent()).toContain('+ Best wishes');
+    await shot('3-delivered');
     expect(received.filter((id) => id === 'fb-approve')).toEqual([]);
     expect(errors).toEqual([]);
   });

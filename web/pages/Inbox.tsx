@@ -57,8 +57,8 @@ const KEYS: Array<[string, string]> = [
 const STATE_LABELS: Record<InboxState, string> = {
   open: 'open',
   waiting: 'waiting for the server',
-  won: 'sent',
-  lost: 'not sent',
+  won: 'your decision counts',
+  lost: 'another reviewer first',
   settled: 'decided elsewhere',
 };
 
@@ -459,6 +459,7 @@ function ItemList(props: {
             <span class="badge soft">{r.sentiment}</span>
             <span class="muted" data-testid="inbox-item-status">
               {STATE_LABELS[r.state]}
+              {r.delivery ? ` · ${r.delivery}` : ''}
             </span>
           </div>
           <div data-testid="inbox-item-text">{r.text.length > 160 ? `${r.text.slice(0, 160)}…` : r.text}</div>
@@ -521,7 +522,11 @@ function ItemDetail(props: {
       {props.composer}
       <h2>Drafts ({it.draftList.length})</h2>
       {it.draftList.length === 0 && <p class="muted">No drafts yet for this item.</p>}
-      <ol data-testid="inbox-drafts" aria-label="Drafts, best reward first" style={{ paddingLeft: '1.5rem' }}>
+      <ol
+        data-testid="inbox-drafts"
+        aria-label="Drafts, best reward first"
+        style={{ listStyle: 'none', paddingLeft: 0 }}
+      >
         {it.draftList.map((d, at) => (
           <DraftView
             key={d.index}
@@ -568,7 +573,9 @@ function DraftView(props: { draft: InboxDraft; at: number; picked: boolean; onPi
         )}
         {d.redacted && <span class="badge soft">stored redacted</span>}
       </div>
-      <p data-testid="inbox-draft-text">{d.text || <span class="muted">(empty reply)</span>}</p>
+      <p data-testid="inbox-draft-text" style={{ whiteSpace: 'pre-wrap' }}>
+        {d.text || <span class="muted">(empty reply)</span>}
+      </p>
       <FailedChecks failedChecks={d.failedChecks} findings={d.findings} />
       {Object.keys(d.terms).length > 0 && <RewardBars terms={d.terms} />}
     </li>
@@ -605,7 +612,11 @@ function ComposerForm(props: {
       }}
     >
       <strong>{ACTION_TITLES[c.action]}</strong>
-      {c.action === 'approve' && props.draft && <p data-testid="inbox-composer-reply">{props.draft.text}</p>}
+      {c.action === 'approve' && props.draft && (
+        <p data-testid="inbox-composer-reply" style={{ whiteSpace: 'pre-wrap' }}>
+          {props.draft.text}
+        </p>
+      )}
       {(c.action === 'edit' || c.action === 'write') && (
         <label class="stack">
           Reply
@@ -679,7 +690,7 @@ function DecisionPanel({ item }: { item: InboxItem }) {
           Decided: waiting for the server.
         </p>
       )}
-      {item.state === 'won' && <p data-testid="inbox-won">Sent: the server counts your decision.</p>}
+      {item.state === 'won' && <p data-testid="inbox-won">The server counts your decision.</p>}
       {item.state === 'lost' && (
         <p data-testid="inbox-lost" class="error">
           {winnerName} decided first; your decision was not sent.
@@ -705,7 +716,11 @@ function DecisionView({ decision: d, counts }: { decision: InboxDecisionView; co
         </span>
         {counts !== null && <span class="muted">{counts ? 'counts' : 'superseded'}</span>}
       </p>
-      {d.reply && <p data-testid="inbox-decision-reply">{d.reply}</p>}
+      {d.reply && (
+        <p data-testid="inbox-decision-reply" style={{ whiteSpace: 'pre-wrap' }}>
+          {d.reply}
+        </p>
+      )}
       {d.diff && (
         <pre
           data-testid="inbox-decision-diff"

@@ -159,6 +159,7 @@ function rowOf(
     source: item.metadata.source,
     drafts: spans.filter((s) => s.attempt_id === latest && isReplySpan(s)).length,
     state: stateOf(decisions, outcome),
+    delivery: readDeliveries(spans).at(-1)?.status ?? null,
     decisions,
     outcome,
   };

@@ -302,6 +302,8 @@ export type InboxRow = {
   source: string;
   drafts: number;
   state: InboxState;
+  /** The status of the latest delivery attempt (`delivered`, `retrying`, `failed`), null before any. */
+  delivery: string | null;
 };
 
 export type InboxDraft = {
