@@ -684,3 +684,43 @@ describe('review routes during shutdown', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('a sync push wakes the loop', () => {
+  it('delivers a pushed decision long before the next poll', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgelight-review-wake-'));
+    const store = new SqliteLightningStore({ path: join(dir, 'store.sqlite') });
+    const receiver = await new Receiver().start();
+    const service = new ReviewService({
+      store,
+      path: join(dir, 'review.sqlite'),
+      webhook: { url: receiver.url, secret: SECRET },
+      pollMs: 60_000,
+      governance,
+    });
+    service.start();
+    const server = await listen(createApp({ store, sync: store, review: service }));
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // the first pass is over; the next poll is a minute away
+      const item = await draftedItem(store);
+      const started = Date.now();
+      const res = await fetch(`${server.url}/v1/sync/push`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          client_id: 'lab',
+          batch_id: 'b1',
+          records: { spans: [decisionSpan(item, decision())] },
+        }),
+      });
+      expect(res.status).toBe(200);
+      await until('delivery', () => receiver.received.length === 1, 5000);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await server.close();
+      await service.stop();
+      await store.close();
+      await receiver.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
