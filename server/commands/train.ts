@@ -13,9 +13,16 @@ import {
 import type { StepRecord } from '../../shared/train/session';
 import { TrainSetupError } from '../../shared/train/session';
 import { HttpLightningStore } from '../../shared/store/http';
+import type { LightningStore } from '../../shared/store/store';
+import { type BlobStorage, CHECKPOINT_ID, loadCheckpoint } from '../../shared/policy/checkpoint';
+import { readServedRemote } from '../../shared/sync/promotion';
 import { HttpBlobStorage } from '../../shared/sync/remote';
+import { DirectoryBlobStorage } from '../checkpoints/directory';
 import { createNodeFetch } from '../node-fetch';
-import { folderCheckpoints, trainInFolder } from '../train/run-folder';
+import { readServed } from '../serving/served';
+import { openSqliteStore } from '../store/sqlite';
+import { type CheckpointFinder, folderCheckpoints, trainInFolder } from '../train/run-folder';
+import { dataLayout } from './data-dir';
 import { CliUsageError, parseCommandArgs, readFlagFile } from './args';
 import { formatDuration } from './progress';
 
@@ -35,6 +42,10 @@ const PLACES = {
     help: "grpo / rloo: use an edgelight server's store and blob folder (e.g. http://127.0.0.1:8787), so rollouts, spans and every published policy version land there",
   },
   token: { type: 'string', help: 'bearer token for --server (default: EDGELIGHT_TOKEN)' },
+  'server-data': {
+    type: 'string',
+    help: "grpo / rloo: a server's data folder (serve --data DIR) used in place, its store.sqlite and blobs/, instead of a store in memory (--recorded reads the rollouts recorded there)",
+  },
   'print-config': { type: 'boolean', help: 'print the resolved settings as JSON and exit' },
   help: { type: 'boolean', short: 'h', help: 'this text' },
 } as const;
@@ -157,6 +168,10 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
     if (!/^https?:\/\/[^\s/]+/.test(server))
       throw new CliUsageError(`--server must be an http(s) URL, got '${server}'`);
   }
+  const serverData = values['server-data'] as string | undefined;
+  if (serverData !== undefined && server !== undefined)
+    throw new CliUsageError('give --server or --server-data, not both');
+  if (serverData !== undefined && !rl) throw new CliUsageError('--server-data is for grpo / rloo');
   const remote = server
     ? {
         baseUrl: server,
@@ -172,6 +187,29 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
       throw new CliUsageError(`--server ${server}: ${(error as Error).message}`);
     }
   }
+  // A store (and its blobs) to read recorded rollouts from, and where `init` may name a checkpoint by id
+  // or as 'served'.
+  let local: { store: ReturnType<typeof openSqliteStore>; blobs: BlobStorage } | null = null;
+  if (serverData !== undefined) {
+    const layout = dataLayout(serverData);
+    try {
+      local = { store: openSqliteStore(layout.store), blobs: new DirectoryBlobStorage(layout.blobs) };
+    } catch (error) {
+      throw new CliUsageError(`--server-data ${serverData}: ${(error as Error).message}`);
+    }
+  }
+  const storeCheckpoints = remote
+    ? {
+        blobs: new HttpBlobStorage(remote) as BlobStorage,
+        served: async () => {
+          const body = (await readServedRemote(remote)) as { served?: { checkpointId?: string } };
+          return body.served?.checkpointId ?? null;
+        },
+      }
+    : local
+      ? { blobs: local.blobs, served: async () => (await readServed(local.store))?.checkpointId ?? null }
+      : null;
+  const store: LightningStore | undefined = remote ? new HttpLightningStore(remote) : local?.store;
   const out =
     (values.out as string | undefined) ??
     join('.edgelight', 'runs', `${input.algo}-${input.preset ?? 'tiny'}`);
@@ -188,8 +226,12 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
       out,
       data: values.data as string | undefined,
       // A recorded reference is looked for among this run's steps and those of the run init came from.
-      checkpoints: folderCheckpoints([out, ...(input.init ? [input.init, dirname(input.init)] : [])]),
-      ...(remote ? { store: new HttpLightningStore(remote), publish: new HttpBlobStorage(remote) } : {}),
+      checkpoints: withStoreCheckpoints(
+        folderCheckpoints([out, ...(input.init ? [input.init, dirname(input.init)] : [])]),
+        storeCheckpoints,
+      ),
+      ...(store ? { store } : {}),
+      ...(remote ? { publish: new HttpBlobStorage(remote) } : local ? { publish: local.blobs } : {}),
       signal: options.signal ?? interrupt?.signal,
       log: (line) => console.error(line),
       onOpen: (session) => {
@@ -224,7 +266,29 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
     throw error;
   } finally {
     interrupt?.dispose();
+    await local?.store.close();
   }
+}
+
+/**
+ * With a server (or its data folder), `--init` may also name a checkpoint of its blob folder: by id, or
+ * `served` for the one it serves (the policy whose tokenizer recorded its chat completions).
+ */
+function withStoreCheckpoints(
+  folders: CheckpointFinder,
+  where: { blobs: BlobStorage; served: () => Promise<string | null> } | null,
+): CheckpointFinder {
+  if (!where) return folders;
+  return async (ref) => {
+    if (typeof ref === 'string' && (ref === 'served' || CHECKPOINT_ID.test(ref))) {
+      const id = ref === 'served' ? await where.served() : ref;
+      if (!id) throw new TrainSetupError('init served: the server serves no policy yet');
+      return { id, checkpoint: await loadCheckpoint(where.blobs, id) };
+    }
+    if (typeof ref !== 'string' && ref.checkpointId && !ref.path)
+      return { id: ref.checkpointId, checkpoint: await loadCheckpoint(where.blobs, ref.checkpointId) };
+    return folders(ref);
+  };
 }
 
 /** SIGINT/SIGTERM → abort after the current step; a second signal exits at once. */

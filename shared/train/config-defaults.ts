@@ -11,6 +11,7 @@ export const TRAIN_DEFAULTS = {
   seed: 1,
   sftSteps: 20,
   group: 8,
+  recorded: false,
   maxNewTokens: DEFAULT_MAX_NEW_TOKENS,
   temperature: 1,
   beta: 0.1,

@@ -79,6 +79,12 @@ export const TrainConfigFields = z.strictObject({
     .optional()
     .describe('sft: sequences per step (default 16); grpo / rloo: feedback items per step (default 4)'),
   group: int(2, 64).default(D.group).describe('grpo / rloo: replies per feedback item, the group G'),
+  recorded: z
+    .boolean()
+    .default(D.recorded)
+    .describe(
+      'grpo / rloo: train on recorded chat-completion rollouts with rewards from the store (groups: replies to the same prompt) instead of drafting; needs init, the policy whose tokenizer recorded them; batch is groups per step',
+    ),
   lr: positive(1).optional().describe('peak learning rate (default sft 2e-3, grpo / rloo 3e-4)'),
   warmup: int(0, 1_000_000).optional().describe('warm-up steps (default sft 20, grpo / rloo 0)'),
   lrHorizon: int(1, 10_000_000)
@@ -103,10 +109,15 @@ export const TrainConfigFields = z.strictObject({
 
 /** The rules across fields, shared by every schema built on TrainConfigFields (a server job's body). */
 export function withTrainConfigRules<T extends z.ZodType<z.output<typeof TrainConfigFields>>>(schema: T) {
-  return schema.refine((c) => c.steps !== undefined || c.minutes !== undefined, {
-    message: 'give steps or minutes (or both)',
-    path: ['steps'],
-  });
+  return schema
+    .refine((c) => c.steps !== undefined || c.minutes !== undefined, {
+      message: 'give steps or minutes (or both)',
+      path: ['steps'],
+    })
+    .refine((c) => !(c.recorded && c.algo === 'sft'), {
+      message: 'recorded rollouts are for grpo / rloo (SFT reads its corpus)',
+      path: ['recorded'],
+    });
 }
 
 export const TrainConfigSchema = withTrainConfigRules(TrainConfigFields);

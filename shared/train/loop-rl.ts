@@ -11,6 +11,10 @@
 //   5. record the step's metrics — to the callback and as a span of the run's own rollout.
 // The algorithm and the runners share nothing but the store (and the blob storage the resource points
 // into): a runner elsewhere resolving the same checkpoint id would sample from the same weights.
+//
+// Steps 1–4 up to the read-back are one RlGroupSource: drafting (above, the default) or rollouts recorded
+// earlier by the chat-completions endpoint (recorded.ts). Everything after — advantages, the update,
+// the metrics — is the same for both.
 import { AGL_OBJECT, ATTR, flattenAttributes } from '../agent/semconv';
 import type { FeedbackTask } from '../agent/task';
 import type { GovernancePipeline } from '../governance/types';
@@ -32,14 +36,23 @@ import {
 import type { AdamW } from './optimizer';
 import { type PolicyGradientConfigInput, policyGradientUpdate } from './policy-gradient';
 import { klPerReply, referenceLogprobs } from './reference';
-import { buildTrainingBatch, readRolloutGroup, summariseReplies } from './rl-data';
+import { buildTrainingBatch, type RolloutGroup, readRolloutGroup, summariseReplies } from './rl-data';
 import { type SamplingOptions, startRunnerPool } from './loop-runners';
 import { learningRateAt, type ScheduleConfig } from './schedule';
 
 export const TRAIN_METRICS_OBJECT_TYPE = 'edgelight.train.metrics';
 export const TRAINING_RUN_INPUT_KIND = 'edgelight.training-run';
 
-export interface RlLoopOptions {
+/** Where a step's groups come from (see the file's head). */
+export interface RlGroupSource {
+  /** Step `step`'s groups, read back from the store, and how many of its rollouts did not succeed. */
+  groups(step: number): Promise<{ groups: RolloutGroup[]; failedRollouts: number }>;
+  /** What the run's own rollout records about its data. */
+  describe(): Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+interface RlLoopCommon {
   store: LightningStore;
   /** Where published checkpoints live; the loop keeps only the current version there. */
   checkpoints: BlobStorage;
@@ -58,24 +71,36 @@ export interface RlLoopOptions {
    * below one that did not, inside its group. Needs `reference`. Default 0 (off).
    */
   klReward?: number;
-  tasks: FeedbackTask[];
-  tasksPerStep: number;
-  /** Replies per task: the group G. */
-  group: number;
-  governance: GovernancePipeline;
-  sampling?: SamplingOptions;
   schedule: ScheduleConfig;
   seed: number;
   startStep: number;
   stop: StopCondition;
-  /** Runners working the queue concurrently (default: tasksPerStep, so one batched generate per step). */
-  runners?: number;
   onMetrics?: (metrics: StepMetrics) => void | Promise<void>;
   checkpointEvery?: number;
   onCheckpoint?: (step: number) => Promise<void>;
   /** Called with each published checkpoint id and its resources id (tests watch versioning here). */
   onPublish?: (published: { step: number; checkpointId: string; resourcesId: string }) => void;
 }
+
+/** The default source: the runners draft G replies to each of the step's tasks with the current weights. */
+export interface DraftingRlOptions extends RlLoopCommon {
+  tasks: FeedbackTask[];
+  tasksPerStep: number;
+  /** Replies per task: the group G. */
+  group: number;
+  governance: GovernancePipeline;
+  sampling?: SamplingOptions;
+  /** Runners working the queue concurrently (default: tasksPerStep, so one batched generate per step). */
+  runners?: number;
+  source?: undefined;
+}
+
+/** Another source of groups (recorded rollouts: recorded.ts). */
+export interface SourcedRlOptions extends RlLoopCommon {
+  source: RlGroupSource;
+}
+
+export type RlLoopOptions = DraftingRlOptions | SourcedRlOptions;
 
 export interface RlLoopResult {
   step: number;
@@ -105,38 +130,29 @@ async function recordMetrics(
   });
 }
 
-export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
-  const { store, checkpoints, policy, tokenizer, optimizer, tasks, group, seed, stop } = options;
+/**
+ * Steps 1–4 of the drafting loop as a source: publish the weights, enqueue the step's tasks (drawn by
+ * (seed, step)), let the runners draft, read the finished rollouts back.
+ */
+function draftingSource(options: DraftingRlOptions): RlGroupSource {
+  const { store, checkpoints, policy, tokenizer, tasks, group, seed } = options;
   if (tasks.length === 0) throw new Error('RL training needs at least one task');
   if (!Number.isInteger(group) || group < 2)
     throw new Error(`the group size must be ≥ 2 for ${options.algo}, got ${group}`);
   const tasksPerStep = options.tasksPerStep;
-  const sampling = options.sampling ?? {};
-
   let published: string | null = null;
-
-  const run = await store.startRollout({
-    input: { kind: TRAINING_RUN_INPUT_KIND, algo: options.algo, tasks: tasks.length, group, tasksPerStep },
-    mode: 'train',
-    metadata: { algo: options.algo, seed, startStep: options.startStep },
-  });
-
   const pool = startRunnerPool({
     store,
     checkpoints,
     governance: options.governance,
     group,
     seed,
-    sampling,
+    sampling: options.sampling ?? {},
     concurrency: options.runners ?? tasksPerStep,
   });
-  let step = options.startStep;
-  try {
-    for (;;) {
-      await yieldToEventLoop(); // lets a stop message in
-      if (shouldStop(step, stop)) break;
-      const started = performance.now();
-
+  return {
+    describe: () => ({ tasks: tasks.length, group, tasksPerStep }),
+    async groups(step) {
       // 1. Publish the weights the step's rollouts will sample from.
       const checkpointId = await saveCheckpoint(checkpoints, await checkpointFromPolicy(policy, tokenizer));
       pool.serve(checkpointId, policy, tokenizer);
@@ -162,7 +178,40 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
       // 3–4. The runners work the queue; wait for every rollout to finish, then read them back.
       const ids = rollouts.map((r) => r.rollout_id);
       const finished: Rollout[] = await store.waitForRollouts({ rollout_ids: ids, timeout: null });
-      const groups = await Promise.all(finished.map((r) => readRolloutGroup(store, r)));
+      return {
+        groups: await Promise.all(finished.map((r) => readRolloutGroup(store, r))),
+        failedRollouts: finished.filter((r) => r.status !== 'succeeded').length,
+      };
+    },
+    stop: () => pool.stop(),
+  };
+}
+
+export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
+  const { store, policy, optimizer, seed, stop } = options;
+  const source = options.source ?? draftingSource(options);
+
+  let run: AttemptedRollout;
+  try {
+    run = await store.startRollout({
+      input: { kind: TRAINING_RUN_INPUT_KIND, algo: options.algo, ...source.describe() },
+      mode: 'train',
+      metadata: { algo: options.algo, seed, startStep: options.startStep },
+    });
+  } catch (error) {
+    await source.stop();
+    throw error;
+  }
+
+  let step = options.startStep;
+  try {
+    for (;;) {
+      await yieldToEventLoop(); // lets a stop message in
+      if (shouldStop(step, stop)) break;
+      const started = performance.now();
+
+      // 1–4. The step's groups: drafted now with the current weights, or recorded earlier.
+      const { groups, failedRollouts } = await source.groups(step);
       // The reference's log-probs, read once for both KL guards (reward shaping and the loss's β).
       const klReward = options.klReward ?? 0;
       const beta = options.policyGradient?.beta ?? 0;
@@ -221,7 +270,7 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
         sampledTokens,
         samplingSeconds: sampledSeconds,
         dropped: trainingBatch.dropped,
-        failedRollouts: finished.filter((r) => r.status !== 'succeeded').length,
+        failedRollouts,
       };
       await recordMetrics(store, run, metrics);
       await options.onMetrics?.(metrics);
@@ -235,7 +284,7 @@ export async function runRlLoop(options: RlLoopOptions): Promise<RlLoopResult> {
       .catch(() => undefined);
     throw error;
   } finally {
-    await pool.stop();
+    await source.stop();
   }
   return { step, runRolloutId: run.rollout_id };
 }

@@ -38,6 +38,7 @@ import type { SequencePair } from './batch';
 import type { StepMetrics } from './loop';
 import { runRlLoop } from './loop-rl';
 import { runSftLoop } from './loop-sft';
+import { type RecordedGroups, readRecordedGroups, recordedSource } from './recorded';
 import { AdamW } from './optimizer';
 import { type SampledReply, SampleTap } from './sample-tap';
 import { type ScheduleConfig, ScheduleConfigSchema } from './schedule';
@@ -246,6 +247,10 @@ export class TrainSession {
         ...input,
       });
     }
+    if (config.recorded && !init)
+      throw new TrainSetupError(
+        'recorded rollouts need init: the policy that served them (or one with its tokenizer), since their token ids are its tokenizer’s',
+      );
     const warmUp = isRl(config.algo) && !init && config.sftSteps > 0;
     const firstPhase: TrainAlgo = resumePhase ?? (warmUp ? 'sft' : config.algo);
     const emit = (event: TrainEvent) => io.onEvent?.(event);
@@ -378,6 +383,15 @@ export class TrainSession {
         session.dispose();
         if (error instanceof TrainSetupError) throw error;
         throw new TrainSetupError(`the KL reference: ${(error as Error).message}`);
+      }
+    }
+    if (config.recorded && isRl(firstPhase)) {
+      // Read (and checked) before the first step: a run with nothing to train on is a setup mistake.
+      try {
+        await session.recordedGroups();
+      } catch (error) {
+        session.dispose();
+        throw error;
       }
     }
     await emit({ type: 'phase', phase: firstPhase, runStep: offset + startStep, steps: plan.until ?? null });
@@ -551,9 +565,35 @@ export class TrainSession {
     this.plan.step = step;
   }
 
+  private recorded: RecordedGroups | undefined;
+
+  /**
+   * The recorded rollouts this run trains on (config.recorded), read from the shell's store once, when
+   * the run opens: groups of replies to the same prompt with at least two rewards (recorded.ts).
+   */
+  async recordedGroups(): Promise<RecordedGroups> {
+    if (this.recorded) return this.recorded;
+    if (!this.io.store)
+      throw new TrainSetupError(
+        'recorded rollouts are read from a store: give one (the command line: --server URL or --store FILE)',
+      );
+    const data = await readRecordedGroups(this.io.store, { vocabSize: this.policy.config.vocabSize });
+    const counts = `${data.rollouts} recorded rollouts, ${data.replies} replies (${data.rewarded} rewarded)`;
+    if (data.groups.length === 0)
+      throw new TrainSetupError(
+        `nothing recorded to train on: ${counts}; a group needs two rewarded replies to the same prompt`,
+      );
+    await this.io.onEvent?.({
+      type: 'info',
+      message: `recorded: ${counts} → ${data.groups.length} groups; ${data.skippedGroups} skipped (fewer than 2 rewarded replies)${data.foreignTokens ? `; ${data.foreignTokens} replies in another tokenizer's ids, not trained on` : ''}`,
+    });
+    this.recorded = data;
+    return data;
+  }
+
   private async runRl(stop: { untilStep?: number; deadline?: number; signal?: AbortSignal }): Promise<void> {
     const phase = this.plan.phase as Exclude<TrainAlgo, 'sft'>;
-    const { step } = await runRlLoop({
+    const common = {
       store: this.tap.wrap(this.io.store ?? this.defaultStore),
       checkpoints: this.io.publish ?? this.defaultBlobs,
       policy: this.policy,
@@ -563,21 +603,34 @@ export class TrainSession {
       policyGradient: { beta: this.config.beta, mu: this.config.mu },
       reference: this.reference?.policy,
       klReward: this.config.klReward,
-      tasks: await this.io.tasks(),
-      tasksPerStep: this.plan.batch,
-      group: this.config.group,
-      governance: await this.io.governance(),
-      sampling: { temperature: this.config.temperature, maxNewTokens: this.config.maxNewTokens },
       schedule: this.plan.schedule,
       seed: this.config.seed,
       startStep: this.plan.step,
       stop,
-      onMetrics: (m) => this.emitStep(m, this.tap.take(this.plan.offset + m.step)),
+      onMetrics: (m: StepMetrics) => this.emitStep(m, this.tap.take(this.plan.offset + m.step)),
       checkpointEvery: this.config.saveEvery,
       onCheckpoint: async () => {
         await this.save();
       },
-    });
+    };
+    const { step } = await runRlLoop(
+      this.config.recorded
+        ? {
+            ...common,
+            source: recordedSource(await this.recordedGroups(), {
+              groupsPerStep: this.plan.batch,
+              seed: this.config.seed,
+            }),
+          }
+        : {
+            ...common,
+            tasks: await this.io.tasks(),
+            tasksPerStep: this.plan.batch,
+            group: this.config.group,
+            governance: await this.io.governance(),
+            sampling: { temperature: this.config.temperature, maxNewTokens: this.config.maxNewTokens },
+          },
+    );
     this.plan.step = step;
   }
 
