@@ -217,7 +217,9 @@ export async function run(flags: string[]) {
       })();
 
   // 3. Past capacity: a burst far beyond the drafting backlog. Accepted items are all drafted; the
-  // rest are refused with 429 + Retry-After before anything is stored.
+  // rest are refused with 429 + Retry-After before anything is stored. Then every refused client
+  // retries after its Retry-After (with jitter, the same idempotency key) until it is accepted, as
+  // the widget's visitor would: each submission ends up filed once and drafted, none lost or doubled.
   const pastCapacity = !phases.has('past_capacity')
     ? null
     : await (async () => {
@@ -225,8 +227,31 @@ export async function run(flags: string[]) {
         try {
           await postAll(server.url, feedbackTexts(1, 900), 1, 'warm');
           await server.ask('idle', 'idle');
-          const answers = await postAll(server.url, feedbackTexts(burst, 1000), burstConcurrency, 'burst');
+          const texts = feedbackTexts(burst, 1000);
+          const t0 = performance.now();
+          const answers = await postAll(server.url, texts, burstConcurrency, 'burst');
+          // Snapshot of the burst itself, before the retries change anything.
+          const burstStatuses = statuses(answers);
+          let posts = answers.length;
+          const final = [...answers];
+          await Promise.all(
+            final.map(async (_answer, i) => {
+              while (final[i].status === 429) {
+                const wait = (final[i].retryAfter ?? 1) * (1 + Math.random() * 0.5);
+                await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+                final[i] = await postFeedback(server.url, texts[i], `burst-${i}`);
+                posts++;
+              }
+            }),
+          );
+          const allAcceptedS = (performance.now() - t0) / 1000;
           await server.ask('idle', 'idle');
+          const everyView = await Promise.all(
+            final.map(async (a) => {
+              const res = await fetch(`${server.url}/v1/feedback/${a.id}/status`);
+              return ((await res.json()) as { status?: string }).status;
+            }),
+          );
           const accepted = answers.filter((a) => a.status === 202);
           const refused = answers.filter((a) => a.status === 429);
           const views = await Promise.all(
@@ -240,7 +265,7 @@ export async function run(flags: string[]) {
             burst,
             concurrency: burstConcurrency,
             backlog,
-            statuses: statuses(answers),
+            statuses: burstStatuses,
             accepted: accepted.length,
             refused_429: refused.length,
             refused_without_retry_after: retry.filter((r) => !(r >= 1)).length,
@@ -248,6 +273,13 @@ export async function run(flags: string[]) {
             accepted_then_drafted: views.filter((s) => s === 'awaiting review').length,
             lost: accepted.length - views.filter((s) => s !== undefined).length,
             other: answers.length - accepted.length - refused.length,
+            retried_until_accepted: {
+              posts,
+              all_accepted_s: round(allAcceptedS, 1),
+              final_statuses: statuses(final),
+              distinct_items: new Set(final.map((a) => a.id)).size,
+              drafted: everyView.filter((s) => s === 'awaiting review').length,
+            },
           };
         } finally {
           await stopServer(server);
