@@ -329,6 +329,62 @@ class ChoiceTracker {
   }
 }
 
+/** One choice as it is recorded. */
+export interface RecordedReply {
+  rolloutId: string;
+  attemptId: string;
+  traceId: string;
+  index: number;
+  text: string;
+  verdict: Verdict;
+  prompt: string;
+  checkpointId: string;
+  group: number;
+  promptIds: number[];
+  tokens: number[];
+  logprobs: number[];
+  finish: 'stop' | 'length';
+}
+
+/**
+ * The span of one recorded choice, as the feedback agent writes a reply (shared/agent/feedback-agent.ts)
+ * and rl-data.ts reads it. `time` in epoch seconds.
+ */
+export function replySpanOf(reply: RecordedReply, time: number): SpanInput {
+  const { verdict } = reply;
+  // A reply that leaked personal data is stored redacted and without its tokens (they would spell it).
+  const mustRedact = verdict.pii.length > 0;
+  const storedText = mustRedact ? verdict.redacted : reply.text;
+  const attributes: Attributes = {
+    [ATTR.objectType]: REPLY_OBJECT_TYPE,
+    [ATTR.objectJson]: JSON.stringify({ index: reply.index, text: storedText }),
+    [REPLY_ATTR.index]: reply.index,
+    [REPLY_ATTR.text]: storedText,
+    [REPLY_ATTR.redacted]: mustRedact,
+    [REPLY_ATTR.decision]: verdict.decision,
+    [REPLY_ATTR.violations]: verdict.violations.map((v) => v.rule),
+    [REPLY_ATTR.pii]: verdict.pii.map((p) => p.type),
+    [REPLY_ATTR.prompt]: reply.prompt,
+    [REPLY_ATTR.policyId]: reply.checkpointId,
+    [REPLY_ATTR.group]: reply.group,
+    [FINISH_REASON_ATTR]: reply.finish,
+    [ATTR.promptTokenIds]: reply.promptIds,
+    ...(mustRedact ? {} : { [ATTR.responseTokenIds]: reply.tokens, [ATTR.responseLogprobs]: reply.logprobs }),
+  };
+  return {
+    rollout_id: reply.rolloutId,
+    attempt_id: reply.attemptId,
+    trace_id: reply.traceId,
+    span_id: randomHex(8),
+    parent_id: null,
+    name: AGL_OBJECT,
+    attributes,
+    start_time: time,
+    end_time: time,
+    status: { status_code: 'OK' },
+  };
+}
+
 export class ChatService {
   private governancePipeline: Promise<GovernancePipeline> | null = null;
   /** Reward writes per rollout, one at a time, so "already rewarded" is decided without a race. */
@@ -532,21 +588,24 @@ export class ChatService {
           finish_reason: finish,
         });
         spans.push(
-          this.replySpan({
-            rolloutId,
-            attemptId,
-            traceId,
-            index: row.sample,
-            text,
-            verdict: governance.govern(text, 'response'),
-            prompt,
-            checkpointId: model.checkpointId,
-            group: n,
-            promptIds,
-            tokens,
-            logprobs,
-            finish,
-          }),
+          replySpanOf(
+            {
+              rolloutId,
+              attemptId,
+              traceId,
+              index: row.sample,
+              text,
+              verdict: governance.govern(text, 'response'),
+              prompt,
+              checkpointId: model.checkpointId,
+              group: n,
+              promptIds,
+              tokens,
+              logprobs,
+              finish,
+            },
+            this.now(),
+          ),
         );
       }
       await this.options.store.addSpans(spans);
@@ -570,59 +629,6 @@ export class ChatService {
         .catch(() => undefined);
       throw error;
     }
-  }
-
-  /** A reply span as the feedback agent writes it (shared/agent/feedback-agent.ts), read by rl-data.ts. */
-  private replySpan(reply: {
-    rolloutId: string;
-    attemptId: string;
-    traceId: string;
-    index: number;
-    text: string;
-    verdict: Verdict;
-    prompt: string;
-    checkpointId: string;
-    group: number;
-    promptIds: number[];
-    tokens: number[];
-    logprobs: number[];
-    finish: 'stop' | 'length';
-  }): SpanInput {
-    const { verdict } = reply;
-    // A reply that leaked personal data is stored redacted and without its tokens (they would spell it).
-    const mustRedact = verdict.pii.length > 0;
-    const storedText = mustRedact ? verdict.redacted : reply.text;
-    const time = this.now();
-    const attributes: Attributes = {
-      [ATTR.objectType]: REPLY_OBJECT_TYPE,
-      [ATTR.objectJson]: JSON.stringify({ index: reply.index, text: storedText }),
-      [REPLY_ATTR.index]: reply.index,
-      [REPLY_ATTR.text]: storedText,
-      [REPLY_ATTR.redacted]: mustRedact,
-      [REPLY_ATTR.decision]: verdict.decision,
-      [REPLY_ATTR.violations]: verdict.violations.map((v) => v.rule),
-      [REPLY_ATTR.pii]: verdict.pii.map((p) => p.type),
-      [REPLY_ATTR.prompt]: reply.prompt,
-      [REPLY_ATTR.policyId]: reply.checkpointId,
-      [REPLY_ATTR.group]: reply.group,
-      [FINISH_REASON_ATTR]: reply.finish,
-      [ATTR.promptTokenIds]: reply.promptIds,
-      ...(mustRedact
-        ? {}
-        : { [ATTR.responseTokenIds]: reply.tokens, [ATTR.responseLogprobs]: reply.logprobs }),
-    };
-    return {
-      rollout_id: reply.rolloutId,
-      attempt_id: reply.attemptId,
-      trace_id: reply.traceId,
-      span_id: randomHex(8),
-      parent_id: null,
-      name: AGL_OBJECT,
-      attributes,
-      start_time: time,
-      end_time: time,
-      status: { status_code: 'OK' },
-    };
   }
 
   /**

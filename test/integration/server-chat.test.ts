@@ -10,11 +10,13 @@ import { createApp } from '../../server/app';
 import { BlobStore } from '../../server/blobs/blob-store';
 import { DirectoryBlobStorage } from '../../server/checkpoints/directory';
 import { listen, type RunningServer } from '../../server/listen';
-import { CHAT_INPUT_KIND, openChatServing } from '../../server/serving/chat';
+import { CHAT_INPUT_KIND, openChatServing, replySpanOf } from '../../server/serving/chat';
 import { readServed } from '../../server/serving/served';
 import { openSqliteStore } from '../../server/store/sqlite';
 import { REPLY_ATTR, REPLY_OBJECT_TYPE } from '../../shared/agent/feedback-agent';
+import { extractReplySamples } from '../../shared/agent/samples';
 import { AGL_OBJECT, AGL_REWARD, ATTR } from '../../shared/agent/semconv';
+import { createGovernancePipeline } from '../../shared/governance';
 import { loadCheckpoint, saveCheckpoint } from '../../shared/policy/checkpoint';
 import { checkpointFromPolicy, policyFromCheckpoint } from '../../shared/policy/checkpoint-policy';
 import { createPolicy } from '../../shared/policy/model';
@@ -247,6 +249,67 @@ describe('/v1/chat/completions (openai client, real server)', () => {
       );
   });
 
+  it('keeps recording a stream whose client went away, and goes on serving', async () => {
+    const stream = await client.chat.completions.create({
+      model: 'served',
+      messages: [{ role: 'user', content: 'The newsletter link in the footer is broken.' }],
+      max_tokens: 32,
+      seed: 4,
+      stream: true,
+    });
+    let id = '';
+    let chunks = 0;
+    for await (const chunk of stream) {
+      id = chunk.id;
+      if (++chunks === 2) break; // ends the request: the client closes the connection
+    }
+    const rolloutId = rolloutIdOf(id);
+    for (let i = 0; i < 100; i++) {
+      const rollout = await store.getRolloutById(rolloutId);
+      if (rollout?.status === 'succeeded') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect((await store.getRolloutById(rolloutId))!.status).toBe('succeeded');
+    expect(await replySpans(rolloutId)).toHaveLength(1);
+    const next = await client.chat.completions.create({
+      model: 'served',
+      messages: [{ role: 'user', content: 'Still there?' }],
+      max_tokens: 4,
+    });
+    expect(next.choices).toHaveLength(1);
+  });
+
+  it('records a reply in which governance finds PII redacted and without its tokens', () => {
+    const text = 'Sorry about that, write to jane.doe@example.com and we will fix it.';
+    const span = replySpanOf(
+      {
+        rolloutId: 'ro-x',
+        attemptId: 'at-x',
+        traceId: 't',
+        index: 1,
+        text,
+        verdict: createGovernancePipeline().govern(text, 'response'),
+        prompt: 'Category: unknown\nSentiment: neutral\nFeedback: x\nReply:',
+        checkpointId: servedId,
+        group: 2,
+        promptIds: [1, 2, 3],
+        tokens: [4, 5, 6],
+        logprobs: [-1, -2, -3],
+        finish: 'length',
+      },
+      1,
+    );
+    const stored = JSON.stringify(span);
+    expect(stored).not.toContain('jane.doe');
+    expect(span.attributes![REPLY_ATTR.redacted]).toBe(true);
+    expect(span.attributes![REPLY_ATTR.pii]).toEqual(['EMAIL']);
+    expect(span.attributes![ATTR.responseTokenIds]).toBeUndefined();
+    expect(span.attributes![ATTR.responseLogprobs]).toBeUndefined();
+    const [sample] = extractReplySamples([{ ...span, sequence_id: 1 } as unknown as Span]);
+    expect(sample).toMatchObject({ index: 1, redacted: true, tokenIds: null, logprobs: null });
+    expect(hasTokens({ ...sample, violations: [], failedChecks: [] })).toBe(false);
+  });
+
   it('gives the same completion for the same seed, and cuts at a stop string', async () => {
     const ask = (extra: Partial<OpenAI.ChatCompletionCreateParamsNonStreaming> = {}) =>
       client.chat.completions.create({
@@ -288,7 +351,9 @@ describe('/v1/chat/completions (openai client, real server)', () => {
     for (const result of results) {
       const [span] = await replySpans(rolloutIdOf(result.id));
       expect(span.attributes[REPLY_ATTR.text]).toBe(result.choices[0].message.content);
-      expect((span.attributes[ATTR.responseTokenIds] as number[]).length).toBe(result.usage!.completion_tokens);
+      expect((span.attributes[ATTR.responseTokenIds] as number[]).length).toBe(
+        result.usage!.completion_tokens,
+      );
     }
     const models = (await client.models.list()).data.map((m) => m.id);
     expect(models).toContain('served');
