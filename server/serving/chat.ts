@@ -52,6 +52,7 @@ export const COMPLETION_ID_PREFIX = 'chatcmpl-';
 export const FINISH_REASON_ATTR = 'edgelight.chat.finish_reason';
 
 const MAX_TEXT = 20_000; // a FeedbackTask's text limit
+const MAX_TOTAL_TEXT = 50_000;
 const MAX_TOP_LOGPROBS = 20;
 
 const TextPart = z.object({ type: z.literal('text'), text: z.string().max(MAX_TEXT) });
@@ -102,6 +103,14 @@ export const ChatCompletionRequest = z
       .optional(),
   })
   .superRefine((body, ctx) => {
+    // Every message is governed before it is stored; bound the work one request can ask for.
+    const total = body.messages.reduce((n, m) => n + textOf(m).length, 0);
+    if (total > MAX_TOTAL_TEXT)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['messages'],
+        message: `the messages hold ${total} characters; at most ${MAX_TOTAL_TEXT} are accepted`,
+      });
     if (!body.messages.some((m) => m.role === 'user'))
       ctx.addIssue({ code: 'custom', path: ['messages'], message: 'needs a user message (the feedback)' });
     if (body.top_logprobs != null && body.top_logprobs > 0 && body.logprobs !== true)

@@ -421,6 +421,14 @@ describe('/v1/chat/completions (openai client, real server)', () => {
       'metadata.category',
     ],
     ['an empty feedback', { model: 'served', messages: [{ role: 'user', content: '   ' }] }, 'messages'],
+    [
+      'more text than one request may hold',
+      {
+        model: 'served',
+        messages: Array.from({ length: 3 }, () => ({ role: 'user', content: 'x'.repeat(19_000) })),
+      },
+      'messages',
+    ],
     ['a model that is not a string', { model: 7, messages: [{ role: 'user', content: 'x' }] }, 'model'],
   ])('answers %s with 400 naming the field, storing nothing', async (_name, body, param) => {
     const before = await rolloutCount();
