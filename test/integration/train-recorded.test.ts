@@ -6,7 +6,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../server/app';
+import { BlobStore } from '../../server/blobs/blob-store';
+import { listen } from '../../server/listen';
+import { openChatServing } from '../../server/serving/chat';
+import { buildTrainingBatch } from '../../shared/train/rl-data';
 import { REPLY_ATTR, REPLY_OBJECT_TYPE } from '../../shared/agent/feedback-agent';
 import { AGL_OBJECT, AGL_REWARD, ATTR, linkAttributes, rewardAttributes } from '../../shared/agent/semconv';
 import { loadCheckpoint } from '../../shared/policy/checkpoint';
@@ -18,7 +24,7 @@ import type { PolicyTokenizer } from '../../shared/policy/tokenizer';
 import { newSpanId as randomSpanId, newTraceId } from '../../shared/store/ids';
 import { selectBackend } from '../../shared/train/backend';
 import { completionLogprobs } from '../../shared/train/policy-gradient';
-import { CHAT_COMPLETION_INPUT_KIND } from '../../shared/train/recorded';
+import { CHAT_COMPLETION_INPUT_KIND, readRecordedGroups } from '../../shared/train/recorded';
 import { DirectoryBlobStorage } from '../../server/checkpoints/directory';
 import { readCheckpointDirectory, resolveCheckpointDirectory } from '../../server/checkpoints/directory';
 import { dataLayout } from '../../server/commands/data-dir';
@@ -283,4 +289,54 @@ describe('train --algo grpo --recorded: GRPO on recorded chat completions', () =
       trained.policy.dispose();
     }
   }, 300_000);
+});
+
+describe('recorded through the real /v1/chat/completions endpoint', () => {
+  it('reads the calls as groups: n choices of one call, and n = 1 calls of the same prompt', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgelight-recorded-chat-'));
+    const store = openSqliteStore(join(dir, 'store.sqlite'));
+    const blobs = new BlobStore(join(dir, 'blobs'), 1 << 30);
+    await blobs.init();
+    const serving = await openChatServing(store, join(dir, 'blobs'), () => undefined);
+    const server = await listen(createApp({ token: 'recorded-token', store, blobs, serving }));
+    try {
+      const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'recorded-token', maxRetries: 0 });
+      const ask = (content: string, n: number, seed: number) =>
+        client.chat.completions.create({
+          model: 'served',
+          messages: [{ role: 'user', content }],
+          n,
+          seed,
+          max_tokens: 24,
+        });
+      const reward = async (id: string, choice: number, value: number) => {
+        const response = await fetch(`${server.url}/v1/chat/completions/${id}/reward`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer recorded-token', 'content-type': 'application/json' },
+          body: JSON.stringify({ reward: value, choice }),
+        });
+        expect(response.status).toBeLessThan(300);
+      };
+      const three = await ask('The search box does nothing on the docs site.', 3, 1);
+      for (const choice of three.choices) await reward(three.id, choice.index, choice.index / 3);
+      for (const seed of [2, 3]) {
+        const one = await ask('Please add a dark mode.', 1, seed);
+        await reward(one.id, 0, seed / 4);
+      }
+      const alone = await ask('Thanks for the tutorials!', 1, 4); // one rewarded reply: skipped
+      await reward(alone.id, 0, 1);
+      await ask('No reward for this one.', 2, 5); // no rewards at all: skipped
+
+      const recorded = await readRecordedGroups(store, { vocabSize: 2000 });
+      expect(recorded).toMatchObject({ rollouts: 5, replies: 8, rewarded: 6, skippedGroups: 2 });
+      expect(recorded.groups.map((g) => g.samples.length).sort()).toEqual([2, 3]);
+      const batch = buildTrainingBatch(recorded.groups, 'grpo');
+      expect(batch.samples).toHaveLength(5);
+      expect(batch.samples.every((s) => s.oldLogprobs.length === s.completionIds.length)).toBe(true);
+    } finally {
+      await server.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
