@@ -1,6 +1,7 @@
 // /v1/chat/completions through the official `openai` client against a real server on loopback: a real
 // SQLite store, a real blob folder holding the shipped starter policy (tiny, wasm) and a second, random
 // micro policy; every call is recorded as a rollout the RL code reads (readRolloutGroup) once rewarded.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -520,4 +521,51 @@ describe('/v1/chat/completions (openai client, real server)', () => {
     expect(batch.samples).toHaveLength(2);
     expect(batch.samples[0].reward).toBeLessThan(batch.samples[1].reward);
   });
+});
+
+describe('edgelight serve', () => {
+  it('serves the starter policy as `served` on a fresh data folder, names it in its log, answers the client', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'edgelight-chat-serve-'));
+    const child = spawn(
+      process.execPath,
+      ['bin/edgelight.mjs', 'serve', '--port', '0', '--data', data, '--token', TOKEN, '--access-log', 'off'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      let stdout = '';
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`serve did not start:\n${stdout}${stderr}`)), 60_000);
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+          const match = /listening on (http:\/\/\S+)/.exec(stdout);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[1]);
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited with ${code}:\n${stdout}${stderr}`)));
+      });
+      expect(stderr).toMatch(/model 'served' is checkpoint [0-9a-f]{64} \(starter\)/);
+      const served = /checkpoint ([0-9a-f]{64})/.exec(stderr)![1];
+      const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: TOKEN, maxRetries: 0 });
+      const completion = await client.chat.completions.create({
+        model: 'served',
+        messages: [{ role: 'user', content: 'The docs search is great.' }],
+        max_tokens: 8,
+      });
+      expect(completion.model).toBe(served);
+      expect(completion.id).toMatch(/^chatcmpl-/);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(data, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
