@@ -169,28 +169,46 @@ async function spansOf(local: LightningStore, rolloutId: string): Promise<Span[]
   return (await local.querySpans({ rollout_id: rolloutId, limit: -1 })).items;
 }
 
+/**
+ * The ids of the store's feedback item rollouts. The store has no index on the input's kind, so finding
+ * them means reading every rollout (a lab may hold many training rollouts); the answer is kept per store
+ * until its rollout count changes (rollouts are never deleted), so refreshing the list after a decision,
+ * which only adds a span, does not read them again.
+ */
+const itemIdCache = new WeakMap<LightningStore, { total: number; ids: string[] }>();
+
+async function itemRolloutIds(local: LightningStore): Promise<string[]> {
+  const total = (await local.statistics()).total_rollouts;
+  const cached = itemIdCache.get(local);
+  if (cached?.total === total) return cached.ids;
+  const ids: string[] = [];
+  for (let offset = 0; ; offset += SCAN_PAGE) {
+    const page = await local.queryRollouts({ sort_by: 'start_time', limit: SCAN_PAGE, offset });
+    for (const rollout of page.items) if (itemOf(rollout)) ids.push(rollout.rollout_id);
+    if (page.items.length < SCAN_PAGE) break;
+  }
+  itemIdCache.set(local, { total, ids });
+  return ids;
+}
+
 /** Feedback items, newest submission first. */
 export async function listInbox(deps: InboxDeps, filter: unknown): Promise<InboxRow[]> {
   const which = InboxFilter.parse(filter ?? 'open');
   const mine = await mineIds(deps.db);
-  const rows: InboxRow[] = [];
-  // The store has no index on the input's kind: read rollouts a page at a time and keep the items.
-  for (let offset = 0; ; offset += SCAN_PAGE) {
-    const page = await deps.local.queryRollouts({ sort_by: 'start_time', limit: SCAN_PAGE, offset });
-    for (const rollout of page.items) {
-      const item = itemOf(rollout);
-      if (!item) continue;
-      const {
-        decisions: _d,
-        outcome: _o,
-        ...row
-      } = rowOf(rollout, item, await spansOf(deps.local, rollout.rollout_id), mine);
-      const open = row.state === 'open';
-      if (which === 'all' || (which === 'open') === open) rows.push(row);
-    }
-    if (page.items.length < SCAN_PAGE) break;
-  }
-  return rows.sort((a, b) => b.submittedAt - a.submittedAt || b.rolloutId.localeCompare(a.rolloutId));
+  const ids = await itemRolloutIds(deps.local);
+  // The reads are issued together: IndexedDB serves them in one go rather than in turn.
+  const rows = await Promise.all(
+    ids.map(async (id): Promise<InboxRow | null> => {
+      const [rollout, spans] = await Promise.all([deps.local.getRolloutById(id), spansOf(deps.local, id)]);
+      const item = rollout && itemOf(rollout);
+      if (!rollout || !item) return null;
+      const { decisions: _d, outcome: _o, ...row } = rowOf(rollout, item, spans, mine);
+      return which === 'all' || (which === 'open') === (row.state === 'open') ? row : null;
+    }),
+  );
+  return rows
+    .filter((r): r is InboxRow => r !== null)
+    .sort((a, b) => b.submittedAt - a.submittedAt || b.rolloutId.localeCompare(a.rolloutId));
 }
 
 /** One item with its drafts (best reward first), decisions, the server's outcome and the delivery log. */
