@@ -740,7 +740,9 @@ export async function openChatServing(
     `edgelight serve: model 'served' is checkpoint ${served.checkpointId} (${source}); POST /v1/chat/completions`,
   );
   const policies = new PolicyCache({ blobs });
-  // Loaded in the background, so the first client does not wait for the backend and the weights.
+  // The backend is chosen now (tfjs has one per thread; nothing may create tensors while it switches),
+  // the weights in the background, so the first client waits for neither.
+  await policies.backendInfo();
   policies.get(served.checkpointId).catch((error: Error) => log(`edgelight serve: ${error.message}`));
   return { store, blobs, policies };
 }
