@@ -247,6 +247,13 @@ describe('web: Inbox page', () => {
 
   it('rejects all drafts only with a reason, and marks spam', async () => {
     expect(await selectedText()).toMatch(/^The search box/);
+    // Esc leaves a reply being written without deciding anything.
+    await page.keyboard.press('w');
+    await page.getByLabel('Reply', { exact: true }).waitFor();
+    await page.keyboard.type('a reply I will not send');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('inbox-composer').waitFor({ state: 'detached' });
+    expect(await page.getByTestId('inbox-item').count()).toBe(2);
     await page.keyboard.press('r');
     const reason = page.getByLabel('Reason', { exact: true });
     await reason.waitFor();
