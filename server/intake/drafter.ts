@@ -135,7 +135,8 @@ export class FeedbackDrafter implements DraftingQueue {
 
   /** Queues every item a previous run left undrafted (`preparing` or `running`), oldest first. */
   async resume(): Promise<number> {
-    let found = 0;
+    // Listed first, queued after: drafting changes statuses, which would shift the pages under us.
+    const ids: string[] = [];
     for (let offset = 0; ; offset += 500) {
       const page = await this.options.store.queryRollouts({
         status_in: ['preparing', 'running'],
@@ -144,13 +145,11 @@ export class FeedbackDrafter implements DraftingQueue {
         limit: 500,
         offset,
       });
-      for (const rollout of page.items)
-        if (isItemRollout(rollout)) {
-          this.enqueue(rollout.rollout_id);
-          found++;
-        }
-      if (page.items.length < 500) return found;
+      for (const rollout of page.items) if (isItemRollout(rollout)) ids.push(rollout.rollout_id);
+      if (page.items.length < 500) break;
     }
+    for (const id of ids) this.enqueue(id);
+    return ids.length;
   }
 
   /** Resolves once nothing is queued or drafting. */

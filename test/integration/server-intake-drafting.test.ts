@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../server/app';
 import { DirectoryBlobStorage } from '../../server/checkpoints/directory';
 import { FeedbackDrafter } from '../../server/intake/drafter';
-import { FeedbackIntake } from '../../server/intake/intake';
+import { DRAFTING_METADATA, FeedbackIntake } from '../../server/intake/intake';
 import { readServed } from '../../server/serving/served';
 import { openSqliteStore, type SqliteLightningStore } from '../../server/store/sqlite';
 import { REPLY_ATTR, REPLY_OBJECT_TYPE } from '../../shared/agent/feedback-agent';
@@ -18,6 +18,7 @@ import { AGL_OBJECT, AGL_REWARD, ATTR } from '../../shared/agent/semconv';
 import { createGovernancePipeline } from '../../shared/governance';
 import { loadNameData } from '../../shared/governance/pii/names';
 import type { GovernancePipeline } from '../../shared/governance/types';
+import { FeedbackItemInput } from '../../shared/review/contract';
 import { filesContaining, VISITOR_EMAIL, VISITOR_PHONE, VISITOR_SECRETS } from '../helpers/data-scan';
 
 const KEY = 'site-key-0123456789abcdef';
@@ -146,6 +147,42 @@ describe('drafting intake items with the served policy', () => {
     await expectDrafted(ids[0]);
     await expectDrafted(ids[1]);
     expect((await store.queryAttempts(ids[1])).items).toHaveLength(2);
+  });
+
+  it('stores feedback governance blocks, redacted and marked, and does not draft it', async () => {
+    // Today's rule set never blocks feedback (only replies); a deployment's own pipeline may. This one
+    // is the real pipeline with one extra rule of that kind on top.
+    const blocking: GovernancePipeline = {
+      govern(text, kind) {
+        const verdict = governance.govern(text, kind);
+        return /cheap watches/i.test(text) ? { ...verdict, decision: 'block', reasons: ['spam'] } : verdict;
+      },
+    };
+    const intake = await FeedbackIntake.open({
+      store,
+      checkpoints,
+      governance: blocking,
+      drafter,
+      keys: [{ name: 'shop', key: KEY, origins: [] }],
+      limits: { perSecond: 1000, burst: 1000 },
+    });
+    const spammy = createApp({ store, intake });
+    const res = await spammy.request('http://127.0.0.1/v1/feedback', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-edgelight-intake-key': KEY },
+      body: JSON.stringify({ text: `Cheap watches at ${VISITOR_EMAIL}!!!` }),
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    await drafter.idle();
+    const rollout = await store.getRolloutById(id);
+    const input = FeedbackItemInput.parse(rollout?.input);
+    expect(input.metadata.verdict.decision).toBe('block');
+    expect(input.text).not.toContain(VISITOR_EMAIL);
+    expect(rollout?.status).toBe('succeeded');
+    expect(rollout?.metadata?.[DRAFTING_METADATA]).toMatch(/blocked/);
+    const spans = (await store.querySpans({ rollout_id: id })).items;
+    expect(spans.filter((s) => s.name === AGL_OBJECT || s.name === AGL_REWARD)).toEqual([]);
   });
 
   it('never writes the e-mail or phone number to the data folder, drafts included', async () => {

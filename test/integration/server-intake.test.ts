@@ -2,7 +2,7 @@
 // token, its origin allow-list, rate limit, body limits and idempotency keys; governance before storing
 // (the submitted e-mail and phone number never reach the data folder); the status URL; and that the
 // intake key opens nothing else. Real Hono app over a real SQLite store in a temporary folder.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,14 @@ import { DirectoryBlobStorage } from '../../server/checkpoints/directory';
 import { FeedbackIntake } from '../../server/intake/intake';
 import { readServed } from '../../server/serving/served';
 import { openSqliteStore, type SqliteLightningStore } from '../../server/store/sqlite';
-import { FEEDBACK_ITEM_KIND, FeedbackItemInput } from '../../shared/review/contract';
+import {
+  DECISION_SPAN,
+  decisionAttributes,
+  FEEDBACK_ITEM_KIND,
+  FeedbackItemInput,
+  type ReviewDecision,
+} from '../../shared/review/contract';
+import { runCli } from '../helpers/cli';
 import { filesContaining, VISITOR_EMAIL, VISITOR_PHONE, VISITOR_SECRETS } from '../helpers/data-scan';
 
 const KEY = 'site-key-0123456789abcdef';
@@ -291,6 +298,87 @@ describe('POST /v1/feedback', () => {
       (await app.request(`http://edgelight.example/v1/feedback/${training.rollout_id}/status`)).status,
     ).toBe(404);
     expect((await app.request('http://edgelight.example/v1/feedback/..%2Fagl/status')).status).toBe(400);
+  });
+
+  it('says replied or rejected once a reviewer decided (the first decision in server order)', async () => {
+    const decide = async (
+      id: string,
+      decision: Omit<ReviewDecision, 'id' | 'reviewer' | 'decidedAt' | 'findings'>,
+    ) => {
+      const rollout = await store.getRolloutById(id);
+      const full = {
+        id: crypto.randomUUID(),
+        reviewer: 'ana',
+        decidedAt: Date.now() / 1000,
+        findings: [],
+        ...decision,
+      };
+      await store.addSpan({
+        rollout_id: id,
+        attempt_id: rollout?.attempt?.attempt_id ?? 'none',
+        trace_id: `decision-${full.id}`,
+        span_id: full.id.slice(0, 16),
+        name: DECISION_SPAN,
+        attributes: decisionAttributes(full),
+      });
+    };
+    const statusOf = async (id: string) =>
+      (
+        (await (await app.request(`http://edgelight.example/v1/feedback/${id}/status`)).json()) as {
+          status: string;
+        }
+      ).status;
+    const replied = ((await (await post({ text: 'Where is my order?' })).json()) as { id: string }).id;
+    const rejected = ((await (await post({ text: 'Buy cheap watches now' })).json()) as { id: string }).id;
+    await decide(replied, { action: 'approve', draftIndex: 0, reply: 'It ships today.' });
+    await decide(replied, { action: 'spam' }); // a second reviewer, later: does not count
+    await decide(rejected, { action: 'spam' });
+    expect(await statusOf(replied)).toBe('replied');
+    expect(await statusOf(rejected)).toBe('rejected');
+  });
+
+  it('keeps idempotency keys across a restart (the ledger is rebuilt from the store)', async () => {
+    const headers = { 'idempotency-key': 'survives-restart-1' };
+    const first = (await (await post({ text: 'Filed before the restart.' }, headers)).json()) as {
+      id: string;
+    };
+    const restarted = await FeedbackIntake.open({
+      store,
+      checkpoints: new DirectoryBlobStorage(join(dir, 'blobs')),
+      keys: [{ name: 'shop', key: KEY, origins: [SITE] }],
+    });
+    const again = createApp({ store, intake: restarted });
+    const send = (text: string) =>
+      again.request('http://edgelight.example/v1/feedback', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-edgelight-intake-key': KEY, ...headers },
+        body: JSON.stringify({ text }),
+      });
+    const replay = await send('Filed before the restart.');
+    expect(replay.status).toBe(202);
+    expect(((await replay.json()) as { id: string }).id).toBe(first.id);
+    expect((await send('Another text with the same key.')).status).toBe(409);
+  });
+
+  it('serve refuses bad intake flags before it touches the disk', async () => {
+    const data = join(dir, 'never-created');
+    const cases: [string[], RegExp][] = [
+      [['--intake-key', 'shop=short'], /16-256/],
+      [
+        ['--intake-key', 'shop=shop-key-0123456789', '--intake-origin', 'blog=https://b.example'],
+        /--intake-key/,
+      ],
+      [['--intake-origin', 'shop=https://b.example'], /needs an --intake-key/],
+      [['--intake-key', 'shop=shop-key-0123456789', '--drafting', 'maybe'], /on or off/],
+      [['--intake-key', 'shop=shop-key-0123456789', '--draft-group', '0'], /draft-group/],
+      [['--intake-key', 'shop=@/nonexistent/key'], /cannot read/],
+    ];
+    for (const [flags, message] of cases) {
+      const result = await runCli('serve', '--data', data, '--port', '0', ...flags);
+      expect(result.code, flags.join(' ')).toBe(2);
+      expect(result.stderr).toMatch(message);
+    }
+    expect(existsSync(data)).toBe(false);
   });
 
   it('opens no other route: the intake key is not a token, other methods stay guarded', async () => {
