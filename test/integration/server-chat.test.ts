@@ -521,6 +521,37 @@ describe('/v1/chat/completions (openai client, real server)', () => {
     expect(batch.samples).toHaveLength(2);
     expect(batch.samples[0].reward).toBeLessThan(batch.samples[1].reward);
   });
+
+  it('takes a reward through the generic store route too (POST /v1/agl/spans, as docs/serving.md shows)', async () => {
+    const completion = await client.chat.completions.create({
+      model: 'served',
+      messages: [{ role: 'user', content: 'The FAQ answered my question.' }],
+      max_tokens: 8,
+    });
+    const rolloutId = rolloutIdOf(completion.id);
+    const rollout = (await (
+      await fetch(`${server.url}/v1/agl/rollouts/${rolloutId}`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      })
+    ).json()) as { attempt: { attempt_id: string } };
+    const response = await post('/agl/spans', {
+      rollout_id: rolloutId,
+      attempt_id: rollout.attempt.attempt_id,
+      trace_id: 'caller-trace',
+      span_id: 'caller-reward-0',
+      name: 'agentlightning.reward',
+      attributes: {
+        'edgelight.reply.index': 0,
+        'agentlightning.reward.0.name': 'primary',
+        'agentlightning.reward.0.value': 0.8,
+      },
+    });
+    expect(response.status).toBe(201);
+    const group = await readRolloutGroup(store, (await store.getRolloutById(rolloutId))!);
+    expect(group.samples.map((s) => s.reward)).toEqual([{ primary: 0.8 }]);
+    // The chat route sees it: a second reward for that choice is refused.
+    expect((await post(`/chat/completions/${completion.id}/reward`, { reward: 1 })).status).toBe(409);
+  });
 });
 
 describe('edgelight serve', () => {
