@@ -6,6 +6,8 @@ import { createApp } from '../../server/app';
 import { BlobStore } from '../../server/blobs/blob-store';
 import { SqliteLightningStore } from '../../server/store/sqlite';
 import { ReviewService } from '../../server/review/service';
+import { DirectoryBlobStorage } from '../../server/checkpoints/directory';
+import { FeedbackIntake } from '../../server/intake/intake';
 import { createRng } from '../../shared/random';
 
 // A bounded, seeded fuzz run over every route the app registers (issue 19): malformed, oversized,
@@ -17,6 +19,7 @@ import { createRng } from '../../shared/random';
 
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 1500);
 const TOKEN = 'fuzz-token-123';
+const INTAKE_KEY = 'fuzz-intake-key-0123456789';
 
 describe('fuzzing every route', () => {
   let dir: string;
@@ -32,7 +35,16 @@ describe('fuzzing every route', () => {
     await blobs.init();
     // The review routes (/v1/items, /v1/replies/export), without a webhook or the background loop.
     review = new ReviewService({ store, path: join(dir, 'review.sqlite') });
+    // The public intake (POST /v1/feedback, its status URL, /widget.js) with its own key; its
+    // checkpoints (the served starter) outside the blob folder the snapshot compares.
+    const intake = await FeedbackIntake.open({
+      store,
+      checkpoints: new DirectoryBlobStorage(join(dir, 'checkpoints')),
+      keys: [{ name: 'site', key: INTAKE_KEY, origins: ['https://site.example'] }],
+      limits: { perSecond: 1e6, burst: 1e6 },
+    });
     app = createApp({
+      intake,
       review,
       store,
       sync: store,
@@ -101,6 +113,10 @@ describe('fuzzing every route', () => {
       () => ({ authorization: `Bearer ${TOKEN}`, origin: 'null', 'sec-fetch-site': 'cross-site' }),
       () => ({ authorization: `Bearer ${TOKEN}`, host: 'attacker.example' }),
       () => ({ authorization: 'Bearer wrong' }),
+      () => ({
+        'x-edgelight-intake-key': INTAKE_KEY,
+        origin: pick(['https://site.example', 'https://attacker.example']),
+      }),
       () => ({}),
     ];
     const failures: string[] = [];
