@@ -231,10 +231,14 @@ describe('web: Inbox page', () => {
     await page.keyboard.press('e');
     const reply = page.getByLabel('Reply', { exact: true });
     await reply.fill(`${WARM} Write to ${EMAIL} for a signed copy.`);
-    await page.keyboard.press('Control+Enter');
+    // The findings show once typing pauses, before anything is confirmed.
     await page.getByTestId('inbox-findings').waitFor();
     expect(await page.getByTestId('inbox-findings').textContent()).toContain('pii:EMAIL');
-    expect(await page.getByTestId('inbox-error').textContent()).toMatch(/^Not sent/);
+    await page.keyboard.press('Control+Enter');
+    await page.getByTestId('inbox-error').waitFor();
+    expect(await page.getByTestId('inbox-error').textContent()).toMatch(
+      /^Not sent: governance found pii:EMAIL/,
+    );
     expect(await page.getByTestId('inbox-item').count()).toBe(3);
     await page.getByLabel('Send anyway (override, logged with the decision)').check();
     await page.keyboard.press('Control+Enter');

@@ -172,7 +172,8 @@ export default function InboxPage() {
     }
     composer.value = {
       action,
-      text: action === 'edit' ? draft.text : '',
+      // The draft's text for approve too: it is what the findings preview governs.
+      text: action === 'edit' || action === 'approve' ? draft.text : '',
       reason: '',
       findings: null,
       override: false,
@@ -237,6 +238,26 @@ export default function InboxPage() {
       busy.value = false;
     }
   }
+
+  // Findings before confirming: the reply is governed (in the worker) once typing pauses. Only a preview:
+  // the worker governs the reply again when the decision is made, and refuses it there.
+  const previewText =
+    composer.value && composer.value.action !== 'reject' && composer.value.action !== 'spam'
+      ? composer.value.text.trim()
+      : '';
+  useEffect(() => {
+    if (!previewText) return;
+    const timer = setTimeout(() => {
+      lab()
+        .inboxCheckReply(previewText)
+        .then((check) => {
+          const c = composer.value;
+          if (c && c.text.trim() === previewText) composer.value = { ...c, findings: check.findings };
+        })
+        .catch(report);
+    }, 400);
+    return () => clearTimeout(timer);
+  }, [previewText]);
 
   // The page's keys. Inside a text field only Esc and Ctrl+Enter act, so typing never triggers an action.
   useEffect(() => {
