@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { REPLY_ATTR, REPLY_OBJECT_TYPE } from '../../shared/agent/feedback-agent';
 import { AGL_OBJECT, ATTR } from '../../shared/agent/semconv';
 import type { GovernancePipeline } from '../../shared/governance/types';
@@ -285,13 +286,23 @@ export async function setReviewer(db: LabDatabase, name: unknown): Promise<strin
   return parsed.data;
 }
 
+/** Parses with `schema`, or fails with the issues in words (the page shows the message as is). */
+function parseOrExplain<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) =>
+    i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message,
+  );
+  throw new Error(`invalid ${what}: ${issues.join('; ')}`);
+}
+
 /**
  * Records a reviewer's decision as one decision span on the item's latest attempt. A reply (approve,
  * edit, write) is governed again here, whatever the page showed: with findings it is refused unless
  * the request carries an override reason, and then the findings and the override are kept with it.
  */
 export async function decide(deps: InboxDeps, request: unknown): Promise<DecideResult> {
-  const r = DecideRequest.parse(request);
+  const r = parseOrExplain(DecideRequest, request, 'decision request');
   const reviewer = await getReviewer(deps.db);
   if (!reviewer) throw new Error('set your reviewer name first');
   const rollout = await deps.local.getRolloutById(r.rolloutId);
@@ -330,20 +341,24 @@ export async function decide(deps: InboxDeps, request: unknown): Promise<DecideR
     if (findings.length > 0 && !r.override?.trim()) return { status: 'refused', findings };
   }
 
-  const decision = ReviewDecision.parse({
-    id: crypto.randomUUID(),
-    action: r.action,
-    reviewer,
-    decidedAt: (deps.now ?? (() => Date.now() / 1000))(),
-    draftIndex: r.action === 'approve' || r.action === 'edit' ? r.draftIndex : undefined,
-    reply,
-    diff,
-    reason: r.reason?.trim() || undefined,
-    findings,
-    // An override says why findings were let through: without findings there is nothing to override.
-    override: findings.length > 0 ? r.override?.trim() : undefined,
-    policyId: policyId ?? undefined,
-  });
+  const decision = parseOrExplain(
+    ReviewDecision,
+    {
+      id: crypto.randomUUID(),
+      action: r.action,
+      reviewer,
+      decidedAt: (deps.now ?? (() => Date.now() / 1000))(),
+      draftIndex: r.action === 'approve' || r.action === 'edit' ? r.draftIndex : undefined,
+      reply,
+      diff,
+      reason: r.reason?.trim() || undefined,
+      findings,
+      // An override says why findings were let through: without findings there is nothing to override.
+      override: findings.length > 0 ? r.override?.trim() : undefined,
+      policyId: policyId ?? undefined,
+    },
+    'decision',
+  );
   // The attempt's own trace, so the decision sits beside the drafts in the trace explorer.
   const traceId = spans.find((s) => s.attempt_id === attempt.attempt_id)?.trace_id ?? newTraceId();
   const at = decision.decidedAt;

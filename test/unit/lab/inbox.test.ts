@@ -143,7 +143,13 @@ describe('lab inbox', () => {
 
   it('reject needs a reason; spam does not', async () => {
     const { older, newer } = await seedTwo();
-    await expect(decide(deps, { rolloutId: older.rollout_id, action: 'reject' })).rejects.toThrow(/reason/);
+    await expect(decide(deps, { rolloutId: older.rollout_id, action: 'reject' })).rejects.toThrow(
+      'invalid decision: reject needs a reason',
+    );
+    // A malformed request is refused in words, never with a raw validation dump.
+    await expect(
+      decide(deps, { rolloutId: older.rollout_id, action: 'write', reply: 'x'.repeat(20_001) }),
+    ).rejects.toThrow(/^invalid decision request: reply: /);
     await decide(deps, { rolloutId: older.rollout_id, action: 'reject', reason: 'none of them answers' });
     await decide(deps, { rolloutId: newer.rollout_id, action: 'spam' });
     const decided = await listInbox(deps, 'all');
