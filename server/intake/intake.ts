@@ -16,7 +16,7 @@ import type { BlobStorage } from '../../shared/policy/checkpoint';
 import {
   DECISION_SPAN,
   FEEDBACK_ITEM_KIND,
-  type FeedbackItemInput,
+  FeedbackItemInput,
   type IntakeVerdict,
   OUTCOME_ATTR,
   OUTCOME_SPAN,
@@ -45,6 +45,7 @@ export const FeedbackSubmission = z.strictObject({
   page: z.string().max(2048).optional(),
   locale: z
     .string()
+    .max(35)
     .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$/, 'locale is a language tag such as en or en-GB')
     .optional(),
 });
@@ -231,7 +232,8 @@ export class FeedbackIntake {
   ): Promise<AttemptedRollout> {
     const verdict = this.governance.govern(submission.text, 'feedback');
     const page = this.keptPage(submission.page);
-    const input: FeedbackItemInput = {
+    // Parsed, so what is stored is exactly what the Inbox and the feedback agent read back.
+    const input: FeedbackItemInput = FeedbackItemInput.parse({
       id: PROVISIONAL_ITEM_ID,
       kind: FEEDBACK_ITEM_KIND,
       text: verdict.redacted,
@@ -244,7 +246,7 @@ export class FeedbackIntake {
         verdict: intakeVerdict(verdict),
         ...(page ? { page } : {}),
       },
-    };
+    });
     const store = this.options.store;
     const rollout = await store.startRollout({
       input,
