@@ -184,6 +184,10 @@ describe('web: Inbox page', () => {
     ]);
     expect(texts.join(' ')).not.toContain(EMAIL);
     expect(await page.getByTestId('inbox-pii').textContent()).toBe('EMAIL');
+    expect(await page.getByTestId('inbox-item-pii').allTextContents()).toEqual([
+      'redacted EMAIL',
+      'redacted EMAIL',
+    ]);
     expect(await page.getByTestId('inbox-category').textContent()).toBe('website-bug');
     expect(await page.getByTestId('inbox-sentiment').textContent()).toMatch(/^\w+ \(-?\d\.\d\d\)$/);
     // Drafts best first: the stuttering reply fails a sendability check, halving its reward.

@@ -478,6 +478,16 @@ function ItemList(props: {
             <span class="muted">{when(r.submittedAt)}</span>
             {r.category && <span class="badge soft">{r.category}</span>}
             <span class="badge soft">{r.sentiment}</span>
+            {r.boundaries.map((b) => (
+              <span key={b} class="badge soft" title="boundary">
+                {b}
+              </span>
+            ))}
+            {r.pii.length > 0 && (
+              <span class="muted" data-testid="inbox-item-pii">
+                redacted {r.pii.join(', ')}
+              </span>
+            )}
             <span class="muted" data-testid="inbox-item-status">
               {STATE_LABELS[r.state]}
               {r.delivery ? ` · ${r.delivery}` : ''}
