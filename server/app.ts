@@ -11,8 +11,6 @@ import { rateLimit } from './middleware/rate-limit';
 import { aglRoutes } from './routes/agl';
 import { mountFeedbackRoutes } from './routes/feedback';
 import type { FeedbackIntake } from './intake/intake';
-import { mountFeedbackRoutes } from './routes/feedback';
-import type { FeedbackIntake } from './intake/intake';
 import { chatRoutes } from './routes/chat';
 import type { ChatServingOptions } from './serving/chat';
 import { blobRoutes } from './routes/blobs';
@@ -80,12 +78,6 @@ export type AppOptions = {
    * Without it those routes are absent (404).
    */
   intake?: FeedbackIntake;
-  /**
-   * The public feedback intake (intake/intake.ts): POST /v1/feedback and its status URL, the one API a
-   * website calls without the token, behind its own intake keys, origins and limits; and GET /widget.js.
-   * Without it those routes are absent (404).
-   */
-  intake?: FeedbackIntake;
   log?: (message: string) => void;
   /** Who is calling, for the rate limit; defaults to the socket's remote address. */
   clientAddress?: (request: Request, env: unknown) => string;
@@ -122,12 +114,6 @@ export function createApp(options: AppOptions = {}) {
   if (options.accessLog) app.use('*', accessLog(options.accessLog, options.clientAddress ?? socketAddress));
 
   assertSafeOptions(options);
-  // Before the /v1 guards: exactly its routes answer under the intake's own guards (routes/feedback.ts).
-  if (options.intake)
-    mountFeedbackRoutes(app, {
-      intake: options.intake,
-      clientAddress: options.clientAddress ?? socketAddress,
-    });
   // Before the /v1 guards: exactly its routes answer under the intake's own guards (routes/feedback.ts).
   if (options.intake)
     mountFeedbackRoutes(app, {
