@@ -36,10 +36,12 @@ export async function promoteCheckpoint(
   } catch (error) {
     if (!(error instanceof PromotionError)) throw error;
     const promotion: PromotionRecord | null = error.promotion;
+    const refused = error.status === 409 && promotion?.status === 'refused';
     return {
-      status: error.status === 409 && promotion?.status === 'refused' ? 'refused' : 'failed',
-      message:
-        error.status === 404
+      status: refused ? 'refused' : 'failed',
+      message: refused
+        ? `the gate refused it: ${promotion?.gate?.reasons.join('; ')}. Tick “Override a refusal” and give a reason to promote it anyway.`
+        : error.status === 404
           ? `the server does not have this checkpoint: sync first (${error.message})`
           : error.message,
       promotion,
