@@ -28,6 +28,8 @@ describe('POST /v1/served: promotion through the gate', () => {
   let server: RunningServer;
   let starterId: string;
   let randomId: string;
+  /** Another random policy, evaluated by no earlier gate (so its gate takes seconds, not a cache hit). */
+  let otherId: string;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'edgelight-promote-'));
@@ -42,8 +44,13 @@ describe('POST /v1/served: promotion through the gate', () => {
     const random = createPolicy(starter.policy.config, { seed: 12345 });
     randomId = await saveCheckpoint(blobs, await checkpointFromPolicy(random, starter.tokenizer));
     random.dispose();
+    const other = createPolicy(starter.policy.config, { seed: 999 });
+    otherId = await saveCheckpoint(blobs, await checkpointFromPolicy(other, starter.tokenizer));
+    other.dispose();
     starter.policy.dispose();
-    server = await listen(createApp({ token: TOKEN, store, blobs: blobStore, promotions }));
+    server = await listen(
+      createApp({ token: TOKEN, store, blobs: blobStore, promotions, maxJsonBytes: 64 * 1024 }),
+    );
   }, 60_000);
   afterAll(async () => {
     await server?.close();
@@ -102,6 +109,27 @@ describe('POST /v1/served: promotion through the gate', () => {
     expect((await readServed(store))?.checkpointId).toBe(starterId);
   });
 
+  it('refuses what is not a small JSON body (415, 413, 400, 422) before touching the store', async () => {
+    const seq = await store.currentSeq();
+    const post = (body: BodyInit, contentType: string) =>
+      fetch(`${server.url}/v1/served`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': contentType },
+        body,
+      });
+    expect((await post(JSON.stringify({ checkpoint_id: randomId }), 'text/plain')).status).toBe(415);
+    expect(
+      (await post(JSON.stringify({ checkpoint_id: randomId, pad: 'x'.repeat(100_000) }), 'application/json'))
+        .status,
+    ).toBe(413);
+    expect((await post(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), 'application/json')).status).toBe(400);
+    expect((await post(`${'['.repeat(200)}${']'.repeat(200)}`, 'application/json')).status).toBe(422);
+    expect((await post(JSON.stringify([randomId]), 'application/json')).status).toBe(422);
+    expect((await request('/v1/served/promotions/..%2F..%2Fetc')).status).toBeGreaterThanOrEqual(400);
+    expect(await store.currentSeq()).toBe(seq);
+    expect((await readServed(store))?.checkpointId).toBe(starterId);
+  });
+
   it('404 for a checkpoint the blob folder does not have', async () => {
     const response = await request('/v1/served', { method: 'POST', body: { checkpoint_id: 'f'.repeat(64) } });
     expect(response.status).toBe(404);
@@ -147,6 +175,26 @@ describe('POST /v1/served: promotion through the gate', () => {
     expect((await status.json()).promotion.status).toBe('refused');
     // eslint-disable-next-line no-console
     console.log('gate figures (random vs starter):', JSON.stringify(refused.gate));
+  }, 120_000);
+
+  it('wait_seconds 0: 202 with a status URL to poll; a second gate meanwhile is a 409', async () => {
+    const response = await request('/v1/served', {
+      method: 'POST',
+      body: { checkpoint_id: otherId, wait_seconds: 0 },
+    });
+    expect(response.status).toBe(202);
+    const { promotion, status_url } = await response.json();
+    expect(promotion.status).toBe('running');
+    expect(response.headers.get('location')).toBe(status_url);
+    const busy = await request('/v1/served', { method: 'POST', body: { checkpoint_id: starterId } });
+    expect(busy.status).toBe(409);
+    expect((await busy.json()).error.details.running.promotion_id).toBe(promotion.promotion_id);
+    let status = 'running';
+    for (let i = 0; i < 600 && status === 'running'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = (await (await request(status_url)).json()).promotion.status;
+    }
+    expect(status).toBe('refused');
   }, 120_000);
 
   it('an override with a reason promotes it anyway and records who, why and the figures', async () => {
