@@ -575,7 +575,7 @@ export class TrainSession {
     if (this.recorded) return this.recorded;
     if (!this.io.store)
       throw new TrainSetupError(
-        'recorded rollouts are read from a store: give one (the command line: --server URL or --store FILE)',
+        'recorded rollouts are read from a store: give one (the command line: --server URL or --server-data DIR)',
       );
     const data = await readRecordedGroups(this.io.store, { vocabSize: this.policy.config.vocabSize });
     const counts = `${data.rollouts} recorded rollouts, ${data.replies} replies (${data.rewarded} rewarded)`;

@@ -28,7 +28,7 @@ import { CHAT_COMPLETION_INPUT_KIND, readRecordedGroups } from '../../shared/tra
 import { DirectoryBlobStorage } from '../../server/checkpoints/directory';
 import { readCheckpointDirectory, resolveCheckpointDirectory } from '../../server/checkpoints/directory';
 import { dataLayout } from '../../server/commands/data-dir';
-import { ensureServed } from '../../server/serving/served';
+import { ensureServed, STARTER_DIR } from '../../server/serving/served';
 import { openSqliteStore } from '../../server/store/sqlite';
 import { runCli } from '../helpers/cli';
 
@@ -185,9 +185,23 @@ describe('train --algo grpo --recorded: GRPO on recorded chat completions', () =
     );
     expect(noInit.code).toBe(2);
     expect(noInit.stderr).toContain('recorded rollouts need init');
-    const noStore = await runCli('train', '--algo', 'sft', '--recorded', '--steps', '1');
+    const sft = await runCli('train', '--algo', 'sft', '--recorded', '--steps', '1');
+    expect(sft.code).toBe(2);
+    expect(sft.stderr).toContain('recorded rollouts are for grpo / rloo');
+    const noStore = await runCli(
+      'train',
+      '--algo',
+      'grpo',
+      '--recorded',
+      '--init',
+      STARTER_DIR,
+      '--steps',
+      '1',
+      '--out',
+      join(dir, 'y'),
+    );
     expect(noStore.code).toBe(2);
-    expect(noStore.stderr).toContain('grpo / rloo');
+    expect(noStore.stderr).toContain('recorded rollouts are read from a store');
   });
 
   it('trains on the rewarded groups: finite loss, weights changed, the shorter replies more likely', async () => {
