@@ -23,6 +23,7 @@ import { ReviewService } from '../review/service';
 import type { WebhookConfig } from '../review/webhook';
 import { DirectoryBlobStorage } from '../checkpoints/directory';
 import { DEFAULT_GATE_SETTINGS, PromotionManager } from '../serving/promote';
+import { readServed } from '../serving/served';
 import { DEFAULT_DRAFT_GROUP, DEFAULT_DRAFT_MAX_TOKENS, FeedbackDrafter } from '../intake/drafter';
 import { DEFAULT_INTAKE_LIMITS, FeedbackIntake } from '../intake/intake';
 import { IntakeKeyError, parseIntakeFlags } from '../intake/keys';
@@ -187,6 +188,8 @@ export async function run(argv: string[]): Promise<number> {
         runsDir: layout.runs,
         blobsDir: layout.blobs,
         latestCheckpointId: await latestPolicyCheckpoint(store),
+        servedCheckpointId: (await readServed(store))?.checkpointId ?? null,
+        storePath: layout.store,
       }),
     }),
   });

@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadCheckpoint, saveCheckpoint } from '../../shared/policy/checkpoint';
 import { TrainSetupError } from '../../shared/train/session';
 import { DirectoryBlobStorage } from '../checkpoints/directory';
+import { openSqliteStore } from '../store/sqlite';
 import { type CheckpointFinder, trainInFolder } from '../train/run-folder';
 import { TrainJobConfig } from './config';
 import type { HostMessage, WorkerMessage } from './types';
@@ -17,6 +18,10 @@ type JobData = {
   blobsDir: string;
   /** The checkpoint id "latest" resolves to, looked up by the host before the thread started. */
   latestCheckpointId: string | null;
+  /** The checkpoint id "served" resolves to (server/serving/served.ts), looked up the same way. */
+  servedCheckpointId?: string | null;
+  /** The server's SQLite store: a `recorded` job reads the recorded chat completions there. */
+  storePath?: string;
 };
 
 const data = workerData as JobData;
@@ -33,11 +38,17 @@ parentPort?.on('message', (message: HostMessage) => {
 function blobCheckpoints(blobs: DirectoryBlobStorage): CheckpointFinder {
   return async (ref) => {
     const id =
-      typeof ref === 'string' ? (ref === 'latest' ? data.latestCheckpointId : ref) : ref.checkpointId;
+      typeof ref === 'string'
+        ? ref === 'latest'
+          ? data.latestCheckpointId
+          : ref === 'served'
+            ? (data.servedCheckpointId ?? null)
+            : ref
+        : ref.checkpointId;
     if (!id)
       throw new TrainSetupError(
         typeof ref === 'string'
-          ? 'init "latest": no policy checkpoint has been published yet'
+          ? `init "${ref}": no policy checkpoint has been ${ref === 'served' ? 'served' : 'published'} yet`
           : `the recorded reference has no checkpoint id (only a path, ${ref.path}); give reference`,
       );
     return { id, checkpoint: await loadCheckpoint(blobs, id) };
@@ -47,8 +58,11 @@ function blobCheckpoints(blobs: DirectoryBlobStorage): CheckpointFinder {
 async function main(): Promise<void> {
   const config = TrainJobConfig.parse(data.job.config);
   const blobs = new DirectoryBlobStorage(data.blobsDir);
+  // Only a recorded run reads the server's store (a second connection; SQLite's WAL lets both work).
+  const store = config.recorded && data.storePath ? openSqliteStore(data.storePath) : undefined;
   await trainInFolder({
     input: config,
+    ...(store ? { store } : {}),
     out: join(data.runsDir, data.job.job_id),
     checkpoints: blobCheckpoints(blobs),
     signal: stopping.signal,
@@ -63,7 +77,7 @@ async function main(): Promise<void> {
       else if (event.type === 'info') post({ type: 'log', message: event.message });
       else if (event.type === 'phase') post({ type: 'phase', phase: event.phase, step: event.runStep });
     },
-  });
+  }).finally(() => store?.close());
 }
 
 main().then(

@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../server/app';
+import { TrainJobConfig } from '../../server/jobs/config';
+import { TrainJobManager } from '../../server/jobs/manager';
+import { workerThreadRunner } from '../../server/jobs/worker-runner';
 import { BlobStore } from '../../server/blobs/blob-store';
 import { listen } from '../../server/listen';
 import { openChatServing } from '../../server/serving/chat';
@@ -301,6 +304,54 @@ describe('train --algo grpo --recorded: GRPO on recorded chat completions', () =
       expect(chosenRise).toBeGreaterThan(rejectedRise);
     } finally {
       trained.policy.dispose();
+    }
+  }, 300_000);
+
+  it('a server training job trains on them too (POST /v1/train/jobs {recorded: true, init: "served"})', async () => {
+    const layout = dataLayout(dir);
+    const jobs = new TrainJobManager({
+      store,
+      runner: workerThreadRunner(new URL('../../server/jobs/train-worker.ts', import.meta.url), {
+        data: async () => ({
+          runsDir: layout.runs,
+          blobsDir: layout.blobs,
+          latestCheckpointId: null,
+          servedCheckpointId: starterId,
+          storePath: layout.store,
+        }),
+      }),
+    });
+    const app = createApp({ store, jobs: { manager: jobs, configSchema: TrainJobConfig } });
+    try {
+      const created = await app.request('/v1/train/jobs', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          algo: 'grpo',
+          recorded: true,
+          init: 'served',
+          steps: 2,
+          batch: 2,
+          lr: 5e-4,
+          mu: 1,
+          backend: 'wasm',
+        }),
+      });
+      expect(created.status).toBe(201);
+      const { job_id } = (await created.json()) as { job_id: string };
+      let job = jobs.get(job_id);
+      for (let i = 0; i < 1200 && job?.status === 'running'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        job = jobs.get(job_id);
+      }
+      expect(job).toMatchObject({ status: 'succeeded' });
+      const lines = readFileSync(join(layout.runs, job_id, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines.map((l) => JSON.parse(l).tokens).every((t: number) => t > 0)).toBe(true);
+    } finally {
+      await jobs.stopAll();
     }
   }, 300_000);
 });
