@@ -31,7 +31,7 @@ export interface ServedPolicy {
 
 function servedOf(update: ResourcesUpdate): ServedPolicy | null {
   const policy = update.resources.policy;
-  if (!policy || policy.resource_type !== 'policy' || policy.metadata?.[SERVED_MARK] !== true) return null;
+  if (policy?.resource_type !== 'policy' || policy.metadata?.[SERVED_MARK] !== true) return null;
   return {
     checkpointId: policy.checkpoint_id,
     resourcesId: update.resources_id,
