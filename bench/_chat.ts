@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createApp } from '../server/app';
 import { DirectoryBlobStorage } from '../server/checkpoints/directory';
 import { listen } from '../server/listen';
+import { runChildServer } from './_child-server';
 import { openChatServing } from '../server/serving/chat';
 import { readServed } from '../server/serving/served';
 import { openSqliteStore } from '../server/store/sqlite';
@@ -44,17 +45,4 @@ if (preset === 'small') {
 // Load (and warm) the policy before the clients start: the first load is not what is measured.
 await serving.policies.get(model === 'served' ? (await readServed(store))!.checkpointId : model);
 const server = await listen(createApp({ store, serving, rateLimitPerSecond: 0 }));
-console.log(`listening ${server.url} ${model}`);
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (text: string) => {
-  if (text.includes('cpu')) {
-    const { user, system } = process.cpuUsage();
-    console.log(`cpu ${user + system}`);
-  }
-});
-process.on('SIGTERM', () => {
-  void server
-    .close()
-    .then(() => store.close())
-    .then(() => process.exit(0));
-});
+runChildServer({ url: server.url, extra: model, shutdown: () => server.close().then(() => store.close()) });

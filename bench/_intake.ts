@@ -11,6 +11,7 @@ import { DirectoryBlobStorage } from '../server/checkpoints/directory';
 import { FeedbackDrafter } from '../server/intake/drafter';
 import { FeedbackIntake } from '../server/intake/intake';
 import { listen } from '../server/listen';
+import { runChildServer } from './_child-server';
 import { openSqliteStore } from '../server/store/sqlite';
 import { createGovernancePipeline } from '../shared/governance';
 import { loadNameData } from '../shared/governance/pii/names';
@@ -48,24 +49,13 @@ const intake = await FeedbackIntake.open({
   limits: { perSecond: 1e6, burst: 1e6, maxBacklog: options.backlog ?? 1000 },
 });
 const server = await listen(createApp({ store, intake, rateLimitPerSecond: 0 }));
-console.log(`listening ${server.url}`);
-
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (text: string) => {
-  for (const command of text.split('\n').map((l) => l.trim())) {
-    if (command === 'cpu') {
-      const { user, system } = process.cpuUsage();
-      console.log(`cpu ${user + system}`);
-    }
-    if (command === 'idle')
+runChildServer({
+  url: server.url,
+  commands: {
+    idle: () =>
       void (drafter ? drafter.idle() : Promise.resolve()).then(() =>
         console.log(`idle ${drafter?.drafted ?? 0}`),
-      );
-  }
-});
-process.on('SIGTERM', () => {
-  void (drafter?.stop() ?? Promise.resolve())
-    .then(() => server.close())
-    .then(() => store.close())
-    .then(() => process.exit(0));
+      ),
+  },
+  shutdown: () => (drafter?.stop() ?? Promise.resolve()).then(() => server.close()).then(() => store.close()),
 });

@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { createApp } from '../server/app';
 import { listen } from '../server/listen';
+import { runChildServer } from './_child-server';
 import { openSqliteStore } from '../server/store/sqlite';
 import { InMemoryLightningStore } from '../shared/store/memory';
 
@@ -12,19 +13,4 @@ const store =
   kind === 'sqlite' ? openSqliteStore(join(dataDir as string, 'store.sqlite')) : new InMemoryLightningStore();
 const sync = kind === 'sqlite' ? (store as ReturnType<typeof openSqliteStore>) : undefined;
 const server = await listen(createApp({ store, sync, rateLimitPerSecond: 0 }));
-console.log(`listening ${server.url}`);
-// "cpu" on stdin → "cpu <microseconds>": the CPU this process has used, so the benchmark can report
-// server CPU per rollout, which does not depend on how busy the machine is.
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (text: string) => {
-  if (text.includes('cpu')) {
-    const { user, system } = process.cpuUsage();
-    console.log(`cpu ${user + system}`);
-  }
-});
-process.on('SIGTERM', () => {
-  void server
-    .close()
-    .then(() => store.close())
-    .then(() => process.exit(0));
-});
+runChildServer({ url: server.url, shutdown: () => server.close().then(() => store.close()) });

@@ -40,40 +40,33 @@ function servedOf(update: ResourcesUpdate): ServedPolicy | null {
   };
 }
 
-/** The served policy now, or null before anything was promoted (see ensureServed). */
-export async function readServed(store: LightningStore): Promise<ServedPolicy | null> {
-  for (let offset = 0; ; offset += 100) {
-    const page = await store.queryResources({
-      sort_by: 'update_time',
-      sort_order: 'desc',
-      limit: 100,
-      offset,
-    });
+/** Every promotion, newest first, read a page of resources updates at a time. */
+async function* promotions(store: LightningStore): AsyncGenerator<ServedPolicy> {
+  const limit = 100;
+  for (let offset = 0; ; offset += limit) {
+    const page = await store.queryResources({ sort_by: 'update_time', sort_order: 'desc', limit, offset });
     for (const update of page.items) {
       const served = servedOf(update);
-      if (served) return served;
+      if (served) yield served;
     }
-    if (page.items.length < 100) return null;
+    if (page.items.length < limit) return;
   }
+}
+
+/** The served policy now, or null before anything was promoted (see ensureServed). */
+export async function readServed(store: LightningStore): Promise<ServedPolicy | null> {
+  for await (const served of promotions(store)) return served;
+  return null;
 }
 
 /** Every promotion, newest first (the Checkpoints page and GET /v1/served show the history). */
 export async function servedHistory(store: LightningStore, limit = 50): Promise<ServedPolicy[]> {
   const out: ServedPolicy[] = [];
-  for (let offset = 0; out.length < limit; offset += 100) {
-    const page = await store.queryResources({
-      sort_by: 'update_time',
-      sort_order: 'desc',
-      limit: 100,
-      offset,
-    });
-    for (const update of page.items) {
-      const served = servedOf(update);
-      if (served) out.push(served);
-    }
-    if (page.items.length < 100) break;
+  for await (const served of promotions(store)) {
+    out.push(served);
+    if (out.length >= limit) break;
   }
-  return out.slice(0, limit);
+  return out;
 }
 
 /**

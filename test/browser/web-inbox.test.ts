@@ -19,6 +19,7 @@ import type { AttemptedRollout, Span } from '../../shared/store/types';
 import { type AppServer, ensureWebBuilt, repoRoot, startAppServer } from '../e2e/app-server';
 import { seedFeedbackItem } from '../helpers/feedback-items';
 import { launchChromium } from '../helpers/browser';
+import { syncNow } from '../helpers/lab-sync';
 
 // The Inbox page of the built app in real Chromium, against a real `edgelight serve`. Feedback items are
 // written to the server's store as the intake and the drafting runner leave them (the real feedback agent,
@@ -46,18 +47,6 @@ describe('web: Inbox page', () => {
 
   const spansOf = async (rolloutId: string, name: string): Promise<Span[]> =>
     (await remote.querySpans({ rollout_id: rolloutId, limit: -1 })).items.filter((s) => s.name === name);
-
-  async function syncNow(): Promise<void> {
-    await page.getByRole('link', { name: 'Sync', exact: true }).click();
-    const last = await page.getByTestId('sync-last').textContent();
-    await page.getByRole('button', { name: 'Sync now' }).click();
-    // Locator waits (not expect.poll): beforeAll syncs too.
-    await page
-      .getByTestId('sync-last')
-      .filter({ hasNotText: last ?? '' })
-      .waitFor({ timeout: 60_000 });
-    await page.getByTestId('sync-pending').filter({ hasText: /^0$/ }).waitFor({ timeout: 60_000 });
-  }
 
   async function openInbox(filter: 'open' | 'decided' | 'all' = 'open'): Promise<void> {
     await page.getByRole('link', { name: 'Inbox', exact: true }).click();
@@ -140,7 +129,7 @@ describe('web: Inbox page', () => {
     await page.getByLabel('Token (optional)').fill(TOKEN);
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved.').waitFor();
-    await syncNow();
+    await syncNow(page);
     // Another reviewer decides the newest item first: their decision reaches the server before this
     // lab's next sync (the lab does not see it until then).
     const approve = items.approve;
@@ -289,7 +278,7 @@ describe('web: Inbox page', () => {
   });
 
   it('sends each decision as one span with its attributes on the next sync', async () => {
-    await syncNow();
+    await syncNow(page);
     const decisionOf = async (key: string): Promise<ReviewDecision> => {
       const spans = (await spansOf(items[key].rollout_id, DECISION_SPAN)).filter(
         (span) => span.attributes[DECISION_ATTR.reviewer] === 'Ada Reviewer',
@@ -355,7 +344,7 @@ describe('web: Inbox page', () => {
     }
     // sync-last shows seconds: a second pass within the same second would look like no pass.
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    await syncNow();
+    await syncNow(page);
     await openInbox('decided');
     await expect.poll(async () => (await states()).slice(0, 2), { timeout: 30_000 }).toEqual(['lost', 'won']);
     // The newest decided item (the approved one) is selected: Sam's decision came first.

@@ -6,6 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySignature, WebhookBody } from '../../server/review/webhook';
 import { launchChromium } from '../helpers/browser';
+import { syncNow } from '../helpers/lab-sync';
 import { filesContaining, VISITOR_EMAIL, VISITOR_PHONE, VISITOR_SECRETS } from '../helpers/data-scan';
 import { type AppServer, ensureWebBuilt, repoRoot, startAppServer } from './app-server';
 
@@ -45,17 +46,6 @@ describe('e2e: feedback from a site to a delivered reply', () => {
     );
   const shot = (name: string) =>
     page.screenshot({ path: join(repoRoot, 'test-artifacts', `review-${name}.png`), fullPage: true });
-
-  async function syncNow(): Promise<void> {
-    await page.getByRole('link', { name: 'Sync', exact: true }).click();
-    const last = await page.getByTestId('sync-last').textContent();
-    await page.getByRole('button', { name: 'Sync now' }).click();
-    await page
-      .getByTestId('sync-last')
-      .filter({ hasNotText: last ?? '' })
-      .waitFor({ timeout: 60_000 });
-    await page.getByTestId('sync-pending').filter({ hasText: /^0$/ }).waitFor({ timeout: 60_000 });
-  }
 
   beforeAll(async () => {
     mkdirSync(join(repoRoot, 'test-artifacts'), { recursive: true });
@@ -149,7 +139,7 @@ describe('e2e: feedback from a site to a delivered reply', () => {
     await page.getByLabel('Token (optional)').fill(TOKEN);
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved.').waitFor();
-    await syncNow();
+    await syncNow(page);
     await page.getByRole('link', { name: 'Inbox', exact: true }).click();
     await page.getByLabel('Reviewer name').fill('Rui Reviewer');
     await page.getByRole('button', { name: 'Save name' }).click();
@@ -176,7 +166,7 @@ describe('e2e: feedback from a site to a delivered reply', () => {
     await page
       .locator(`[data-testid="inbox-item"][data-item-id="${itemId}"]`)
       .waitFor({ state: 'detached', timeout: 30_000 });
-    await syncNow();
+    await syncNow(page);
 
     await expect.poll(() => deliveries.length, { timeout: 60_000, interval: 500 }).toBeGreaterThan(0);
     const [delivery] = deliveries;
@@ -206,7 +196,7 @@ describe('e2e: feedback from a site to a delivered reply', () => {
 
   it('still has the decision and its delivery log after a reload and a sync', async () => {
     await page.reload();
-    await syncNow();
+    await syncNow(page);
     await page.getByRole('link', { name: 'Inbox', exact: true }).click();
     await page.getByTestId('inbox-filter').selectOption('decided');
     const item = page.locator(`[data-testid="inbox-item"][data-item-id="${itemId}"]`);

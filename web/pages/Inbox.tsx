@@ -1,4 +1,4 @@
-import { useSignal } from '@preact/signals';
+import { batch, useSignal } from '@preact/signals';
 import type { ComponentChild, RefObject } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import type {
@@ -91,20 +91,35 @@ export default function InboxPage() {
   const composerForm = useRef<HTMLFormElement>(null);
 
   async function loadItem(rolloutId: string | null) {
-    item.value = rolloutId ? await lab().inboxItem(rolloutId) : null;
+    const loadedItem = rolloutId ? await lab().inboxItem(rolloutId) : null;
+    if (selected.value !== rolloutId) return; // another item was picked meanwhile
+    item.value = loadedItem;
     if (picked.value >= (item.value?.draftList.length ?? 0)) picked.value = 0;
   }
 
+  // Refreshes overlap (a filter change, a sync ending, a decision): only the latest may write, or an
+  // older answer for another filter could replace the list the page now asks for.
+  const latestRefresh = useRef(0);
   async function refresh() {
+    const ticket = ++latestRefresh.current;
     const list = await lab().inboxList(filter.value);
-    rows.value = list;
-    loaded.value = true;
-    if (!list.some((r) => r.rolloutId === selected.value)) {
-      selected.value = list[0]?.rolloutId ?? null;
-      picked.value = 0;
-      composer.value = null;
-    }
-    await loadItem(selected.value);
+    const keep = list.some((r) => r.rolloutId === selected.value);
+    const next = keep ? selected.value : (list[0]?.rolloutId ?? null);
+    const nextItem = next ? await lab().inboxItem(next) : null;
+    if (ticket !== latestRefresh.current) return;
+    // List, selection and detail change in one render: a key pressed in between must never act on the
+    // item just decided (still shown) while the list already moved on.
+    batch(() => {
+      rows.value = list;
+      loaded.value = true;
+      if (!keep) {
+        selected.value = next;
+        picked.value = 0;
+        composer.value = null;
+      }
+      item.value = nextItem;
+      if (picked.value >= (nextItem?.draftList.length ?? 0)) picked.value = 0;
+    });
   }
 
   const report = (e: unknown) => {
@@ -153,7 +168,8 @@ export default function InboxPage() {
 
   function open(action: Action) {
     const current = item.value;
-    if (!current) return;
+    // While a decision is saved and the list refreshed, the item shown is the one just decided.
+    if (!current || busy.value) return;
     error.value = '';
     message.value = '';
     if (!reviewer.value) {
