@@ -6,6 +6,7 @@ import { DatasetItem, SftExample } from '../../shared/data/schema';
 import { buildSftCorpus, DEFAULT_BAD_SHARE } from '../../shared/data/sft';
 import { createGovernancePipeline } from '../../shared/governance';
 import { CliUsageError, flagNumber, integerAtLeast, parseCommandArgs, share } from './args';
+import { REVIEWS_HELP, runReviews } from './data-reviews';
 import { createProgress } from './progress';
 
 const HELP = `usage: edgelight data generate --out DIR [--seed S] [--n N] [--bad-share F] [--pii-share F] [--quote]
@@ -26,7 +27,9 @@ Writes a seeded synthetic feedback dataset, split by template family:
                 them (default ${DEFAULT_GENERATE_OPTIONS.novelShare}); val and test never change
   --key-words   SFT prompts end with a "Key words:" line (the feedback's first three content words)
                 and replies name them back; a policy trained on it keeps that prompt format. With
-                --copy and --novel-share 0.5 it measured best on hand-written feedback (docs/training.md)`;
+                --copy and --novel-share 0.5 it measured best on hand-written feedback (docs/training.md)
+
+${REVIEWS_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -34,7 +37,9 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return sub ? 0 : 2;
   }
-  if (sub !== 'generate') throw new CliUsageError(`unknown subcommand '${sub}' (expected 'generate')`);
+  if (sub === 'reviews') return runReviews(rest);
+  if (sub !== 'generate')
+    throw new CliUsageError(`unknown subcommand '${sub}' (expected 'generate' or 'reviews')`);
   const { values } = parseCommandArgs(rest, {
     out: { type: 'string' },
     seed: { type: 'string' },
