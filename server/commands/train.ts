@@ -5,6 +5,8 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import {
   flagName,
+  isPreference,
+  isRl,
   resolveTrainConfig,
   type TrainConfigInput,
   TrainConfigSchema,
@@ -34,7 +36,7 @@ const PLACES = {
   },
   data: {
     type: 'string',
-    help: 'sft: JSON Lines of {prompt, reply}; grpo/rloo: JSON Lines of {id, text, category?} (default: the seeded synthetic train split and its SFT corpus)',
+    help: 'sft: JSON Lines of {prompt, reply}; grpo/rloo: JSON Lines of {id, text, category?} (default: the seeded synthetic train split and its SFT corpus); dpo: {prompt, chosen, rejected}; kto: {prompt, completion, label} (required for both)',
   },
   out: { type: 'string', help: 'run folder (default .edgelight/runs/<algo>-<preset>)' },
   server: {
@@ -44,7 +46,7 @@ const PLACES = {
   token: { type: 'string', help: 'bearer token for --server (default: EDGELIGHT_TOKEN)' },
   'server-data': {
     type: 'string',
-    help: "grpo / rloo: a server's data folder (serve --data DIR) used in place, its store.sqlite and blobs/, instead of a store in memory (--recorded reads the rollouts recorded there)",
+    help: "grpo / rloo: a server's data folder (serve --data DIR) used in place, its store.sqlite and blobs/, instead of a store in memory (--recorded reads the rollouts recorded there); dpo / kto: where --init served (or a checkpoint id) is found",
   },
   'print-config': { type: 'boolean', help: 'print the resolved settings as JSON and exit' },
   help: { type: 'boolean', short: 'h', help: 'this text' },
@@ -75,7 +77,7 @@ function helpText(): string {
     return line(flagName(s.key), `${s.description}${values}${fallback}`);
   });
   const places = Object.entries(PLACES).map(([name, o]) => line(name, o.help));
-  return `usage: edgelight train --algo sft|grpo|rloo (--steps N | --minutes M) [settings] [--data FILE] [--out DIR]
+  return `usage: edgelight train --algo sft|grpo|rloo|dpo|kto (--steps N | --minutes M) [settings] [--data FILE] [--out DIR]
 
 Trains the reply policy and writes checkpoints (safetensors + config.json + tokenizer.json, optimizer
 and trainer state for an exact resume) to DIR/step-NNNNNN/, DIR/latest naming the newest, with
@@ -135,6 +137,15 @@ function progressLine(r: StepRecord, total: number | undefined, etaSeconds: numb
   if (r.sendableRate !== undefined) parts.push(`sendable ${(100 * r.sendableRate).toFixed(1)}%`);
   if (r.violationRate !== undefined) parts.push(`viol ${(100 * r.violationRate).toFixed(1)}%`);
   parts.push(`kl ${(r.kl ?? 0).toFixed(4)}`, `loss ${r.loss.toFixed(4)}`, `lr ${r.lr.toExponential(2)}`);
+  // DPO / KTO: the implicit rewards β·log π/π_ref of the chosen (desirable) and rejected replies.
+  const reward = (key: 'rewards/chosen' | 'rewards/rejected' | 'rewards/margins', name: string) => {
+    const value = r[key];
+    if (value !== undefined) parts.push(`${name} ${value.toFixed(4)}`);
+  };
+  reward('rewards/chosen', 'chosen');
+  reward('rewards/rejected', 'rejected');
+  reward('rewards/margins', 'margin');
+  if (r['rewards/accuracies'] !== undefined) parts.push(`acc ${(100 * r['rewards/accuracies']).toFixed(1)}%`);
   // Where an RL step's time goes: drafting the replies (rollouts, reward, reference) vs the update.
   if (r.samplingSeconds !== undefined)
     parts.push(`time ${r.seconds.toFixed(1)}s (sampling ${r.samplingSeconds.toFixed(1)}s)`);
@@ -161,17 +172,18 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
     console.log(JSON.stringify(resolveTrainConfig(input), null, 2));
     return 0;
   }
-  const rl = input.algo !== 'sft';
+  const rl = isRl(input.algo);
   const server = values.server as string | undefined;
   if (server !== undefined) {
-    if (!rl) throw new CliUsageError('--server is for grpo / rloo (SFT reads no store)');
+    if (!rl) throw new CliUsageError('--server is for grpo / rloo (sft, dpo and kto read no store)');
     if (!/^https?:\/\/[^\s/]+/.test(server))
       throw new CliUsageError(`--server must be an http(s) URL, got '${server}'`);
   }
   const serverData = values['server-data'] as string | undefined;
   if (serverData !== undefined && server !== undefined)
     throw new CliUsageError('give --server or --server-data, not both');
-  if (serverData !== undefined && !rl) throw new CliUsageError('--server-data is for grpo / rloo');
+  if (serverData !== undefined && !rl && !isPreference(input.algo))
+    throw new CliUsageError('--server-data is for grpo / rloo / dpo / kto');
   const remote = server
     ? {
         baseUrl: server,

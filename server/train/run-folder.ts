@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import { FeedbackTask } from '../../shared/agent/task';
 import { DEFAULT_GENERATE_OPTIONS, generateFeedback } from '../../shared/data/generator';
 import { JsonlError, parseJsonlStrict } from '../../shared/data/jsonl';
+import { PreferenceLabel, PreferencePair } from '../../shared/data/preference';
 import { SftExample } from '../../shared/data/schema';
 import { buildSftCorpus } from '../../shared/data/sft';
 import { createGovernancePipeline } from '../../shared/governance';
@@ -19,7 +20,7 @@ import type { GovernancePipeline } from '../../shared/governance/types';
 import { type BlobStorage, type Checkpoint, sha256Hex } from '../../shared/policy/checkpoint';
 import type { LightningStore } from '../../shared/store/store';
 import { type BackendInfo, selectBackend } from '../../shared/train/backend';
-import type { TrainAlgo, TrainConfigInput } from '../../shared/train/config';
+import { isPreference, type TrainAlgo, type TrainConfigInput } from '../../shared/train/config';
 import {
   type LoadedCheckpoint,
   openTrainSession,
@@ -45,7 +46,10 @@ export type FolderRunOptions = {
   /** The settings asked for (flags, a config file, a job's body); defaults are filled by the session. */
   input: TrainConfigInput;
   out: string;
-  /** JSON Lines: SFT examples {prompt, reply} for sft, feedback tasks {id, text, category?} for RL. */
+  /**
+   * JSON Lines: SFT examples {prompt, reply} for sft, feedback tasks {id, text, category?} for RL,
+   * preference pairs {prompt, chosen, rejected} for dpo, labelled replies {prompt, completion, label} for kto.
+   */
   data?: string;
   checkpoints: CheckpointFinder;
   /** Called after each checkpoint is written to the folder (a job copies it into the blob folder). */
@@ -111,15 +115,27 @@ export async function trainInFolder(
     })());
   const rlTasks = () =>
     (tasks ??= (async () => {
-      if (options.data && algo !== 'sft') return readJsonl(options.data, FeedbackTask, 'tasks');
+      if (options.data && algo !== 'sft' && !isPreference(algo))
+        return readJsonl(options.data, FeedbackTask, 'tasks');
       const split = trainSplit();
       log(
         `data: generated train split, ${split.length} feedback items (seed ${DEFAULT_GENERATE_OPTIONS.seed})`,
       );
       return split;
     })());
+  // DPO and KTO learn from people's choices: there is no generated stand-in for them.
+  if (isPreference(algo) && !options.data)
+    throw new TrainSetupError(
+      algo === 'dpo'
+        ? 'dpo reads --data: JSON Lines of {prompt, chosen, rejected}'
+        : 'kto reads --data: JSON Lines of {prompt, completion, label}',
+    );
+  const pairs =
+    algo === 'dpo' && options.data ? readJsonl(options.data, PreferencePair, 'preference pairs') : undefined;
+  const labels =
+    algo === 'kto' && options.data ? readJsonl(options.data, PreferenceLabel, 'labelled replies') : undefined;
   // A data file is checked before minutes of model building.
-  if (options.data) await (algo === 'sft' ? sftExamples() : rlTasks());
+  if (options.data) await (algo === 'sft' ? sftExamples() : (pairs ?? labels ?? rlTasks()));
 
   const writeConfig = (session: TrainSession) =>
     writeFileAtomic(join(out, RUN_FILES.config), `${JSON.stringify(session.config, null, 2)}\n`);
@@ -127,6 +143,8 @@ export async function trainInFolder(
   session = await openTrainSession(options.input, {
     sftExamples,
     tasks: rlTasks,
+    ...(pairs ? { preferencePairs: () => pairs } : {}),
+    ...(labels ? { preferenceLabels: () => labels } : {}),
     governance: governanceOnce,
     loadCheckpoint: options.checkpoints,
     store: options.store,

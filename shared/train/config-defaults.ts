@@ -16,20 +16,27 @@ export const TRAIN_DEFAULTS = {
   temperature: 1,
   beta: 0.1,
   klReward: 0.2,
+  labelSmoothing: 0,
+  desirableWeight: 1,
+  undesirableWeight: 1,
   mu: 3,
   saveEvery: 100,
 } as const;
 
-export const isRl = (algo: string) => algo !== 'sft';
+/** RL through the store: the policy drafts replies and learns from their rewards. */
+export const isRl = (algo: string) => algo === 'grpo' || algo === 'rloo';
+/** Learning from people's choices in a data file: DPO's pairs, KTO's labelled replies. */
+export const isPreference = (algo: string) => algo === 'dpo' || algo === 'kto';
 
 /**
  * The defaults that depend on the algorithm. The RL ones are the measured recipe of docs/training.md
- * ("Learning", r12): lr 3e-4, 4 feedback × G 8, μ 3, β 0.1, KL in the reward 0.2.
+ * ("Learning", r12): lr 3e-4, 4 feedback × G 8, μ 3, β 0.1, KL in the reward 0.2. DPO / KTO start from
+ * a trained policy and move it a little (docs/training.md, "Preference learning").
  */
 export function algoDefaults(algo: string) {
-  return isRl(algo)
-    ? { batch: 4, lr: 3e-4, warmup: 0, logEvery: 1 }
-    : { batch: 16, lr: 2e-3, warmup: 20, logEvery: 10 };
+  if (isRl(algo)) return { batch: 4, lr: 3e-4, warmup: 0, logEvery: 1 };
+  if (isPreference(algo)) return { batch: 8, lr: 3e-4, warmup: 0, logEvery: 1 };
+  return { batch: 16, lr: 2e-3, warmup: 20, logEvery: 10 };
 }
 
 /** Setting names as flags: `lrHorizon` ↔ `lr-horizon`. */

@@ -6,11 +6,13 @@
 import { z } from 'zod';
 import { PresetNameSchema } from '../policy/preset-names';
 import { BackendRequestSchema } from './backend-names';
-import { algoDefaults, flagName, isRl, TRAIN_DEFAULTS as D } from './config-defaults';
+import { algoDefaults, flagName, isPreference, isRl, TRAIN_DEFAULTS as D } from './config-defaults';
 
-export { algoDefaults, flagName, isRl };
+export { algoDefaults, flagName, isPreference, isRl };
 
-export const TrainAlgo = z.enum(['sft', 'grpo', 'rloo'], { error: 'sft, grpo or rloo' });
+export const TrainAlgo = z.enum(['sft', 'grpo', 'rloo', 'dpo', 'kto'], {
+  error: 'sft, grpo, rloo, dpo or kto',
+});
 export type TrainAlgo = z.infer<typeof TrainAlgo>;
 
 // Number rules with the wording the command line prints after "--flag must be …".
@@ -29,7 +31,9 @@ const nonNegative = (max: number) =>
  * filled by `resolveTrainConfig` (their descriptions give both defaults).
  */
 export const TrainConfigFields = z.strictObject({
-  algo: TrainAlgo.describe('sft: teacher forcing on the SFT corpus; grpo / rloo: RL through the store'),
+  algo: TrainAlgo.describe(
+    'sft: teacher forcing on the SFT corpus; grpo / rloo: RL through the store; dpo: preference pairs {prompt, chosen, rejected}; kto: labelled replies {prompt, completion, label} (dpo / kto need init)',
+  ),
   preset: PresetNameSchema.default(D.preset).describe(
     'model shape of a new policy (tiny ≈ 0.85 M, small ≈ 5.3 M parameters; a checkpoint keeps its own)',
   ),
@@ -63,13 +67,15 @@ export const TrainConfigFields = z.strictObject({
     .min(1)
     .optional()
     .describe(
-      'checkpoint to start from: a folder on the command line, an id in the lab and server jobs. With its optimizer state and the same algorithm family the run resumes exactly; otherwise only the weights are taken (SFT → GRPO)',
+      'checkpoint to start from: a folder on the command line, an id in the lab and server jobs. With its optimizer state and the same algorithm family the run resumes exactly; otherwise only the weights are taken (SFT → GRPO, SFT → DPO)',
     ),
   reference: z
     .string()
     .min(1)
     .optional()
-    .describe('the frozen policy of beta / klReward (default: the one a resumed run recorded, else init)'),
+    .describe(
+      'the frozen policy of beta / klReward and of dpo / kto’s implicit reward (default: the one a resumed run recorded, else init)',
+    ),
   sftSteps: int(0, 100_000)
     .default(D.sftSteps)
     .describe(
@@ -77,7 +83,9 @@ export const TrainConfigFields = z.strictObject({
     ),
   batch: int(1, 1024)
     .optional()
-    .describe('sft: sequences per step (default 16); grpo / rloo: feedback items per step (default 4)'),
+    .describe(
+      'sft: sequences per step (default 16); grpo / rloo: feedback items per step (default 4); dpo: pairs, kto: labelled replies per step (default 8)',
+    ),
   group: int(2, 64).default(D.group).describe('grpo / rloo: replies per feedback item, the group G'),
   recorded: z
     .boolean()
@@ -85,8 +93,8 @@ export const TrainConfigFields = z.strictObject({
     .describe(
       'grpo / rloo: train on recorded chat-completion rollouts with rewards from the store (groups: replies to the same prompt) instead of drafting; needs init, the policy whose tokenizer recorded them; batch is groups per step',
     ),
-  lr: positive(1).optional().describe('peak learning rate (default sft 2e-3, grpo / rloo 3e-4)'),
-  warmup: int(0, 1_000_000).optional().describe('warm-up steps (default sft 20, grpo / rloo 0)'),
+  lr: positive(1).optional().describe('peak learning rate (default sft 2e-3, grpo / rloo / dpo / kto 3e-4)'),
+  warmup: int(0, 1_000_000).optional().describe('warm-up steps (default sft 20, others 0)'),
   lrHorizon: int(1, 10_000_000)
     .optional()
     .describe(
@@ -94,14 +102,32 @@ export const TrainConfigFields = z.strictObject({
     ),
   maxNewTokens: int(1, 4096).default(D.maxNewTokens).describe('reply length limit, in tokens'),
   temperature: nonNegative(10).default(D.temperature).describe('sampling temperature for RL'),
-  beta: nonNegative(10).default(D.beta).describe('KL coefficient to the reference policy, in the loss'),
+  beta: nonNegative(10)
+    .default(D.beta)
+    .describe(
+      'KL coefficient to the reference policy: grpo / rloo weigh the k3 KL in the loss by it; dpo / kto take it as the β of the implicit reward β·log π/π_ref (> 0 there)',
+    ),
   klReward: nonNegative(10)
     .default(D.klReward)
     .describe('KL in the reward: each reply loses this × its mean per-token log π/π_ref (0: off)'),
+  labelSmoothing: z
+    .number({ error: 'a number from 0 to below 0.5' })
+    .min(0, 'a number ≥ 0')
+    .lt(0.5, 'a number < 0.5')
+    .default(D.labelSmoothing)
+    .describe(
+      'dpo: the share ε of pairs taken to be mislabelled (conservative DPO: (1−ε)·loss(chosen ≻ rejected) + ε·loss(rejected ≻ chosen)); 0: plain DPO',
+    ),
+  desirableWeight: positive(100)
+    .default(D.desirableWeight)
+    .describe('kto: λ_D, the weight of a desirable (label true) reply’s loss'),
+  undesirableWeight: positive(100)
+    .default(D.undesirableWeight)
+    .describe('kto: λ_U, the weight of an undesirable (label false) reply’s loss'),
   mu: int(1, 16).default(D.mu).describe('optimizer steps per RL batch'),
   logEvery: int(1, 1_000_000)
     .optional()
-    .describe('metrics read back (and a progress line) every N steps (default sft 10, grpo / rloo 1)'),
+    .describe('metrics read back (and a progress line) every N steps (default sft 10, others 1)'),
   saveEvery: int(1, 1_000_000)
     .default(D.saveEvery)
     .describe('checkpoint every N steps (the final, paused or stopped state is always saved)'),
@@ -114,9 +140,14 @@ export function withTrainConfigRules<T extends z.ZodType<z.output<typeof TrainCo
       message: 'give steps or minutes (or both)',
       path: ['steps'],
     })
-    .refine((c) => !(c.recorded && c.algo === 'sft'), {
-      message: 'recorded rollouts are for grpo / rloo (SFT reads its corpus)',
+    .refine((c) => !(c.recorded && !isRl(c.algo)), {
+      message: 'recorded rollouts are for grpo / rloo (sft, dpo and kto read their data)',
       path: ['recorded'],
+    })
+    .refine((c) => !(isPreference(c.algo) && c.beta === 0), {
+      // β scales the implicit reward β·log π/π_ref: at 0 every pair's loss is log 2 and nothing is learnt.
+      message: 'dpo / kto need beta > 0 (the implicit reward is beta · log π/π_ref)',
+      path: ['beta'],
     });
 }
 

@@ -7,7 +7,7 @@ import { createRng, deriveSeed } from '../random';
 /** One training step, as streamed to the progress callback and stored beside the run. */
 export const StepMetricsSchema = z.object({
   step: z.number().int().nonnegative(),
-  algo: z.enum(['sft', 'grpo', 'rloo', 'reinforce']),
+  algo: z.enum(['sft', 'grpo', 'rloo', 'reinforce', 'dpo', 'kto']),
   loss: z.number(),
   lr: z.number(),
   /** Tokens trained on (completion tokens for RL, all loss-masked tokens for SFT). */
@@ -35,6 +35,19 @@ export const StepMetricsSchema = z.object({
   /** Replies left out of the update (no stored tokens, or a group too small to compare). */
   dropped: z.number().int().optional(),
   failedRollouts: z.number().int().optional(),
+  // DPO / KTO (shared/train/preference.ts), under TRL's names. A reward is the implicit reward
+  // β·(log π − log π_ref) of a whole reply; a log-prob is log π of a whole reply (the sum over its tokens).
+  // kto: chosen = desirable (label true), rejected = undesirable; `kl` is the batch's z₀.
+  /** Mean reward of the chosen (dpo) / desirable (kto) replies. */
+  'rewards/chosen': z.number().optional(),
+  /** Mean reward of the rejected (dpo) / undesirable (kto) replies. */
+  'rewards/rejected': z.number().optional(),
+  /** dpo: mean of chosen − rejected reward per pair; kto: the difference of the two means. */
+  'rewards/margins': z.number().optional(),
+  /** dpo: share of pairs whose chosen reply has the higher reward (margin > 0). */
+  'rewards/accuracies': z.number().optional(),
+  'logps/chosen': z.number().optional(),
+  'logps/rejected': z.number().optional(),
 });
 export type StepMetrics = z.infer<typeof StepMetricsSchema>;
 

@@ -10,6 +10,7 @@
 //   session.dispose();
 import { promptFormatOf } from '../agent/prompt';
 import type { FeedbackTask } from '../agent/task';
+import type { PreferenceLabel, PreferencePair } from '../data/preference';
 import type { GovernancePipeline } from '../governance/types';
 import type { BlobStorage, Checkpoint } from '../policy/checkpoint';
 import { MemoryBlobStorage, optimizerStepOf } from '../policy/checkpoint';
@@ -27,6 +28,7 @@ import { InMemoryLightningStore } from '../store/memory';
 import type { LightningStore } from '../store/store';
 import {
   algoDefaults,
+  isPreference,
   isRl,
   resolveTrainConfig,
   SHAPE_KEYS,
@@ -37,7 +39,9 @@ import {
 import type { SequencePair } from './batch';
 import type { StepMetrics } from './loop';
 import { runRlLoop } from './loop-rl';
+import { type PreferenceData, runPreferenceLoop } from './loop-preference';
 import { runSftLoop } from './loop-sft';
+import { encodePreferenceLabel, encodePreferencePair } from './preference';
 import { type RecordedGroups, readRecordedGroups, recordedSource } from './recorded';
 import { AdamW } from './optimizer';
 import { type SampledReply, SampleTap } from './sample-tap';
@@ -62,6 +66,10 @@ export interface TrainIO {
   sftExamples(): Promise<Array<{ prompt: string; reply: string }>>;
   /** RL phases' feedback items. */
   tasks(): Promise<FeedbackTask[]>;
+  /** dpo: preference pairs {prompt, chosen, rejected} (a shell without them cannot run dpo). */
+  preferencePairs?(): Promise<PreferencePair[]>;
+  /** kto: labelled replies {prompt, completion, label}. */
+  preferenceLabels?(): Promise<PreferenceLabel[]>;
   governance(): Promise<GovernancePipeline>;
   /** Finds a checkpoint by what the config names (`init`, `reference`): a folder, an id, 'latest'… */
   loadCheckpoint(ref: ReferenceRef | string): Promise<LoadedCheckpoint>;
@@ -251,6 +259,10 @@ export class TrainSession {
       throw new TrainSetupError(
         'recorded rollouts need init: the policy that served them (or one with its tokenizer), since their token ids are its tokenizer’s',
       );
+    if (isPreference(config.algo) && !init)
+      throw new TrainSetupError(
+        `${config.algo} starts from a trained policy: give init (an SFT checkpoint, the served policy); its frozen copy is the reference the implicit reward compares against`,
+      );
     const warmUp = isRl(config.algo) && !init && config.sftSteps > 0;
     const firstPhase: TrainAlgo = resumePhase ?? (warmUp ? 'sft' : config.algo);
     const emit = (event: TrainEvent) => io.onEvent?.(event);
@@ -361,8 +373,9 @@ export class TrainSession {
       options.runId ?? state?.runId,
     );
 
-    // The KL reference of an RL phase: asked, else the one the run recorded, else init's weights.
-    if (isRl(firstPhase) && (config.beta > 0 || config.klReward > 0)) {
+    // The KL reference of an RL phase (and the policy of DPO / KTO's implicit reward): asked, else the
+    // one the run recorded, else init's weights.
+    if ((isRl(firstPhase) && (config.beta > 0 || config.klReward > 0)) || isPreference(firstPhase)) {
       try {
         if (config.reference) await session.loadReference(config.reference);
         else if (resumed?.reference) await session.loadReference(resumed.reference);
@@ -385,10 +398,11 @@ export class TrainSession {
         throw new TrainSetupError(`the KL reference: ${(error as Error).message}`);
       }
     }
-    if (config.recorded && isRl(firstPhase)) {
+    if ((config.recorded && isRl(firstPhase)) || isPreference(firstPhase)) {
       // Read (and checked) before the first step: a run with nothing to train on is a setup mistake.
       try {
-        await session.recordedGroups();
+        if (isPreference(firstPhase)) await session.preferenceData();
+        else await session.recordedGroups();
       } catch (error) {
         session.dispose();
         throw error;
@@ -425,7 +439,7 @@ export class TrainSession {
       phase,
       step,
       offset,
-      reference: isRl(phase) ? (this.reference?.ref ?? null) : null,
+      reference: isRl(phase) || isPreference(phase) ? (this.reference?.ref ?? null) : null,
       config,
       ...(this.runId ? { runId: this.runId } : {}),
     };
@@ -469,6 +483,7 @@ export class TrainSession {
       for (;;) {
         const stop = { untilStep: this.plan.until, deadline, signal: options.signal };
         if (this.plan.phase === 'sft') await this.runSft(stop);
+        else if (isPreference(this.plan.phase)) await this.runPreference(stop);
         else await this.runRl(stop);
         const phaseDone = this.plan.until !== undefined && this.plan.step >= this.plan.until;
         const { runStep, phase } = this.position;
@@ -565,6 +580,92 @@ export class TrainSession {
     this.plan.step = step;
   }
 
+  private preference: PreferenceData | undefined;
+
+  /**
+   * The pairs (dpo) or labelled replies (kto) this run trains on, from the shell, encoded once (as SFT
+   * encodes a pair) when the run opens. Their prompts must be in the policy's prompt format.
+   */
+  async preferenceData(): Promise<PreferenceData> {
+    if (this.preference) return this.preference;
+    const algo = this.config.algo;
+    const { blockSize } = this.policy.config;
+    const { maxNewTokens } = this.config;
+    let prompts: string[];
+    let data: PreferenceData;
+    let counts: string;
+    if (algo === 'dpo') {
+      if (!this.io.preferencePairs)
+        throw new TrainSetupError('dpo needs preference pairs, and none were given');
+      const pairs = await this.io.preferencePairs();
+      if (pairs.length === 0) throw new TrainSetupError('dpo needs preference pairs, and there are none');
+      prompts = pairs.map((p) => p.prompt);
+      data = {
+        algo,
+        pairs: pairs.map((p) => encodePreferencePair(this.tokenizer, p, blockSize, maxNewTokens)),
+      };
+      counts = `${pairs.length} preference pairs`;
+    } else if (algo === 'kto') {
+      if (!this.io.preferenceLabels)
+        throw new TrainSetupError('kto needs labelled replies, and none were given');
+      const labels = await this.io.preferenceLabels();
+      if (labels.length === 0) throw new TrainSetupError('kto needs labelled replies, and there are none');
+      prompts = labels.map((l) => l.prompt);
+      data = {
+        algo,
+        labelled: labels.map((l) => encodePreferenceLabel(this.tokenizer, l, blockSize, maxNewTokens)),
+      };
+      const good = labels.filter((l) => l.label).length;
+      counts = `${labels.length} labelled replies (${good} desirable, ${labels.length - good} undesirable)`;
+    } else throw new Error(`${algo} is not a preference algorithm`);
+    let keyWords: boolean;
+    try {
+      keyWords = promptFormatOf(prompts).keyWords;
+    } catch (error) {
+      throw new TrainSetupError(`the ${algo} data: ${(error as Error).message}`);
+    }
+    if (keyWords !== this.policy.config.promptKeyWords)
+      throw new TrainSetupError(
+        `the policy was trained on prompts ${this.policy.config.promptKeyWords ? 'with' : 'without'} a "Key words:" line and the ${algo} data's prompts are ${keyWords ? 'with' : 'without'} it; a policy keeps one prompt format`,
+      );
+    await this.io.onEvent?.({ type: 'info', message: `data: ${counts}` });
+    this.preference = data;
+    return data;
+  }
+
+  private async runPreference(stop: {
+    untilStep?: number;
+    deadline?: number;
+    signal?: AbortSignal;
+  }): Promise<void> {
+    const reference = this.reference?.policy;
+    if (!reference)
+      throw new Error(`${this.plan.phase} runs against a reference policy, and none was loaded`);
+    const { step } = await runPreferenceLoop({
+      policy: this.policy,
+      reference,
+      optimizer: this.optimizer,
+      data: await this.preferenceData(),
+      loss: {
+        beta: this.config.beta,
+        labelSmoothing: this.config.labelSmoothing,
+        desirableWeight: this.config.desirableWeight,
+        undesirableWeight: this.config.undesirableWeight,
+      },
+      batchSize: this.plan.batch,
+      schedule: this.plan.schedule,
+      seed: this.config.seed,
+      startStep: this.plan.step,
+      stop,
+      onMetrics: (m) => this.emitStep(m, []),
+      checkpointEvery: this.config.saveEvery,
+      onCheckpoint: async () => {
+        await this.save();
+      },
+    });
+    this.plan.step = step;
+  }
+
   private recorded: RecordedGroups | undefined;
 
   /**
@@ -592,7 +693,7 @@ export class TrainSession {
   }
 
   private async runRl(stop: { untilStep?: number; deadline?: number; signal?: AbortSignal }): Promise<void> {
-    const phase = this.plan.phase as Exclude<TrainAlgo, 'sft'>;
+    const phase = this.plan.phase as 'grpo' | 'rloo';
     const common = {
       store: this.tap.wrap(this.io.store ?? this.defaultStore),
       checkpoints: this.io.publish ?? this.defaultBlobs,

@@ -29,7 +29,7 @@ export const TrainerStateSchema = z.object({
   step: z.int().min(0),
   /** Steps of the run's earlier phases (an RL run's SFT warm-up): the run's step is offset + step. */
   offset: z.int().min(0),
-  /** RL phases: the KL reference. */
+  /** RL and preference phases: the KL reference (dpo / kto: the policy of the implicit reward). */
   reference: ReferenceSchema.nullable(),
   /** The run's resolved settings (lrHorizon included), the base of a resume. */
   config: TrainConfigFields.extend({
@@ -107,5 +107,6 @@ export function readTrainerState(raw: unknown): ReadTrainerState {
   };
 }
 
-/** The family an optimizer state belongs to: SFT's or the policy-gradient algorithms'. */
-export const algoFamily = (algo: TrainAlgo) => (algo === 'sft' ? 'sft' : 'policy-gradient');
+/** The family an optimizer state belongs to: SFT's, the policy-gradient algorithms' or the preference ones'. */
+export const algoFamily = (algo: TrainAlgo) =>
+  algo === 'sft' ? 'sft' : algo === 'dpo' || algo === 'kto' ? 'preference' : 'policy-gradient';

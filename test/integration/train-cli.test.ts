@@ -562,7 +562,7 @@ describe('edgelight train / eval', () => {
     const bad = join(dir, 'bad.jsonl');
     await writeFile(bad, `${JSON.stringify({ prompt: 'p', reply: 'r' })}\n{"prompt": 1}\n`);
     const cases: Array<[string[], RegExp]> = [
-      [['train', '--steps', '1'], /--algo must be sft, grpo or rloo/],
+      [['train', '--steps', '1'], /--algo must be sft, grpo, rloo, dpo or kto/],
       [['train', '--algo', 'sft'], /give steps or minutes/],
       [['train', '--algo', 'sft', '--steps', '1', '--batch', 'x'], /--batch must be an integer/],
       [
