@@ -1,0 +1,301 @@
+// `npm run bench -- reviews`: simulated reviewers (bench/reviewers/, measurement only) review drafts of
+// the shipped starter policy, their decisions become pairs and labels through the product's own reader
+// (shared/review/datasets.ts), and the heuristic reward's agreement with each reviewer is measured: on
+// how many items does the draft the reviewer chose have the highest heuristic reward among its drafts?
+//
+// Flags: --n=200 items of the seeded train split, --group=4 drafts each, --max-tokens=96 (the intake
+// drafter's default), --runners=4, --seed=7, --edits (a reviewer edits the best draft when none clears
+// its bar), --out=DIR (writes DIR/<reviewer>/{pairs,labels,sft}.jsonl for training), --backend=wasm.
+//
+// Training on these reviews (DPO / KTO) is wired in by the trainer; `heldOutWinRates` below takes the
+// trained checkpoint and answers each reviewer's win rate of it against the starting policy on the
+// seeded test split.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { importStarter } from '../server/serving/served';
+import { createFeedbackAgent } from '../shared/agent/feedback-agent';
+import { buildFeedbackPrompt } from '../shared/agent/prompt';
+import { REPORTED_TERMS, rewardFeedbackReply } from '../shared/agent/reward';
+import { runRunners } from '../shared/agent/runner';
+import { loadSpeller } from '../shared/agent/quality/spelling';
+import { generateFeedback } from '../shared/data/generator';
+import { toJsonl } from '../shared/data/jsonl';
+import type { DatasetItem } from '../shared/data/schema';
+import { createGovernancePipeline } from '../shared/governance';
+import type { GovernancePipeline } from '../shared/governance/types';
+import { type Checkpoint, loadCheckpoint, MemoryBlobStorage } from '../shared/policy/checkpoint';
+import { policyFromCheckpoint } from '../shared/policy/checkpoint-policy';
+import { TransformerReplyPolicy } from '../shared/policy/reply-policy';
+import { FEEDBACK_ITEM_KIND, FeedbackItemInput } from '../shared/review/contract';
+import {
+  LabeledCompletion,
+  PreferencePair,
+  REVIEW_DATASET_FILES,
+  ReviewSftExample,
+  readReviewDatasets,
+} from '../shared/review/datasets';
+import { InMemoryLightningStore } from '../shared/store/memory';
+import type { LightningStore } from '../shared/store/store';
+import type { Span } from '../shared/store/types';
+import { type BackendName, selectBackend } from '../shared/train/backend';
+import { REVIEWERS, type SimulatedReviewer } from './reviewers/reviewers';
+import { type SimulatedDecision, simulateReviews, winRate } from './reviewers/simulate';
+
+const flag = (flags: string[], name: string, fallback: string): string =>
+  flags.find((f) => f.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
+const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
+
+/** A seeded dataset item as the public intake would store it: redacted text plus the intake's verdict. */
+export function feedbackItemOf(task: DatasetItem, governance: GovernancePipeline): FeedbackItemInput {
+  const verdict = governance.govern(task.text, 'feedback');
+  return FeedbackItemInput.parse({
+    kind: FEEDBACK_ITEM_KIND,
+    id: task.id,
+    text: verdict.redacted,
+    category: task.category,
+    locale: task.locale,
+    metadata: {
+      submitted_at: 1_764_680_000,
+      source: 'api',
+      intake: 'bench',
+      verdict: {
+        decision: verdict.decision,
+        sentiment: verdict.sentiment.label,
+        sentiment_score: verdict.sentiment.score,
+        pii: [...new Set(verdict.pii.map((p) => p.type))],
+        violations: [...new Set(verdict.violations.map((v) => v.rule))],
+        boundaries: [...new Set(verdict.boundaries.map((b) => b.boundary))],
+      },
+    },
+  });
+}
+
+/** The shipped starter policy (web/public/starter-policy/), as a checkpoint. */
+export async function loadStarter(): Promise<Checkpoint> {
+  const blobs = new MemoryBlobStorage();
+  return loadCheckpoint(blobs, await importStarter(blobs));
+}
+
+function replyPolicyOf(checkpoint: Checkpoint, id: string, maxNewTokens: number, maxPrompts: number) {
+  const { policy, tokenizer } = policyFromCheckpoint(checkpoint);
+  return {
+    policy,
+    reply: new TransformerReplyPolicy({ id, policy, tokenizer, maxNewTokens, coalesceMs: 5, maxPrompts }),
+  };
+}
+
+type DraftedItem = { input: FeedbackItemInput; spans: Span[] };
+
+/** G drafts per item by the feedback agent (real governance and reward spans) on an in-memory store. */
+async function draftItems(
+  inputs: FeedbackItemInput[],
+  checkpoint: Checkpoint,
+  options: {
+    group: number;
+    maxTokens: number;
+    runners: number;
+    seed: number;
+    governance: GovernancePipeline;
+  },
+): Promise<DraftedItem[]> {
+  const store = new InMemoryLightningStore();
+  const { policy, reply } = replyPolicyOf(checkpoint, 'starter', options.maxTokens, options.runners);
+  try {
+    await store.addResources({ policy: { resource_type: 'policy', checkpoint_id: 'starter' } });
+    await store.enqueueRollouts(inputs.map((input) => ({ input, mode: 'test' as const })));
+    const agent = createFeedbackAgent({
+      governance: options.governance,
+      group: options.group,
+      maxTokens: options.maxTokens,
+      seed: options.seed,
+    });
+    await runRunners(options.runners, { store, agent, resolvePolicy: () => reply, stopWhenEmpty: true });
+    const out: DraftedItem[] = [];
+    for (const rollout of (await store.queryRollouts({ sort_by: 'start_time' })).items) {
+      const spans = (await store.querySpans({ rollout_id: rollout.rollout_id, limit: -1 })).items;
+      out.push({ input: rollout.input as FeedbackItemInput, spans });
+    }
+    return out;
+  } finally {
+    policy.dispose();
+  }
+}
+
+/** A fresh store holding the same drafted items (one per reviewer, so each reviews them alone). */
+async function storeOf(items: readonly DraftedItem[]): Promise<LightningStore> {
+  const store = new InMemoryLightningStore();
+  for (const item of items) {
+    const rollout = await store.startRollout({ input: item.input, mode: 'test' });
+    const spans = [...item.spans]
+      .sort((a, b) => a.sequence_id - b.sequence_id)
+      .map(({ sequence_id: _, ...span }) => ({
+        ...span,
+        rollout_id: rollout.rollout_id,
+        attempt_id: rollout.attempt.attempt_id,
+      }));
+    await store.addSpans(spans);
+    await store.updateAttempt(rollout.rollout_id, rollout.attempt.attempt_id, { status: 'succeeded' });
+  }
+  return store;
+}
+
+/**
+ * Agreement of the heuristic reward with a reviewer: over items where the reviewer chose a draft
+ * (approve, or the draft it edited), the share where that draft has the highest reward among the
+ * item's drafts; a tie at the top shares the credit (1 / number tied). Per reward term the same.
+ */
+export function heuristicAgreement(decisions: readonly SimulatedDecision[]) {
+  const chosen = decisions.filter(
+    (d) =>
+      (d.decision.action === 'approve' || d.decision.action === 'edit') && d.drafts.every((x) => x.reward),
+  );
+  const agreement = (key: string) =>
+    mean(
+      chosen.map((d) => {
+        const values = d.drafts.map((x) => x.reward?.[key] ?? 0);
+        const top = Math.max(...values);
+        const pick = d.drafts.find((x) => x.index === d.decision.draftIndex);
+        if (!pick || (pick.reward?.[key] ?? 0) < top) return 0;
+        return 1 / values.filter((v) => v === top).length;
+      }),
+    );
+  // What picking a draft at random would score: the baseline to read agreement against.
+  const chance = mean(chosen.map((d) => 1 / d.drafts.length));
+  return {
+    items: chosen.length,
+    chance: round(chance),
+    primary: round(agreement('primary')),
+    terms: Object.fromEntries(REPORTED_TERMS.map((t) => [t, round(agreement(t))])),
+  };
+}
+
+async function writeDatasets(dir: string, data: Awaited<ReturnType<typeof readReviewDatasets>>) {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, REVIEW_DATASET_FILES.pairs), toJsonl(data.pairs, PreferencePair));
+  await writeFile(join(dir, REVIEW_DATASET_FILES.labels), toJsonl(data.labels, LabeledCompletion));
+  await writeFile(join(dir, REVIEW_DATASET_FILES.sft), toJsonl(data.sft, ReviewSftExample));
+}
+
+export type HeldOutOptions = {
+  /** The policy to compare against (default: the shipped starter, the policy the reviews were drafted by). */
+  start?: Checkpoint;
+  /** Items of the seeded test split (default 200). */
+  n?: number;
+  maxTokens?: number;
+  seed?: number;
+  reviewers?: readonly SimulatedReviewer[];
+};
+
+/**
+ * Held-out judging of a trained policy: one reply per item of the seeded test split from `trained` and
+ * from the starting policy (same prompts, same sampling seed), judged by each reviewer (`winRate`:
+ * trained against start, a tie counts half), with the violation rate and the mean heuristic primary
+ * reward of both. This is what the DPO / KTO goals of issue 21 are read from.
+ */
+export async function heldOutWinRates(trained: Checkpoint, options: HeldOutOptions = {}) {
+  const governance = createGovernancePipeline();
+  await loadSpeller();
+  const tasks = generateFeedback()
+    .filter((i) => i.metadata.split === 'test')
+    .slice(0, options.n ?? 200);
+  const verdicts = tasks.map((t) => governance.govern(t.text, 'feedback'));
+  const maxTokens = options.maxTokens ?? 96;
+  const start = options.start ?? (await loadStarter());
+
+  async function replies(checkpoint: Checkpoint, id: string) {
+    const { policy, reply } = replyPolicyOf(checkpoint, id, maxTokens, 16);
+    try {
+      const prompts = tasks.map((t, k) => buildFeedbackPrompt(t, verdicts[k], reply.promptFormat));
+      const out: string[] = [];
+      for (let k = 0; k < prompts.length; k += 16) {
+        const batch = await reply.draft(prompts.slice(k, k + 16), 1, { seed: (options.seed ?? 7) + k });
+        out.push(...batch.map((r) => r[0].text));
+      }
+      return out;
+    } finally {
+      policy.dispose();
+    }
+  }
+  const judged = async (checkpoint: Checkpoint, id: string) => {
+    const texts = await replies(checkpoint, id);
+    const rewards = texts.map((text, k) =>
+      rewardFeedbackReply(text, tasks[k], {
+        feedback: verdicts[k],
+        reply: governance.govern(text, 'response'),
+      }),
+    );
+    return {
+      texts,
+      violationRate: round(mean(rewards.map((r) => (r.violations.length > 0 ? 1 : 0)))),
+      primaryMean: round(mean(rewards.map((r) => r.primary))),
+    };
+  };
+  const a = await judged(trained, 'trained');
+  const b = await judged(start, 'start');
+  const feedback = verdicts.map((v) => v.redacted);
+  return {
+    items: tasks.length,
+    winRate: Object.fromEntries(
+      (options.reviewers ?? REVIEWERS).map((r) => [r.name, round(winRate(r, a.texts, b.texts, feedback))]),
+    ),
+    violationRate: { trained: a.violationRate, start: b.violationRate },
+    primaryMean: { trained: a.primaryMean, start: b.primaryMean },
+  };
+}
+
+export async function run(flags: string[]) {
+  const n = Number(flag(flags, 'n', '200'));
+  const group = Number(flag(flags, 'group', '4'));
+  const maxTokens = Number(flag(flags, 'max-tokens', '96'));
+  const runners = Number(flag(flags, 'runners', '4'));
+  const seed = Number(flag(flags, 'seed', '7'));
+  const out = flags.find((f) => f.startsWith('--out='))?.slice('--out='.length);
+  const edits = flags.includes('--edits');
+  const backend = await selectBackend({ prefer: flag(flags, 'backend', 'wasm') as BackendName });
+
+  const governance = createGovernancePipeline();
+  const tasks = generateFeedback()
+    .filter((i) => i.metadata.split === 'train')
+    .slice(0, n);
+  const inputs = tasks.map((t) => feedbackItemOf(t, governance));
+  const started = performance.now();
+  const drafted = await draftItems(inputs, await loadStarter(), {
+    group,
+    maxTokens,
+    runners,
+    seed,
+    governance,
+  });
+  const draftSeconds = (performance.now() - started) / 1000;
+
+  const reviewers: Record<string, unknown> = {};
+  for (const reviewer of REVIEWERS) {
+    const store = await storeOf(drafted);
+    const { decisions, counts } = await simulateReviews(store, reviewer, { edits });
+    const data = await readReviewDatasets(store);
+    if (out) await writeDatasets(join(out, reviewer.name), data);
+    const scores = decisions.flatMap((d) =>
+      d.drafts.filter((x) => !x.redacted).map((x) => reviewer.score(x.text, '')),
+    );
+    reviewers[reviewer.name] = {
+      preference: reviewer.preference,
+      decisions: counts,
+      draftScoreMean: round(mean(scores)),
+      draftsClearingBar: round(mean(scores.map((s) => (s >= reviewer.threshold ? 1 : 0)))),
+      dataset: data.counts,
+      agreement: heuristicAgreement(decisions),
+    };
+    await store.close();
+  }
+  return {
+    backend: backend.name,
+    items: drafted.length,
+    group,
+    maxTokens,
+    draftSeconds: round(draftSeconds, 1),
+    edits,
+    ...(out ? { out } : {}),
+    reviewers,
+  };
+}
