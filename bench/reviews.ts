@@ -3,15 +3,19 @@
 // (shared/review/datasets.ts), and the heuristic reward's agreement with each reviewer is measured: on
 // how many items does the draft the reviewer chose have the highest heuristic reward among its drafts?
 //
-// Flags: --n=200 items of the seeded train split, --group=4 drafts each, --max-tokens=96 (the intake
-// drafter's default), --runners=4, --seed=7, --edits (a reviewer edits the best draft when none clears
-// its bar), --out=DIR (writes DIR/<reviewer>/{pairs,labels,sft}.jsonl for training), --backend=wasm.
+// Flags: --n=200 items of the seeded train split, --group=4 drafts each, --max-tokens=160 (the policy's
+// default; the intake drafter's 96 cuts nearly every reply under 90 words, which hides the `brief`
+// reviewer's preference), --runners=4, --seed=7, --edits (a reviewer edits the best draft when none
+// clears its bar), --out=DIR (writes DIR/<reviewer>/{pairs,labels,sft}.jsonl for training),
+// --backend=wasm, --judge=CKPT (a checkpoint folder, or a run folder with 'latest': instead of reviewing,
+// prints `heldOutWinRates` of it against the starter on --n items of the test split).
 //
 // Training on these reviews (DPO / KTO) is wired in by the trainer; `heldOutWinRates` below takes the
 // trained checkpoint and answers each reviewer's win rate of it against the starting policy on the
 // seeded test split.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readCheckpointDirectory, resolveCheckpointDirectory } from '../server/checkpoints/directory';
 import { importStarter } from '../server/serving/served';
 import { createFeedbackAgent } from '../shared/agent/feedback-agent';
 import { buildFeedbackPrompt } from '../shared/agent/prompt';
@@ -26,6 +30,7 @@ import type { GovernancePipeline } from '../shared/governance/types';
 import { type Checkpoint, loadCheckpoint, MemoryBlobStorage } from '../shared/policy/checkpoint';
 import { policyFromCheckpoint } from '../shared/policy/checkpoint-policy';
 import { TransformerReplyPolicy } from '../shared/policy/reply-policy';
+import { DEFAULT_MAX_NEW_TOKENS } from '../shared/policy/sequence';
 import { FEEDBACK_ITEM_KIND, FeedbackItemInput } from '../shared/review/contract';
 import {
   LabeledCompletion,
@@ -200,7 +205,7 @@ export async function heldOutWinRates(trained: Checkpoint, options: HeldOutOptio
     .filter((i) => i.metadata.split === 'test')
     .slice(0, options.n ?? 200);
   const verdicts = tasks.map((t) => governance.govern(t.text, 'feedback'));
-  const maxTokens = options.maxTokens ?? 96;
+  const maxTokens = options.maxTokens ?? DEFAULT_MAX_NEW_TOKENS;
   const start = options.start ?? (await loadStarter());
 
   async function replies(checkpoint: Checkpoint, id: string) {
@@ -247,12 +252,21 @@ export async function heldOutWinRates(trained: Checkpoint, options: HeldOutOptio
 export async function run(flags: string[]) {
   const n = Number(flag(flags, 'n', '200'));
   const group = Number(flag(flags, 'group', '4'));
-  const maxTokens = Number(flag(flags, 'max-tokens', '96'));
+  const maxTokens = Number(flag(flags, 'max-tokens', String(DEFAULT_MAX_NEW_TOKENS)));
   const runners = Number(flag(flags, 'runners', '4'));
   const seed = Number(flag(flags, 'seed', '7'));
   const out = flags.find((f) => f.startsWith('--out='))?.slice('--out='.length);
   const edits = flags.includes('--edits');
   const backend = await selectBackend({ prefer: flag(flags, 'backend', 'wasm') as BackendName });
+  const judge = flags.find((f) => f.startsWith('--judge='))?.slice('--judge='.length);
+  if (judge) {
+    const { id, checkpoint } = await readCheckpointDirectory(await resolveCheckpointDirectory(judge));
+    return {
+      backend: backend.name,
+      judged: id,
+      ...(await heldOutWinRates(checkpoint, { n, maxTokens, seed })),
+    };
+  }
 
   const governance = createGovernancePipeline();
   const tasks = generateFeedback()
