@@ -146,15 +146,17 @@ async function storeOf(items: readonly DraftedItem[]): Promise<LightningStore> {
 }
 
 /**
- * Agreement of the heuristic reward with a reviewer: over items where the reviewer chose a draft
- * (approve, or the draft it edited), the share where that draft has the highest reward among the
- * item's drafts; a tie at the top shares the credit (1 / number tied). Per reward term the same.
+ * Agreement of the heuristic reward with a reviewer, two ways:
+ * - `primary` / `terms`: over items where the reviewer chose a draft (approve, or the draft it edited),
+ *   the share where that draft has the highest reward among the item's drafts; a tie at the top shares
+ *   the credit (1 / number tied). `chance` is what a random pick scores. The reviewer takes the first
+ *   of drafts it scores equal, so where it is indifferent this reads near chance whatever the reward.
+ * - `pairs`: over pairs of drafts of one item the reviewer scores differently, the share where the
+ *   reward orders them the same way (a reward tie counts half): the cleaner measure of the two.
  */
-export function heuristicAgreement(decisions: readonly SimulatedDecision[]) {
-  const chosen = decisions.filter(
-    (d) =>
-      (d.decision.action === 'approve' || d.decision.action === 'edit') && d.drafts.every((x) => x.reward),
-  );
+export function heuristicAgreement(decisions: readonly SimulatedDecision[], reviewer: SimulatedReviewer) {
+  const scored = decisions.filter((d) => d.drafts.every((x) => x.reward));
+  const chosen = scored.filter((d) => d.decision.action === 'approve' || d.decision.action === 'edit');
   const agreement = (key: string) =>
     mean(
       chosen.map((d) => {
@@ -165,13 +167,25 @@ export function heuristicAgreement(decisions: readonly SimulatedDecision[]) {
         return 1 / values.filter((v) => v === top).length;
       }),
     );
-  // What picking a draft at random would score: the baseline to read agreement against.
-  const chance = mean(chosen.map((d) => 1 / d.drafts.length));
+  // Ordered pairs (better, worse) by the reviewer's score, over drafts not stored redacted.
+  const pairs = scored.flatMap((d) => {
+    const drafts = d.drafts
+      .filter((x) => !x.redacted)
+      .map((x) => ({ reward: x.reward ?? {}, score: reviewer.score(x.text, '') }));
+    return drafts.flatMap((a) => drafts.filter((b) => a.score > b.score).map((b) => [a.reward, b.reward]));
+  });
+  const pairAgreement = (key: string) =>
+    mean(pairs.map(([a, b]) => ((a[key] ?? 0) > (b[key] ?? 0) ? 1 : a[key] === b[key] ? 0.5 : 0)));
   return {
     items: chosen.length,
-    chance: round(chance),
+    chance: round(mean(chosen.map((d) => 1 / d.drafts.length))),
     primary: round(agreement('primary')),
     terms: Object.fromEntries(REPORTED_TERMS.map((t) => [t, round(agreement(t))])),
+    pairs: {
+      count: pairs.length,
+      primary: round(pairAgreement('primary')),
+      terms: Object.fromEntries(REPORTED_TERMS.map((t) => [t, round(pairAgreement(t))])),
+    },
   };
 }
 
@@ -298,7 +312,7 @@ export async function run(flags: string[]) {
       draftScoreMean: round(mean(scores)),
       draftsClearingBar: round(mean(scores.map((s) => (s >= reviewer.threshold ? 1 : 0)))),
       dataset: data.counts,
-      agreement: heuristicAgreement(decisions),
+      agreement: heuristicAgreement(decisions, reviewer),
     };
     await store.close();
   }
