@@ -121,8 +121,10 @@ describe('e2e: the lab journey', () => {
     await page.getByTestId('nav-training').waitFor();
     navigation.back = await page.evaluate(() => performance.now());
     await go('Train');
+    // ~90 s on an idle 2-core machine; the limit is generous because CI machines are shared and noisy
+    // (a loaded run took over 170 s), and this measures nothing about speed.
     await expect
-      .poll(() => status.getAttribute('data-status'), { timeout: 170_000, interval: 1000 })
+      .poll(() => status.getAttribute('data-status'), { timeout: 300_000, interval: 1000 })
       .toBe('finished');
     trainWindow.end = await page.evaluate(() => performance.now());
     // Measured, not asserted (wall-clock figures vary with the machine): see e2e-figures.json.
@@ -149,7 +151,7 @@ describe('e2e: the lab journey', () => {
     for (const cell of await page.getByTestId('sample-checks').allTextContents())
       expect(cell).toMatch(/^(none \(sendable\)|[a-z-]+(, [a-z-]+)*)$/);
     await shot('3-train');
-  });
+  }, 420_000);
 
   it('shows the training rollouts with reward spans in the trace explorer', async () => {
     await go('Traces');
