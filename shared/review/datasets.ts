@@ -27,10 +27,13 @@ import {
 // item's first decision in store order. Decisions that lost are other reviewers' opinions of an item
 // someone else already answered; they are left out rather than mixed in.
 
+// Non-blank, as the trainers' readers require (shared/data/preference.ts).
+const reply = z.string().refine((s) => s.trim() !== '', 'empty reply');
+
 export const PreferencePair = z.object({
   prompt: z.string().min(1),
-  chosen: z.string(),
-  rejected: z.string(),
+  chosen: reply,
+  rejected: reply,
   item_id: z.string(),
   decision_id: z.string(),
   action: z.enum(['approve', 'edit', 'write']),
@@ -39,7 +42,7 @@ export type PreferencePair = z.infer<typeof PreferencePair>;
 
 export const LabeledCompletion = z.object({
   prompt: z.string().min(1),
-  completion: z.string(),
+  completion: reply,
   /** true: the reply the reviewer sent; false: a draft passed over, or a draft of a rejected item. */
   label: z.boolean(),
   item_id: z.string(),
@@ -49,7 +52,7 @@ export type LabeledCompletion = z.infer<typeof LabeledCompletion>;
 
 export const ReviewSftExample = z.object({
   prompt: z.string().min(1),
-  completion: z.string().min(1),
+  completion: reply,
   item_id: z.string(),
   decision_id: z.string(),
 });
@@ -85,6 +88,8 @@ export type ReviewDatasetCounts = {
   sft: number;
   /** Drafts left out because they were stored redacted (their text holds placeholders, not the reply). */
   skippedRedacted: number;
+  /** Drafts left out because they are blank (a policy that stopped at once): no text to learn from. */
+  skippedEmpty: number;
 };
 
 export type ReviewDatasets = {
@@ -131,7 +136,10 @@ function chosenReply(
   if (decision.action === 'approve') {
     const draft = drafts.find((d) => d.index === decision.draftIndex);
     // The draft as the policy wrote it (the decision keeps it trimmed); a redacted one is unusable.
-    if (draft) return draft.redacted ? null : { text: draft.text, draftIndex: draft.index };
+    if (draft)
+      return draft.redacted || draft.text.trim() === ''
+        ? null
+        : { text: draft.text, draftIndex: draft.index };
     return decision.reply ? { text: decision.reply, draftIndex: decision.draftIndex ?? null } : null;
   }
   return decision.reply ? { text: decision.reply, draftIndex: null } : null;
@@ -143,8 +151,8 @@ function chosenReply(
  * - edit: chosen = the edited reply; rejected = every draft, the edited one included;
  * - write: chosen = the written reply; rejected = every draft;
  * - reject: no pairs, every draft labelled false; spam: nothing (it says nothing about replies).
- * Drafts stored redacted are skipped everywhere; a draft identical to the chosen reply is no evidence
- * against it and is skipped too.
+ * Drafts stored redacted (placeholders, not the reply) and blank drafts are skipped everywhere; a draft
+ * identical to the chosen reply is no evidence against it and is skipped too.
  */
 export function reviewDatasets(items: readonly ReviewItemSpans[]): ReviewDatasets {
   const decisions = Object.fromEntries(REVIEW_ACTIONS.map((a) => [a, 0])) as Record<ReviewAction, number>;
@@ -162,6 +170,7 @@ export function reviewDatasets(items: readonly ReviewItemSpans[]): ReviewDataset
       labels: 0,
       sft: 0,
       skippedRedacted: 0,
+      skippedEmpty: 0,
     },
   };
   const { counts } = out;
@@ -183,8 +192,10 @@ export function reviewDatasets(items: readonly ReviewItemSpans[]): ReviewDataset
       continue;
     }
     const ids = { item_id: item.input.id, decision_id: decision.id };
-    const usable = drafts.filter((d) => !d.redacted);
-    counts.skippedRedacted += drafts.length - usable.length;
+    const unredacted = drafts.filter((d) => !d.redacted);
+    const usable = unredacted.filter((d) => d.text.trim() !== '');
+    counts.skippedRedacted += drafts.length - unredacted.length;
+    counts.skippedEmpty += unredacted.length - usable.length;
 
     if (decision.action === 'reject') {
       for (const d of usable) out.labels.push({ prompt, completion: d.text, label: false, ...ids });

@@ -11,6 +11,7 @@ import { dataLayout } from '../../server/commands/data-dir';
 import { listen, type RunningServer } from '../../server/listen';
 import { openSqliteStore, type SqliteLightningStore } from '../../server/store/sqlite';
 import { parseJsonlStrict } from '../../shared/data/jsonl';
+import { PreferencePair as TrainerPair, PreferenceLabel as TrainerLabel } from '../../shared/data/preference';
 import { createGovernancePipeline } from '../../shared/governance';
 import { DECISION_SPAN, decisionAttributes, type ReviewDecision } from '../../shared/review/contract';
 import { LabeledCompletion, PreferencePair, ReviewSftExample } from '../../shared/review/datasets';
@@ -108,6 +109,9 @@ describe('edgelight data reviews', () => {
     expect(files.sft.map((e) => e.item_id)).toEqual(['fb-0', 'fb-1', 'fb-2']);
     for (const pair of files.pairs) expect(pair.prompt).toMatch(/\nReply:$/);
     expect(files.labels.filter((l) => l.item_id === 'fb-3').every((l) => !l.label)).toBe(true);
+    // The trainer's readers (train --algo dpo|kto --data FILE) take the files as they are.
+    expect(parseJsonlStrict(readFileSync(join(out, 'pairs.jsonl'), 'utf8'), TrainerPair)).toHaveLength(11);
+    expect(parseJsonlStrict(readFileSync(join(out, 'labels.jsonl'), 'utf8'), TrainerLabel)).toHaveLength(18);
   }, 60_000);
 
   it('reads the same over HTTP from a running server', async () => {

@@ -168,9 +168,9 @@ describe('review datasets', () => {
     expect(data.counts).toMatchObject({ decided: 2, superseded: 2, decisions: { approve: 1, reject: 1 } });
   }, 60_000);
 
-  it('skips drafts stored redacted (their text holds placeholders)', async () => {
+  it('skips drafts stored redacted (their text holds placeholders) and blank drafts', async () => {
     const store = new InMemoryLightningStore();
-    const rollout = await item(store, [DRAFTS[0], LEAKY]);
+    const rollout = await item(store, [DRAFTS[0], LEAKY, ' ']);
     const spans = (await store.querySpans({ rollout_id: rollout.rollout_id })).items;
     const leaked = spans.find((s) => s.attributes[REPLY_ATTR.index] === 1 && s.attributes[REPLY_ATTR.text]);
     expect(leaked?.attributes[REPLY_ATTR.redacted]).toBe(true);
@@ -179,7 +179,7 @@ describe('review datasets', () => {
     expect(data.pairs.map((p) => p.rejected)).toEqual([DRAFTS[0]]);
     expect(data.labels.map((l) => l.completion)).not.toContain(leaked?.attributes[REPLY_ATTR.text] as string);
     expect(JSON.stringify(data)).not.toContain('jane.doe');
-    expect(data.counts.skippedRedacted).toBe(1);
+    expect(data.counts).toMatchObject({ skippedRedacted: 1, skippedEmpty: 1, pairs: 1, labels: 2 });
   }, 60_000);
 
   it('leaves undecided items and malformed decision spans out', async () => {
