@@ -136,7 +136,9 @@ function progressLine(r: StepRecord, total: number | undefined, etaSeconds: numb
     parts.push(`reward ${r.rewardMean.toFixed(3)}±${(r.rewardStd ?? 0).toFixed(3)}`);
   if (r.sendableRate !== undefined) parts.push(`sendable ${(100 * r.sendableRate).toFixed(1)}%`);
   if (r.violationRate !== undefined) parts.push(`viol ${(100 * r.violationRate).toFixed(1)}%`);
-  parts.push(`kl ${(r.kl ?? 0).toFixed(4)}`, `loss ${r.loss.toFixed(4)}`, `lr ${r.lr.toExponential(2)}`);
+  // DPO has no KL figure of its own (its β·log-ratios are the rewards below); KTO's kl is its z₀.
+  if (r.algo !== 'dpo') parts.push(`kl ${(r.kl ?? 0).toFixed(4)}`);
+  parts.push(`loss ${r.loss.toFixed(4)}`, `lr ${r.lr.toExponential(2)}`);
   // DPO / KTO: the implicit rewards β·log π/π_ref of the chosen (desirable) and rejected replies.
   const reward = (key: 'rewards/chosen' | 'rewards/rejected' | 'rewards/margins', name: string) => {
     const value = r[key];
