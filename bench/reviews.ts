@@ -31,7 +31,7 @@ import { type Checkpoint, loadCheckpoint, MemoryBlobStorage } from '../shared/po
 import { policyFromCheckpoint } from '../shared/policy/checkpoint-policy';
 import { TransformerReplyPolicy } from '../shared/policy/reply-policy';
 import { DEFAULT_MAX_NEW_TOKENS } from '../shared/policy/sequence';
-import { FEEDBACK_ITEM_KIND, FeedbackItemInput } from '../shared/review/contract';
+import { FEEDBACK_ITEM_KIND, FeedbackItemInput, intakeVerdictOf } from '../shared/review/contract';
 import {
   LabeledCompletion,
   PreferencePair,
@@ -64,14 +64,7 @@ export function feedbackItemOf(task: DatasetItem, governance: GovernancePipeline
       submitted_at: 1_764_680_000,
       source: 'api',
       intake: 'bench',
-      verdict: {
-        decision: verdict.decision,
-        sentiment: verdict.sentiment.label,
-        sentiment_score: verdict.sentiment.score,
-        pii: [...new Set(verdict.pii.map((p) => p.type))],
-        violations: [...new Set(verdict.violations.map((v) => v.rule))],
-        boundaries: [...new Set(verdict.boundaries.map((b) => b.boundary))],
-      },
+      verdict: intakeVerdictOf(verdict),
     },
   });
 }

@@ -11,13 +11,13 @@ import { z } from 'zod';
 import { FeedbackCategory } from '../../shared/agent/task';
 import { loadNameData } from '../../shared/governance/pii/names';
 import { createGovernancePipeline } from '../../shared/governance';
-import type { GovernancePipeline, Verdict } from '../../shared/governance/types';
+import type { GovernancePipeline } from '../../shared/governance/types';
 import type { BlobStorage } from '../../shared/policy/checkpoint';
 import {
   DECISION_SPAN,
   FEEDBACK_ITEM_KIND,
   FeedbackItemInput,
-  type IntakeVerdict,
+  intakeVerdictOf,
   OUTCOME_ATTR,
   OUTCOME_SPAN,
   readDecision,
@@ -109,17 +109,6 @@ export interface FeedbackIntakeOptions {
 export type AcceptResult = { id: string; replayed: boolean };
 
 export class IdempotencyConflictError extends Error {}
-
-function intakeVerdict(verdict: Verdict): IntakeVerdict {
-  return {
-    decision: verdict.decision,
-    sentiment: verdict.sentiment.label,
-    sentiment_score: verdict.sentiment.score,
-    pii: [...new Set(verdict.pii.map((p) => p.type))],
-    violations: [...new Set(verdict.violations.map((v) => v.rule))],
-    boundaries: [...new Set(verdict.boundaries.map((b) => b.boundary))],
-  };
-}
 
 export class FeedbackIntake {
   readonly keys: IntakeKeys;
@@ -243,7 +232,7 @@ export class FeedbackIntake {
         submitted_at: this.now(),
         source,
         intake: key.name,
-        verdict: intakeVerdict(verdict),
+        verdict: intakeVerdictOf(verdict),
         ...(page ? { page } : {}),
       },
     });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FeedbackCategory, FeedbackTask } from '../agent/task';
+import type { Verdict } from '../governance/types';
 import type { Span } from '../store/types';
 
 // The review loop's shared names: what the public intake stores (a feedback item rollout), what a
@@ -22,6 +23,18 @@ export const IntakeVerdict = z.object({
   boundaries: z.array(z.string()),
 });
 export type IntakeVerdict = z.infer<typeof IntakeVerdict>;
+
+/** What an item keeps of governance's verdict on the submitted text: kinds and labels, never values. */
+export function intakeVerdictOf(verdict: Verdict): IntakeVerdict {
+  return {
+    decision: verdict.decision,
+    sentiment: verdict.sentiment.label,
+    sentiment_score: verdict.sentiment.score,
+    pii: [...new Set(verdict.pii.map((p) => p.type))],
+    violations: [...new Set(verdict.violations.map((v) => v.rule))],
+    boundaries: [...new Set(verdict.boundaries.map((b) => b.boundary))],
+  };
+}
 
 /**
  * A feedback item's rollout input: a FeedbackTask (so the feedback agent drafts for it as is) whose

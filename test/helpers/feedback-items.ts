@@ -6,7 +6,7 @@ import { createRolloutContext } from '../../shared/agent/context';
 import { createFeedbackAgent } from '../../shared/agent/feedback-agent';
 import type { DraftedReply, ReplyPolicy } from '../../shared/agent/policy';
 import type { GovernancePipeline } from '../../shared/governance/types';
-import { FEEDBACK_ITEM_KIND, type FeedbackItemInput } from '../../shared/review/contract';
+import { FEEDBACK_ITEM_KIND, type FeedbackItemInput, intakeVerdictOf } from '../../shared/review/contract';
 import type { LightningStore } from '../../shared/store/store';
 import type { AttemptedRollout } from '../../shared/store/types';
 
@@ -47,14 +47,7 @@ export async function seedFeedbackItem(
       submitted_at: seed.submittedAt,
       source: 'form',
       intake: 'test-site',
-      verdict: {
-        decision: verdict.decision,
-        sentiment: verdict.sentiment.label,
-        sentiment_score: verdict.sentiment.score,
-        pii: [...new Set(verdict.pii.map((p) => p.type))],
-        violations: verdict.violations.map((v) => v.rule),
-        boundaries: [...new Set(verdict.boundaries.map((b) => b.boundary))],
-      },
+      verdict: intakeVerdictOf(verdict),
     },
   };
   const rollout = await store.startRollout({ input, mode: 'test', metadata: { source: 'intake' } });
