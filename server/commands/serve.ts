@@ -7,6 +7,7 @@ import { AppConfigError, assertSafeOptions, createApp } from '../app';
 import { BlobStore } from '../blobs/blob-store';
 import { isLoopbackHost } from '../middleware/auth';
 import { allowedHostName } from '../middleware/origin';
+import { KEEP_ALIVE_TIMEOUT_MS } from '../listen';
 import { mountWebApp } from '../static';
 import { TrainJobConfig } from '../jobs/config';
 import { TrainJobManager } from '../jobs/manager';
@@ -249,10 +250,18 @@ export async function run(argv: string[]): Promise<number> {
 
   mountWebApp(app, values.web ? resolve(values.web) : defaultWebRoot);
 
-  const server = serve({ fetch: app.fetch, port, hostname: values.host }, (info) => {
-    // A machine-readable first line lets tests and scripts find the port chosen with --port 0.
-    console.log(`edgelight listening on http://${values.host}:${info.port}`);
-  });
+  const server = serve(
+    {
+      fetch: app.fetch,
+      port,
+      hostname: values.host,
+      serverOptions: { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS },
+    },
+    (info) => {
+      // A machine-readable first line lets tests and scripts find the port chosen with --port 0.
+      console.log(`edgelight listening on http://${values.host}:${info.port}`);
+    },
+  );
   const listening = await new Promise<boolean>((resolveListen) => {
     server.once('listening', () => resolveListen(true));
     server.once('error', (error: NodeJS.ErrnoException) => {
