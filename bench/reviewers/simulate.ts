@@ -17,7 +17,7 @@ import {
 import { readReviewItems } from '../../shared/review/datasets';
 import type { LightningStore } from '../../shared/store/store';
 import type { SpanInput } from '../../shared/store/types';
-import { lineDiff } from '../../worker/lab/line-diff';
+import { lineDiff } from '../../shared/review/line-diff';
 import type { SimulatedReviewer } from './reviewers';
 
 export type Draft = { index: number; text: string; redacted: boolean };

@@ -20,7 +20,7 @@ import { ApiError, validationError } from '../middleware/errors';
 import { readJson, readPathId, readQuery } from '../middleware/validate';
 import { ExportQuery, exportLines } from '../review/export';
 import { replyFindings } from '../../shared/review/findings';
-import { lineDiff } from '../../worker/lab/line-diff';
+import { lineDiff } from '../../shared/review/line-diff';
 import type { DecisionRow } from '../review/resolver';
 import type { ReviewService } from '../review/service';
 import { derivedSpanId, derivedTraceId } from '../review/spans';

@@ -20,7 +20,7 @@ import type { LightningStore } from '../../shared/store/store';
 import type { RolloutWithAttempt, Span } from '../../shared/store/types';
 import { readRolloutGroup } from '../../shared/train/rl-data';
 import type { LabDatabase } from './lab-db';
-import { lineDiff } from './line-diff';
+import { lineDiff } from '../../shared/review/line-diff';
 import {
   DecideRequest,
   type DecideResult,

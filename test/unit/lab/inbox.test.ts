@@ -20,7 +20,7 @@ import { DexieOutbox } from '../../../shared/sync/outbox';
 import { OutboxRecordingStore } from '../../../shared/sync/recording-store';
 import { decide, type InboxDeps, inboxItem, listInbox, setReviewer } from '../../../worker/lab/inbox';
 import { LabDatabase } from '../../../worker/lab/lab-db';
-import { applyLineDiff, lineDiff } from '../../../worker/lab/line-diff';
+import { applyLineDiff, lineDiff } from '../../../shared/review/line-diff';
 import { seedFeedbackItem } from '../../helpers/feedback-items';
 
 const pipeline = createGovernancePipeline();
