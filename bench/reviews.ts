@@ -31,6 +31,7 @@ import { type Checkpoint, loadCheckpoint, MemoryBlobStorage } from '../shared/po
 import { policyFromCheckpoint } from '../shared/policy/checkpoint-policy';
 import { TransformerReplyPolicy } from '../shared/policy/reply-policy';
 import { DEFAULT_MAX_NEW_TOKENS } from '../shared/policy/sequence';
+import { decisionAgreement } from '../shared/review/agreement';
 import { FEEDBACK_ITEM_KIND, FeedbackItemInput, intakeVerdictOf } from '../shared/review/contract';
 import {
   LabeledCompletion,
@@ -139,28 +140,26 @@ async function storeOf(items: readonly DraftedItem[]): Promise<LightningStore> {
 }
 
 /**
- * Agreement of the heuristic reward with a reviewer, two ways:
- * - `primary` / `terms`: over items where the reviewer chose a draft (approve, or the draft it edited),
- *   the share where that draft has the highest reward among the item's drafts; a tie at the top shares
- *   the credit (1 / number tied). `chance` is what a random pick scores. The reviewer takes the first
- *   of drafts it scores equal, so where it is indifferent this reads near chance whatever the reward.
+ * Agreement of the heuristic reward with a reviewer, read by the product's own measure
+ * (shared/review/agreement.ts) where the decisions allow, plus one measure only a simulated reviewer
+ * allows:
+ * - `primary` / `terms` / `chance`: over items where the reviewer chose a draft (approve, or the draft it
+ *   edited), the share where that draft has the highest reward among the drafts it could have chosen
+ *   (not redacted, not blank); a tie at the top shares the credit. The reviewer takes the first of
+ *   drafts it scores equal, so where it is indifferent this reads near chance whatever the reward.
+ * - `decisionPairs`: the chosen draft against each draft passed over (a reward tie counts half): what
+ *   `edgelight eval --reviews` reports as `pairwise` for real reviewers.
  * - `pairs`: over pairs of drafts of one item the reviewer scores differently, the share where the
- *   reward orders them the same way (a reward tie counts half): the cleaner measure of the two.
+ *   reward orders them the same way (a reward tie counts half): the cleaner measure, since it uses the
+ *   reviewer's hidden score rather than one decision per item.
  */
 export function heuristicAgreement(decisions: readonly SimulatedDecision[], reviewer: SimulatedReviewer) {
-  const scored = decisions.filter((d) => d.drafts.every((x) => x.reward));
-  const chosen = scored.filter((d) => d.decision.action === 'approve' || d.decision.action === 'edit');
-  const agreement = (key: string) =>
-    mean(
-      chosen.map((d) => {
-        const values = d.drafts.map((x) => x.reward?.[key] ?? 0);
-        const top = Math.max(...values);
-        const pick = d.drafts.find((x) => x.index === d.decision.draftIndex);
-        if (!pick || (pick.reward?.[key] ?? 0) < top) return 0;
-        return 1 / values.filter((v) => v === top).length;
-      }),
-    );
+  const report = decisionAgreement(
+    decisions.map((d) => ({ itemId: d.itemId, feedback: '', decision: d.decision, drafts: d.drafts })),
+    { examples: 0 },
+  );
   // Ordered pairs (better, worse) by the reviewer's score, over drafts not stored redacted.
+  const scored = decisions.filter((d) => d.drafts.every((x) => x.reward));
   const pairs = scored.flatMap((d) => {
     const drafts = d.drafts
       .filter((x) => !x.redacted)
@@ -170,10 +169,15 @@ export function heuristicAgreement(decisions: readonly SimulatedDecision[], revi
   const pairAgreement = (key: string) =>
     mean(pairs.map(([a, b]) => ((a[key] ?? 0) > (b[key] ?? 0) ? 1 : a[key] === b[key] ? 0.5 : 0)));
   return {
-    items: chosen.length,
-    chance: round(mean(chosen.map((d) => 1 / d.drafts.length))),
-    primary: round(agreement('primary')),
-    terms: Object.fromEntries(REPORTED_TERMS.map((t) => [t, round(agreement(t))])),
+    items: report.compared,
+    chance: report.chance,
+    primary: report.top1.primary,
+    terms: report.top1.terms,
+    decisionPairs: {
+      count: report.pairwise.count,
+      primary: report.pairwise.primary,
+      terms: report.pairwise.terms,
+    },
     pairs: {
       count: pairs.length,
       primary: round(pairAgreement('primary')),
