@@ -34,7 +34,7 @@ stored redacted (they leaked personal data) are skipped. Prints the counts as JS
   --server   a running edgelight server, e.g. http://127.0.0.1:8787
   --token    its bearer token (or EDGELIGHT_TOKEN)`;
 
-async function openStore(values: {
+export async function openStore(values: {
   data?: string;
   server?: string;
   token?: string;

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { FeedbackTask } from '../../shared/agent/task';
 import { JsonlError, parseJsonlStrict } from '../../shared/data/jsonl';
 import { createGovernancePipeline } from '../../shared/governance';
+import { agreementSummary, readAgreement } from '../../shared/review/agreement';
 import { MemoryBlobStorage, saveCheckpoint } from '../../shared/policy/checkpoint';
 import { policyFromCheckpoint } from '../../shared/policy/checkpoint-policy';
 import { DEFAULT_MAX_NEW_TOKENS } from '../../shared/policy/sequence';
@@ -20,9 +21,12 @@ import {
   parseCommandArgs,
   readFlagFile,
 } from './args';
+import { DEFAULT_DATA_DIR } from './data-dir';
+import { openStore } from './data-reviews';
 import { createProgress } from './progress';
 
 const HELP = `usage: edgelight eval --checkpoint DIR --in FILE.jsonl [--samples K] [--seed S]
+       edgelight eval --reviews [--data SERVER_DATA_DIR | --server URL [--token T]] [--examples N]
 
 Drafts K replies per feedback item with a trained checkpoint, through the same store, runners and
 feedback agent as training, and prints one JSON object:
@@ -43,9 +47,55 @@ failed_checks gives each check's share of failures. The same figures, in words, 
   --reference       a second checkpoint (e.g. the SFT one a GRPO run started from): adds
                     "reference_nll", the replies' mean negative log-likelihood per token under it
   --replies         also write every reply to this JSON Lines file, one {"id", "category", "sample",
-                    "reply", "reward", "terms", "violations", "failed_checks"} per line (written whole at the end)`;
+                    "reply", "reward", "terms", "violations", "failed_checks"} per line (written whole at the end)
+
+With --reviews, nothing is drafted: it reads reviewers' decisions on feedback items and prints how
+well the heuristic reward agrees with them, as one JSON object (shared/review/agreement.ts):
+  {"items", "decided", "decisions", "compared", "chance", "top1": {"primary", "terms"},
+   "pairwise": {"count", "primary", "terms"}, "rejected", "written", "edited", "examples": [...]}
+top1 is the share of items whose chosen draft (approved, or the draft an edit started from) the reward
+ranks first (a tie shares the credit; chance is a random pick); pairwise is the chosen draft against
+each draft passed over (a tie counts half). examples are the largest disagreements: the redacted
+feedback, the chosen and the reward's top draft with their rewards, and which terms preferred which.
+Written replies and edits are scored with the reward too. The same in one line goes to stderr.
+  --data      an 'edgelight serve' data folder to read (default ./${DEFAULT_DATA_DIR}); for a server
+              that is running, prefer --server
+  --server    a running edgelight server, e.g. http://127.0.0.1:8787
+  --token     its bearer token (or EDGELIGHT_TOKEN)
+  --examples  disagreement examples to print (default 5)`;
+
+/** `eval --reviews`: the heuristic reward's agreement with reviewers' decisions. */
+async function runReviewAgreement(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    reviews: { type: 'boolean' },
+    data: { type: 'string' },
+    server: { type: 'string' },
+    token: { type: 'string' },
+    examples: { type: 'string', default: '5' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const examples = flagNumber(integerAtLeast(0), values.examples, 'examples');
+  // The reader `edgelight data reviews` uses: one way to find a server's store.
+  const store = await openStore(values);
+  let report: Awaited<ReturnType<typeof readAgreement>>;
+  try {
+    report = await readAgreement(store, { examples, governance: createGovernancePipeline() });
+  } catch (error) {
+    throw new CliUsageError(`cannot read the reviews: ${(error as Error).message}`);
+  } finally {
+    await store.close();
+  }
+  console.log(JSON.stringify(report));
+  console.error(agreementSummary(report));
+  return 0;
+}
 
 export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--reviews')) return runReviewAgreement(argv);
   const { values } = parseCommandArgs(argv, {
     checkpoint: { type: 'string' },
     in: { type: 'string' },
