@@ -180,6 +180,8 @@ const api = {
   inboxItem: async (rolloutId: unknown) => (await inbox()).inboxItem(inboxDeps, rolloutId),
   inboxCheckReply: async (reply: unknown) => (await inbox()).checkReply(governance, reply),
   inboxDecide: async (request: unknown) => (await inbox()).decide(inboxDeps, request),
+  /** The heuristic reward's agreement with the reviews in this lab's store (Inbox and Train pages). */
+  reviewAgreement: async (examples?: unknown) => (await inbox()).reviewAgreementOf(inboxDeps, examples),
   inboxReviewer: async () => (await inbox()).getReviewer(db),
   setInboxReviewer: async (name: unknown) => (await inbox()).setReviewer(db, name),
 };

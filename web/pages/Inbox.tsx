@@ -11,6 +11,7 @@ import type {
   InboxRow,
   InboxState,
 } from '../../worker/lab/protocol';
+import { AgreementPanel } from '../components/AgreementPanel';
 import { RewardBars } from '../components/RewardBars';
 import { FailedChecks, SendableBadge } from '../components/Sendability';
 import { errorMessage, lab, onLabEvent } from '../lab/client';
@@ -89,6 +90,8 @@ export default function InboxPage() {
   const message = useSignal('');
   const reviewerField = useRef<HTMLInputElement>(null);
   const composerForm = useRef<HTMLFormElement>(null);
+  /** Bumped by every refresh (a decision, a sync), so the agreement panel reads the decisions again. */
+  const agreementKey = useSignal(0);
 
   async function loadItem(rolloutId: string | null) {
     const loadedItem = rolloutId ? await lab().inboxItem(rolloutId) : null;
@@ -119,6 +122,7 @@ export default function InboxPage() {
       }
       item.value = nextItem;
       if (picked.value >= (nextItem?.draftList.length ?? 0)) picked.value = 0;
+      agreementKey.value++;
     });
   }
 
@@ -391,6 +395,7 @@ export default function InboxPage() {
           {busy.value ? 'Saving…' : message.value}
         </span>
       </div>
+      <AgreementPanel refreshKey={agreementKey.value} />
       {error.value && (
         <p role="alert" class="error" data-testid="inbox-error">
           {error.value}

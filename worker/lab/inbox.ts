@@ -3,6 +3,12 @@ import { REPLY_ATTR, REPLY_OBJECT_TYPE } from '../../shared/agent/feedback-agent
 import { AGL_OBJECT, ATTR } from '../../shared/agent/semconv';
 import type { GovernancePipeline } from '../../shared/governance/types';
 import {
+  type AgreementReport,
+  agreementSummary,
+  governedScorer,
+  reviewAgreement,
+} from '../../shared/review/agreement';
+import {
   DECISION_SPAN,
   DELIVERY_ATTR,
   DELIVERY_SPAN,
@@ -222,6 +228,33 @@ export async function inboxItem(deps: InboxDeps, rolloutId: unknown): Promise<In
   const row = rowOf(rollout, item, spans, await mineIds(deps.db));
   const { drafts, policyId } = await readDrafts(deps.local, rollout);
   return { ...row, draftList: drafts, policyId, deliveries: readDeliveries(spans) };
+}
+
+/** The agreement report and its one-line headline, as the Inbox's panel (and the Train page) show them. */
+export type LabAgreement = { report: AgreementReport; summary: string };
+
+/**
+ * How well the heuristic reward agrees with the decisions in this lab's store (made here or pulled by
+ * sync), by the one measure shared/review/agreement.ts decides; written replies and edits are scored
+ * with the reward under this lab's governance. Reads every item's spans, so the page asks for it only
+ * when its panel is open.
+ */
+export async function reviewAgreementOf(deps: InboxDeps, examples: unknown = 3): Promise<LabAgreement> {
+  if (typeof examples !== 'number' || !Number.isInteger(examples) || examples < 0)
+    throw new Error('examples must be an integer ≥ 0');
+  const ids = await itemRolloutIds(deps.local);
+  const items = await Promise.all(
+    ids.map(async (id) => {
+      const [rollout, spans] = await Promise.all([deps.local.getRolloutById(id), spansOf(deps.local, id)]);
+      const input = rollout && itemOf(rollout);
+      return input ? { rolloutId: id, input, spans } : null;
+    }),
+  );
+  const report = reviewAgreement(
+    items.filter((i) => i !== null),
+    { examples, scoreReply: await governedScorer(await deps.governance()) },
+  );
+  return { report, summary: agreementSummary(report) };
 }
 
 /** The latest attempt's drafts, best reward first (a draft without a reward last). */
