@@ -86,6 +86,8 @@ const training = new TrainingController({ db, store, blobs, governance, emit });
 const inboxDeps: InboxDeps = { local: localStore, store, db, governance };
 /** The Inbox's module (and the reply readers it pulls in) loads on the page's first visit, not at start. */
 const inbox = () => import('./lab/inbox');
+/** The reviews as training data (the Train page's counts); loaded with the page's first look at them. */
+const reviewData = () => import('./lab/review-data');
 
 const MAX_FEEDBACK_CHARS = 100_000;
 
@@ -155,6 +157,8 @@ const api = {
   pauseTraining: () => training.pause(),
   resumeTraining: () => training.resume(),
   stopTraining: () => training.stop(),
+  /** What the reviews in this lab's store give DPO, KTO and SFT, and why not where they give nothing. */
+  reviewDataSummary: async () => (await reviewData()).reviewDataSummary(store),
 
   syncState: async () => (await sync).state(),
   configureSync: async (settings: unknown) => (await sync).configure(settings),

@@ -1,6 +1,12 @@
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
-import type { MetricPoint, TrainRequest, TrainSnapshot } from '../../worker/lab/protocol';
+import type {
+  MetricPoint,
+  ReviewDataSummary,
+  ReviewRun,
+  TrainRequest,
+  TrainSnapshot,
+} from '../../worker/lab/protocol';
 import { algoDefaults, TRAIN_DEFAULTS } from '../../shared/train/config-defaults';
 import { STARTER_POLICY } from '../../shared/train/starter-policy';
 import type { StarterPolicyStatus } from '../../worker/lab/starter';
@@ -19,12 +25,24 @@ const DEFAULT_REQUEST: TrainRequest = { ...TRAIN_DEFAULTS, algo: 'grpo', steps: 
  */
 function runHint(o: {
   rl: boolean;
+  /** dpo or kto: learn from the reviews' preferences, against a frozen copy of the start. */
+  preference: string | null;
   useStarter: boolean;
   starterFits: boolean;
   continues: string | null;
   sftSteps: number;
 }): string {
   const { step } = STARTER_POLICY;
+  if (o.preference) {
+    const start = o.useStarter
+      ? `the starter policy (${step} SFT steps)`
+      : o.continues
+        ? `the newest ${o.continues} checkpoint in this lab`
+        : null;
+    if (!start)
+      return `${o.preference} refines a trained policy, and this model has no checkpoint in the lab yet: train one with SFT first (or use the tiny model, which can start from the starter policy).`;
+    return `${o.preference} from ${start}, on the reviews in this lab: replies reviewers chose become more likely than those they passed over, measured against a frozen copy of the start (β scales that implicit reward).`;
+  }
   if (o.useStarter && o.rl)
     return `Starts from the starter policy (${step} SFT steps), which already drafts mostly sendable replies: RL refines them from its first step (roughly 10–20 s a step on a CPU, a few seconds on a GPU).`;
   if (o.useStarter)
@@ -70,19 +88,23 @@ export default function TrainPage() {
   const trainSplit = useSignal<number | null>(null);
   const starter = useSignal<StarterPolicyStatus | null>(null);
   const models = useSignal<string[]>([]);
+  /** What the reviews in the lab's store give DPO, KTO and SFT (read with the rest of the lab's state). */
+  const reviews = useSignal<ReviewDataSummary | null>(null);
   /** The user's choice of start; null: the default (RL from the starter policy when there is one). */
   const fromStarter = useSignal<boolean | null>(null);
   const busy = useSignal('');
 
   async function refreshLab() {
-    const [summary, status, rows] = await Promise.all([
+    const [summary, status, rows, fromReviews] = await Promise.all([
       lab().datasetSummary(),
       lab().starterPolicy(),
       lab().listCheckpoints(),
+      lab().reviewDataSummary(),
     ]);
     trainSplit.value = summary.bySplit.train ?? 0;
     starter.value = status;
     models.value = rows.map((r) => r.preset);
+    reviews.value = fromReviews;
   }
   useEffect(() => {
     refreshLab().catch((e) => {
@@ -109,18 +131,36 @@ export default function TrainPage() {
   }[keyof TrainRequest];
   // Settings whose default depends on the algorithm show it as a placeholder until they are set.
   const placeholders: Partial<Record<NumberKey, number>> = algoDefaults(draft.value.algo);
-  const rl = draft.value.algo !== 'sft';
+  const { algo } = draft.value;
+  const rl = algo !== 'sft';
+  const preference = algo === 'dpo' || algo === 'kto';
+  // DPO and KTO learn from reviews only; SFT from reviews when the Data choice says so.
+  const reviewRun: ReviewRun | null = preference ? algo : draft.value.data === 'reviews' ? 'sft' : null;
   const model = `${draft.value.preset ?? 'tiny'}${draft.value.copy ? '-copy' : ''}`;
   // The starter policy is one model (tiny, no copy head): it starts runs of that model only.
   const starterFits =
     !!starter.value && (starter.value.available || starter.value.imported) && model === starter.value.model;
-  const useStarter = starterFits && (fromStarter.value ?? rl);
+  // RL and reviews' runs refine the starter policy by default; SFT on the dataset starts a new model.
+  const useStarter = starterFits && (fromStarter.value ?? (rl || reviewRun !== null));
   const noTrainSplit = trainSplit.value === 0;
+  const continues = models.value.includes(model) ? model : null;
+  /** Why Start is off for the data chosen (the reviews give it nothing; DPO / KTO with nothing to start from). */
+  const blocked = reviewRun
+    ? reviews.value === null
+      ? 'reading the reviews in this lab…'
+      : (reviews.value.missing[reviewRun] ??
+        (preference && !useStarter && !continues
+          ? `${algo.toUpperCase()} needs a trained policy to start from: the starter policy or a ${model} checkpoint`
+          : null))
+    : noTrainSplit
+      ? 'the dataset has no train split'
+      : null;
   const hint = runHint({
     rl,
+    preference: preference ? algo.toUpperCase() : null,
     useStarter,
     starterFits,
-    continues: models.value.includes(model) ? model : null,
+    continues,
     sftSteps: draft.value.sftSteps ?? TRAIN_DEFAULTS.sftSteps,
   });
 
@@ -166,7 +206,7 @@ export default function TrainPage() {
         Trains the reply policy in this browser's worker; it keeps running while you look at other pages. An
         RL run with no checkpoint of its preset begins with the SFT warm-up on the dataset's corpus.
       </p>
-      {noTrainSplit && (
+      {noTrainSplit && !reviewRun && (
         <div class="row" role="status" data-testid="no-train-split">
           <span>
             The lab has no dataset with a train split, which every run trains on. Generate the default dataset
@@ -183,7 +223,9 @@ export default function TrainPage() {
           e.preventDefault();
           void call(async () => {
             // init is the starter policy when chosen (imported on first use); otherwise the worker picks.
-            const { init: _init, ...request } = draft.value;
+            const { init: _init, data: _data, ...form } = draft.value;
+            // The data choice is SFT's; DPO and KTO read reviews whatever it says, RL the dataset.
+            const request: TrainRequest = reviewRun === 'sft' ? { ...form, data: 'reviews' } : form;
             if (!useStarter) return lab().startTraining(request);
             busy.value = 'loading the starter policy…';
             try {
@@ -226,8 +268,22 @@ export default function TrainPage() {
                 <option value="sft">SFT</option>
                 <option value="grpo">GRPO</option>
                 <option value="rloo">RLOO</option>
+                <option value="dpo">DPO (from reviews)</option>
+                <option value="kto">KTO (from reviews)</option>
               </select>
             </label>
+            {algo === 'sft' && (
+              <label>
+                Data
+                <select
+                  value={draft.value.data ?? 'dataset'}
+                  onChange={(e) => field('data', str(e) as TrainRequest['data'])}
+                >
+                  <option value="dataset">the dataset's SFT corpus</option>
+                  <option value="reviews">replies reviewers sent (reviews)</option>
+                </select>
+              </label>
+            )}
             {starterFits && (
               <label>
                 Start from
@@ -239,7 +295,11 @@ export default function TrainPage() {
                 >
                   <option value="starter">the starter policy</option>
                   <option value="auto">
-                    {rl ? 'the newest checkpoint of this model, else an SFT warm-up' : 'a new model'}
+                    {preference
+                      ? 'the newest checkpoint of this model'
+                      : rl
+                        ? 'the newest checkpoint of this model, else an SFT warm-up'
+                        : 'a new model'}
                   </option>
                 </select>
               </label>
@@ -297,11 +357,16 @@ export default function TrainPage() {
             {numberField('saveEvery', 'Checkpoint every', { min: 1 })}
           </div>
         </fieldset>
+        {reviewRun && reviews.value && <ReviewCounts summary={reviews.value} />}
         <p class="muted" data-testid="train-hint">
           {busy.value || hint}
         </p>
         <p class="row">
-          <button type="submit" disabled={active || noTrainSplit || !!busy.value}>
+          <button
+            type="submit"
+            disabled={active || !!blocked || !!busy.value}
+            title={blocked ? `Start is off: ${blocked}` : undefined}
+          >
             Start
           </button>
           <button
@@ -329,6 +394,11 @@ export default function TrainPage() {
             Stop
           </button>
         </p>
+        {blocked && !active && reviewRun && (
+          <p class="muted" role="status" data-testid="start-blocked">
+            Start is off: {blocked}
+          </p>
+        )}
       </form>
       {(error.value || s.error) && (
         <p role="alert" class="error">
@@ -339,6 +409,20 @@ export default function TrainPage() {
       <Charts metrics={s.metrics} />
       <SamplesTable s={s} />
     </section>
+  );
+}
+
+/** What the reviews in the lab give, before a run from them starts. */
+function ReviewCounts({ summary }: { summary: ReviewDataSummary }) {
+  return (
+    <p data-testid="review-counts">
+      From reviews: <strong>{summary.pairs}</strong> pairs, <strong>{summary.labels}</strong> labels,{' '}
+      <strong>{summary.sft}</strong> replies{' '}
+      <span class="muted">
+        ({summary.decided} of {summary.items} feedback items in this lab decided; the Inbox's decisions, with
+        those sync pulled from the server)
+      </span>
+    </p>
   );
 }
 
@@ -442,6 +526,25 @@ function Charts({ metrics }: { metrics: MetricPoint[] }) {
         steps={steps}
         series={[{ label: 'tokens/s', color: '#374151', values: column(metrics, (m) => m.tokensPerSecond) }]}
       />
+      {metrics.some((m) => m.preference) && (
+        <>
+          <Chart
+            title="implicit reward (β·log π/π_ref)"
+            steps={steps}
+            series={[
+              { label: 'chosen', color: '#15803d', values: column(metrics, (m) => m.preference?.chosen) },
+              { label: 'rejected', color: '#a4161a', values: column(metrics, (m) => m.preference?.rejected) },
+            ]}
+          />
+          <Chart
+            title="pairs ranked right (DPO)"
+            steps={steps}
+            series={[
+              { label: 'accuracy', color: '#0b5cad', values: column(metrics, (m) => m.preference?.accuracy) },
+            ]}
+          />
+        </>
+      )}
       {termNames.map((name, i) => (
         <Chart
           key={name}

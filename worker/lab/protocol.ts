@@ -79,13 +79,52 @@ export type BackendChoice = BackendRequest;
 const checkpointId = z.string().regex(CHECKPOINT_ID, 'a checkpoint id (64 lowercase hex)');
 
 /**
+ * Where a run's examples come from: `dataset` (the lab's dataset: its SFT corpus and feedback items) or
+ * `reviews` (the Inbox's decisions in this lab's store: worker/lab/review-data.ts). DPO and KTO learn
+ * from people's choices, so they always read reviews; SFT reads either; GRPO / RLOO draft for the
+ * dataset's feedback and are rewarded by the reward function, so reviews give them nothing.
+ */
+export const TrainData = z.enum(['dataset', 'reviews']);
+export type TrainData = z.infer<typeof TrainData>;
+
+/** The runs reviews can train (the algorithm, with SFT meaning SFT on the replies reviewers sent). */
+export type ReviewRun = 'dpo' | 'kto' | 'sft';
+
+/** What the reviews in this lab's store give, as the Train page shows it before a run. */
+export type ReviewDataSummary = {
+  /** Feedback items in the store, and those with a decision that counts. */
+  items: number;
+  decided: number;
+  /** DPO's preference pairs, KTO's labelled replies, SFT's sent replies. */
+  pairs: number;
+  labels: number;
+  sft: number;
+  /** Per run, why these reviews cannot train it (a sentence for a person), or null when they can. */
+  missing: Record<ReviewRun, string | null>;
+};
+
+/**
  * What the Train page asks for: the TrainConfig every trainer reads (shared/train/config.ts), with
- * `init` / `reference` as checkpoint ids of this lab. An RL run without `init` starts from the newest
- * checkpoint of the same preset and head, or, with none, from the SFT warm-up (`sftSteps`).
+ * `init` / `reference` as checkpoint ids of this lab and `data` (the lab's own field: it is not passed to
+ * the trainer). An RL run without `init` starts from the newest checkpoint of the same preset and head,
+ * or, with none, from the SFT warm-up (`sftSteps`); DPO and KTO without `init` start from that newest
+ * checkpoint too, and with none they cannot start (they refine a trained policy).
  */
 export const TrainRequest = withTrainConfigRules(
-  TrainConfigFields.extend({ init: checkpointId.optional(), reference: checkpointId.optional() }),
-);
+  TrainConfigFields.extend({
+    init: checkpointId.optional(),
+    reference: checkpointId.optional(),
+    data: TrainData.optional(),
+  }),
+)
+  .refine((r) => !(r.data === 'reviews' && (r.algo === 'grpo' || r.algo === 'rloo')), {
+    message: 'grpo / rloo draft for the dataset’s feedback: reviews are data for dpo, kto and sft',
+    path: ['data'],
+  })
+  .refine((r) => !(r.data === 'dataset' && (r.algo === 'dpo' || r.algo === 'kto')), {
+    message: 'dpo / kto learn from reviewers’ choices: their data is reviews, the dataset has none',
+    path: ['data'],
+  });
 /** The request as the page writes it (defaults unfilled). */
 export type TrainRequest = z.input<typeof TrainRequest>;
 
@@ -131,6 +170,11 @@ export type MetricPoint = {
    * absent from runs recorded before it existed.
    */
   failedChecks?: Partial<Record<QualityCheck, number>>;
+  /**
+   * DPO / KTO: the implicit reward β·log π/π_ref of the chosen (desirable) and rejected (undesirable)
+   * replies, and for DPO the share of pairs ranked right; absent for other algorithms.
+   */
+  preference?: { chosen: number | null; rejected: number | null; accuracy: number | null };
   tokensPerSecond: number;
   seconds: number;
 };

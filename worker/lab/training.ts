@@ -7,6 +7,7 @@ import type { TrainAlgo } from '../../shared/train/config';
 import { sendability } from '../../shared/train/sample-tap';
 import type { RunEnd, StepRecord, TrainEvent, TrainSession } from '../../shared/train/session';
 import type { ReferenceRef } from '../../shared/train/trainer-state';
+import type { PreferenceLabel, PreferencePair } from '../../shared/data/preference';
 import { ensureBackend } from './backend';
 import { datasetItems, SFT_SETTINGS_KEY, type SftSettings } from './dataset';
 import type { CheckpointRecord, LabDatabase } from './lab-db';
@@ -26,6 +27,8 @@ import { emptySnapshot } from './snapshot';
 // metrics and samples as events, pause / resume / stop, checkpoints in the lab database (with their
 // metrics) and as resources that sync, and a run record that survives a reload, so a stopped or
 // interrupted run continues from its last checkpoint. Chart steps count the SFT warm-up too.
+// A run's data is the lab's dataset or, for DPO, KTO and SFT from reviews, the Inbox's decisions in the
+// lab's store (./review-data.ts), read when the run opens.
 
 export type TrainingEvent =
   | { type: 'train-status'; status: Partial<TrainSnapshot> }
@@ -74,6 +77,15 @@ function toPoint(r: StepRecord, samples: SampledReply[]): MetricPoint {
     // The loop's figure over every reply of the step; the per-check shares over the sampled ones.
     sendableRate: r.sendableRate ?? null,
     failedChecks: sendability(samples).failedChecks,
+    ...(r.phase === 'dpo' || r.phase === 'kto'
+      ? {
+          preference: {
+            chosen: r['rewards/chosen'] ?? null,
+            rejected: r['rewards/rejected'] ?? null,
+            accuracy: r['rewards/accuracies'] ?? null,
+          },
+        }
+      : {}),
     tokensPerSecond: r.tokensPerSecond,
     seconds: r.seconds,
   };
@@ -88,6 +100,11 @@ function metricsAtSave(point: MetricPoint | undefined): Record<string, number> {
     if (typeof v === 'number' && Number.isFinite(v)) out[key] = v;
   }
   for (const [term, v] of Object.entries(point.terms)) out[`term.${term}`] = v;
+  // DPO / KTO: under TRL's names, as the command line records them.
+  const { chosen, rejected, accuracy } = point.preference ?? {};
+  if (typeof chosen === 'number') out['rewards/chosen'] = chosen;
+  if (typeof rejected === 'number') out['rewards/rejected'] = rejected;
+  if (typeof accuracy === 'number') out['rewards/accuracies'] = accuracy;
   // Why the step's replies were not sendable: `failed.<check>`, the share failing it.
   for (const [check, v] of Object.entries(point.failedChecks ?? {})) out[`failed.${check}`] = v;
   return out;
@@ -168,11 +185,16 @@ export class TrainingController {
     this.deps.emit({ type: 'train-reset', snapshot: this.state });
     this.deadline = request.minutes ? Date.now() + request.minutes * 60_000 : undefined;
     void this.guard(async () => {
-      // RL without a named start continues the newest checkpoint of the same model (else: SFT warm-up).
+      // RL without a named start continues the newest checkpoint of the same model (else: SFT warm-up);
+      // DPO and KTO do the same, and with no checkpoint of the model they have nothing to refine.
       const start =
         request.algo !== 'sft' && !request.init
           ? await this.newestCheckpoint(modelLabel(request))
           : undefined;
+      if (isPreferenceRequest(request) && !request.init && !start)
+        throw new Error(
+          `${request.algo} refines a trained policy, and this lab has no ${modelLabel(request)} checkpoint: start from the starter policy, or train one with SFT first`,
+        );
       if (start)
         this.update({ message: `starting from checkpoint ${start.id.slice(0, 10)}… (step ${start.step})` });
       // A checkpoint the lab picked starts a new run from its weights; one the request names is resumed
@@ -249,7 +271,7 @@ export class TrainingController {
   }
 
   /** The dataset's train split as the SFT corpus and as RL tasks. */
-  private async data() {
+  private async datasetData() {
     const items = await datasetItems(this.deps.db, 'train');
     if (items.length === 0) throw new Error('the dataset has no train split: generate or import one first');
     const settings = (await this.deps.db.getSetting<SftSettings>(SFT_SETTINGS_KEY)) ?? {
@@ -270,13 +292,35 @@ export class TrainingController {
     return { corpus, tasks };
   }
 
+  /**
+   * What the run trains on: the dataset (SFT corpus, RL tasks), or the reviews in the lab's store (DPO's
+   * pairs, KTO's labels, SFT on the replies reviewers sent). Reviews that give the run nothing are a
+   * failed start with the page's own reason, before any model is loaded.
+   */
+  private async data(request: TrainRequest): Promise<RunData> {
+    if (!trainsOnReviews(request)) {
+      const { corpus, tasks } = await this.datasetData();
+      return { sftExamples: corpus, tasks, note: '' };
+    }
+    this.update({ message: 'reading the reviews in this lab…' });
+    const { readReviewTrainingData } = await import('./review-data');
+    const reviews = await readReviewTrainingData(this.deps.store);
+    const run = request.algo === 'dpo' || request.algo === 'kto' ? request.algo : 'sft';
+    const missing = reviews.summary.missing[run];
+    if (missing) throw new Error(missing);
+    const { pairs, labels, sft, summary } = reviews;
+    const note = `from reviews: ${summary.pairs} pairs, ${summary.labels} labels, ${summary.sft} replies`;
+    this.update({ message: note });
+    return { sftExamples: sft, tasks: [], pairs, labels, note };
+  }
+
   /** Opens the trainer session for `request` (its `init` an id in this lab's blob store). */
   private async open(request: TrainRequest, options: { weightsOnly?: boolean } = {}): Promise<void> {
     const backend = await ensureBackend(request.backend ?? 'auto');
     this.update({ backend });
     const [{ openTrainSession }, prepared] = await Promise.all([
       import('../../shared/train/session'),
-      this.data(),
+      this.data(request),
     ]);
     const load = async (ref: ReferenceRef | string) => {
       const id = typeof ref === 'string' ? ref : ref.checkpointId;
@@ -287,11 +331,15 @@ export class TrainingController {
       return { id, checkpoint: await loadCheckpoint(this.deps.blobs, id) };
     };
     if (!request.init) this.update({ message: 'training the tokenizer on the corpus…' });
+    // `data` is the lab's own field; the trainer's config has no such setting.
+    const { data: _data, ...config } = request;
     this.session = await openTrainSession(
-      request,
+      config,
       {
-        sftExamples: async () => prepared.corpus,
+        sftExamples: async () => prepared.sftExamples,
         tasks: async () => prepared.tasks,
+        ...(prepared.pairs ? { preferencePairs: async () => prepared.pairs ?? [] } : {}),
+        ...(prepared.labels ? { preferenceLabels: async () => prepared.labels ?? [] } : {}),
         governance: this.deps.governance,
         loadCheckpoint: load,
         saveCheckpoint: (checkpoint, at) => this.saveCheckpoint(checkpoint, at),
@@ -302,14 +350,17 @@ export class TrainingController {
       { runId: this.state.runId ?? undefined, weightsOnly: options.weightsOnly },
     );
     const { phase, runStep } = this.session.position;
+    this.dataNote = prepared.note;
     this.update({
       totalSteps: this.session.totalSteps ?? this.state.totalSteps,
       phase,
       step: runStep,
-      message: '',
+      message: prepared.note,
     });
   }
 
+  /** What the run trains on, when the status line should say so (reviews' counts); '' otherwise. */
+  private dataNote = '';
   private firstStep = true;
   private runStarted = { at: 0, step: 0 };
 
@@ -373,7 +424,9 @@ export class TrainingController {
       status: finished ? 'finished' : 'stopped',
       etaSeconds: null,
       resumable: !finished,
-      message: reason === 'deadline' ? 'the time budget is spent' : '',
+      message: [reason === 'deadline' ? 'the time budget is spent' : '', this.dataNote]
+        .filter(Boolean)
+        .join('; '),
     });
   }
 
@@ -415,6 +468,23 @@ export class TrainingController {
     this.update({ lastCheckpoint: summary });
     return id;
   }
+}
+
+/** A run's examples, as the trainer session asks for them. */
+type RunData = {
+  sftExamples: Array<{ prompt: string; reply: string }>;
+  tasks: FeedbackTask[];
+  pairs?: PreferencePair[];
+  labels?: PreferenceLabel[];
+  /** What the status line says while the run trains (where reviews' data came from). */
+  note: string;
+};
+
+const isPreferenceRequest = (request: TrainRequest) => request.algo === 'dpo' || request.algo === 'kto';
+
+/** DPO and KTO always train on reviews; SFT does when the request says so. */
+export function trainsOnReviews(request: Pick<TrainRequest, 'algo' | 'data'>): boolean {
+  return request.algo === 'dpo' || request.algo === 'kto' || request.data === 'reviews';
 }
 
 /** The model a request trains, as checkpoints are labelled: the preset, `-copy` with a copy head. */
