@@ -23,7 +23,9 @@ export const DEFAULT_MAX_JOB_MEMORY_BYTES = 4 * 1024 ** 3;
  */
 export function estimateTrainJob(config: Record<string, unknown>): JobEstimate | undefined {
   if (config.init !== undefined) return undefined;
-  const resolved = resolveTrainConfig(config);
+  // `data` is a job's own field (jobs/config.ts), not one of the trainer's settings.
+  const { data: _data, ...settings } = config;
+  const resolved = resolveTrainConfig(settings);
   const overrides = Object.fromEntries(
     SHAPE_KEYS.filter((k) => resolved[k] !== undefined).map((k) => [k, resolved[k]]),
   );

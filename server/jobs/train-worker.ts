@@ -1,6 +1,7 @@
 // The training job's thread: runs the one trainer session (through the same run-folder runner as
 // `edgelight train`) with the job's config, forwards its typed events to the host, and copies every
-// checkpoint into the server's blob folder so the host can publish it as a resource.
+// checkpoint into the server's blob folder so the host can publish it as a resource. A job on reviews
+// (dpo, kto, sft with data "reviews") first writes them from the server's store into its run folder.
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadCheckpoint, saveCheckpoint } from '../../shared/policy/checkpoint';
@@ -8,7 +9,8 @@ import { TrainSetupError } from '../../shared/train/session';
 import { DirectoryBlobStorage } from '../checkpoints/directory';
 import { openSqliteStore } from '../store/sqlite';
 import { type CheckpointFinder, trainInFolder } from '../train/run-folder';
-import { TrainJobConfig } from './config';
+import { jobTrainsOnReviews, TrainJobConfig } from './config';
+import { writeReviewData } from './review-data';
 import type { HostMessage, WorkerMessage } from './types';
 
 type JobData = {
@@ -20,7 +22,7 @@ type JobData = {
   latestCheckpointId: string | null;
   /** The checkpoint id "served" resolves to (server/serving/served.ts), looked up the same way. */
   servedCheckpointId?: string | null;
-  /** The server's SQLite store: a `recorded` job reads the recorded chat completions there. */
+  /** The server's SQLite store: a `recorded` job reads the recorded chat completions there, a job on reviews the decisions. */
   storePath?: string;
 };
 
@@ -56,14 +58,36 @@ function blobCheckpoints(blobs: DirectoryBlobStorage): CheckpointFinder {
 }
 
 async function main(): Promise<void> {
-  const config = TrainJobConfig.parse(data.job.config);
+  // `data` is the job's own field; the trainer's config has no such setting.
+  const { data: source, ...config } = TrainJobConfig.parse(data.job.config);
+  const reviews = jobTrainsOnReviews({ algo: config.algo, data: source });
   const blobs = new DirectoryBlobStorage(data.blobsDir);
-  // Only a recorded run reads the server's store (a second connection; SQLite's WAL lets both work).
-  const store = config.recorded && data.storePath ? openSqliteStore(data.storePath) : undefined;
+  const out = join(data.runsDir, data.job.job_id);
+  // A recorded run and one on reviews read the server's store (a second connection; SQLite's WAL lets
+  // both work). The two never meet: recorded is grpo / rloo's, reviews are dpo, kto and sft's data.
+  const openStore = () => {
+    if (!data.storePath) throw new TrainSetupError('this server gave the job no store to read its data from');
+    return openSqliteStore(data.storePath);
+  };
+  let file: string | undefined;
+  if (reviews) {
+    const reviewStore = openStore();
+    try {
+      const run = config.algo === 'dpo' || config.algo === 'kto' ? config.algo : 'sft';
+      const written = await writeReviewData(reviewStore, out, run);
+      post({ type: 'log', message: written.summary });
+      file = written.path;
+    } finally {
+      await reviewStore.close();
+    }
+  }
+  const store = config.recorded ? openStore() : undefined;
   await trainInFolder({
     input: config,
+    // Reviews are read as `edgelight train --data FILE` reads a file.
+    ...(file ? { data: file } : {}),
     ...(store ? { store } : {}),
-    out: join(data.runsDir, data.job.job_id),
+    out,
     checkpoints: blobCheckpoints(blobs),
     signal: stopping.signal,
     log: (message) => post({ type: 'log', message }),
