@@ -17,6 +17,10 @@ const commands: Record<string, Command> = {
     load: () => import('./commands/data'),
   },
   train: { summary: 'train the reply policy (sft, grpo, rloo)', load: () => import('./commands/train') },
+  'reward-model': {
+    summary: "fit a reward model to reviewers' preference pairs",
+    load: () => import('./commands/reward-model'),
+  },
   eval: { summary: 'evaluate a checkpoint on feedback JSON Lines', load: () => import('./commands/eval') },
   promote: {
     summary: "make a checkpoint a server's served policy, through its gate",

@@ -36,7 +36,7 @@ const PLACES = {
   },
   data: {
     type: 'string',
-    help: 'sft: JSON Lines of {prompt, reply}; grpo/rloo: JSON Lines of {id, text, category?} (default: the seeded synthetic train split and its SFT corpus); dpo: {prompt, chosen, rejected}; kto: {prompt, completion, label} (required for both)',
+    help: 'sft: JSON Lines of {prompt, reply} or {prompt, completion} (edgelight data reviews’ sft.jsonl); grpo/rloo: JSON Lines of {id, text, category?} (default: the seeded synthetic train split and its SFT corpus); dpo: {prompt, chosen, rejected}; kto: {prompt, completion, label} (required for both)',
   },
   out: { type: 'string', help: 'run folder (default .edgelight/runs/<algo>-<preset>)' },
   server: {

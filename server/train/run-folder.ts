@@ -12,8 +12,7 @@ import type { z } from 'zod';
 import { FeedbackTask } from '../../shared/agent/task';
 import { DEFAULT_GENERATE_OPTIONS, generateFeedback } from '../../shared/data/generator';
 import { JsonlError, parseJsonlStrict } from '../../shared/data/jsonl';
-import { PreferenceLabel, PreferencePair } from '../../shared/data/preference';
-import { SftExample } from '../../shared/data/schema';
+import { PreferenceLabel, PreferencePair, SftPairInput } from '../../shared/data/preference';
 import { buildSftCorpus } from '../../shared/data/sft';
 import { createGovernancePipeline } from '../../shared/governance';
 import type { GovernancePipeline } from '../../shared/governance/types';
@@ -36,6 +35,7 @@ import {
   writeRunCheckpoint,
 } from '../checkpoints/directory';
 import { writeFileAtomic } from '../write-file-atomic';
+import { readRewardModelFile } from './reward-model-file';
 
 export const RUN_FILES = { config: 'train_config.json', metrics: 'metrics.jsonl' } as const;
 
@@ -105,8 +105,7 @@ export async function trainInFolder(
     generateFeedback(DEFAULT_GENERATE_OPTIONS).filter((i) => i.metadata.split === 'train');
   const sftExamples = () =>
     (examples ??= (async () => {
-      if (options.data && algo === 'sft')
-        return readJsonl(options.data, SftExample.pick({ prompt: true, reply: true }), 'examples');
+      if (options.data && algo === 'sft') return readJsonl(options.data, SftPairInput, 'examples');
       const corpus = buildSftCorpus(trainSplit(), { governance: await governanceOnce() });
       log(
         `data: generated SFT corpus, ${corpus.length} examples (seed ${DEFAULT_GENERATE_OPTIONS.seed}, train split)`,
@@ -146,6 +145,7 @@ export async function trainInFolder(
     ...(pairs ? { preferencePairs: () => pairs } : {}),
     ...(labels ? { preferenceLabels: () => labels } : {}),
     governance: governanceOnce,
+    loadRewardModel: readRewardModelFile,
     loadCheckpoint: options.checkpoints,
     store: options.store,
     publish: options.publish,

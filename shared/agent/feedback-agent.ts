@@ -4,6 +4,7 @@ import type { RolloutContext } from './context';
 import type { DraftedReply } from './policy';
 import { loadSpeller } from './quality/spelling';
 import { buildFeedbackPrompt } from './prompt';
+import type { LearnedReward } from './reward-model';
 import {
   DEFAULT_REWARD_CONFIG,
   RewardConfig,
@@ -52,6 +53,8 @@ export interface FeedbackAgentOptions {
   /** Seeds the policy's sampling: seed + a hash of the task id (and the training step); see draft-replies. */
   seed?: number;
   reward?: RewardConfigInput;
+  /** A reward model's term beside the heuristic ones (its weight and its scorer of prompt and reply). */
+  learnedReward?: LearnedReward;
   /** Called with every scored reply (the CLI aggregates its summary here). */
   onReply?: (scored: ScoredReply) => void;
 }
@@ -126,6 +129,10 @@ export function createFeedbackAgent(options: FeedbackAgentOptions): LitAgent {
       return replies;
     });
 
+    const learned = options.learnedReward && {
+      weight: options.learnedReward.weight,
+      term: (reply: string) => options.learnedReward?.score(prompt, reply) ?? 0,
+    };
     for (const [index, draft] of drafts.entries()) {
       const verdict = governance.govern(draft.text, 'response');
       const reward = rewardFeedbackReply(
@@ -133,6 +140,7 @@ export function createFeedbackAgent(options: FeedbackAgentOptions): LitAgent {
         task,
         { feedback: feedbackVerdict, reply: verdict },
         rewardConfig,
+        learned,
       );
       // Only a reply that leaked personal data is withheld. One blocked for a compliance rule holds
       // nothing private (its redacted text is its text), and its tokens are exactly what the RL update

@@ -53,10 +53,18 @@ export type RewardTerm = (typeof REWARD_TERMS)[number];
 export const REPORTED_TERMS = [...REWARD_TERMS, 'quality'] as const;
 export type ReportedTerm = (typeof REPORTED_TERMS)[number];
 
+/**
+ * A learned term beside the heuristic ones (a reward model trained on reviewers' choices,
+ * shared/agent/reward-model.ts): `term` maps a reply (its creditable text, as the other terms read) to
+ * [0, 1]; it enters the weighted mean with `weight` next to the five weights.
+ */
+export type LearnedTerm = { weight: number; term(reply: string): number };
+
 export interface RewardResult {
-  /** Weighted mean of the five terms × quality, or 0 under a hard zero. */
+  /** Weighted mean of the five terms (and the learned term, when given) × quality, or 0 under a hard zero. */
   primary: number;
-  terms: Record<ReportedTerm, number>;
+  /** The reported terms; `learned` only when a learned term was given. */
+  terms: Record<ReportedTerm, number> & { learned?: number };
   /** Why the primary is forced to 0, if it is. */
   hardZero: 'pii-leak' | 'blocked' | null;
   words: number;
@@ -274,11 +282,12 @@ export function rewardFeedbackReply(
   task: Pick<FeedbackTask, 'category'>,
   verdicts: ReplyVerdicts,
   config: RewardConfig = DEFAULT_REWARD_CONFIG,
+  learned?: LearnedTerm,
 ): RewardResult {
   const creditable = creditableText(reply, verdicts.reply);
   const words = countWords(creditable);
   const violations = verdicts.reply.violations.map((v) => v.rule);
-  const terms: Record<ReportedTerm, number> = {
+  const terms: RewardResult['terms'] = {
     length: lengthScore(words),
     tone: toneScore(creditable, verdicts.feedback.sentiment.label),
     integrity: integrityScore(creditable),
@@ -300,8 +309,15 @@ export function rewardFeedbackReply(
   const hardZero =
     verdicts.reply.pii.length > 0 ? 'pii-leak' : verdicts.reply.decision === 'block' ? 'blocked' : null;
   const w = config.weights;
-  const total = REWARD_TERMS.reduce((s, t) => s + w[t], 0);
-  const mean = REWARD_TERMS.reduce((s, t) => s + w[t] * terms[t], 0) / total;
+  let total = REWARD_TERMS.reduce((s, t) => s + w[t], 0);
+  let sum = REWARD_TERMS.reduce((s, t) => s + w[t] * terms[t], 0);
+  if (learned) {
+    // On the creditable text too, so a prohibited phrase earns nothing here either.
+    terms.learned = learned.term(creditable);
+    total += learned.weight;
+    sum += learned.weight * terms.learned;
+  }
+  const mean = sum / total;
   return { primary: hardZero ? 0 : mean * terms.quality, terms, hardZero, words, violations, quality };
 }
 

@@ -83,8 +83,9 @@ export function encodeSafetensors(tensors: NamedTensors, metadata?: Record<strin
 }
 
 function readTensor(dtype: SafetensorsDtype, bytes: Uint8Array): TypedData {
-  // Copy into a fresh, aligned buffer: the source slice may sit at any byte offset.
-  const copy = bytes.slice();
+  // Copy into a fresh, aligned buffer: the source slice may sit at any byte offset. Not `bytes.slice()`:
+  // on a Node Buffer (readFile's result) that is a view, and `.buffer` would be the whole file.
+  const copy = new Uint8Array(bytes);
   if (dtype === 'U8') return copy;
   if (littleEndianHost) return dtype === 'F32' ? new Float32Array(copy.buffer) : new Int32Array(copy.buffer);
   const dv = new DataView(copy.buffer);

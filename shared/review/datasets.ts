@@ -1,5 +1,10 @@
 import { z } from 'zod';
 import { extractReplySamples, type ReplySample } from '../agent/samples';
+import {
+  PreferencePairFields,
+  withDistinctReplies,
+  PreferenceLabel as TrainerLabel,
+} from '../data/preference';
 import type { LightningStore } from '../store/store';
 import type { Span } from '../store/types';
 import {
@@ -27,22 +32,18 @@ import {
 // item's first decision in store order. Decisions that lost are other reviewers' opinions of an item
 // someone else already answered; they are left out rather than mixed in.
 
-// Non-blank, as the trainers' readers require (shared/data/preference.ts).
-const reply = z.string().refine((s) => s.trim() !== '', 'empty reply');
-
-export const PreferencePair = z.object({
-  prompt: z.string().min(1),
-  chosen: reply,
-  rejected: reply,
-  item_id: z.string(),
-  decision_id: z.string(),
-  action: z.enum(['approve', 'edit', 'write']),
-});
+// The trainers' schemas (shared/data/preference.ts) with the provenance fields added: every exported
+// line is a valid training row, and there is one definition of what a pair, a label or an example is.
+export const PreferencePair = withDistinctReplies(
+  PreferencePairFields.extend({
+    item_id: z.string(),
+    decision_id: z.string(),
+    action: z.enum(['approve', 'edit', 'write']),
+  }),
+);
 export type PreferencePair = z.infer<typeof PreferencePair>;
 
-export const LabeledCompletion = z.object({
-  prompt: z.string().min(1),
-  completion: reply,
+export const LabeledCompletion = TrainerLabel.extend({
   /** true: the reply the reviewer sent; false: a draft passed over, or a draft of a rejected item. */
   label: z.boolean(),
   item_id: z.string(),
@@ -50,9 +51,7 @@ export const LabeledCompletion = z.object({
 });
 export type LabeledCompletion = z.infer<typeof LabeledCompletion>;
 
-export const ReviewSftExample = z.object({
-  prompt: z.string().min(1),
-  completion: reply,
+export const ReviewSftExample = TrainerLabel.pick({ prompt: true, completion: true }).extend({
   item_id: z.string(),
   decision_id: z.string(),
 });

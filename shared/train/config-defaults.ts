@@ -16,6 +16,7 @@ export const TRAIN_DEFAULTS = {
   temperature: 1,
   beta: 0.1,
   klReward: 0.2,
+  rewardModelWeight: 1,
   labelSmoothing: 0,
   desirableWeight: 1,
   undesirableWeight: 1,

@@ -110,6 +110,18 @@ export const TrainConfigFields = z.strictObject({
   klReward: nonNegative(10)
     .default(D.klReward)
     .describe('KL in the reward: each reply loses this × its mean per-token log π/π_ref (0: off)'),
+  rewardModel: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'grpo / rloo: a reward model learned from reviewers’ pairs (edgelight reward-model) whose calibrated score joins the reward as a term: a file or folder on the command line, an id in the lab and server jobs',
+    ),
+  rewardModelWeight: nonNegative(100)
+    .default(D.rewardModelWeight)
+    .describe(
+      'grpo / rloo: the reward model term’s weight in the weighted mean, beside the five heuristic terms (0.2 each)',
+    ),
   labelSmoothing: z
     .number({ error: 'a number from 0 to below 0.5' })
     .min(0, 'a number ≥ 0')
@@ -143,6 +155,11 @@ export function withTrainConfigRules<T extends z.ZodType<z.output<typeof TrainCo
     .refine((c) => !(c.recorded && !isRl(c.algo)), {
       message: 'recorded rollouts are for grpo / rloo (sft, dpo and kto read their data)',
       path: ['recorded'],
+    })
+    .refine((c) => !(c.rewardModel && (!isRl(c.algo) || c.recorded)), {
+      // Recorded rollouts carry the rewards the store holds; only drafted replies are scored here.
+      message: 'a reward model scores drafted replies: it is for grpo / rloo without recorded',
+      path: ['rewardModel'],
     })
     .refine((c) => !(isPreference(c.algo) && c.beta === 0), {
       // β scales the implicit reward β·log π/π_ref: at 0 every pair's loss is log 2 and nothing is learnt.

@@ -38,6 +38,7 @@ import { type PolicyGradientConfigInput, policyGradientUpdate } from './policy-g
 import { klPerReply, referenceLogprobs } from './reference';
 import { buildTrainingBatch, type RolloutGroup, readRolloutGroup, summariseReplies } from './rl-data';
 import { type SamplingOptions, startRunnerPool } from './loop-runners';
+import type { LearnedReward } from '../agent/reward-model';
 import { learningRateAt, type ScheduleConfig } from './schedule';
 
 export const TRAIN_METRICS_OBJECT_TYPE = 'edgelight.train.metrics';
@@ -89,6 +90,8 @@ export interface DraftingRlOptions extends RlLoopCommon {
   /** Replies per task: the group G. */
   group: number;
   governance: GovernancePipeline;
+  /** A reward model's term beside the heuristic reward (grpo / rloo with `rewardModel`). */
+  learnedReward?: LearnedReward;
   sampling?: SamplingOptions;
   /** Runners working the queue concurrently (default: tasksPerStep, so one batched generate per step). */
   runners?: number;
@@ -145,6 +148,7 @@ function draftingSource(options: DraftingRlOptions): RlGroupSource {
     store,
     checkpoints,
     governance: options.governance,
+    learnedReward: options.learnedReward,
     group,
     seed,
     sampling: options.sampling ?? {},

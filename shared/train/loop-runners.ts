@@ -2,6 +2,7 @@
 // queue with the feedback agent, resolving `policy` resources to the live model when the checkpoint id
 // is the one just published (no reload) and loading any other id from the checkpoint storage.
 import { createFeedbackAgent } from '../agent/feedback-agent';
+import type { LearnedReward } from '../agent/reward-model';
 import { Runner } from '../agent/runner';
 import type { GovernancePipeline } from '../governance/types';
 import { type BlobStorage, loadCheckpoint } from '../policy/checkpoint';
@@ -22,6 +23,8 @@ export interface RunnerPoolOptions {
   store: LightningStore;
   checkpoints: BlobStorage;
   governance: GovernancePipeline;
+  /** A reward model's term beside the heuristic reward. */
+  learnedReward?: LearnedReward;
   /** Replies drafted per feedback. */
   group: number;
   seed: number;
@@ -59,6 +62,7 @@ export function startRunnerPool(options: RunnerPoolOptions): RunnerPool {
   };
   const agent = createFeedbackAgent({
     governance: options.governance,
+    learnedReward: options.learnedReward,
     group: options.group,
     temperature: sampling.temperature ?? 1,
     maxTokens: sampling.maxNewTokens,

@@ -26,6 +26,7 @@ import { PolicyTokenizer } from '../policy/tokenizer';
 import { trainByteLevelBpe } from '../policy/tokenizer-train';
 import { InMemoryLightningStore } from '../store/memory';
 import type { LightningStore } from '../store/store';
+import { type LearnedReward, learnedRewardOf, type RewardModel } from '../agent/reward-model';
 import {
   algoDefaults,
   isPreference,
@@ -71,6 +72,8 @@ export interface TrainIO {
   /** kto: labelled replies {prompt, completion, label}. */
   preferenceLabels?(): Promise<PreferenceLabel[]>;
   governance(): Promise<GovernancePipeline>;
+  /** grpo / rloo with `rewardModel`: reads the reward model the config names (a file, an id…). */
+  loadRewardModel?(ref: string): Promise<RewardModel>;
   /** Finds a checkpoint by what the config names (`init`, `reference`): a folder, an id, 'latest'… */
   loadCheckpoint(ref: ReferenceRef | string): Promise<LoadedCheckpoint>;
   /** Persists a checkpoint of the run (a run folder, IndexedDB, blobs) and returns its id. */
@@ -398,11 +401,12 @@ export class TrainSession {
         throw new TrainSetupError(`the KL reference: ${(error as Error).message}`);
       }
     }
-    if ((config.recorded && isRl(firstPhase)) || isPreference(firstPhase)) {
+    if ((config.recorded && isRl(firstPhase)) || isPreference(firstPhase) || config.rewardModel) {
       // Read (and checked) before the first step: a run with nothing to train on is a setup mistake.
       try {
         if (isPreference(firstPhase)) await session.preferenceData();
-        else await session.recordedGroups();
+        else if (config.recorded) await session.recordedGroups();
+        if (config.rewardModel) await session.learnedReward();
       } catch (error) {
         session.dispose();
         throw error;
@@ -729,11 +733,31 @@ export class TrainSession {
             tasksPerStep: this.plan.batch,
             group: this.config.group,
             governance: await this.io.governance(),
+            learnedReward: await this.learnedReward(),
             sampling: { temperature: this.config.temperature, maxNewTokens: this.config.maxNewTokens },
           },
     );
     this.plan.step = step;
   }
+
+  /** The reward model term of an RL run that names one (loaded once, kept across pauses). */
+  async learnedReward(): Promise<LearnedReward | undefined> {
+    const ref = this.config.rewardModel;
+    if (!ref) return undefined;
+    if (!this.rewardModel) {
+      if (!this.io.loadRewardModel)
+        throw new TrainSetupError('this shell cannot load a reward model (rewardModel was given)');
+      const model = await this.io.loadRewardModel(ref);
+      const t = model.training;
+      await this.io.onEvent?.({
+        type: 'info',
+        message: `reward model ${ref}: weight ${this.config.rewardModelWeight}, learned from ${t.pairs} pairs${t.heldOutAccuracy === null ? '' : `, held-out pair accuracy ${t.heldOutAccuracy.toFixed(3)} (${t.heldOutPairs} pairs)`}`,
+      });
+      this.rewardModel = learnedRewardOf(model, this.config.rewardModelWeight);
+    }
+    return this.rewardModel;
+  }
+  private rewardModel: LearnedReward | undefined;
 
   /** Where RL goes when the shell gives no store: memory, kept across pauses. */
   private readonly defaultStore: LightningStore = new InMemoryLightningStore();

@@ -221,6 +221,52 @@ describe('reward terms, hand-checked', () => {
     ).toThrow();
   });
 
+  it('a learned term joins the weighted mean with its weight, read on the creditable text', () => {
+    const seen: string[] = [];
+    const learned = {
+      weight: 1,
+      term: (reply: string) => {
+        seen.push(reply);
+        return 0.25;
+      },
+    };
+    const plain = score(GOOD);
+    const feedback = feedbackVerdict(BROKEN_LINK, 'negative');
+    const withTerm = rewardFeedbackReply(
+      GOOD,
+      task,
+      { feedback, reply: governance.govern(GOOD, 'response') },
+      undefined,
+      learned,
+    );
+    expect(withTerm.terms.learned).toBe(0.25);
+    // Five terms of weight 0.2 (mean 1) and the learned one of weight 1: (1·1 + 1·0.25) / 2.
+    expect(withTerm.primary).toBeCloseTo((plain.primary + 0.25) / 2);
+    expect(plain.terms.learned).toBeUndefined();
+    // A prohibited claim is blanked before the learned term reads the reply, as for the other terms.
+    const claim = `${GOOD} The framework is guaranteed to be 100% secure.`;
+    rewardFeedbackReply(
+      claim,
+      task,
+      { feedback, reply: governance.govern(claim, 'response') },
+      undefined,
+      learned,
+    );
+    expect(seen[1]).not.toMatch(/guaranteed/);
+    // Weight 0 reports the term and leaves the primary as it was.
+    const zero = rewardFeedbackReply(
+      GOOD,
+      task,
+      { feedback, reply: governance.govern(GOOD, 'response') },
+      undefined,
+      {
+        weight: 0,
+        term: () => 0,
+      },
+    );
+    expect(zero.primary).toBeCloseTo(plain.primary);
+  });
+
   it('createFeedbackReward governs the texts itself with one pipeline', () => {
     const reward = createFeedbackReward(governance);
     expect(reward(GOOD, task).primary).toBeGreaterThan(0.8);
