@@ -19,7 +19,8 @@ import { readCheckpointDirectory, resolveCheckpointDirectory } from '../server/c
 import { importStarter } from '../server/serving/served';
 import { createFeedbackAgent } from '../shared/agent/feedback-agent';
 import { buildFeedbackPrompt } from '../shared/agent/prompt';
-import { REPORTED_TERMS, rewardFeedbackReply } from '../shared/agent/reward';
+import { REPORTED_TERMS, type ReportedTerm, rewardFeedbackReply } from '../shared/agent/reward';
+import { rewardScore } from '../shared/agent/reward-model';
 import { runRunners } from '../shared/agent/runner';
 import { loadSpeller } from '../shared/agent/quality/spelling';
 import { generateFeedback } from '../shared/data/generator';
@@ -41,6 +42,7 @@ import {
   readReviewDatasets,
 } from '../shared/review/datasets';
 import { InMemoryLightningStore } from '../shared/store/memory';
+import { fitRewardModel, isHeldOutPrompt, REWARD_MODEL_FIT_DEFAULTS } from '../shared/train/reward-model';
 import type { LightningStore } from '../shared/store/store';
 import type { Span } from '../shared/store/types';
 import { type BackendName, selectBackend } from '../shared/train/backend';
@@ -243,20 +245,83 @@ export async function heldOutWinRates(trained: Checkpoint, options: HeldOutOptio
     );
     return {
       texts,
+      rewards,
       violationRate: round(mean(rewards.map((r) => (r.violations.length > 0 ? 1 : 0)))),
       primaryMean: round(mean(rewards.map((r) => r.primary))),
+      termMeans: Object.fromEntries(
+        REPORTED_TERMS.map((t) => [t, round(mean(rewards.map((r) => r.terms[t])))]),
+      ),
     };
   };
   const a = await judged(trained, 'trained');
   const b = await judged(start, 'start');
   const feedback = verdicts.map((v) => v.redacted);
+  const reviewers = options.reviewers ?? REVIEWERS;
   return {
     items: tasks.length,
     winRate: Object.fromEntries(
-      (options.reviewers ?? REVIEWERS).map((r) => [r.name, round(winRate(r, a.texts, b.texts, feedback))]),
+      reviewers.map((r) => [r.name, round(winRate(r, a.texts, b.texts, feedback))]),
     ),
     violationRate: { trained: a.violationRate, start: b.violationRate },
     primaryMean: { trained: a.primaryMean, start: b.primaryMean },
+    termMeans: { trained: a.termMeans, start: b.termMeans },
+    // Agreement after training: over the items where a reviewer prefers one of the two replies (the
+    // trained policy's or the start's), the share the heuristic reward orders the same way (a tie ½).
+    agreementOnJudgedPairs: Object.fromEntries(
+      reviewers.map((r) => {
+        const decided = tasks.flatMap((_, k) => {
+          const [sa, sb] = [r.score(a.texts[k], feedback[k]), r.score(b.texts[k], feedback[k])];
+          return sa === sb ? [] : [sa > sb ? [a.rewards[k], b.rewards[k]] : [b.rewards[k], a.rewards[k]]];
+        });
+        const agree = (key: ReportedTerm | 'primary') =>
+          round(
+            mean(
+              decided.map(([better, worse]) => {
+                const [x, y] =
+                  key === 'primary' ? [better.primary, worse.primary] : [better.terms[key], worse.terms[key]];
+                return x > y ? 1 : x === y ? 0.5 : 0;
+              }),
+            ),
+          );
+        return [
+          r.name,
+          {
+            pairs: decided.length,
+            primary: agree('primary'),
+            terms: Object.fromEntries(REPORTED_TERMS.map((t) => [t, agree(t)])),
+          },
+        ];
+      }),
+    ),
+  };
+}
+
+/**
+ * The reward model a reviewer's pairs give (the product's fit, 20 % of prompts held out): its held-out
+ * accuracy on the decision pairs, and on the held-out pairs the reviewer's hidden score actually
+ * separates (a reviewer takes the first of equal drafts, so some decision pairs are coin flips).
+ */
+export function rewardModelAccuracy(pairs: readonly PreferencePair[], reviewer: SimulatedReviewer, seed = 1) {
+  const model = fitRewardModel(pairs, { seed });
+  const held = pairs.filter((p) => isHeldOutPrompt(p.prompt, REWARD_MODEL_FIT_DEFAULTS.heldOut, seed));
+  const separated = held.filter((p) => reviewer.score(p.chosen, '') !== reviewer.score(p.rejected, ''));
+  const right = separated.filter((p) => {
+    const better = reviewer.score(p.chosen, '') > reviewer.score(p.rejected, '') ? p.chosen : p.rejected;
+    const worse = better === p.chosen ? p.rejected : p.chosen;
+    return rewardScore(model, p.prompt, better) > rewardScore(model, p.prompt, worse);
+  });
+  // The same fit over ten other prompt splits: one split of ~40 held-out items is a noisy figure.
+  const splits = Array.from(
+    { length: 10 },
+    (_, k) => fitRewardModel(pairs, { seed: seed + 100 + k }).training.heldOutAccuracy ?? Number.NaN,
+  );
+  return {
+    trainPairs: model.training.pairs,
+    heldOutPairs: model.training.heldOutPairs,
+    heldOutAccuracy: round(model.training.heldOutAccuracy ?? Number.NaN),
+    tenSplits: { mean: round(mean(splits)), min: round(Math.min(...splits)), max: round(Math.max(...splits)) },
+    separatedPairs: separated.length,
+    separatedAccuracy: round(right.length / separated.length),
   };
 }
 
@@ -309,6 +374,7 @@ export async function run(flags: string[]) {
       draftScoreMean: round(mean(scores)),
       draftsClearingBar: round(mean(scores.map((s) => (s >= reviewer.threshold ? 1 : 0)))),
       dataset: data.counts,
+      rewardModel: data.pairs.length ? rewardModelAccuracy(data.pairs, reviewer) : null,
       agreement: heuristicAgreement(decisions, reviewer),
     };
     await store.close();
