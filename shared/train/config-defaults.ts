@@ -18,7 +18,6 @@ export const TRAIN_DEFAULTS = {
   klReward: 0.2,
   rewardModelWeight: 1,
   labelSmoothing: 0,
-  desirableWeight: 1,
   undesirableWeight: 1,
   mu: 3,
   saveEvery: 100,

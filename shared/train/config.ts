@@ -131,8 +131,10 @@ export const TrainConfigFields = z.strictObject({
       'dpo: the share ε of pairs taken to be mislabelled (conservative DPO: (1−ε)·loss(chosen ≻ rejected) + ε·loss(rejected ≻ chosen)); 0: plain DPO',
     ),
   desirableWeight: positive(100)
-    .default(D.desirableWeight)
-    .describe('kto: λ_D, the weight of a desirable (label true) reply’s loss'),
+    .optional()
+    .describe(
+      'kto: λ_D, the weight of a desirable (label true) reply’s loss (default: balanced, λ_U × undesirable / desirable replies, so both sides weigh the same)',
+    ),
   undesirableWeight: positive(100)
     .default(D.undesirableWeight)
     .describe('kto: λ_U, the weight of an undesirable (label false) reply’s loss'),

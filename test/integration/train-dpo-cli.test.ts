@@ -172,14 +172,18 @@ describe('edgelight train --algo dpo / kto', () => {
     const out = join(dir, 'kto');
     const run = await cli(...preferenceArgs('kto', out, 2, '--undesirable-weight', '1.5'));
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/data: 8 labelled replies \(4 desirable, 4 undesirable\)/);
+    expect(run.stderr).toMatch(
+      /data: 8 labelled replies \(4 desirable, 4 undesirable; λ_D 1\.50, balanced, λ_U 1\.5\)/,
+    );
     expect(stepLines(run.stdout)[1]).toMatch(/^step 2\/2 .*kl \d+\.\d+ .*loss \d+\.\d+ /);
     const records = await metrics(out);
     expect(records).toHaveLength(2);
     expect(records[0]).toMatchObject({ algo: 'kto', kl: 0 });
     for (const r of records) expect(r.kl).toBeGreaterThanOrEqual(0);
     const state = JSON.parse(await readFile(join(out, 'step-000002', 'trainer_state.json'), 'utf8'));
-    expect(state).toMatchObject({ phase: 'kto', config: { undesirableWeight: 1.5, desirableWeight: 1 } });
+    expect(state).toMatchObject({ phase: 'kto', config: { undesirableWeight: 1.5 } });
+    // λ_D was not given: balanced from the labels (the info line above), recorded as not set.
+    expect(state.config.desirableWeight).toBeUndefined();
   });
 
   it('reports bad data lines with their numbers, and what dpo / kto need, in one line with exit 2', async () => {
