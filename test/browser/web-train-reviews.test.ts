@@ -40,6 +40,12 @@ describe('web: training from reviews', () => {
 
   const status = () => page.getByTestId('train-status').getAttribute('data-status');
   const step = async () => Number(await page.getByTestId('train-step').textContent());
+  /** The run's state as `status@step`, with the page's error when it shows one (a failed poll says why). */
+  const state = async () => {
+    const alert = page.getByRole('alert');
+    const shown = (await alert.count()) ? ` (${await alert.textContent()})` : '';
+    return `${await status()}@${await step()}${shown}`;
+  };
   const algorithm = () => page.getByRole('combobox', { name: 'Algorithm' });
   const start = () => page.getByRole('button', { name: 'Start' });
 
@@ -90,9 +96,7 @@ describe('web: training from reviews', () => {
     expect(await page.getByTestId('train-hint').textContent()).toMatch(/^DPO from the starter policy/);
     await small(2);
     await start().click();
-    await expect
-      .poll(async () => `${await status()}@${await step()}`, { timeout: 180_000 })
-      .toBe('finished@2');
+    await expect.poll(state, { timeout: 180_000 }).toBe('finished@2');
     expect(await page.getByTestId('last-checkpoint').textContent()).toContain('at step 2');
     expect(await page.getByTestId('train-status').textContent()).toContain(
       `from reviews: ${pairs} pairs, ${labels} labels, ${sft} replies`,
@@ -104,11 +108,12 @@ describe('web: training from reviews', () => {
 
   it('trains a KTO step and an SFT step on the replies reviewers sent, each to a checkpoint', async () => {
     await algorithm().selectOption('kto');
+    // KTO's own weights in the form; DPO's label smoothing only with DPO.
+    expect(await page.getByRole('spinbutton', { name: 'Weight of sent replies (λ_D)' }).count()).toBe(1);
+    expect(await page.getByRole('spinbutton', { name: 'Label smoothing (ε)' }).count()).toBe(0);
     await small(1);
     await start().click();
-    await expect
-      .poll(async () => `${await status()}@${await step()}`, { timeout: 180_000 })
-      .toBe('finished@1');
+    await expect.poll(state, { timeout: 180_000 }).toBe('finished@1');
     expect(await page.getByTestId('last-checkpoint').textContent()).toContain('at step 1');
 
     await algorithm().selectOption('sft');
@@ -116,9 +121,7 @@ describe('web: training from reviews', () => {
     expect(await page.getByRole('combobox', { name: 'Start from' }).inputValue()).toBe('starter');
     await small(1);
     await start().click();
-    await expect
-      .poll(async () => `${await status()}@${await step()}`, { timeout: 180_000 })
-      .toBe('finished@1');
+    await expect.poll(state, { timeout: 180_000 }).toBe('finished@1');
 
     // The lab's checkpoint records: one per DPO step, then KTO's and SFT's, all of the tiny model.
     const saved = await page.evaluate(async () => {

@@ -12,7 +12,7 @@ import { STARTER_POLICY } from '../../shared/train/starter-policy';
 import type { StarterPolicyStatus } from '../../worker/lab/starter';
 import { Chart, type ChartSeries } from '../components/Chart';
 import { checkDescription, findingsOf } from '../components/Sendability';
-import { errorMessage, lab } from '../lab/client';
+import { errorMessage, lab, onLabEvent } from '../lab/client';
 import { isActive, training, watchTraining } from '../lab/training';
 
 // The form starts from TrainConfig's own defaults (shared/train/config-defaults.ts): the same run the
@@ -90,7 +90,7 @@ export default function TrainPage() {
   const models = useSignal<string[]>([]);
   /** What the reviews in the lab's store give DPO, KTO and SFT (read with the rest of the lab's state). */
   const reviews = useSignal<ReviewDataSummary | null>(null);
-  /** The user's choice of start; null: the default (RL from the starter policy when there is one). */
+  /** The user's choice of start; null: the default (RL and runs on reviews from the starter policy when there is one). */
   const fromStarter = useSignal<boolean | null>(null);
   const busy = useSignal('');
 
@@ -111,6 +111,17 @@ export default function TrainPage() {
       error.value = errorMessage(e);
     });
   }, [s.status]);
+  // Decisions (and pulled checkpoints) arrive by sync: count them again when a pass ends.
+  useEffect(
+    () =>
+      onLabEvent((event) => {
+        if (event.type !== 'sync' || event.state.running) return;
+        refreshLab().catch((e) => {
+          error.value = errorMessage(e);
+        });
+      }),
+    [],
+  );
 
   async function call(work: () => Promise<unknown>) {
     error.value = '';
@@ -346,7 +357,9 @@ export default function TrainPage() {
               'beta',
               'KL in loss (β)',
               { min: 0, max: 10, step: 0.05 },
-              "β of the loss's per-token KL to the policy RL started from",
+              preference
+                ? `${algo.toUpperCase()}: β of the implicit reward β·log π/π_ref against the policy the run started from (> 0)`
+                : "β of the loss's per-token KL to the policy RL started from",
             )}
             {numberField(
               'mu',
@@ -354,6 +367,29 @@ export default function TrainPage() {
               { min: 1, max: 16 },
               'Clipped optimizer steps per sampled batch (μ); 1 is faster per step on a slow backend',
             )}
+            {algo === 'dpo' &&
+              numberField(
+                'labelSmoothing',
+                'Label smoothing (ε)',
+                { min: 0, max: 0.45, step: 0.05 },
+                'DPO: the share of pairs taken to be mislabelled (a reviewer may have chosen either); 0 is plain DPO',
+              )}
+            {/* A number input's steps count from its min: with 0.05 and 0.05, 1 is a valid value (with a
+                step of 0.1 it would not be, and the browser would refuse to submit the form). */}
+            {algo === 'kto' &&
+              numberField(
+                'desirableWeight',
+                'Weight of sent replies (λ_D)',
+                { min: 0.05, max: 100, step: 0.05 },
+                'KTO: the weight of a desirable reply’s loss (the replies reviewers sent); blank: balanced, λ_U × passed-over / sent replies',
+              )}
+            {algo === 'kto' &&
+              numberField(
+                'undesirableWeight',
+                'Weight of passed-over replies (λ_U)',
+                { min: 0.05, max: 100, step: 0.05 },
+                'KTO: the weight of an undesirable reply’s loss (drafts passed over or rejected)',
+              )}
             {numberField('saveEvery', 'Checkpoint every', { min: 1 })}
           </div>
         </fieldset>
