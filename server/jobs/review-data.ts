@@ -26,13 +26,8 @@ export async function writeReviewData(
 ): Promise<{ path: string; summary: string }> {
   const data = await readReviewDatasets(store);
   const { counts } = data;
-  // SFT reads {prompt, reply} (the corpus's shape); the review's completion is that reply.
-  const rows =
-    run === 'dpo'
-      ? data.pairs
-      : run === 'kto'
-        ? data.labels
-        : data.sft.map(({ completion, ...rest }) => ({ ...rest, reply: completion }));
+  // Each file as `edgelight data reviews` writes it (TRL's shapes): the trainer's readers take them as is.
+  const rows = run === 'dpo' ? data.pairs : run === 'kto' ? data.labels : data.sft;
   const seen = `${counts.items} feedback items, ${counts.decided} decided → ${counts.pairs} pairs, ${counts.labels} labels, ${counts.sft} replies`;
   if (rows.length === 0) {
     const needs = {

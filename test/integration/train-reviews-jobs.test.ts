@@ -157,7 +157,9 @@ describe('training jobs on reviews (POST /v1/train/jobs {algo: dpo | kto, or sft
       .split('\n')
       .map((line) => JSON.parse(line));
     expect(examples).toHaveLength(SEEDED_REVIEWS.sft);
-    for (const e of examples) expect(typeof e.reply).toBe('string');
+    // TRL's prompt–completion shape, as the export writes it, with its provenance.
+    for (const e of examples)
+      expect(Object.keys(e).sort()).toEqual(['completion', 'decision_id', 'item_id', 'prompt']);
     const metrics = readFileSync(join(layout.runs, sft.job_id, 'metrics.jsonl'), 'utf8')
       .trim()
       .split('\n');
