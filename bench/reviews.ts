@@ -319,7 +319,11 @@ export function rewardModelAccuracy(pairs: readonly PreferencePair[], reviewer: 
     trainPairs: model.training.pairs,
     heldOutPairs: model.training.heldOutPairs,
     heldOutAccuracy: round(model.training.heldOutAccuracy ?? Number.NaN),
-    tenSplits: { mean: round(mean(splits)), min: round(Math.min(...splits)), max: round(Math.max(...splits)) },
+    tenSplits: {
+      mean: round(mean(splits)),
+      min: round(Math.min(...splits)),
+      max: round(Math.max(...splits)),
+    },
     separatedPairs: separated.length,
     separatedAccuracy: round(right.length / separated.length),
   };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CHECKPOINT_ID } from '../../shared/policy/checkpoint';
+import { REWARD_MODEL_FROM_REVIEWS } from '../../shared/review/reward-model';
 import { TrainConfigFields, withTrainConfigRules } from '../../shared/train/config';
 
 const checkpointRef = z.union([
@@ -31,6 +32,8 @@ export const TrainJobConfig = withTrainConfigRules(
     init: checkpointRef.optional(),
     reference: checkpointRef.optional(),
     data: TrainJobData.optional(),
+    /** grpo / rloo: "reviews", a reward model fitted from the server's reviews in the job's thread. */
+    rewardModel: z.literal(REWARD_MODEL_FROM_REVIEWS).optional(),
   }),
 )
   .refine((c) => !(c.data === 'reviews' && (c.algo === 'grpo' || c.algo === 'rloo')), {

@@ -5,9 +5,12 @@
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadCheckpoint, saveCheckpoint } from '../../shared/policy/checkpoint';
+import { REWARD_MODEL_FROM_REVIEWS, rewardModelFromReviews } from '../../shared/review/reward-model';
+import { RewardModelFitError } from '../../shared/train/reward-model';
 import { TrainSetupError } from '../../shared/train/session';
 import { DirectoryBlobStorage } from '../checkpoints/directory';
 import { openSqliteStore } from '../store/sqlite';
+import { writeRewardModelFile } from '../train/reward-model-file';
 import { type CheckpointFinder, trainInFolder } from '../train/run-folder';
 import { jobTrainsOnReviews, TrainJobConfig } from './config';
 import { writeReviewData } from './review-data';
@@ -81,9 +84,29 @@ async function main(): Promise<void> {
       await reviewStore.close();
     }
   }
+  // A reward model from the server's reviews: fitted here, saved in the run folder (so the run says
+  // exactly what it learnt against) and read from there as `train --reward-model DIR` reads one.
+  let rewardModelFile: string | undefined;
+  if (config.rewardModel === REWARD_MODEL_FROM_REVIEWS) {
+    const reviewStore = openStore();
+    try {
+      const model = await rewardModelFromReviews(reviewStore);
+      const t = model.training;
+      post({
+        type: 'log',
+        message: `reward model from reviews: ${t.pairs} pairs, held-out pair accuracy ${t.heldOutAccuracy?.toFixed(3) ?? 'n/a'} (${t.heldOutPairs} pairs)`,
+      });
+      rewardModelFile = await writeRewardModelFile(out, model);
+    } catch (error) {
+      if (error instanceof RewardModelFitError) throw new TrainSetupError(error.message);
+      throw error;
+    } finally {
+      await reviewStore.close();
+    }
+  }
   const store = config.recorded ? openStore() : undefined;
   await trainInFolder({
-    input: config,
+    input: rewardModelFile ? { ...config, rewardModel: rewardModelFile } : config,
     // Reviews are read as `edgelight train --data FILE` reads a file.
     ...(file ? { data: file } : {}),
     ...(store ? { store } : {}),

@@ -115,7 +115,7 @@ export const TrainConfigFields = z.strictObject({
     .min(1)
     .optional()
     .describe(
-      'grpo / rloo: a reward model learned from reviewers’ pairs (edgelight reward-model) whose calibrated score joins the reward as a term: a file or folder on the command line, an id in the lab and server jobs',
+      'grpo / rloo: a reward model learned from reviewers’ pairs (edgelight reward-model) whose calibrated score joins the reward as a term: a file or folder on the command line; "reviews" in the lab and server jobs (fitted from their store’s reviews when the run opens)',
     ),
   rewardModelWeight: nonNegative(100)
     .default(D.rewardModelWeight)

@@ -762,7 +762,7 @@ export class TrainSession {
       const t = model.training;
       await this.io.onEvent?.({
         type: 'info',
-        message: `reward model ${ref}: weight ${this.config.rewardModelWeight}, learned from ${t.pairs} pairs${t.heldOutAccuracy === null ? '' : `, held-out pair accuracy ${t.heldOutAccuracy.toFixed(3)} (${t.heldOutPairs} pairs)`}`,
+        message: `reward model ${ref === 'reviews' ? 'from reviews' : ref}: weight ${this.config.rewardModelWeight}, learned from ${t.pairs} pairs${t.heldOutAccuracy === null ? '' : `, held-out pair accuracy ${t.heldOutAccuracy.toFixed(3)} (${t.heldOutPairs} pairs)`}`,
       });
       this.rewardModel = learnedRewardOf(model, this.config.rewardModelWeight);
     }

@@ -144,4 +144,30 @@ describe('web: training from reviews', () => {
     expect(saved).toEqual(['dpo@1:tiny', 'dpo@2:tiny', 'kto@1:tiny', 'sft@1:tiny']);
     expect(errors).toEqual([]);
   });
+
+  it('runs GRPO with a reward model fitted from the reviews as a term, and shows the agreement panel', async () => {
+    await algorithm().selectOption('grpo');
+    // GRPO drafts for the dataset's feedback: the lab needs one first.
+    await page.getByRole('button', { name: 'Generate the default dataset' }).click();
+    await page.getByTestId('no-train-split').waitFor({ state: 'detached', timeout: 120_000 });
+    await page.getByTestId('reward-model-reviews').check();
+    expect(await page.getByRole('spinbutton', { name: 'Reward model weight' }).inputValue()).toBe('1');
+    expect(await page.getByTestId('review-counts').textContent()).toContain(`${SEEDED_REVIEWS.pairs} pairs`);
+    await small(1);
+    await page.getByRole('spinbutton', { name: 'Reward model weight' }).fill('0.5');
+    expect(await page.getByTestId('start-blocked').count()).toBe(0);
+    await start().click();
+    // The SFT run before this one also ended at step 1: wait for this run's phase first.
+    await expect
+      .poll(() => page.getByTestId('train-status').textContent(), { timeout: 120_000 })
+      .toContain('GRPO');
+    await expect.poll(state, { timeout: 240_000 }).toBe('finished@1');
+    expect(await page.getByTestId('train-status').textContent()).toMatch(
+      /reward model from reviews: weight 0\.5, learned from \d+ pairs/,
+    );
+    // The heuristic reward's agreement with the lab's reviewers, as on the Inbox.
+    await page.getByText('Agreement with reviewers').click();
+    await expect.poll(() => page.getByTestId('agreement-headline').textContent()).toMatch(/decided items/);
+    expect(errors).toEqual([]);
+  });
 });

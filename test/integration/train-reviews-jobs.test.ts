@@ -16,6 +16,7 @@ import { workerThreadRunner } from '../../server/jobs/worker-runner';
 import { ensureServed } from '../../server/serving/served';
 import { openSqliteStore } from '../../server/store/sqlite';
 import { createGovernancePipeline } from '../../shared/governance/index';
+import { decodeRewardModel, REWARD_MODEL_FILE } from '../../shared/agent/reward-model';
 import { loadCheckpoint } from '../../shared/policy/checkpoint';
 import { SEEDED_REVIEWS, seedReviews } from '../helpers/review-decisions';
 
@@ -165,5 +166,33 @@ describe('training jobs on reviews (POST /v1/train/jobs {algo: dpo | kto, or sft
       .split('\n');
     expect(metrics).toHaveLength(1);
     expect(JSON.parse(metrics[0])).toMatchObject({ algo: 'sft', phase: 'sft', runStep: 1 });
+  }, 300_000);
+
+  it('a grpo job with rewardModel "reviews" fits one from the decisions and drafts against it', async () => {
+    expect((await post({ algo: 'grpo', steps: 1, rewardModel: '/etc/passwd' })).status).toBe(422);
+    const job = await run({
+      algo: 'grpo',
+      steps: 1,
+      group: 2,
+      rewardModel: 'reviews',
+      rewardModelWeight: 0.5,
+      ...small,
+    });
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('succeeded');
+    const folder = join(layout.runs, job.job_id);
+    // The model it learnt against is in the run folder, named in its config, fitted on the review pairs.
+    const model = decodeRewardModel(readFileSync(join(folder, REWARD_MODEL_FILE)));
+    expect(model.training.pairs + model.training.heldOutPairs).toBe(SEEDED_REVIEWS.pairs);
+    expect(JSON.parse(readFileSync(join(folder, 'train_config.json'), 'utf8'))).toMatchObject({
+      rewardModel: join(folder, REWARD_MODEL_FILE),
+      rewardModelWeight: 0.5,
+    });
+    const [step] = readFileSync(join(folder, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(step.terms.learned).toBeGreaterThan(0);
+    expect(step.terms.learned).toBeLessThan(1);
   }, 300_000);
 });

@@ -1,3 +1,4 @@
+import { AgreementPanel } from '../components/AgreementPanel';
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import type {
@@ -146,7 +147,11 @@ export default function TrainPage() {
   const rl = algo !== 'sft';
   const preference = algo === 'dpo' || algo === 'kto';
   // DPO and KTO learn from reviews only; SFT from reviews when the Data choice says so.
-  const reviewRun: ReviewRun | null = preference ? algo : draft.value.data === 'reviews' ? 'sft' : null;
+  const reviewRun: ReviewRun | null = preference
+    ? algo
+    : algo === 'sft' && draft.value.data === 'reviews'
+      ? 'sft'
+      : null; // the Data choice is SFT's: it stays set when the algorithm changes
   const model = `${draft.value.preset ?? 'tiny'}${draft.value.copy ? '-copy' : ''}`;
   // The starter policy is one model (tiny, no copy head): it starts runs of that model only.
   const starterFits =
@@ -156,16 +161,26 @@ export default function TrainPage() {
   const noTrainSplit = trainSplit.value === 0;
   const continues = models.value.includes(model) ? model : null;
   /** Why Start is off for the data chosen (the reviews give it nothing; DPO / KTO with nothing to start from). */
-  const blocked = reviewRun
+  // GRPO / RLOO may add a reward model fitted from the reviews' pairs when the run opens.
+  const learned = rl && !preference && draft.value.rewardModel === 'reviews';
+  const blocked = learned
     ? reviews.value === null
       ? 'reading the reviews in this lab…'
-      : (reviews.value.missing[reviewRun] ??
-        (preference && !useStarter && !continues
-          ? `${algo.toUpperCase()} needs a trained policy to start from: the starter policy or a ${model} checkpoint`
-          : null))
-    : noTrainSplit
-      ? 'the dataset has no train split'
-      : null;
+      : reviews.value.pairs === 0
+        ? 'a reward model from reviews needs preference pairs (a reply a reviewer sent beside a draft passed over), and the reviews give none'
+        : noTrainSplit
+          ? 'the dataset has no train split'
+          : null
+    : reviewRun
+      ? reviews.value === null
+        ? 'reading the reviews in this lab…'
+        : (reviews.value.missing[reviewRun] ??
+          (preference && !useStarter && !continues
+            ? `${algo.toUpperCase()} needs a trained policy to start from: the starter policy or a ${model} checkpoint`
+            : null))
+      : noTrainSplit
+        ? 'the dataset has no train split'
+        : null;
   const hint = runHint({
     rl,
     preference: preference ? algo.toUpperCase() : null,
@@ -390,10 +405,36 @@ export default function TrainPage() {
                 { min: 0.05, max: 100, step: 0.05 },
                 'KTO: the weight of an undesirable reply’s loss (drafts passed over or rejected)',
               )}
+            {rl && !preference && (
+              <label
+                class="checkbox"
+                title="Fit a Bradley–Terry reward model to the reviews' preference pairs when the run opens and add its score to the reward as a term"
+              >
+                <input
+                  type="checkbox"
+                  data-testid="reward-model-reviews"
+                  checked={draft.value.rewardModel === 'reviews'}
+                  onChange={(e) =>
+                    field(
+                      'rewardModel',
+                      (e.currentTarget as HTMLInputElement).checked ? 'reviews' : undefined,
+                    )
+                  }
+                />
+                Reward model from reviews (a learned term beside the heuristic ones)
+              </label>
+            )}
+            {learned &&
+              numberField(
+                'rewardModelWeight',
+                'Reward model weight',
+                { min: 0, max: 100, step: 0.05 },
+                'The learned term’s weight in the weighted mean; the five heuristic terms weigh 0.2 each',
+              )}
             {numberField('saveEvery', 'Checkpoint every', { min: 1 })}
           </div>
         </fieldset>
-        {reviewRun && reviews.value && <ReviewCounts summary={reviews.value} />}
+        {(reviewRun || learned) && reviews.value && <ReviewCounts summary={reviews.value} />}
         <p class="muted" data-testid="train-hint">
           {busy.value || hint}
         </p>
@@ -430,7 +471,7 @@ export default function TrainPage() {
             Stop
           </button>
         </p>
-        {blocked && !active && reviewRun && (
+        {blocked && !active && (reviewRun || learned) && (
           <p class="muted" role="status" data-testid="start-blocked">
             Start is off: {blocked}
           </p>
@@ -444,6 +485,7 @@ export default function TrainPage() {
       <StatusLine s={s} />
       <Charts metrics={s.metrics} />
       <SamplesTable s={s} />
+      <AgreementPanel refreshKey={reviews.value} />
     </section>
   );
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { QualityCheck } from '../../shared/agent/quality/checks';
 import { CHECKPOINT_ID } from '../../shared/policy/checkpoint';
 import { type BackendRequest, BackendRequestSchema } from '../../shared/train/backend-names';
+import { REWARD_MODEL_FROM_REVIEWS } from '../../shared/review/reward-model';
 import { TrainConfigFields, withTrainConfigRules } from '../../shared/train/config';
 
 // What the page and the lab worker exchange, beyond the shared/ types they pass through as-is.
@@ -115,6 +116,8 @@ export const TrainRequest = withTrainConfigRules(
     init: checkpointId.optional(),
     reference: checkpointId.optional(),
     data: TrainData.optional(),
+    /** grpo / rloo: a reward model fitted from this lab's reviews when the run opens (the lab has no files). */
+    rewardModel: z.literal(REWARD_MODEL_FROM_REVIEWS).optional(),
   }),
 )
   .refine((r) => !(r.data === 'reviews' && (r.algo === 'grpo' || r.algo === 'rloo')), {

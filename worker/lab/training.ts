@@ -8,6 +8,8 @@ import { sendability } from '../../shared/train/sample-tap';
 import type { RunEnd, StepRecord, TrainEvent, TrainSession } from '../../shared/train/session';
 import type { ReferenceRef } from '../../shared/train/trainer-state';
 import type { PreferenceLabel, PreferencePair } from '../../shared/data/preference';
+import { REWARD_MODEL_FROM_REVIEWS, rewardModelFromReviews } from '../../shared/review/reward-model';
+import { RewardModelFitError } from '../../shared/train/reward-model';
 import { ensureBackend } from './backend';
 import { datasetItems, SFT_SETTINGS_KEY, type SftSettings } from './dataset';
 import type { CheckpointRecord, LabDatabase } from './lab-db';
@@ -318,7 +320,7 @@ export class TrainingController {
   private async open(request: TrainRequest, options: { weightsOnly?: boolean } = {}): Promise<void> {
     const backend = await ensureBackend(request.backend ?? 'auto');
     this.update({ backend });
-    const [{ openTrainSession }, prepared] = await Promise.all([
+    const [{ openTrainSession, TrainSetupError }, prepared] = await Promise.all([
       import('../../shared/train/session'),
       this.data(request),
     ]);
@@ -341,6 +343,19 @@ export class TrainingController {
         ...(prepared.pairs ? { preferencePairs: async () => prepared.pairs ?? [] } : {}),
         ...(prepared.labels ? { preferenceLabels: async () => prepared.labels ?? [] } : {}),
         governance: this.deps.governance,
+        // `rewardModel: "reviews"`: fitted from the reviews in this lab's store when the run opens.
+        loadRewardModel: async (ref) => {
+          if (ref !== REWARD_MODEL_FROM_REVIEWS)
+            throw new TrainSetupError(
+              `the lab fits its reward model from its reviews: rewardModel "${REWARD_MODEL_FROM_REVIEWS}", not "${ref}"`,
+            );
+          try {
+            return await rewardModelFromReviews(this.deps.store);
+          } catch (error) {
+            if (error instanceof RewardModelFitError) throw new TrainSetupError(error.message);
+            throw error;
+          }
+        },
         loadCheckpoint: load,
         saveCheckpoint: (checkpoint, at) => this.saveCheckpoint(checkpoint, at),
         store: this.deps.store,
@@ -350,21 +365,28 @@ export class TrainingController {
       { runId: this.state.runId ?? undefined, weightsOnly: options.weightsOnly },
     );
     const { phase, runStep } = this.session.position;
-    this.dataNote = prepared.note;
+    this.dataNote = [prepared.note, this.rewardModelNote].filter(Boolean).join('; ');
+    this.rewardModelNote = '';
     this.update({
       totalSteps: this.session.totalSteps ?? this.state.totalSteps,
       phase,
       step: runStep,
-      message: prepared.note,
+      message: this.dataNote,
     });
   }
 
   /** What the run trains on, when the status line should say so (reviews' counts); '' otherwise. */
   private dataNote = '';
+  /** The session's line on the reward model it fitted from the reviews (its held-out accuracy), while it opens. */
+  private rewardModelNote = '';
   private firstStep = true;
   private runStarted = { at: 0, step: 0 };
 
   private async onEvent(event: TrainEvent): Promise<void> {
+    if (event.type === 'info' && event.message.startsWith('reward model')) {
+      this.rewardModelNote = event.message;
+      return;
+    }
     if (event.type === 'phase') {
       if (event.runStep > 0)
         this.update({
