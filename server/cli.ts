@@ -16,7 +16,7 @@ const commands: Record<string, Command> = {
     summary: 'generate the synthetic feedback dataset and SFT corpus',
     load: () => import('./commands/data'),
   },
-  train: { summary: 'train the reply policy (sft, grpo, rloo)', load: () => import('./commands/train') },
+  train: { summary: 'train the reply policy (sft, grpo, rloo, dpo, kto)', load: () => import('./commands/train') },
   'reward-model': {
     summary: "fit a reward model to reviewers' preference pairs",
     load: () => import('./commands/reward-model'),
