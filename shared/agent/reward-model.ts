@@ -27,6 +27,8 @@ import { hashString } from '../random/hash';
 
 export const REWARD_MODEL_KIND = 'edgelight.reward-model';
 export const REWARD_MODEL_VERSION = 1;
+/** The `rewardModel` value that asks for a model fitted from the run's own store's reviews (lab, jobs). */
+export const REWARD_MODEL_FROM_REVIEWS = 'reviews';
 /** The file name a reward model is saved under (a run folder, `--out DIR`). */
 export const REWARD_MODEL_FILE = 'reward_model.safetensors';
 

@@ -2,13 +2,12 @@
 // server jobs. The pairs are the ones `edgelight data reviews` exports (datasets.ts), the fit is the
 // CLI's (`edgelight reward-model`, shared/train/reward-model.ts) with its defaults, so the same reviews
 // give the same model wherever it is fitted (well under a second for a few hundred pairs).
-import type { RewardModel } from '../agent/reward-model';
+import { REWARD_MODEL_FROM_REVIEWS, type RewardModel } from '../agent/reward-model';
 import type { LightningStore } from '../store/store';
 import { fitRewardModel, RewardModelFitError } from '../train/reward-model';
 import { readReviewDatasets } from './datasets';
 
-/** The `rewardModel` value that asks for a model fitted from the run's store's reviews. */
-export const REWARD_MODEL_FROM_REVIEWS = 'reviews';
+export { REWARD_MODEL_FROM_REVIEWS };
 
 export async function rewardModelFromReviews(store: LightningStore): Promise<RewardModel> {
   const { pairs, counts } = await readReviewDatasets(store);

@@ -4,6 +4,7 @@
 // on the algorithm, so the resolved config (written into every run folder and checkpoint) says exactly
 // what ran.
 import { z } from 'zod';
+import { REWARD_MODEL_FROM_REVIEWS } from '../agent/reward-model';
 import { PresetNameSchema } from '../policy/preset-names';
 import { BackendRequestSchema } from './backend-names';
 import { algoDefaults, flagName, isPreference, isRl, TRAIN_DEFAULTS as D } from './config-defaults';
@@ -167,6 +168,36 @@ export function withTrainConfigRules<T extends z.ZodType<z.output<typeof TrainCo
       // β scales the implicit reward β·log π/π_ref: at 0 every pair's loss is log 2 and nothing is learnt.
       message: 'dpo / kto need beta > 0 (the implicit reward is beta · log π/π_ref)',
       path: ['beta'],
+    });
+}
+
+/**
+ * What the lab's request and a server job's body add to the config: `data`, where examples come from
+ * (reviews, or the shell's built-in data: the lab's dataset, the server's generated split; the shell's own
+ * field, not passed to the trainer), and `rewardModel` restricted to "reviews" (a tab has no files, a job
+ * takes no paths from the network). Reviews feed dpo, kto and sft; grpo / rloo draft for the built-in
+ * feedback; dpo / kto have no built-in data.
+ */
+export function shellTrainFields<B extends string>(builtIn: B) {
+  return {
+    data: z.enum([builtIn, 'reviews']).optional(),
+    rewardModel: z.literal(REWARD_MODEL_FROM_REVIEWS).optional(),
+  };
+}
+
+/** The rules of shellTrainFields' `data` across fields. */
+export function withShellDataRules<S extends z.ZodType<{ algo: string; data?: string }>>(
+  schema: S,
+  builtIn: string,
+) {
+  return schema
+    .refine((c) => !(c.data === 'reviews' && isRl(c.algo)), {
+      message: `grpo / rloo draft for the ${builtIn} feedback: reviews are data for dpo, kto and sft`,
+      path: ['data'],
+    })
+    .refine((c) => !(c.data === builtIn && isPreference(c.algo)), {
+      message: `dpo / kto learn from reviewers’ choices: their data is reviews (the ${builtIn} data has none)`,
+      path: ['data'],
     });
 }
 

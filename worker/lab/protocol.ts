@@ -2,8 +2,12 @@ import { z } from 'zod';
 import type { QualityCheck } from '../../shared/agent/quality/checks';
 import { CHECKPOINT_ID } from '../../shared/policy/checkpoint';
 import { type BackendRequest, BackendRequestSchema } from '../../shared/train/backend-names';
-import { REWARD_MODEL_FROM_REVIEWS } from '../../shared/review/reward-model';
-import { TrainConfigFields, withTrainConfigRules } from '../../shared/train/config';
+import {
+  shellTrainFields,
+  TrainConfigFields,
+  withShellDataRules,
+  withTrainConfigRules,
+} from '../../shared/train/config';
 
 // What the page and the lab worker exchange, beyond the shared/ types they pass through as-is.
 // Inputs that come from the page are validated in the worker with these schemas.
@@ -85,8 +89,8 @@ const checkpointId = z.string().regex(CHECKPOINT_ID, 'a checkpoint id (64 lowerc
  * from people's choices, so they always read reviews; SFT reads either; GRPO / RLOO draft for the
  * dataset's feedback and are rewarded by the reward function, so reviews give them nothing.
  */
-export const TrainData = z.enum(['dataset', 'reviews']);
-export type TrainData = z.infer<typeof TrainData>;
+const labFields = shellTrainFields('dataset');
+export type TrainData = NonNullable<z.infer<typeof labFields.data>>;
 
 /** The runs reviews can train (the algorithm, with SFT meaning SFT on the replies reviewers sent). */
 export type ReviewRun = 'dpo' | 'kto' | 'sft';
@@ -111,23 +115,17 @@ export type ReviewDataSummary = {
  * or, with none, from the SFT warm-up (`sftSteps`); DPO and KTO without `init` start from that newest
  * checkpoint too, and with none they cannot start (they refine a trained policy).
  */
-export const TrainRequest = withTrainConfigRules(
-  TrainConfigFields.extend({
-    init: checkpointId.optional(),
-    reference: checkpointId.optional(),
-    data: TrainData.optional(),
-    /** grpo / rloo: a reward model fitted from this lab's reviews when the run opens (the lab has no files). */
-    rewardModel: z.literal(REWARD_MODEL_FROM_REVIEWS).optional(),
-  }),
-)
-  .refine((r) => !(r.data === 'reviews' && (r.algo === 'grpo' || r.algo === 'rloo')), {
-    message: 'grpo / rloo draft for the dataset’s feedback: reviews are data for dpo, kto and sft',
-    path: ['data'],
-  })
-  .refine((r) => !(r.data === 'dataset' && (r.algo === 'dpo' || r.algo === 'kto')), {
-    message: 'dpo / kto learn from reviewers’ choices: their data is reviews, the dataset has none',
-    path: ['data'],
-  });
+export const TrainRequest = withShellDataRules(
+  withTrainConfigRules(
+    TrainConfigFields.extend({
+      init: checkpointId.optional(),
+      reference: checkpointId.optional(),
+      // `data`, and `rewardModel: "reviews"` (grpo / rloo: fitted from this lab's reviews when the run opens).
+      ...labFields,
+    }),
+  ),
+  'dataset',
+);
 /** The request as the page writes it (defaults unfilled). */
 export type TrainRequest = z.input<typeof TrainRequest>;
 
