@@ -46,6 +46,20 @@ describe('web: training from reviews', () => {
     const shown = (await alert.count()) ? ` (${await alert.textContent()})` : '';
     return `${await status()}@${await step()}${shown}`;
   };
+  const lastCheckpoint = async () => {
+    const shown = page.getByTestId('last-checkpoint');
+    return (await shown.count()) ? await shown.textContent() : null;
+  };
+  /**
+   * Starts the run and waits for its end. Two runs in a row can both end at step 1, so the end is this
+   * run's only once a new checkpoint shows (a poll of the status alone could see the previous run's).
+   */
+  async function startAndFinish(steps: number, timeout: number): Promise<void> {
+    const before = await lastCheckpoint();
+    await start().click();
+    await expect.poll(lastCheckpoint, { timeout }).not.toBe(before);
+    await expect.poll(state, { timeout }).toBe(`finished@${steps}`);
+  }
   const algorithm = () => page.getByRole('combobox', { name: 'Algorithm' });
   const start = () => page.getByRole('button', { name: 'Start' });
 
@@ -95,8 +109,7 @@ describe('web: training from reviews', () => {
     expect(await page.getByRole('combobox', { name: 'Start from' }).inputValue()).toBe('starter');
     expect(await page.getByTestId('train-hint').textContent()).toMatch(/^DPO from the starter policy/);
     await small(2);
-    await start().click();
-    await expect.poll(state, { timeout: 180_000 }).toBe('finished@2');
+    await startAndFinish(2, 180_000);
     expect(await page.getByTestId('last-checkpoint').textContent()).toContain('at step 2');
     expect(await page.getByTestId('train-status').textContent()).toContain(
       `from reviews: ${pairs} pairs, ${labels} labels, ${sft} replies`,
@@ -112,16 +125,14 @@ describe('web: training from reviews', () => {
     expect(await page.getByRole('spinbutton', { name: 'Weight of sent replies (λ_D)' }).count()).toBe(1);
     expect(await page.getByRole('spinbutton', { name: 'Label smoothing (ε)' }).count()).toBe(0);
     await small(1);
-    await start().click();
-    await expect.poll(state, { timeout: 180_000 }).toBe('finished@1');
+    await startAndFinish(1, 180_000);
     expect(await page.getByTestId('last-checkpoint').textContent()).toContain('at step 1');
 
     await algorithm().selectOption('sft');
     await page.getByRole('combobox', { name: 'Data' }).selectOption('reviews');
     expect(await page.getByRole('combobox', { name: 'Start from' }).inputValue()).toBe('starter');
     await small(1);
-    await start().click();
-    await expect.poll(state, { timeout: 180_000 }).toBe('finished@1');
+    await startAndFinish(1, 180_000);
 
     // The lab's checkpoint records: one per DPO step, then KTO's and SFT's, all of the tiny model.
     const saved = await page.evaluate(async () => {
