@@ -151,6 +151,23 @@ function timeEach(items: string[], fn: (text: string) => unknown) {
   };
 }
 
+/**
+ * Latency per 1 KB item, twice. `cold`: a fresh process's first items (after 20 for loading; run
+ * first in the bench), as a worker that has just started sees them: V8 compiles hot paths on a background thread whose CPU time
+ * counts against the item that triggered it, and words seen for the first time miss the sentiment
+ * lookup cache. `steady`: the same items once the pipeline has governed `warm` other items (other
+ * seeds), as a long-running worker or server sees them. The measured items are never among the warm ones.
+ */
+function latencyColdAndSteady(items: string[], warm: number) {
+  const coldPipeline = createGovernancePipeline();
+  const cold = timeEach(items, (text) => coldPipeline.govern(text, 'feedback'));
+  const steadyPipeline = createGovernancePipeline();
+  for (let seed = 101; seed < 101 + Math.ceil(warm / 250); seed++)
+    for (const text of sizedItems(250, 1024, seed)) steadyPipeline.govern(text, 'feedback');
+  const steady = timeEach(items, (text) => steadyPipeline.govern(text, 'feedback'));
+  return { cold, steady, warm_items_before_steady: Math.ceil(warm / 250) * 250 };
+}
+
 /** The stages a verdict is made of, each timed alone on the adversarial inputs. */
 const STAGES: Record<string, (text: string) => unknown> = {
   pii: (text) => detectPii(text),
@@ -208,15 +225,15 @@ function adversarial(size: number) {
 
 export async function run(flags: string[]): Promise<object> {
   const quick = flags.includes('--quick');
-  const pipeline = createGovernancePipeline();
+  // First, while the process is fresh: `cold` is what a worker that has just started sees.
+  const items = sizedItems(quick ? 100 : 500, 1024);
+  const latency = latencyColdAndSteady(items, quick ? 250 : 1000);
   const set = generateEvalSet({ seed: 2026, perTemplate: quick ? 4 : 12 });
   const accuracy = {
     test: evaluate(set.filter((i) => i.split === 'test')),
     dev: evaluate(set.filter((i) => i.split === 'dev')),
   };
 
-  const items = sizedItems(quick ? 100 : 500, 1024);
-  const latency = timeEach(items, (text) => pipeline.govern(text, 'feedback'));
   const baseline = timeEach(items.slice(0, quick ? 50 : 200), (text) => nlp(text).people().out('offset'));
 
   const adversarial100kb = adversarial(100 * 1024);
@@ -231,7 +248,7 @@ export async function run(flags: string[]): Promise<object> {
     accuracy,
     latency_1kb: latency,
     baseline_compromise_people_1kb: baseline,
-    speedup_vs_baseline_cpu_p50: round(baseline.cpu_p50_ms / latency.cpu_p50_ms, 1),
+    speedup_vs_baseline_cpu_p50: round(baseline.cpu_p50_ms / latency.cold.cpu_p50_ms, 1),
     adversarial_100kb: adversarial100kb,
     names,
     ids,
