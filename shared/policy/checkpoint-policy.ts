@@ -1,8 +1,14 @@
 // Between a live policy (tfjs variables) and a checkpoint (named Float32 tensors): reading the weights
 // out with `await data()` (never dataSync) and building a policy + tokenizer back from the files.
+//
+// A policy training a LoRA adapter (shared/policy/lora.ts) is saved whole: the base weights, the adapter's
+// A and B beside them in model.safetensors (`lora.h.0.attn.wqkv.q_proj.A`, …) and the adapter's settings
+// as config.json's `lora`. Read back, the adapter is folded into the weights (what serving, eval and the
+// RL runners want: one matMul per projection, no adapter) unless the caller asks to keep it (the trainer).
 import * as tf from './tfjs';
 import type { Checkpoint } from './checkpoint';
 import { CheckpointError } from './checkpoint';
+import { attachLora, Lora, loraOf, mergeLora, ResolvedLoraSchema } from './lora';
 import { createPolicy, ModelConfigSchema, type Policy, WEIGHTS_ADDED_LATER, weightShapes } from './model';
 import type { NamedTensors } from './safetensors';
 import { PolicyTokenizer } from './tokenizer';
@@ -38,19 +44,36 @@ export async function checkpointFromPolicy(
   tokenizer: PolicyTokenizer,
   extra: Pick<Checkpoint, 'optimizer' | 'trainer'> = {},
 ): Promise<Checkpoint> {
+  const lora = loraOf(policy);
   return {
-    config: { ...policy.config },
-    weights: await readNamedTensors(policy.weights),
+    config: lora ? { ...policy.config, lora: lora.config } : { ...policy.config },
+    weights: await readNamedTensors(lora ? { ...policy.weights, ...lora.weights } : policy.weights),
     tokenizer: tokenizer.toText(),
     ...extra,
   };
 }
 
+/** The LoRA adapter a checkpoint carries (config.json's `lora`), validated, or null. */
+function checkpointLora(checkpoint: Checkpoint): ReturnType<typeof ResolvedLoraSchema.parse> | null {
+  if (checkpoint.config.lora === undefined) return null;
+  const parsed = ResolvedLoraSchema.safeParse(checkpoint.config.lora);
+  if (!parsed.success)
+    throw new CheckpointError(
+      `config.json's lora is not a LoRA config: ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`,
+    );
+  return parsed.data;
+}
+
 /**
  * A policy with the checkpoint's config and weights, and its tokenizer; every weight must be present,
- * except those added after the checkpoint was written (`WEIGHTS_ADDED_LATER`).
+ * except those added after the checkpoint was written (`WEIGHTS_ADDED_LATER`). A checkpoint with a LoRA
+ * adapter gives its weights with the adapter merged in, or with `adapter: 'attach'` the base weights with
+ * the adapter attached (`lora`, owned by the caller with the policy; loraOf(policy) finds it).
  */
-export function policyFromCheckpoint(checkpoint: Checkpoint): { policy: Policy; tokenizer: PolicyTokenizer } {
+export function policyFromCheckpoint(
+  checkpoint: Checkpoint,
+  options: { adapter?: 'merge' | 'attach' } = {},
+): { policy: Policy; tokenizer: PolicyTokenizer; lora: Lora | null } {
   const parsed = ModelConfigSchema.safeParse(checkpoint.config);
   if (!parsed.success)
     throw new CheckpointError(
@@ -69,12 +92,38 @@ export function policyFromCheckpoint(checkpoint: Checkpoint): { policy: Policy; 
     if (t.dtype !== 'F32' || t.shape.join(',') !== shape.join(','))
       throw new CheckpointError(`weight ${name} is ${t.dtype} [${t.shape}], the config needs F32 [${shape}]`);
   }
+  const loraConfig = checkpointLora(checkpoint);
+  const isAdapter = (name: string) => name.startsWith('lora.');
+  if (!loraConfig) {
+    const stray = Object.keys(checkpoint.weights).find(isAdapter);
+    if (stray)
+      throw new CheckpointError(`model.safetensors has LoRA weight ${stray} but config.json no lora`);
+  }
   const policy = createPolicy(config, { seed: 0 });
   const tensors = toTfTensors(checkpoint.weights);
+  const base = Object.fromEntries(Object.entries(tensors).filter(([name]) => !isAdapter(name)));
+  const adapter = Object.fromEntries(Object.entries(tensors).filter(([name]) => isAdapter(name)));
+  let lora: Lora | null = null;
   try {
-    policy.loadWeights(tensors);
+    policy.loadWeights(base);
+    if (loraConfig) {
+      lora = new Lora(config, loraConfig, { seed: 0 });
+      lora.loadWeights(adapter);
+      if (options.adapter === 'attach') attachLora(policy, lora);
+      else {
+        const merged = mergeLora(policy, lora);
+        policy.loadWeights(merged);
+        tf.dispose(Object.values(merged));
+        lora.dispose();
+        lora = null;
+      }
+    }
+  } catch (error) {
+    lora?.dispose();
+    policy.dispose();
+    throw error;
   } finally {
     tf.dispose(Object.values(tensors));
   }
-  return { policy, tokenizer };
+  return { policy, tokenizer, lora };
 }

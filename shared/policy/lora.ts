@@ -55,6 +55,12 @@ const DEFAULT_TARGETS: Record<LoraFamily, readonly string[]> = {
   edgelight: ['wqkv', 'wo'],
 };
 
+const FAMILY_LABELS: Record<LoraFamily, string> = {
+  llama: 'a Llama-family model',
+  gpt2: 'a GPT-2 model',
+  edgelight: 'the built-in presets',
+};
+
 export function loraTargets(family: LoraFamily): readonly string[] {
   return FAMILY_TARGETS[family];
 }
@@ -117,7 +123,7 @@ export function resolveLoraConfig(input: LoraConfigInput, family: LoraFamily): R
   const unknown = chosen.filter((t) => !valid.includes(t));
   if (unknown.length > 0)
     throw new Error(
-      `LoRA target${unknown.length > 1 ? 's' : ''} ${unknown.map((t) => `'${t}'`).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not a ${family} module; valid: ${valid.join(', ')}`,
+      `LoRA target${unknown.length > 1 ? 's' : ''} ${unknown.map((t) => `'${t}'`).join(', ')} ${unknown.length > 1 ? 'are not modules' : 'is not a module'} of ${FAMILY_LABELS[family]}; valid: ${valid.join(', ')}`,
     );
   // Listed once each, in the family's order, so equal settings record equal configs.
   const ordered = valid.filter((t) => chosen.includes(t));

@@ -5,6 +5,7 @@
 // what ran.
 import { z } from 'zod';
 import { REWARD_MODEL_FROM_REVIEWS } from '../agent/reward-model';
+import type { LoraConfigInput } from '../policy/lora';
 import { PresetNameSchema } from '../policy/preset-names';
 import { BackendRequestSchema } from './backend-names';
 import { algoDefaults, flagName, isPreference, isRl, TRAIN_DEFAULTS as D } from './config-defaults';
@@ -146,6 +147,29 @@ export const TrainConfigFields = z.strictObject({
   saveEvery: int(1, 1_000_000)
     .default(D.saveEvery)
     .describe('checkpoint every N steps (the final, paused or stopped state is always saved)'),
+  loraRank: int(1, 1024)
+    .optional()
+    .describe(
+      'train a LoRA adapter of this rank on the frozen policy instead of every weight (absent: full fine-tuning); checkpoints carry the adapter',
+    ),
+  loraAlpha: positive(100_000)
+    .optional()
+    .describe(
+      'LoRA: the update is scaled by alpha / rank (default alpha = rank, i.e. 1, as PEFT’s r 8, lora_alpha 8)',
+    ),
+  loraDropout: z
+    .number({ error: 'a number from 0 to below 1' })
+    .min(0, 'a number ≥ 0')
+    .lt(1, 'a number < 1')
+    .optional()
+    .describe('LoRA: dropout on the adapter’s input while training (default 0)'),
+  loraTargets: z
+    .string()
+    .regex(/^[a-z_]+(,[a-z_]+)*$/, 'module names separated by commas (q_proj,v_proj)')
+    .optional()
+    .describe(
+      'LoRA: PEFT target modules, comma-separated: llama q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj (default q_proj,v_proj); gpt2 c_attn,c_proj,c_fc (default c_attn); the presets wqkv,wo,wfc,wproj (default wqkv,wo)',
+    ),
 });
 
 /** The rules across fields, shared by every schema built on TrainConfigFields (a server job's body). */
@@ -164,6 +188,16 @@ export function withTrainConfigRules<T extends z.ZodType<z.output<typeof TrainCo
       message: 'a reward model scores drafted replies: it is for grpo / rloo without recorded',
       path: ['rewardModel'],
     })
+    .refine(
+      (c) =>
+        c.loraRank !== undefined ||
+        (c.loraAlpha === undefined && c.loraDropout === undefined && c.loraTargets === undefined),
+      {
+        message:
+          'loraAlpha, loraDropout and loraTargets (--lora-alpha, --lora-dropout, --lora-targets) set up a LoRA adapter: give loraRank (--lora-rank) too',
+        path: ['loraRank'],
+      },
+    )
     .refine((c) => !(isPreference(c.algo) && c.beta === 0), {
       // β scales the implicit reward β·log π/π_ref: at 0 every pair's loss is log 2 and nothing is learnt.
       message: 'dpo / kto need beta > 0 (the implicit reward is beta · log π/π_ref)',
@@ -222,6 +256,20 @@ export function resolveTrainConfig(input: unknown): TrainConfig {
     lr: parsed.lr ?? defaults.lr,
     warmup: parsed.warmup ?? defaults.warmup,
     logEvery: parsed.logEvery ?? defaults.logEvery,
+  };
+}
+
+/**
+ * The LoRA adapter a run trains, or null for full fine-tuning: the flat settings (one flag each) as the
+ * adapter's config (shared/policy/lora.ts fills alpha and the targets per model family).
+ */
+export function loraSettingsOf(config: TrainConfig): LoraConfigInput | null {
+  if (config.loraRank === undefined) return null;
+  return {
+    rank: config.loraRank,
+    ...(config.loraAlpha !== undefined ? { alpha: config.loraAlpha } : {}),
+    ...(config.loraDropout !== undefined ? { dropout: config.loraDropout } : {}),
+    ...(config.loraTargets !== undefined ? { targets: config.loraTargets.split(',') } : {}),
   };
 }
 

@@ -20,7 +20,17 @@ import {
   readNamedTensors,
   toTfTensors,
 } from '../policy/checkpoint-policy';
-import { clonePolicy, createPolicy, describeParameters, type Policy, presetConfig } from '../policy/model';
+import {
+  attachLora,
+  createLora,
+  detachLora,
+  type Lora,
+  loraOf,
+  mergeLora,
+  resolveLoraConfig,
+} from '../policy/lora';
+import { clonePolicy, createPolicy, describeParameters, Policy, presetConfig } from '../policy/model';
+import { deriveSeed } from '../random';
 import { encodeSftPair } from '../policy/sequence';
 import { PolicyTokenizer } from '../policy/tokenizer';
 import { trainByteLevelBpe } from '../policy/tokenizer-train';
@@ -31,6 +41,7 @@ import {
   algoDefaults,
   isPreference,
   isRl,
+  loraSettingsOf,
   resolveTrainConfig,
   SHAPE_KEYS,
   type TrainAlgo,
@@ -45,6 +56,7 @@ import { runSftLoop } from './loop-sft';
 import { encodePreferenceLabel, encodePreferencePair } from './preference';
 import { type RecordedGroups, readRecordedGroups, recordedSource } from './recorded';
 import { AdamW } from './optimizer';
+import { trainableWeights } from './step';
 import { type SampledReply, SampleTap } from './sample-tap';
 import { type ScheduleConfig, ScheduleConfigSchema } from './schedule';
 import {
@@ -149,6 +161,64 @@ export function phaseSchedule(
 const weightDecayOf = (phase: TrainAlgo) => (phase === 'sft' ? 0.01 : 0);
 
 /**
+ * The policy with the adapter of this run, or none (full fine-tuning). A resumed LoRA run keeps the
+ * adapter its checkpoint carries (and must ask for the same one); a new phase from weights folds any
+ * adapter init carries into the base (W + scale·A·B), so the new adapter starts, with B = 0, exactly where
+ * init was, and the base alone is that starting point: the run's frozen reference.
+ */
+function prepareAdapter(policy: Policy, config: TrainConfig, resuming: boolean): Lora | null {
+  const asked = loraSettingsOf(config);
+  const carried = loraOf(policy);
+  if (resuming) {
+    if (carried && asked) {
+      const want = resolveLoraConfig(asked, carried.config.family);
+      if (JSON.stringify(want) !== JSON.stringify(carried.config))
+        throw new TrainSetupError(
+          `init ${config.init} trains a LoRA adapter ${JSON.stringify(carried.config)} and ${JSON.stringify(want)} was asked: a resumed run keeps its adapter`,
+        );
+      return carried;
+    }
+    if (carried || asked)
+      throw new TrainSetupError(
+        `init ${config.init} continues a ${carried ? 'LoRA' : 'full fine-tuning'} run and ${asked ? 'LoRA' : 'full fine-tuning'} was asked: a resumed run keeps what it trains (start a new phase from its weights instead)`,
+      );
+    return null;
+  }
+  if (carried) foldAdapter(policy);
+  if (!asked) return null;
+  const lora = createLora(policy, asked, { seed: deriveSeed(config.seed, 'lora') });
+  attachLora(policy, lora);
+  return lora;
+}
+
+/** Folds the attached adapter into the policy's weights and disposes it. */
+function foldAdapter(policy: Policy): void {
+  const lora = loraOf(policy);
+  if (!lora) return;
+  const merged = mergeLora(policy, lora);
+  detachLora(policy);
+  policy.loadWeights(merged);
+  for (const t of Object.values(merged)) t.dispose();
+  lora.dispose();
+}
+
+/**
+ * The frozen reference of a LoRA run: the base itself, its projections without the adapter. A second
+ * Policy over the same variables, so no copy of the base weights is made; the session never disposes it.
+ */
+function baseOf(policy: Policy): Policy {
+  return new Policy(policy.config, policy.weights);
+}
+
+/** What a LoRA adapter trains, as a line of the run's log. */
+function describeAdapter(lora: Lora, policy: Policy): string {
+  const base = Object.values(policy.weights).reduce((n, w) => n + w.size, 0);
+  const { rank, alpha, dropout, targets, family } = lora.config;
+  const share = ((100 * lora.size()) / base).toFixed(2);
+  return `LoRA: rank ${rank}, alpha ${alpha}, dropout ${dropout}, targets ${targets.join(', ')} (${family}): ${lora.size()} trainable values, ${share} % of the ${base} frozen base weights; the base is the reference`;
+}
+
+/**
  * The config with its cosine horizon fixed as the run's algorithm phase starts at `startStep`: asked,
  * else recorded (a resume keeps it), else the end of this call's steps, else 2000.
  */
@@ -168,8 +238,11 @@ function shapeMismatch(config: TrainConfig, policy: Policy): string | null {
   return null;
 }
 
+/** The frozen reference; `shared`: it is the base of a LoRA run (baseOf), whose weights the policy owns. */
+type Reference = { policy: Policy; ref: ReferenceRef; shared?: boolean };
+
 export class TrainSession {
-  private reference: { policy: Policy; ref: ReferenceRef } | null = null;
+  private reference: Reference | null = null;
   private savedAt: { runStep: number; phase: TrainAlgo; id: string } | null = null;
   private tap = new SampleTap();
   /** Where the session opened: a run that trained no step since has nothing new to save. */
@@ -248,6 +321,9 @@ export class TrainSession {
           `init ${config.init} continues a ${state.phase} run, and ${config.algo} was asked: resume it with algo ${state.phase}`,
         );
     }
+    // LoRA asked of a full fine-tuning run's checkpoint: a LoRA run from its weights, not its continuation.
+    if (resumePhase && config.loraRank !== undefined && state?.config?.loraRank === undefined)
+      resumePhase = null;
     if (resumePhase && state) {
       // The recorded settings are the base; what was asked overrides them (steps and minutes are per call).
       // init and reference are where this call found things; the state's reference id is what counts.
@@ -284,7 +360,7 @@ export class TrainSession {
     }
     if (init) {
       try {
-        ({ policy, tokenizer } = policyFromCheckpoint(init.checkpoint));
+        ({ policy, tokenizer } = policyFromCheckpoint(init.checkpoint, { adapter: 'attach' }));
       } catch (error) {
         throw new TrainSetupError(`init ${config.init}: ${(error as Error).message}`);
       }
@@ -332,8 +408,24 @@ export class TrainSession {
       message: `model: ${describeParameters(policy.config)}${policy.config.promptKeyWords ? '; prompts with a key-words line' : ''}`,
     });
 
-    // Optimizer, resumed where the checkpoint left it.
-    const optimizer = new AdamW(policy.weights, { weightDecay: weightDecayOf(firstPhase) });
+    // What trains: a LoRA adapter on the frozen base, or every weight.
+    let lora: Lora | null;
+    try {
+      if (loraSettingsOf(config) && config.reference)
+        throw new TrainSetupError(
+          'with LoRA the reference is the frozen base itself (the policy without its adapter): leave reference out',
+        );
+      lora = prepareAdapter(policy, config, resumePhase !== null);
+    } catch (error) {
+      loraOf(policy)?.dispose();
+      policy.dispose();
+      if (error instanceof TrainSetupError) throw error;
+      throw new TrainSetupError(`LoRA: ${(error as Error).message}`);
+    }
+    if (lora) await emit({ type: 'info', message: describeAdapter(lora, policy) });
+
+    // Optimizer over what trains (step.ts trainableWeights), resumed where the checkpoint left it.
+    const optimizer = new AdamW(trainableWeights(policy), { weightDecay: weightDecayOf(firstPhase) });
     const resumed = resumePhase ? state : null; // state is read only beside optimizer state
     if (resumed && init?.checkpoint.optimizer) {
       const tensors = toTfTensors(init.checkpoint.optimizer.tensors);
@@ -343,6 +435,7 @@ export class TrainSession {
         optimizer.importState({ step: optimizerStepOf(init.checkpoint, resumed.step), tensors });
       } catch (error) {
         optimizer.dispose();
+        loraOf(policy)?.dispose();
         policy.dispose();
         throw new TrainSetupError(`init ${config.init}: optimizer state: ${(error as Error).message}`);
       } finally {
@@ -377,23 +470,24 @@ export class TrainSession {
     );
 
     // The KL reference of an RL phase (and the policy of DPO / KTO's implicit reward): asked, else the
-    // one the run recorded, else init's weights.
+    // one the run recorded, else init's weights. A LoRA run's is always its base (the adapter off): the
+    // starting point by construction (prepareAdapter), and no second copy of the weights.
+    const frozen = (ref: ReferenceRef): Reference =>
+      lora
+        ? { policy: baseOf(policy), ref, shared: true }
+        : { policy: clonePolicy(policy, { trainable: false }), ref };
     if ((isRl(firstPhase) && (config.beta > 0 || config.klReward > 0)) || isPreference(firstPhase)) {
       try {
         if (config.reference) await session.loadReference(config.reference);
-        else if (resumed?.reference) await session.loadReference(resumed.reference);
+        else if (resumed?.reference)
+          if (lora) session.reference = frozen(resumed.reference);
+          else await session.loadReference(resumed.reference);
         else if (init && !resumed)
-          session.reference = {
-            policy: clonePolicy(policy, { trainable: false }),
-            ref: { checkpointId: init.id, ...(init.path ? { path: init.path } : {}) },
-          };
+          session.reference = frozen({ checkpointId: init.id, ...(init.path ? { path: init.path } : {}) });
         else if (!init)
           // RL from random weights (sftSteps 0): the seeded initial weights are the reference, and the
           // seed names them (createPolicy is a pure function of config and seed), so no checkpoint is needed.
-          session.reference = {
-            policy: clonePolicy(policy, { trainable: false }),
-            ref: { initSeed: config.seed },
-          };
+          session.reference = frozen({ initSeed: config.seed });
         else throw new TrainSetupError(`init ${config.init} records no KL reference: give reference`);
       } catch (error) {
         session.dispose();
@@ -511,12 +605,24 @@ export class TrainSession {
     }
   }
 
-  /** After an RL run's SFT warm-up: a fresh optimizer, the warm-up's checkpoint as the reference. */
+  /**
+   * After an RL run's SFT warm-up: a fresh optimizer, the warm-up's checkpoint as the reference. A LoRA
+   * run folds the warm-up's adapter into the base and trains a fresh one, so the base is that reference.
+   */
   private async startRlAfterWarmUp(): Promise<void> {
     const warmedUp = await this.save();
     const phase = this.config.algo;
     this.optimizer.dispose();
-    this.optimizer = new AdamW(this.policy.weights, { weightDecay: weightDecayOf(phase) });
+    const lora = loraOf(this.policy);
+    const settings = loraSettingsOf(this.config);
+    if (lora && settings) {
+      foldAdapter(this.policy);
+      attachLora(
+        this.policy,
+        createLora(this.policy, settings, { seed: deriveSeed(this.config.seed, `lora.${phase}`) }),
+      );
+    }
+    this.optimizer = new AdamW(trainableWeights(this.policy), { weightDecay: weightDecayOf(phase) });
     this._config = withHorizon(this.config, 0);
     const { schedule, batch } = phaseSchedule(this.config, phase);
     this.plan = {
@@ -527,10 +633,13 @@ export class TrainSession {
       schedule,
       batch,
     };
-    this.reference?.policy.dispose();
+    if (!this.reference?.shared) this.reference?.policy.dispose();
+    const ref = { checkpointId: warmedUp.id };
     this.reference =
       this.config.beta > 0 || this.config.klReward > 0
-        ? { policy: clonePolicy(this.policy, { trainable: false }), ref: { checkpointId: warmedUp.id } }
+        ? lora
+          ? { policy: baseOf(this.policy), ref, shared: true }
+          : { policy: clonePolicy(this.policy, { trainable: false }), ref }
         : null;
     this.savedAt = null;
     this.pairs = undefined; // the warm-up's corpus is not needed again
@@ -776,9 +885,10 @@ export class TrainSession {
 
   dispose(): void {
     this.optimizer.dispose();
-    this.policy.dispose();
-    this.reference?.policy.dispose();
+    if (!this.reference?.shared) this.reference?.policy.dispose();
     this.reference = null;
+    loraOf(this.policy)?.dispose();
+    this.policy.dispose();
   }
 }
 

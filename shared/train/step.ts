@@ -3,7 +3,12 @@
 // DEVICE_METRICS order). The loss may come in parts (row chunks of one batch, batch.ts rowChunks): each
 // part is differentiated on its own and the gradients, losses and metrics are summed, so every part must
 // normalise by the whole batch's token count. Everything intermediate is disposed here.
+//
+// What trains is decided once, by `trainableWeights`: the policy's weights, or only its LoRA adapter's
+// A and B when one is attached (shared/policy/lora.ts), the base then frozen. The session builds the
+// optimizer over the same set, so its moments (and a checkpoint's optimizer state) are the adapter's only.
 import * as tf from '../policy/tfjs';
+import { loraOf } from '../policy/lora';
 import type { Policy } from '../policy/model';
 import { concatInGroups } from '../policy/ops';
 import { DEVICE_METRICS } from './metrics';
@@ -19,13 +24,19 @@ export type LossOutput = {
   ratioMean: tf.Scalar;
 };
 
+/** The named variables a step updates: the attached LoRA adapter's, else every policy weight. */
+export function trainableWeights(policy: Policy): Record<string, tf.Variable> {
+  return loraOf(policy)?.weights ?? policy.weights;
+}
+
 export function optimizerStep(
   policy: Policy,
   optimizer: AdamW,
   lr: number,
   lossParts: Array<() => LossOutput>,
 ): tf.Tensor1D {
-  const nameOf = new Map(Object.entries(policy.weights).map(([name, v]) => [v.name, name]));
+  const trainable = trainableWeights(policy);
+  const nameOf = new Map(Object.entries(trainable).map(([name, v]) => [v.name, name]));
   const named: Record<string, tf.Tensor> = {};
   let total: tf.Tensor[] = []; // loss, kl, entropy, clipLow, clipHigh, ratioMean: sums over the parts
   for (const part of lossParts) {
@@ -34,7 +45,7 @@ export function optimizerStep(
       const out = part();
       metrics = [out.kl, out.entropy, out.clipLow, out.clipHigh, out.ratioMean].map((m) => tf.keep(m));
       return out.loss;
-    }, policy.variables());
+    }, Object.values(trainable));
     const parts = [value, ...metrics];
     const summed = total.length === 0 ? parts : parts.map((m, i) => tf.add(total[i], m));
     if (total.length > 0) tf.dispose([...total, ...parts]);

@@ -131,7 +131,7 @@ describe('PEFT adapter import', () => {
     expect(load(withConfig({ peft_type: 'IA3' }))).toThrow(/peft_type must be "LORA"/);
     expect(load(withConfig({ target_modules: '.*q_proj' }))).toThrow(/regular expression is not supported/);
     expect(load(withConfig({ target_modules: ['c_attn'] }))).toThrow(
-      /'c_attn' is not a llama module; valid: q_proj/,
+      /'c_attn' is not a module of a Llama-family model; valid: q_proj/,
     );
     expect(load(withConfig({ fan_in_fan_out: true }))).toThrow(
       /fan_in_fan_out true does not fit a llama policy/,

@@ -72,7 +72,7 @@ describe('LoRA config', () => {
 
   it('refuses unknown targets with the valid ones, and bad numbers', () => {
     expect(() => resolveLoraConfig({ targets: ['q_proj'] }, 'gpt2')).toThrow(
-      /'q_proj' is not a gpt2 module; valid: c_attn, c_proj, c_fc/,
+      /'q_proj' is not a module of a GPT-2 model; valid: c_attn, c_proj, c_fc/,
     );
     expect(() => resolveLoraConfig({ rank: 0 }, 'llama')).toThrow(/rank/);
     expect(() => resolveLoraConfig({ dropout: 1 }, 'llama')).toThrow(/dropout must be < 1/);
