@@ -215,7 +215,7 @@ function describeAdapter(lora: Lora, policy: Policy): string {
   const base = Object.values(policy.weights).reduce((n, w) => n + w.size, 0);
   const { rank, alpha, dropout, targets, family } = lora.config;
   const share = ((100 * lora.size()) / base).toFixed(2);
-  return `LoRA: rank ${rank}, alpha ${alpha}, dropout ${dropout}, targets ${targets.join(', ')} (${family}): ${lora.size()} trainable values, ${share} % of the ${base} frozen base weights; the base is the reference`;
+  return `LoRA: rank ${rank}, alpha ${alpha}, dropout ${dropout}, targets ${targets.join(', ')} (${family}): ${lora.size()} trainable values, ${share} % of the ${base} base weights, which stay frozen`;
 }
 
 /**
