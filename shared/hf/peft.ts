@@ -12,6 +12,7 @@
 //   peftKey(family, part, matrix)         the PEFT key of one part's A or B
 //   mergedWeights(policy, lora)           the policy's weights with the adapter folded in, as named F32
 //                                         tensors in the policy's names (see the note there)
+//   exportCheckpointAdapter(checkpoint)   both of the above from a LoRA run's checkpoint
 //
 // Facts taken from PEFT (huggingface/peft):
 // - Key names: `get_peft_model_state_dict` (peft/utils/save_and_load.py) keeps the module path under the
@@ -30,7 +31,8 @@
 // put them on.
 import * as tf from '../policy/tfjs';
 import { z } from 'zod';
-import { readNamedTensors } from '../policy/checkpoint-policy';
+import type { Checkpoint } from '../policy/checkpoint';
+import { policyFromCheckpoint, readNamedTensors } from '../policy/checkpoint-policy';
 import {
   Lora,
   type LoraFamily,
@@ -277,5 +279,24 @@ export async function mergedWeights(policy: Policy, lora: Lora): Promise<NamedTe
     return await readNamedTensors(merged);
   } finally {
     tf.dispose(Object.values(merged));
+  }
+}
+
+/**
+ * A LoRA run's checkpoint as what Python takes: the PEFT adapter folder's files and the merged weights
+ * (policy names). A checkpoint without an adapter is an error that says so.
+ */
+export async function exportCheckpointAdapter(
+  checkpoint: Checkpoint,
+  options: { baseModel?: string } = {},
+): Promise<{ adapter: Record<string, Uint8Array>; merged: NamedTensors }> {
+  const { policy, lora } = policyFromCheckpoint(checkpoint, { adapter: 'separate' });
+  try {
+    if (!lora) throw new PeftAdapterError('the checkpoint carries no LoRA adapter (config.json has no lora)');
+    const { files } = await exportPeftAdapter(lora, options);
+    return { adapter: files, merged: await mergedWeights(policy, lora) };
+  } finally {
+    lora?.dispose();
+    policy.dispose();
   }
 }

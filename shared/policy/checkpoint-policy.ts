@@ -68,11 +68,12 @@ function checkpointLora(checkpoint: Checkpoint): ReturnType<typeof ResolvedLoraS
  * A policy with the checkpoint's config and weights, and its tokenizer; every weight must be present,
  * except those added after the checkpoint was written (`WEIGHTS_ADDED_LATER`). A checkpoint with a LoRA
  * adapter gives its weights with the adapter merged in, or with `adapter: 'attach'` the base weights with
- * the adapter attached (`lora`, owned by the caller with the policy; loraOf(policy) finds it).
+ * the adapter attached (`lora`, owned by the caller with the policy; loraOf(policy) finds it), or with
+ * `'separate'` the base weights and the adapter beside them, not attached (for export).
  */
 export function policyFromCheckpoint(
   checkpoint: Checkpoint,
-  options: { adapter?: 'merge' | 'attach' } = {},
+  options: { adapter?: 'merge' | 'attach' | 'separate' } = {},
 ): { policy: Policy; tokenizer: PolicyTokenizer; lora: Lora | null } {
   const parsed = ModelConfigSchema.safeParse(checkpoint.config);
   if (!parsed.success)
@@ -110,7 +111,7 @@ export function policyFromCheckpoint(
       lora = new Lora(config, loraConfig, { seed: 0 });
       lora.loadWeights(adapter);
       if (options.adapter === 'attach') attachLora(policy, lora);
-      else {
+      else if (options.adapter !== 'separate') {
         const merged = mergeLora(policy, lora);
         policy.loadWeights(merged);
         tf.dispose(Object.values(merged));

@@ -1,12 +1,17 @@
 import * as tf from '../../../shared/policy/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  exportCheckpointAdapter,
   exportPeftAdapter,
   importPeftAdapter,
   mergedWeights,
   PEFT_FILES,
   peftKey,
 } from '../../../shared/hf/peft';
+import type { Checkpoint } from '../../../shared/policy/checkpoint';
+import { policyFromCheckpoint, readNamedTensors } from '../../../shared/policy/checkpoint-policy';
+import { PolicyTokenizer } from '../../../shared/policy/tokenizer';
+import { trainByteLevelBpe } from '../../../shared/policy/tokenizer-train';
 import { createLora, type Lora, type LoraFamily } from '../../../shared/policy/lora';
 import { createPolicy } from '../../../shared/policy/model';
 import { decodeSafetensors, encodeSafetensors } from '../../../shared/policy/safetensors';
@@ -165,5 +170,49 @@ describe('merged weights', () => {
     expect(tf.max(tf.abs(tf.sub(folded, adapted))).dataSync()[0]).toBeLessThan(1e-5);
     expect(Array.from(merged.wte.data)).toEqual(Array.from(policy.weights.wte.dataSync()));
     tf.dispose([x, W, folded, adapted]);
+  });
+});
+
+describe('a LoRA checkpoint', () => {
+  it('exports its adapter and merged weights, and loads for serving with the adapter folded in', async () => {
+    const policy = createPolicy({ ...micro, vocabSize: 300 }, { seed: 1 });
+    const lora = createLora(policy, { rank: 2, targets: ['wqkv', 'wo'] }, { seed: 3 });
+    owned.push(policy, lora);
+    const rng = createRng(12);
+    for (const part of lora.parts)
+      part.B.assign(
+        tf.tensor2d(
+          Float32Array.from({ length: part.B.size }, () => rng.normal() * 0.1),
+          part.B.shape as [number, number],
+        ),
+      );
+    const tokenizer = PolicyTokenizer.fromJson(
+      trainByteLevelBpe(['thanks for the feedback', 'we will fix it soon'], { vocabSize: 270 }),
+    );
+    // What checkpointFromPolicy writes for a policy with an adapter attached.
+    const checkpoint: Checkpoint = {
+      config: { ...policy.config, lora: lora.config },
+      weights: await readNamedTensors({ ...policy.weights, ...lora.weights }),
+      tokenizer: tokenizer.toText(),
+    };
+    const { adapter, merged } = await exportCheckpointAdapter(checkpoint, { baseModel: 'local/base' });
+    const back = importPeftAdapter(policy, adapter);
+    owned.push(back);
+    expect(valuesOf(back)).toEqual(valuesOf(lora));
+    expect(merged).toEqual(await mergedWeights(policy, lora));
+
+    const served = policyFromCheckpoint(checkpoint);
+    owned.push(served.policy);
+    expect(served.lora).toBeNull();
+    for (const [name, t] of Object.entries(merged))
+      expect(Array.from(served.policy.weights[name].dataSync()), name).toEqual(Array.from(t.data));
+
+    const plain: Checkpoint = { ...checkpoint, config: { ...policy.config } };
+    await expect(
+      exportCheckpointAdapter({ ...plain, weights: await readNamedTensors(policy.weights) }),
+    ).rejects.toThrow(/carries no LoRA adapter/);
+    expect(() => policyFromCheckpoint(plain)).toThrow(
+      /has LoRA weight lora\.h\.0\.attn\.wo\.wo\.A but config.json no lora/,
+    );
   });
 });
