@@ -261,7 +261,9 @@ export class Lora implements ProjectionAdapter {
         if (part.start > column) pieces.push(tf.zeros([N, part.start - column])); // (N, gap): not targeted
         const input = training ? this.dropout(x) : x; // (N, in)
         const low = tf.matMul(input, part.A); // (N, r)
-        pieces.push(tf.mul(tf.matMul(low, part.B), this.scale) as tf.Tensor2D); // (N, width)
+        // The scale applied to the (N, r) product, the smallest tensor on the way; none at scale 1.
+        const scaled = this.scale === 1 ? low : tf.mul(low, this.scale); // (N, r)
+        pieces.push(tf.matMul(scaled, part.B)); // (N, width)
         column = part.start + part.width;
       }
       if (column < entry.out) pieces.push(tf.zeros([N, entry.out - column])); // (N, rest)
