@@ -39,10 +39,22 @@ import { sftStep } from '../shared/train/sft';
 type ModelName = 'tiny' | 'smollm2' | 'gpt2';
 
 /** The models' shapes; the fields beyond the presets' are the issue 22 contract's. */
-const SHAPES: Record<ModelName, { label: string; config: ModelConfigInput & Record<string, unknown> }> = {
+/**
+ * `wasmTrainLayers`: the layers a train step gets on wasm. tfjs-wasm's heap stops at 4 GiB and a
+ * train step there needs far more than weights + gradients + AdamW's moments (measured with this
+ * tree, batch 1 × 64: the SmolLM2 shape's heap reaches 2.3 GiB at 2 layers and 3.4 GiB at 6 while its
+ * tensors hold 0.6 GiB; GPT-2's reaches 3.5 GiB at 2 layers), so the full 30- and 12-layer steps abort
+ * (XNNPACK out of memory), which no try/catch survives. The step runs on the model with this many layers
+ * (same widths and vocabulary); `--train-layers=N` overrides it.
+ */
+const SHAPES: Record<
+  ModelName,
+  { label: string; config: ModelConfigInput & Record<string, unknown>; wasmTrainLayers?: number }
+> = {
   tiny: { label: 'tiny preset (baseline)', config: { ...presetConfig('tiny') } },
   smollm2: {
     label: 'SmolLM2-135M shape',
+    wasmTrainLayers: 4,
     config: {
       vocabSize: 49152,
       blockSize: 2048,
@@ -61,6 +73,7 @@ const SHAPES: Record<ModelName, { label: string; config: ModelConfigInput & Reco
   },
   gpt2: {
     label: 'GPT-2 shape',
+    wasmTrainLayers: 1,
     config: {
       vocabSize: 50257,
       blockSize: 1024,
@@ -225,6 +238,11 @@ async function loraRate(policy: Policy, settings: Settings) {
   }
 }
 
+/** Stages on stderr, so a run that runs out of memory says how far it got. */
+function progress(stage: string, mem: ReturnType<typeof memory>) {
+  console.error(`bench hf-shapes: ${stage} (${JSON.stringify(mem)})`);
+}
+
 const round = (x: number) => Math.round(x * 100) / 100;
 
 /** The contract fields `input` names that the schema in this tree drops (not implemented yet). */
@@ -250,21 +268,28 @@ export async function run(flags: string[]) {
   for (const backend of backends) {
     const info = await selectBackend({ prefer: backend });
     for (const model of models) {
-      const { label, config: input } = SHAPES[model];
+      const { label, config: input, wasmTrainLayers } = SHAPES[model];
       const config = ModelConfigSchema.parse(input);
       const missing = fieldsNotInSchema(input, config);
       const init = await time(async () => createPolicy(config, { seed: 1 }));
       const policy = init.value;
       const afterInit = memory();
+      progress(`${model}/${backend}: initialised`, afterInit);
       const decode = [];
-      for (const B of settings.decodeBatches) decode.push(await decodeRate(policy, B, settings.decodeSteps));
-      // The full train step at these shapes, unless --train-layers asks for fewer layers (memory).
+      for (const B of settings.decodeBatches) {
+        decode.push(await decodeRate(policy, B, settings.decodeSteps));
+        progress(`${model}/${backend}: decoded at batch ${B}`, memory());
+      }
+      // The full train step, or one on fewer layers where the heap cannot hold it (wasmTrainLayers).
       let trainPolicy = policy;
-      if (trainLayers !== undefined && trainLayers < config.nLayer) {
+      const layers = trainLayers ?? (backend === 'wasm' ? wasmTrainLayers : undefined);
+      if (layers !== undefined) {
+        // A fresh policy: disposing the decoded one also frees tfjs-wasm's packed copies of its weights.
         policy.dispose();
-        trainPolicy = createPolicy({ ...config, nLayer: trainLayers }, { seed: 1 });
+        trainPolicy = createPolicy({ ...config, nLayer: Math.min(layers, config.nLayer) }, { seed: 1 });
       }
       const train = await trainRate(trainPolicy, trainPolicy.weights, settings);
+      progress(`${model}/${backend}: trained`, train.memoryWithOptimizer);
       let loraTrain: unknown;
       try {
         loraTrain = await loraRate(trainPolicy, settings);
@@ -286,11 +311,10 @@ export async function run(flags: string[]) {
           gpuKernels: decode[0].dispatches.gpuKernels,
         },
         decode,
-        ...(trainPolicy !== policy ? { trainLayers } : {}),
+        ...(trainPolicy !== policy ? { trainLayers: trainPolicy.config.nLayer } : {}),
         train,
         loraTrain,
       };
-      console.error(`bench hf-shapes: ${model}/${backend} done`);
     }
   }
   return { quick, machine: { cpus: cpus().length, loadavgAtEnd: loadavg().map(round) }, results };
