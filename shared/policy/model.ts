@@ -5,7 +5,11 @@
 //   createPolicy(config, { seed })      a fresh model, deterministic from the seed on every backend
 //   policy.weights                      Record<string, tf.Variable> with stable names (see weightShapes):
 //                                         wte, wpe (learned positions only), h.{i}.ln_1.g, h.{i}.attn.wqkv,
-//                                         h.{i}.attn.wo, h.{i}.ln_2.g, h.{i}.mlp.wfc, h.{i}.mlp.wproj, ln_f.g
+//                                         h.{i}.attn.wo, h.{i}.ln_2.g, h.{i}.mlp.wfc, h.{i}.mlp.wproj, ln_f.g;
+//                                         with the architecture options also *.b (layer norm), attn.bqkv,
+//                                         attn.bo, mlp.bfc, mlp.bproj and lm_head
+//   modelDims(config)                   the resolved sizes: head size, kv heads, MLP hidden width
+//   policy.setAdapter(adapter | null)   adds an adapter's delta (LoRA) to every projection
 //   policy.forward(ids, opts)           logits (B*T, V) for token ids (B, T); optional key mask, positions and
 //                                         (copy head) prompt lengths
 //   policy.prefill / policy.decodeStep  the KV-cache path used by sampling.ts
@@ -16,7 +20,12 @@
 //
 // Design notes
 // - Pre-norm blocks with RMSNorm, causal self-attention from matMul + softmax, a ReLU² MLP (Primer; two
-//   cheap element-wise ops instead of GELU's many), tied input/output embeddings, no biases.
+//   cheap element-wise ops instead of GELU's many), tied input/output embeddings, no biases: the presets.
+//   The same blocks also run Hugging Face's GPT-2 and Llama / Qwen2 (shared/hf/architecture.ts maps their
+//   config.json and weights): LayerNorm with bias, GELU (tanh) or SwiGLU MLPs, biases, grouped-query
+//   attention (nKvHead < nHead), an untied head. Each option's default is the presets' choice, and a
+//   preset runs exactly the ops it did before the options existed.
+// - Every projection goes through `project`, the one place an adapter (LoRA) adds its update.
 // - Activations stay 2-D as (B*T, C) between blocks so every projection is one large matMul; q, k, v
 //   come from a single fused (C, 3C) matMul.
 // - The embedding is a gather with a custom gradient (scatterND, which sums repeated ids): tfjs-wasm has
@@ -42,7 +51,8 @@ import {
   copyWeightShapes,
   queryTokens,
 } from './copy-head';
-import { attention, embed, linear, rotateHalf } from './ops';
+import type { ProjectionAdapter } from './adapter';
+import { attention, embed, geluTanh, linear, repeatHeads, rotateHalf, silu } from './ops';
 import { ropeTables } from './rope';
 
 export const ModelConfigSchema = z
@@ -57,6 +67,27 @@ export const ModelConfigSchema = z
     ropeBase: z.number().positive().default(10000),
     padId: z.number().int().min(0).default(0),
     normEps: z.number().positive().default(1e-5),
+    /** 'layer': LayerNorm with a gain `.g` and a bias `.b` (GPT-2); 'rms': RMSNorm with a gain only. */
+    norm: z.enum(['rms', 'layer']).default('rms'),
+    /**
+     * 'relu2': relu(x)²; 'gelu_tanh': GELU's tanh approximation (GPT-2's gelu_new); 'swiglu': silu(gate) ⊙ up
+     * with `mlp.wfc` holding [gate | up] (Llama).
+     */
+    mlp: z.enum(['relu2', 'gelu_tanh', 'swiglu']).default('relu2'),
+    /** The MLP's hidden width (HF intermediate_size); default mlpRatio · nEmbd. */
+    mlpHidden: z.number().int().min(1).optional(),
+    /** Key/value heads (grouped-query attention: each serves nHead / nKvHead query heads); default nHead. */
+    nKvHead: z.number().int().min(1).optional(),
+    /** Width of one attention head; default nEmbd / nHead. */
+    headSize: z.number().int().min(1).optional(),
+    /** A bias on the fused q, k, v projection (GPT-2, Qwen2). */
+    qkvBias: z.boolean().default(false),
+    /** A bias on the attention output projection (GPT-2). */
+    attnOutBias: z.boolean().default(false),
+    /** Biases on both MLP projections (GPT-2; not for swiglu). */
+    mlpBias: z.boolean().default(false),
+    /** Logits from the input embedding (true) or from a separate `lm_head` (C, V). */
+    tiedHead: z.boolean().default(true),
     /** A copy (pointer) head over earlier positions, mixed with the vocabulary by a learned gate. */
     copy: z.boolean().default(false),
     /**
@@ -66,9 +97,20 @@ export const ModelConfigSchema = z
      */
     promptKeyWords: z.boolean().default(false),
   })
-  .refine((c) => c.nEmbd % c.nHead === 0, { message: 'nEmbd must be divisible by nHead' })
-  .refine((c) => c.positions !== 'rope' || (c.nEmbd / c.nHead) % 2 === 0, {
-    message: 'rotary positions need an even head size (nEmbd / nHead)',
+  .refine((c) => c.headSize !== undefined || c.nEmbd % c.nHead === 0, {
+    message: 'nEmbd must be divisible by nHead (or give headSize)',
+  })
+  .refine((c) => c.nHead % (c.nKvHead ?? c.nHead) === 0, {
+    message: 'nHead must be divisible by nKvHead (each key/value head serves a whole group of query heads)',
+  })
+  .refine((c) => c.positions !== 'rope' || (c.headSize ?? c.nEmbd / c.nHead) % 2 === 0, {
+    message: 'rotary positions need an even head size (headSize, or nEmbd / nHead)',
+  })
+  .refine((c) => c.mlp !== 'swiglu' || !c.mlpBias, {
+    message: "mlpBias is for the 'relu2' and 'gelu_tanh' MLPs; 'swiglu' has no biases here",
+  })
+  .refine((c) => !c.copy || (c.tiedHead && c.norm === 'rms'), {
+    message: 'the copy head is only built for RMSNorm with a tied head (the presets)',
   })
   .refine((c) => c.padId < c.vocabSize, { message: 'padId must be < vocabSize' });
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
@@ -89,25 +131,69 @@ export function presetConfig(name: PresetName, overrides: Partial<ModelConfigInp
   return ModelConfigSchema.parse({ ...PRESETS[PresetNameSchema.parse(name)], ...overrides });
 }
 
-/** Every weight's name and shape, in a fixed order (the checkpoint order). */
+export type ModelDims = {
+  /** Query heads, key/value heads, and the width of each. */
+  nHead: number;
+  nKvHead: number;
+  headSize: number;
+  /** Widths of q (nHead · headSize) and of each of k and v (nKvHead · headSize). */
+  qWidth: number;
+  kvWidth: number;
+  /** The MLP's hidden width H (swiglu's `mlp.wfc` is (C, 2H): [gate | up]). */
+  mlpHidden: number;
+};
+
+/** The sizes the optional fields resolve to. */
+export function modelDims(config: ModelConfig): ModelDims {
+  const headSize = config.headSize ?? config.nEmbd / config.nHead;
+  const nKvHead = config.nKvHead ?? config.nHead;
+  return {
+    nHead: config.nHead,
+    nKvHead,
+    headSize,
+    qWidth: config.nHead * headSize,
+    kvWidth: nKvHead * headSize,
+    mlpHidden: config.mlpHidden ?? config.mlpRatio * config.nEmbd,
+  };
+}
+
+/**
+ * Every weight's name and shape, in a fixed order (the checkpoint order). For the presets (no biases,
+ * RMSNorm, tied head) exactly the names and order the model always had; the options only add names.
+ */
 export function weightShapes(config: ModelConfig): Array<[string, number[]]> {
-  const { vocabSize: V, blockSize, nEmbd: C, nLayer, mlpRatio } = config;
+  const { vocabSize: V, blockSize, nEmbd: C, nLayer } = config;
+  const { qWidth, kvWidth, mlpHidden: H } = modelDims(config);
+  const layerNorm = config.norm === 'layer';
+  const norm = (prefix: string): Array<[string, number[]]> =>
+    layerNorm
+      ? [
+          [`${prefix}.g`, [C]],
+          [`${prefix}.b`, [C]],
+        ]
+      : [[`${prefix}.g`, [C]]];
+  const fcWidth = config.mlp === 'swiglu' ? 2 * H : H; // swiglu: [gate | up]
   const shapes: Array<[string, number[]]> = [['wte', [V, C]]];
   if (config.positions === 'learned') shapes.push(['wpe', [blockSize, C]]);
   for (let i = 0; i < nLayer; i++) {
-    shapes.push(
-      [`h.${i}.ln_1.g`, [C]],
-      [`h.${i}.attn.wqkv`, [C, 3 * C]],
-      [`h.${i}.attn.wo`, [C, C]],
-      [`h.${i}.ln_2.g`, [C]],
-      [`h.${i}.mlp.wfc`, [C, mlpRatio * C]],
-      [`h.${i}.mlp.wproj`, [mlpRatio * C, C]],
-    );
+    const h = `h.${i}`;
+    shapes.push(...norm(`${h}.ln_1`), [`${h}.attn.wqkv`, [C, qWidth + 2 * kvWidth]]);
+    if (config.qkvBias) shapes.push([`${h}.attn.bqkv`, [qWidth + 2 * kvWidth]]);
+    shapes.push([`${h}.attn.wo`, [qWidth, C]]);
+    if (config.attnOutBias) shapes.push([`${h}.attn.bo`, [C]]);
+    shapes.push(...norm(`${h}.ln_2`), [`${h}.mlp.wfc`, [C, fcWidth]]);
+    if (config.mlpBias) shapes.push([`${h}.mlp.bfc`, [fcWidth]]);
+    shapes.push([`${h}.mlp.wproj`, [H, C]]);
+    if (config.mlpBias) shapes.push([`${h}.mlp.bproj`, [C]]);
   }
-  shapes.push(['ln_f.g', [C]]);
+  shapes.push(...norm('ln_f'));
+  if (!config.tiedHead) shapes.push(['lm_head', [C, V]]);
   if (config.copy) shapes.push(...copyWeightShapes(C));
   return shapes;
 }
+
+/** Bias vectors (layer norm `.b`, attn.bqkv / bo, mlp.bfc / bproj): initialised to 0. */
+const BIAS_NAME = /\.(b|bqkv|bo|bfc|bproj)$/;
 
 export type ParameterCount = {
   total: number;
@@ -115,20 +201,31 @@ export type ParameterCount = {
   positions: number;
   perLayer: number;
   norms: number;
+  /** The untied output projection `lm_head` (0 when tied). */
+  head: number;
   copy: number;
 };
 
 /** Exact parameter counts (tied embeddings are counted once). */
 export function countParameters(config: ModelConfig): ParameterCount {
   const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-  const count: ParameterCount = { total: 0, embedding: 0, positions: 0, perLayer: 0, norms: 0, copy: 0 };
+  const count: ParameterCount = {
+    total: 0,
+    embedding: 0,
+    positions: 0,
+    perLayer: 0,
+    norms: 0,
+    head: 0,
+    copy: 0,
+  };
   for (const [name, shape] of weightShapes(config)) {
     const n = size(shape);
     count.total += n;
     if (name === 'wte') count.embedding += n;
     else if (name === 'wpe') count.positions += n;
+    else if (name === 'lm_head') count.head += n;
     else if (name.startsWith('copy.')) count.copy += n;
-    else if (name.endsWith('.g')) count.norms += n;
+    else if (/\.ln_\w+\.[gb]$|^ln_f\.[gb]$/.test(name)) count.norms += n;
     else if (name.startsWith('h.0.')) count.perLayer += n;
   }
   return count;
@@ -138,7 +235,8 @@ export function describeParameters(config: ModelConfig): string {
   const c = countParameters(config);
   const m = (n: number) => `${(n / 1e6).toFixed(3)} M`;
   return (
-    `${m(c.total)} parameters (${c.total}): embedding ${m(c.embedding)} (tied), ` +
+    `${m(c.total)} parameters (${c.total}): embedding ${m(c.embedding)}` +
+    (c.head ? `, head ${m(c.head)}, ` : ' (tied), ') +
     `${config.nLayer} layers × ${m(c.perLayer)}, positions ${config.positions}` +
     (c.positions ? ` ${m(c.positions)}` : '') +
     (c.copy ? `, copy head ${m(c.copy)}` : '') +
@@ -146,11 +244,15 @@ export function describeParameters(config: ModelConfig): string {
   );
 }
 
-/** Init as nanoGPT: N(0, 0.02), residual projections scaled by 1/sqrt(2·nLayer), norm gains 1. */
+/**
+ * Init as nanoGPT: N(0, 0.02), residual projections scaled by 1/sqrt(2·nLayer), norm gains 1, biases 0.
+ * Each weight draws from its own stream (deriveSeed(seed, name)), so adding weights changes no other.
+ */
 function initialValues(config: ModelConfig, name: string, shape: number[], seed: number): Float32Array {
   const n = shape.reduce((a, b) => a * b, 1);
   const values = new Float32Array(n);
   if (name.endsWith('.g')) return values.fill(1);
+  if (BIAS_NAME.test(name)) return values;
   const fixed = copyInitialValues(name);
   if (fixed) return fixed;
   const residual = name.endsWith('attn.wo') || name.endsWith('mlp.wproj');
@@ -185,7 +287,10 @@ export const WEIGHTS_ADDED_LATER: ReadonlySet<string> = new Set(['copy.match']);
 
 export type { CopyCache } from './copy-head';
 
-/** Per-layer key and value caches, each (B, nh, S, hs), preallocated to S slots (+ the copy head's). */
+/**
+ * Per-layer key and value caches, each (B, nkv, S, hs) (nkv = nKvHead: grouped-query attention caches the
+ * shared heads once), preallocated to S slots (+ the copy head's).
+ */
 export type KVCache = { keys: tf.Tensor4D[]; values: tf.Tensor4D[]; slots: number; copy?: CopyCache };
 
 export function disposeCache(cache: KVCache): void {
@@ -193,17 +298,19 @@ export function disposeCache(cache: KVCache): void {
   if (cache.copy) tf.dispose(Object.values(cache.copy));
 }
 
-type Rope = { cos: tf.Tensor; sin: tf.Tensor; rotate: tf.Tensor2D };
+/** Rotary tables, widened to q's heads (B | 1, T, nh·hs) and, with fewer kv heads, to k's (B | 1, T, nkv·hs). */
+type Rope = { cos: tf.Tensor; sin: tf.Tensor; kCos: tf.Tensor; kSin: tf.Tensor; rotate: tf.Tensor2D };
 
 export class Policy {
   readonly config: ModelConfig;
   readonly weights: Record<string, tf.Variable>;
-  private readonly headSize: number;
+  private readonly dims: ModelDims;
+  private adapter: ProjectionAdapter | null = null;
 
   constructor(config: ModelConfig, weights: Record<string, tf.Variable>) {
     this.config = config;
     this.weights = weights;
-    this.headSize = config.nEmbd / config.nHead;
+    this.dims = modelDims(config);
     for (const [name, shape] of weightShapes(config)) {
       const w = weights[name];
       if (!w) throw new Error(`policy weight '${name}' is missing`);
@@ -215,6 +322,19 @@ export class Policy {
   /** Trainable variables in checkpoint order. */
   variables(): tf.Variable[] {
     return weightShapes(this.config).map(([name]) => this.weights[name]);
+  }
+
+  /**
+   * Routes every projection (attn.wqkv, attn.wo, mlp.wfc, mlp.wproj, lm_head) through `adapter`, whose
+   * delta is added to x·W; null removes it. The adapter is not owned: the caller disposes it.
+   */
+  setAdapter(adapter: ProjectionAdapter | null): void {
+    this.adapter = adapter;
+  }
+
+  /** The adapter set by setAdapter, or null. */
+  getAdapter(): ProjectionAdapter | null {
+    return this.adapter;
   }
 
   /**
@@ -241,7 +361,7 @@ export class Policy {
     }
     return tf.tidy(() => {
       const { logits, kv, copy } = this.run(ids, { ...options, lastOnly: true }, true);
-      // (B, nh, P, hs) → (B, nh, S, hs): the empty slots are written as decoding reaches them.
+      // (B, nkv, P, hs) → (B, nkv, S, hs): the empty slots are written as decoding reaches them.
       const pad = (t: tf.Tensor4D) =>
         tf.pad(t, [
           [0, 0],
@@ -269,7 +389,8 @@ export class Policy {
     keyBias: tf.Tensor4D,
     cache: KVCache,
   ): { logits: tf.Tensor2D; cache: KVCache } {
-    const { nLayer, nEmbd: C } = this.config;
+    const { nLayer } = this.config;
+    const { nKvHead: nkv, headSize: hs, qWidth } = this.dims;
     const B = ids.shape[0];
     const S = cache.slots;
     if (this.config.copy && !cache.copy)
@@ -281,24 +402,23 @@ export class Policy {
       if (this.config.positions === 'learned')
         x = tf.add(x, tf.gather(w.wpe, positions)); // (B, C)
       else rope = this.rope(positions.reshape([B, 1]) as tf.Tensor2D, 1);
-      // Write this token's key and value into slot `slot` of every (row, head): one copy of the cache plus
-      // B·nh row writes, the same work at every position.
-      const nh = this.config.nHead;
-      const at = new Int32Array(B * nh * 3);
-      for (let r = 0; r < B * nh; r++) at.set([Math.floor(r / nh), r % nh, slot], r * 3);
-      const slotIndices = tf.tensor2d(at, [B * nh, 3], 'int32'); // (B·nh, 3): [row, head, slot]
+      // Write this token's key and value into slot `slot` of every (row, kv head): one copy of the cache
+      // plus B·nkv row writes, the same work at every position.
+      const at = new Int32Array(B * nkv * 3);
+      for (let r = 0; r < B * nkv; r++) at.set([Math.floor(r / nkv), r % nkv, slot], r * 3);
+      const slotIndices = tf.tensor2d(at, [B * nkv, 3], 'int32'); // (B·nkv, 3): [row, head, slot]
       const write = (c: tf.Tensor4D, x: tf.Tensor4D) =>
-        tf.tensorScatterUpdate(c, slotIndices, x.reshape([B * nh, this.headSize])) as tf.Tensor4D;
+        tf.tensorScatterUpdate(c, slotIndices, x.reshape([B * nkv, hs])) as tf.Tensor4D;
       const keys: tf.Tensor4D[] = [];
       const values: tf.Tensor4D[] = [];
       for (let i = 0; i < nLayer; i++) {
-        const { q, k, v } = this.qkvHeads(x, i, B, 1, rope); // each (B, nh, 1, hs)
-        const kc = write(cache.keys[i], k); // (B, nh, S, hs)
-        const vc = write(cache.values[i], v); // (B, nh, S, hs)
+        const { q, k, v } = this.qkvHeads(x, i, B, 1, rope); // q (B, nh, 1, hs), k and v (B, nkv, 1, hs)
+        const kc = write(cache.keys[i], k); // (B, nkv, S, hs)
+        const vc = write(cache.values[i], v); // (B, nkv, S, hs)
         keys.push(kc);
         values.push(vc);
-        const y = attention(q, kc, vc, keyBias).reshape([B, C]) as tf.Tensor2D; // (B, nh, 1, hs) → (B, C)
-        x = tf.add(x, linear(y, w[`h.${i}.attn.wo`] as tf.Tensor2D)); // (B, C)
+        const y = attention(q, this.expandKv(kc), this.expandKv(vc), keyBias); // (B, nh, 1, hs)
+        x = tf.add(x, this.attnOut(y.reshape([B, qWidth]) as tf.Tensor2D, i)); // (B, C)
         x = tf.add(x, this.mlp(x, i)); // (B, C)
       }
       const h = this.finalNorm(x); // (B, C)
@@ -358,6 +478,7 @@ export class Policy {
     copy: CopyCache | null;
   } {
     const { blockSize, nLayer, nEmbd: C } = this.config;
+    const { qWidth } = this.dims;
     const [B, T] = ids.shape;
     if (T > blockSize) throw new Error(`sequence length ${T} exceeds blockSize ${blockSize}`);
     const w = this.weights;
@@ -375,11 +496,11 @@ export class Policy {
     const bias = attentionBias(B, T, options.keyMask); // (B | 1, 1, T, T)
     const kv: Array<{ k: tf.Tensor4D; v: tf.Tensor4D }> = [];
     for (let i = 0; i < nLayer; i++) {
-      const { q, k, v } = this.qkvHeads(x, i, B, T, rope); // each (B, nh, T, hs)
+      const { q, k, v } = this.qkvHeads(x, i, B, T, rope); // q (B, nh, T, hs), k and v (B, nkv, T, hs)
       if (wantCache) kv.push({ k, v });
-      const y = attention(q, k, v, bias); // (B, nh, T, hs)
-      const merged = tf.transpose(y, [0, 2, 1, 3]).reshape([B * T, C]); // (B*T, C)
-      x = tf.add(x, linear(merged as tf.Tensor2D, w[`h.${i}.attn.wo`] as tf.Tensor2D)); // (B*T, C)
+      const y = attention(q, this.expandKv(k), this.expandKv(v), bias); // (B, nh, T, hs)
+      const merged = tf.transpose(y, [0, 2, 1, 3]).reshape([B * T, qWidth]); // (B*T, nh·hs)
+      x = tf.add(x, this.attnOut(merged as tf.Tensor2D, i)); // (B*T, C)
       x = tf.add(x, this.mlp(x, i)); // (B*T, C)
     }
     const h = this.finalNorm(x); // (B*T, C)
@@ -400,77 +521,135 @@ export class Policy {
     return { logits: mixed, kv, copy };
   }
 
-  /** q, k, v for layer i from the residual stream x (B*T, C), split into heads: each (B, nh, T, hs). */
-  private qkvHeads(x: tf.Tensor, i: number, B: number, T: number, rope: Rope | null) {
-    const { nHead: nh, nEmbd: C } = this.config;
-    const hs = this.headSize;
-    const w = this.weights;
-    const h = rmsNorm(x as tf.Tensor2D, w[`h.${i}.ln_1.g`] as tf.Tensor1D, this.config.normEps); // (B*T, C)
-    const qkv = linear(h, w[`h.${i}.attn.wqkv`] as tf.Tensor2D); // (B*T, 3C)
-    let [q, k, v] = tf.split(qkv, 3, 1) as tf.Tensor2D[]; // each (B*T, C)
-    if (rope) {
-      q = applyRope(q, rope, B, T, C, hs);
-      k = applyRope(k, rope, B, T, C, hs);
-    }
-    // Fold attention's 1/sqrt(hs) into q: (B*T, C) is smaller than the (B, nh, T, T) scores.
-    q = tf.mul(q, 1 / Math.sqrt(hs));
-    const heads = (t: tf.Tensor) => tf.transpose(t.reshape([B, T, nh, hs]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, nh, T, hs)
-    return { q: heads(q), k: heads(k), v: heads(v) };
-  }
-
-  /** The MLP branch for layer i: relu(norm(x) Wfc)² Wproj, (N, C) → (N, C). */
-  private mlp(x: tf.Tensor, i: number): tf.Tensor2D {
-    const w = this.weights;
-    const h = rmsNorm(x as tf.Tensor2D, w[`h.${i}.ln_2.g`] as tf.Tensor1D, this.config.normEps); // (N, C)
-    const a = tf.relu(linear(h, w[`h.${i}.mlp.wfc`] as tf.Tensor2D)); // (N, 4C)
-    return linear(tf.square(a), w[`h.${i}.mlp.wproj`] as tf.Tensor2D); // (N, C)
-  }
-
-  /** The final RMSNorm: (N, C) → (N, C). */
-  private finalNorm(x: tf.Tensor): tf.Tensor2D {
-    return rmsNorm(x as tf.Tensor2D, this.weights['ln_f.g'] as tf.Tensor1D, this.config.normEps);
-  }
-
-  /** The tied output projection: (N, C) · (C, V) → (N, V). */
-  private vocabLogits(h: tf.Tensor2D): tf.Tensor2D {
-    return linear(h, tf.transpose(this.weights.wte as tf.Tensor2D));
+  /**
+   * x · W (+ b) (+ the adapter's delta) for the projection named `name`: the one place every projection
+   * runs, so an adapter sees them all. x (N, in), W (in, out) → (N, out). `weight` defaults to the
+   * weight of that name (the tied head passes wteᵀ).
+   */
+  private project(name: string, x: tf.Tensor2D, bias?: tf.Tensor, weight?: tf.Tensor2D): tf.Tensor2D {
+    let y = linear(x, weight ?? (this.weights[name] as tf.Tensor2D)); // (N, out)
+    if (bias) y = tf.add(y, bias);
+    const delta = this.adapter?.delta(name, x); // (N, out) or null
+    return delta ? tf.add(y, delta) : y;
   }
 
   /**
-   * Rotary tables for positions (B, T), or 0..T-1 when null: cos and sin (B | 1, T, C), each head's
-   * half-pairs sharing one frequency, and the fixed "rotate half" matrix (hs, hs).
+   * q (B, nh, T, hs) and k, v (B, nkv, T, hs) for layer i from the residual stream x (B*T, C): one fused
+   * projection whose columns are [q | k | v].
+   */
+  private qkvHeads(x: tf.Tensor, i: number, B: number, T: number, rope: Rope | null) {
+    const { nHead: nh, nKvHead: nkv, headSize: hs, qWidth, kvWidth } = this.dims;
+    const w = this.weights;
+    const h = this.norm(x as tf.Tensor2D, `h.${i}.ln_1`); // (B*T, C)
+    const qkv = this.project(`h.${i}.attn.wqkv`, h, w[`h.${i}.attn.bqkv`]); // (B*T, qWidth + 2·kvWidth)
+    let [q, k, v] = (
+      qWidth === kvWidth ? tf.split(qkv, 3, 1) : tf.split(qkv, [qWidth, kvWidth, kvWidth], 1)
+    ) as tf.Tensor2D[]; // (B*T, nh·hs), (B*T, nkv·hs) × 2
+    if (rope) {
+      q = applyRope(q, rope.cos, rope.sin, rope.rotate, B, T, hs);
+      k = applyRope(k, rope.kCos, rope.kSin, rope.rotate, B, T, hs);
+    }
+    // Fold attention's 1/sqrt(hs) into q: (B*T, C) is smaller than the (B, nh, T, T) scores.
+    q = tf.mul(q, 1 / Math.sqrt(hs));
+    const heads = (t: tf.Tensor, n: number) =>
+      tf.transpose(t.reshape([B, T, n, hs]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, n, T, hs)
+    return { q: heads(q, nh), k: heads(k, nkv), v: heads(v, nkv) };
+  }
+
+  /** Keys or values (B, nkv, T, hs) for all nh query heads (B, nh, T, hs); as they are without GQA. */
+  private expandKv(t: tf.Tensor4D): tf.Tensor4D {
+    const { nHead, nKvHead } = this.dims;
+    return nKvHead === nHead ? t : repeatHeads(t, nHead / nKvHead);
+  }
+
+  /** The attention output projection for layer i: (N, nh·hs) → (N, C). */
+  private attnOut(y: tf.Tensor2D, i: number): tf.Tensor2D {
+    return this.project(`h.${i}.attn.wo`, y, this.weights[`h.${i}.attn.bo`]);
+  }
+
+  /**
+   * The MLP branch for layer i, (N, C) → (N, C): relu(norm(x) Wfc)² Wproj (relu2), gelu_tanh(…) Wproj,
+   * or (silu(gate) ⊙ up) Wproj with norm(x) Wfc = [gate | up] (swiglu).
+   */
+  private mlp(x: tf.Tensor, i: number): tf.Tensor2D {
+    const w = this.weights;
+    const h = this.norm(x as tf.Tensor2D, `h.${i}.ln_2`); // (N, C)
+    const fc = this.project(`h.${i}.mlp.wfc`, h, w[`h.${i}.mlp.bfc`]); // (N, H), swiglu (N, 2H)
+    let hidden: tf.Tensor2D; // (N, H)
+    if (this.config.mlp === 'relu2') hidden = tf.square(tf.relu(fc));
+    else if (this.config.mlp === 'gelu_tanh') hidden = geluTanh(fc);
+    else {
+      const [gate, up] = tf.split(fc, 2, 1) as tf.Tensor2D[]; // each (N, H)
+      hidden = tf.mul(silu(gate), up);
+    }
+    return this.project(`h.${i}.mlp.wproj`, hidden, w[`h.${i}.mlp.bproj`]); // (N, C)
+  }
+
+  /** The norm named `prefix` (its `.g`, and `.b` for LayerNorm): (N, C) → (N, C). */
+  private norm(x: tf.Tensor2D, prefix: string): tf.Tensor2D {
+    const gain = this.weights[`${prefix}.g`] as tf.Tensor1D;
+    if (this.config.norm === 'layer')
+      return layerNorm(x, gain, this.weights[`${prefix}.b`] as tf.Tensor1D, this.config.normEps);
+    return rmsNorm(x, gain, this.config.normEps);
+  }
+
+  /** The final norm: (N, C) → (N, C). */
+  private finalNorm(x: tf.Tensor): tf.Tensor2D {
+    return this.norm(x as tf.Tensor2D, 'ln_f');
+  }
+
+  /** The output projection, tied (wteᵀ) or `lm_head`: (N, C) · (C, V) → (N, V). */
+  private vocabLogits(h: tf.Tensor2D): tf.Tensor2D {
+    if (!this.config.tiedHead) return this.project('lm_head', h);
+    return this.project('lm_head', h, undefined, tf.transpose(this.weights.wte as tf.Tensor2D));
+  }
+
+  /**
+   * Rotary tables for positions (B, T), or 0..T-1 when null: cos and sin (B | 1, T, nh·hs), each head's
+   * half-pairs sharing one frequency, the same widened to the kv heads, and the "rotate half" matrix (hs, hs).
    */
   private rope(positions: tf.Tensor2D | null, T: number): Rope {
-    const { blockSize, nEmbd: C } = this.config;
-    const hs = this.headSize;
+    const { blockSize } = this.config;
+    const { nHead: nh, nKvHead: nkv, headSize: hs } = this.dims;
     // Cached and kept (rope.ts): built on the first forward, not on every forward and decoded token.
     const { cos: cosTable, sin: sinTable, rotate } = ropeTables(hs, blockSize, this.config.ropeBase);
-    const nh = C / hs;
-    const widen = (t: tf.Tensor, rows: number) => tf.tile(t, [1, nh]).reshape([rows, T, C]); // (rows, T, C)
-    let cos: tf.Tensor;
-    let sin: tf.Tensor;
+    let cosRows: tf.Tensor; // (rows·T, hs)
+    let sinRows: tf.Tensor;
+    let rows = 1;
     if (positions) {
-      const B = positions.shape[0];
-      const flat = positions.reshape([B * T]) as tf.Tensor1D;
-      cos = widen(tf.gather(cosTable, flat), B);
-      sin = widen(tf.gather(sinTable, flat), B);
+      rows = positions.shape[0];
+      const flat = positions.reshape([rows * T]) as tf.Tensor1D;
+      cosRows = tf.gather(cosTable, flat);
+      sinRows = tf.gather(sinTable, flat);
     } else {
-      cos = widen(tf.slice(cosTable, [0, 0], [T, hs]), 1);
-      sin = widen(tf.slice(sinTable, [0, 0], [T, hs]), 1);
+      cosRows = tf.slice(cosTable, [0, 0], [T, hs]);
+      sinRows = tf.slice(sinTable, [0, 0], [T, hs]);
     }
-    return { cos, sin, rotate };
+    const widen = (t: tf.Tensor, heads: number) => tf.tile(t, [1, heads]).reshape([rows, T, heads * hs]); // (rows, T, heads·hs)
+    const cos = widen(cosRows, nh);
+    const sin = widen(sinRows, nh);
+    if (nkv === nh) return { cos, sin, kCos: cos, kSin: sin, rotate };
+    return { cos, sin, kCos: widen(cosRows, nkv), kSin: widen(sinRows, nkv), rotate };
   }
 }
 
-/** Rotary embedding on (B*T, C): x·cos + rotate_half(x)·sin, with rotate_half as a matMul per head. */
-function applyRope(x: tf.Tensor2D, rope: Rope, B: number, T: number, C: number, hs: number): tf.Tensor2D {
-  const rotated = rotateHalf(x.reshape([(B * T * C) / hs, hs]) as tf.Tensor2D, rope.rotate).reshape([
-    B,
-    T,
-    C,
-  ]); // (B, T, C)
-  const out = tf.add(tf.mul(x.reshape([B, T, C]), rope.cos), tf.mul(rotated, rope.sin)); // (B, T, C)
-  return out.reshape([B * T, C]);
+/**
+ * Rotary embedding on x (B*T, n·hs): x·cos + rotate_half(x)·sin per head, rotate_half([x1, x2]) = [−x2, x1]
+ * on each head's first and second halves (HF Llama's convention), as a matMul with a fixed matrix.
+ */
+function applyRope(
+  x: tf.Tensor2D,
+  cos: tf.Tensor,
+  sin: tf.Tensor,
+  rotate: tf.Tensor2D,
+  B: number,
+  T: number,
+  hs: number,
+): tf.Tensor2D {
+  const W = x.shape[1]; // n·hs
+  const rotated = rotateHalf(x.reshape([(B * T * W) / hs, hs]) as tf.Tensor2D, rotate).reshape([B, T, W]); // (B, T, W)
+  const out = tf.add(tf.mul(x.reshape([B, T, W]), cos), tf.mul(rotated, sin)); // (B, T, W)
+  return out.reshape([B * T, W]);
 }
 
 /** Causal bias (1, 1, T, T), plus key padding (B, 1, 1, T) when a key mask is given. */
@@ -493,6 +672,13 @@ function lastPositions(x: tf.Tensor2D, B: number, T: number): tf.Tensor2D {
 function rmsNorm(x: tf.Tensor2D, gain: tf.Tensor1D, eps: number): tf.Tensor2D {
   const meanSquare = tf.mean(tf.square(x), -1, true); // (N, 1)
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, eps))), gain); // (N, C)
+}
+
+/** LayerNorm over the last axis: (x − mean) / sqrt(var + eps) · g + b. x (N, C), g and b (C). */
+function layerNorm(x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D, eps: number): tf.Tensor2D {
+  const centred = tf.sub(x, tf.mean(x, -1, true)); // (N, C)
+  const variance = tf.mean(tf.square(centred), -1, true); // (N, 1)
+  return tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, eps))), gain), bias); // (N, C)
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

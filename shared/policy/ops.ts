@@ -13,6 +13,9 @@
 //   scores(q, k)              q · kᵀ per batch row, (B, Tq, C) × (B, Tk, C) → (B, Tq, Tk), fast on wasm too
 //   scatterRows(w, ids, V)    Σ_s w[r, s] · onehot(ids[r, s]) per row, (R, S) → (R, V), in O(R·S)
 //   logMixture(l, g, p)       log(g·softmax(l) + (1 − g)·p) per row, (N, V), with a fused gradient
+//   repeatHeads(x, n)         (B, h, T, hs) → (B, h·n, T, hs), each head n times in a row (GQA's k and v)
+//   geluTanh(x)               GELU's tanh approximation (GPT-2's gelu_new), element-wise
+//   silu(x)                   x · sigmoid(x) (SwiGLU's gate), element-wise
 import * as tf from './tfjs';
 
 /** True where transpose flags make tf.matMul slow (tfjs-wasm). */
@@ -258,4 +261,29 @@ export function concatInGroups(tensors: tf.Tensor[], group = 4): tf.Tensor {
 export function sumAll(tensors: tf.Tensor[]): tf.Tensor {
   if (tensors.length === 0) throw new Error('nothing to sum');
   return tensors.reduce((acc, t) => tf.add(acc, t));
+}
+
+/**
+ * Each head repeated n times in a row: x (B, h, T, hs) → (B, h·n, T, hs), head j of the result being head
+ * floor(j / n) of x — HF's repeat_kv (transformers models/llama/modeling_llama.py), so query head j reads
+ * key/value head floor(j / (nHead / nKvHead)). A tile on a rank-4 view: tile's gradient (a sum of slices)
+ * runs on every backend, where gather's needs UnsortedSegmentSum, which tfjs-wasm lacks.
+ */
+export function repeatHeads(x: tf.Tensor4D, n: number): tf.Tensor4D {
+  if (n === 1) return x;
+  const [B, h, T, hs] = x.shape;
+  const tiled = tf.tile(x.reshape([B, h, 1, T * hs]), [1, 1, n, 1]); // (B, h, n, T·hs)
+  return tiled.reshape([B, h * n, T, hs]) as tf.Tensor4D;
+}
+
+/** 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))): GELU's tanh form, GPT-2's `gelu_new` (Hendrycks & Gimpel 2016). */
+export function geluTanh(x: tf.Tensor2D): tf.Tensor2D {
+  const cube = tf.mul(x, tf.square(x)); // (N, H)
+  const inner = tf.mul(tf.add(x, tf.mul(cube, 0.044715)), Math.sqrt(2 / Math.PI)); // (N, H)
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1)) as tf.Tensor2D;
+}
+
+/** x · sigmoid(x) (Llama's `silu` activation). */
+export function silu(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.mul(x, tf.sigmoid(x)) as tf.Tensor2D;
 }
