@@ -1,10 +1,15 @@
 // countDispatches (shared/policy/dispatches.ts): exact counts for a known small graph on the cpu and wasm
 // backends, nesting, the engine left as tfjs made it after a count ends, throws or rejects, and nothing of
-// the counter on the engine when no count is open.
+// the counter on the engine when no count is open; on webgpu (Dawn in Node on SwiftShader) the programs
+// recorded and the queue submits.
+import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { countDispatches, isCounting } from '../../../shared/policy/dispatches';
 import * as tf from '../../../shared/policy/tfjs';
-import { selectBackend } from '../../../shared/train/backend';
+import { probeBackend, selectBackend } from '../../../shared/train/backend';
+
+const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
 
 const WRAPPED = ['runKernelFunc', 'readSync', 'read', 'makeTensor'] as const;
 
@@ -136,5 +141,47 @@ describe('countDispatches nesting and failure', () => {
     expectEngineUntouched();
     smallGraph();
     expectEngineUntouched();
+  });
+});
+
+describe('countDispatches on webgpu (SwiftShader)', () => {
+  it('counts the programs recorded and the submits: one per 15 dispatches and one per read', async () => {
+    const probe = await probeBackend('webgpu');
+    expect(probe.available, probe.reason).toBe(true);
+    await selectBackend({ prefer: 'webgpu' });
+    // tfjs-webgpu runs small ops on the CPU while their inputs are still there (WEBGPU_CPU_FORWARD):
+    // off, so every computing kernel records a program and the count is exact.
+    const env = tf.env();
+    const forward = env.getBool('WEBGPU_CPU_FORWARD');
+    env.set('WEBGPU_CPU_FORWARD', false);
+    try {
+      const x = tf.tensor1d([1, 2, 3]);
+      const settle = tf.add(x, x); // the upload of x and any pending work, before the count
+      await settle.data(); // (dataSync needs OffscreenCanvas on webgpu, which Node lacks)
+      settle.dispose();
+      const chain = await countDispatches(async () => {
+        const y = tf.tidy(() => {
+          let sum: tf.Tensor = x;
+          for (let i = 0; i < 16; i++) sum = tf.add(sum, x); // 16 Add programs
+          return sum.reshape([3, 1]); // Reshape: no program
+        });
+        const values = await y.data(); // one read
+        y.dispose();
+        return values[0];
+      });
+      expect(chain.value).toBe(17);
+      expect(chain).toMatchObject({ kernels: 17, dataOnly: 1, reads: 1, uploads: 0 });
+      // WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE is 15: a submit after the 15th program, one before the read.
+      expect(env.get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE')).toBe(15);
+      expect(chain.webgpu).toEqual({ programs: 16, submits: 2 });
+      x.dispose();
+      expectEngineUntouched();
+      const backend = tf.backend() as object;
+      expect(Object.hasOwn(backend, 'recordAndSubmit')).toBe(false);
+      expect(Object.hasOwn(backend, 'submitQueue')).toBe(false);
+    } finally {
+      env.set('WEBGPU_CPU_FORWARD', forward);
+      await tf.setBackend('cpu');
+    }
   });
 });
