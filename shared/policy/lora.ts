@@ -320,29 +320,24 @@ export function createLora(
 /** Adapters put on policies here, so the trainer can find the trainable set of a policy (loraOf). */
 const attached = new WeakMap<Policy, Lora>();
 
-/** The model's hook (shared/policy/model.ts `setAdapter`), checked where it is called. */
-function setAdapter(policy: Policy, adapter: ProjectionAdapter | null): void {
-  const hook = (policy as Policy & { setAdapter?: (adapter: ProjectionAdapter | null) => void }).setAdapter;
-  if (typeof hook !== 'function') throw new Error('this policy has no adapter hook (Policy.setAdapter)');
-  hook.call(policy, adapter);
-}
-
 /** Routes the policy's projections through `lora` (policy.setAdapter) and remembers it. */
 export function attachLora(policy: Policy, lora: Lora): void {
-  setAdapter(policy, lora);
+  policy.setAdapter(lora);
   attached.set(policy, lora);
 }
 
 /** Takes the adapter off (the base alone again); returns it, the caller still owns it. */
 export function detachLora(policy: Policy): Lora | null {
   const lora = attached.get(policy) ?? null;
-  setAdapter(policy, null);
+  policy.setAdapter(null);
   attached.delete(policy);
   return lora;
 }
 
+/** The LoRA adapter attached to `policy` (attachLora), or null (none, or another kind of adapter). */
 export function loraOf(policy: Policy): Lora | null {
-  return attached.get(policy) ?? null;
+  const lora = attached.get(policy);
+  return lora && policy.getAdapter() === lora ? lora : null;
 }
 
 /**

@@ -9,10 +9,14 @@ import {
   peftKey,
 } from '../../../shared/hf/peft';
 import type { Checkpoint } from '../../../shared/policy/checkpoint';
-import { policyFromCheckpoint, readNamedTensors } from '../../../shared/policy/checkpoint-policy';
+import {
+  policyFromCheckpoint,
+  readNamedTensors,
+  toTfTensors,
+} from '../../../shared/policy/checkpoint-policy';
 import { PolicyTokenizer } from '../../../shared/policy/tokenizer';
 import { trainByteLevelBpe } from '../../../shared/policy/tokenizer-train';
-import { createLora, type Lora, type LoraFamily } from '../../../shared/policy/lora';
+import { attachLora, createLora, detachLora, type Lora, type LoraFamily } from '../../../shared/policy/lora';
 import { createPolicy } from '../../../shared/policy/model';
 import { decodeSafetensors, encodeSafetensors } from '../../../shared/policy/safetensors';
 import { selectBackend } from '../../../shared/train/backend';
@@ -30,8 +34,11 @@ afterEach(() => {
 });
 
 /** A trained-looking adapter: B seeded random (a fresh B is 0, and a round trip of zeros proves little). */
-function trainedLora(family: LoraFamily, targets: string[], rank = 3) {
-  const policy = createPolicy(micro, { seed: 1 });
+/** Llama's shape in miniature: grouped-query attention (4 query, 2 key-value heads) and a SwiGLU MLP. */
+const llamaLike = { ...micro, nHead: 4, nKvHead: 2, mlp: 'swiglu', mlpHidden: 24 } as const;
+
+function trainedLora(family: LoraFamily, targets: string[], rank = 3, config: object = micro) {
+  const policy = createPolicy(config as typeof micro, { seed: 1 });
   const lora = createLora(policy, { rank, alpha: 2 * rank, dropout: 0.05, targets }, { seed: 4, family });
   const rng = createRng(11);
   for (const part of lora.parts)
@@ -215,4 +222,55 @@ describe('a LoRA checkpoint', () => {
       /has LoRA weight lora\.h\.0\.attn\.wo\.wo\.A but config.json no lora/,
     );
   });
+});
+
+describe('round trips through the policy (its projections routed through the adapter)', () => {
+  const ids = () =>
+    tf.tensor2d(
+      [
+        [1, 5, 9, 13, 2, 7],
+        [3, 3, 8, 21, 40, 11],
+      ],
+      [2, 6],
+      'int32',
+    );
+  const logitsOf = (policy: ReturnType<typeof createPolicy>) => {
+    const x = ids();
+    const out = policy.forward(x); // (B*T, V)
+    const values = Array.from(out.dataSync());
+    tf.dispose([x, out]);
+    return values;
+  };
+  const maxDiff = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+  for (const [label, family, targets, config] of [
+    ['llama', 'llama', ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'down_proj'], micro],
+    ['llama, GQA + SwiGLU', 'llama', ['q_proj', 'v_proj', 'gate_proj', 'up_proj', 'down_proj'], llamaLike],
+    ['gpt2', 'gpt2', ['c_attn', 'c_proj', 'c_fc'], micro],
+    ['edgelight', 'edgelight', ['wqkv', 'wo'], micro],
+  ] as const) {
+    it(`${label}: export → import gives identical logits; merged weights give base + adapter's (1e-5)`, async () => {
+      const { policy, lora } = trainedLora(family, [...targets], 3, config);
+      const base = logitsOf(policy);
+      attachLora(policy, lora);
+      const adapted = logitsOf(policy);
+      expect(maxDiff(adapted, base)).toBeGreaterThan(1e-3); // the trained adapter changes the output
+
+      const { files } = await exportPeftAdapter(lora);
+      const back = importPeftAdapter(policy, files, { family });
+      owned.push(back);
+      attachLora(policy, back);
+      expect(logitsOf(policy)).toEqual(adapted);
+
+      detachLora(policy);
+      expect(logitsOf(policy)).toEqual(base); // the adapter off: the base untouched
+      const merged = await mergedWeights(policy, lora);
+      const folded = createPolicy(config as typeof micro, { seed: 99 });
+      owned.push(folded);
+      const tensors = toTfTensors(merged);
+      folded.loadWeights(tensors);
+      tf.dispose(Object.values(tensors));
+      expect(maxDiff(logitsOf(folded), adapted)).toBeLessThan(1e-5);
+    });
+  }
 });

@@ -228,3 +228,40 @@ describe('LoRA adapter', () => {
     tf.dispose([x, plain, again, noDropout, dropped!, value, ...Object.values(grads)]);
   });
 });
+
+describe('LoRA on a grouped-query, SwiGLU policy (the Llama configuration)', () => {
+  const llamaLike = { ...micro, nHead: 4, nKvHead: 2, mlp: 'swiglu', mlpHidden: 24 } as const;
+
+  it('maps q/k/v_proj onto [q | k | v] of the GQA width and gate/up_proj onto the halves of mlp.wfc', () => {
+    const policy = createPolicy(llamaLike, { seed: 1 });
+    owned.push(policy);
+    expect(loraFamilyOf(policy.config)).toBe('llama');
+    const lora = createLora(
+      policy,
+      { rank: 2, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+      { seed: 5 },
+    );
+    owned.push(lora);
+    // hs = 16 / 4 = 4: q 4·4 = 16 columns, k and v 2·4 = 8 each; SwiGLU's wfc is [gate | up], 24 each.
+    expect(
+      lora.parts.filter((p) => p.layer === 0).map((p) => [p.target, p.weightName, p.start, p.width]),
+    ).toEqual([
+      ['q_proj', 'h.0.attn.wqkv', 0, 16],
+      ['k_proj', 'h.0.attn.wqkv', 16, 8],
+      ['v_proj', 'h.0.attn.wqkv', 24, 8],
+      ['o_proj', 'h.0.attn.wo', 0, 16],
+      ['gate_proj', 'h.0.mlp.wfc', 0, 24],
+      ['up_proj', 'h.0.mlp.wfc', 24, 24],
+      ['down_proj', 'h.0.mlp.wproj', 0, 16],
+    ]);
+    randomiseB(lora);
+    const x = randomInput(3, 16);
+    const d = lora.delta('h.0.mlp.wfc', x) as tf.Tensor2D; // (3, 48)
+    expect(d.shape).toEqual([3, 48]);
+    const merged = mergeLora(policy, lora);
+    const folded = tf.matMul(x, merged['h.0.mlp.wfc'] as tf.Tensor2D);
+    const adapted = tf.add(tf.matMul(x, policy.weights['h.0.mlp.wfc']), d);
+    expect(maxAbsDiff(folded, adapted)).toBeLessThan(1e-5);
+    tf.dispose([x, d, folded, adapted, ...Object.values(merged)]);
+  });
+});
