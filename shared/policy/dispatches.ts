@@ -32,7 +32,11 @@ export type DispatchCount = {
   dataOnly: number;
   /** Reads back to the host: dataSync / data / array / arraySync (Engine.readSync + Engine.read). */
   reads: number;
-  /** Tensors made from host values (Engine.makeTensor: tf.tensor, tf.scalar, numbers passed to ops). */
+  /**
+   * Tensors made from host values (Engine.makeTensor): tf.tensor, tf.scalar, JS numbers passed to ops,
+   * and tf.zeros / tf.ones, which tfjs-core fills on the host (ops/zeros.js); tf.zerosLike and tf.fill
+   * are kernels instead.
+   */
   uploads: number;
   /** WebGPU only: compute programs recorded (dispatches) and command-queue submits. */
   webgpu?: { programs: number; submits: number };

@@ -61,6 +61,16 @@ describe.each(['cpu', 'wasm'] as const)('countDispatches on %s', (backend) => {
     tf.dispose([ints, floats]);
   });
 
+  it('counts tf.zeros as an upload (filled on the host) and tf.zerosLike as a kernel', async () => {
+    await selectBackend({ prefer: backend });
+    const x = tf.tensor1d([1, 2]);
+    const zeros = countDispatches(() => tf.tidy(() => tf.zeros([2, 3]).shape));
+    expect(zeros).toMatchObject({ kernels: 0, uploads: 1 });
+    const like = countDispatches(() => tf.tidy(() => tf.zerosLike(x).shape));
+    expect(like).toMatchObject({ kernels: 1, uploads: 0, byKernel: { ZerosLike: 1 } });
+    x.dispose();
+  });
+
   it('counts the backward pass: gradients run through the same engine', async () => {
     await selectBackend({ prefer: backend });
     const x = tf.tensor1d([1, 2, 3]);
