@@ -1,0 +1,199 @@
+// The fused kernels (shared/policy/fused) compute what their composites compute — forward and gradient,
+// to 1e-5 of the largest magnitude, on cpu, wasm and webgpu (Dawn in Node on SwiftShader, where the WGSL
+// programs run) — and on webgpu each runs as the one program it promises (countDispatches), where the
+// composite runs several. decodeAttention refuses a gradient.
+import { existsSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { countDispatches } from '../../../shared/policy/dispatches';
+import {
+  decodeAttention,
+  decodeAttentionComposite,
+  loraLinear,
+  loraLinearComposite,
+  rmsNorm,
+  rmsNormComposite,
+  swiglu,
+  swigluComposite,
+} from '../../../shared/policy/fused';
+import * as tf from '../../../shared/policy/tfjs';
+import { type BackendName, selectBackend } from '../../../shared/train/backend';
+
+const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
+
+const TOLERANCE = 1e-5;
+
+/** Deterministic values in [−1, 1) (a small LCG), so every backend sees the same inputs. */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let state = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    out[i] = state / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+function random(shape: number[], seed: number): tf.Tensor {
+  return tf.tensor(
+    values(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+    shape,
+  );
+}
+
+/** max |a − b| / max(|b|) (b the composite): the difference relative to the quantity's scale. */
+async function relativeDifference(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+  expect(a.shape).toEqual(b.shape);
+  const [x, y] = [await a.data(), await b.data()];
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < y.length; i++) {
+    worst = Math.max(worst, Math.abs(x[i] - y[i]));
+    scale = Math.max(scale, Math.abs(y[i]));
+  }
+  expect(scale).toBeGreaterThan(0); // a comparison of zeros would prove nothing
+  return worst / scale;
+}
+
+type Case = {
+  name: string;
+  inputs: () => tf.Tensor[];
+  fused: (...xs: tf.Tensor[]) => tf.Tensor;
+  composite: (...xs: tf.Tensor[]) => tf.Tensor;
+  differentiable: boolean;
+};
+
+const eps = 1e-5;
+const CASES: Case[] = [
+  {
+    name: 'rmsNorm',
+    // 130 columns: more than the 64 threads of a row's workgroup, not a multiple of them.
+    inputs: () => [random([5, 130], 1), tf.add(random([130], 2), 1.5)],
+    fused: (x, g) => rmsNorm(x as tf.Tensor2D, g as tf.Tensor1D, eps),
+    composite: (x, g) => rmsNormComposite(x as tf.Tensor2D, g as tf.Tensor1D, eps),
+    differentiable: true,
+  },
+  {
+    name: 'swiglu',
+    inputs: () => [tf.mul(random([3, 2 * 37], 3), 4)],
+    fused: (h) => swiglu(h as tf.Tensor2D),
+    composite: (h) => swigluComposite(h as tf.Tensor2D),
+    differentiable: true,
+  },
+  {
+    name: 'loraLinear (scale 2)',
+    inputs: () => [random([4, 24], 4), random([24, 40], 5), random([24, 3], 6), random([3, 40], 7)],
+    fused: (x, w, a, b) =>
+      loraLinear(x as tf.Tensor2D, w as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, 2),
+    composite: (x, w, a, b) =>
+      loraLinearComposite(x as tf.Tensor2D, w as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, 2),
+    differentiable: true,
+  },
+  {
+    name: 'loraLinear (scale 1)',
+    inputs: () => [random([2, 8], 8), random([8, 6], 9), random([8, 2], 10), random([2, 6], 11)],
+    fused: (x, w, a, b) =>
+      loraLinear(x as tf.Tensor2D, w as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, 1),
+    composite: (x, w, a, b) =>
+      loraLinearComposite(x as tf.Tensor2D, w as tf.Tensor2D, a as tf.Tensor2D, b as tf.Tensor2D, 1),
+    differentiable: true,
+  },
+  {
+    name: 'decodeAttention (GQA 4 query heads on 2 kv heads, hs 80, 70 slots, masked slots)',
+    inputs: () => {
+      const [B, nh, nkv, S, hs] = [2, 4, 2, 70, 80];
+      // Row 0 sees slots 0..69, row 1 only slots 0..40 (the rest masked as the model's key bias masks).
+      const bias = new Float32Array(B * S);
+      for (let s = 41; s < S; s++) bias[S + s] = -1e9;
+      return [
+        random([B, nh, 1, hs], 12),
+        tf.mul(random([B, nkv, S, hs], 13), 0.5),
+        random([B, nkv, S, hs], 14),
+        tf.tensor4d(bias, [B, 1, 1, S]),
+      ];
+    },
+    fused: (q, k, v, bias) =>
+      decodeAttention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, bias as tf.Tensor4D),
+    composite: (q, k, v, bias) =>
+      decodeAttentionComposite(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, bias as tf.Tensor4D),
+    differentiable: false,
+  },
+];
+
+/** A fixed random cotangent for the gradient comparison: Σ out ⊙ c, so every output element matters. */
+function weightedSum(out: tf.Tensor): tf.Scalar {
+  return tf.sum(tf.mul(out, random(out.shape, 99)));
+}
+
+describe.each(['cpu', 'wasm', 'webgpu'] as BackendName[])('fused kernels on %s', (backend) => {
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it.each(CASES)('$name matches its composite', async (c) => {
+    const info = await selectBackend({ prefer: backend });
+    expect(info.name).toBe(backend);
+    const inputs = c.inputs();
+    const fused = c.fused(...inputs);
+    const composite = c.composite(...inputs);
+    expect(await relativeDifference(fused, composite)).toBeLessThan(TOLERANCE);
+    if (c.differentiable) {
+      const fusedGrads = tf.grads((...xs: tf.Tensor[]) => weightedSum(c.fused(...xs)))(inputs);
+      const compositeGrads = tf.grads((...xs: tf.Tensor[]) => weightedSum(c.composite(...xs)))(inputs);
+      for (let i = 0; i < inputs.length; i++) {
+        expect(
+          await relativeDifference(fusedGrads[i], compositeGrads[i]),
+          `${c.name} gradient ${i}`,
+        ).toBeLessThan(TOLERANCE);
+      }
+      tf.dispose([...fusedGrads, ...compositeGrads]);
+    } else {
+      expect(() => tf.grads((...xs: tf.Tensor[]) => weightedSum(c.fused(...xs)))(inputs)).toThrow(
+        /decodeAttention has no gradient/,
+      );
+    }
+    tf.dispose([...inputs, fused, composite]);
+  });
+});
+
+describe('dispatches on webgpu (SwiftShader)', () => {
+  it('each fused op is one program (loraLinear three) where its composite is several', async () => {
+    await selectBackend({ prefer: 'webgpu' });
+    const env = tf.env();
+    const forward = env.getBool('WEBGPU_CPU_FORWARD');
+    env.set('WEBGPU_CPU_FORWARD', false); // every kernel on the GPU, so the count is exact
+    try {
+      const figures: Record<string, { composite: number; fused: number }> = {};
+      for (const c of CASES) {
+        const inputs = c.inputs();
+        const warm = tf.add(inputs[0], 0); // uploads the inputs before the count
+        await warm.data();
+        const programs = async (fn: (...xs: tf.Tensor[]) => tf.Tensor) => {
+          const counted = await countDispatches(async () => {
+            const out = fn(...inputs);
+            await out.data();
+            out.dispose();
+          });
+          return counted.webgpu?.programs ?? Number.NaN;
+        };
+        figures[c.name] = { composite: await programs(c.composite), fused: await programs(c.fused) };
+        tf.dispose([...inputs, warm]);
+      }
+      console.log('webgpu programs per call (composite → fused):', JSON.stringify(figures));
+      expect(figures.rmsNorm).toEqual({ composite: 6, fused: 1 });
+      expect(figures.swiglu.fused).toBe(1);
+      expect(figures.swiglu.composite).toBeGreaterThanOrEqual(4);
+      expect(figures['loraLinear (scale 2)']).toEqual({ composite: 5, fused: 3 });
+      expect(figures['loraLinear (scale 1)']).toEqual({ composite: 4, fused: 3 });
+      const attention = figures[CASES[4].name];
+      expect(attention.fused).toBe(1);
+      expect(attention.composite).toBeGreaterThanOrEqual(6);
+    } finally {
+      env.set('WEBGPU_CPU_FORWARD', forward);
+      await tf.setBackend('cpu');
+    }
+  });
+});
