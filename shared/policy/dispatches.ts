@@ -15,9 +15,10 @@
 // (engine.js: `profiler.profileKernel`), which adds GPU reads and changes what is being measured.
 //
 // What a "kernel" is: one registered-kernel invocation at the engine (`kernelName` set). A backend's kernel
-// may run several programs of its own (tfjs-webgpu's Softmax runs max, sub, exp, sum and div programs, and
-// calls them directly, not through the engine), and small CPU-resident inputs may run on the CPU instead
-// (tfjs-webgpu `shouldExecuteOnCPU`, WEBGPU_CPU_FORWARD): that is why the WebGPU program count is separate.
+// may run several programs of its own, calling them directly, not through the engine (tfjs-webgpu's
+// reductions transpose first when the axes are not the innermost, kernel_utils/reduce.js; Unpack runs a
+// slice per output), and small CPU-resident inputs may run on the CPU instead (tfjs-webgpu
+// `shouldExecuteOnCPU`, WEBGPU_CPU_FORWARD): that is why the WebGPU program count is separate.
 //
 // Concurrency: the count is by time, not by caller. tfjs work another task runs while an async fn awaits
 // is counted too.
