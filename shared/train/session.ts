@@ -367,6 +367,7 @@ export class TrainSession {
       const mismatch = shapeMismatch(config, policy);
       const formatDiffers = firstPhase === 'sft' && policy.config.promptKeyWords !== keyWords;
       if (mismatch || formatDiffers) {
+        loraOf(policy)?.dispose();
         policy.dispose();
         throw new TrainSetupError(
           mismatch
