@@ -1,6 +1,7 @@
 // The model's architecture options (issue 22): the presets keep their names, order and init; LayerNorm,
 // GELU (tanh) / SwiGLU, biases, grouped-query attention and an untied head decode like the full forward and
 // train (a finite gradient for every weight) on cpu and wasm; every projection reaches the adapter hook.
+import { existsSync } from 'node:fs';
 import * as tf from '../../../shared/policy/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectionAdapter } from '../../../shared/policy/adapter';
@@ -16,6 +17,12 @@ import {
   weightShapes,
 } from '../../../shared/policy/model';
 import { selectBackend } from '../../../shared/train/backend';
+import {
+  compareFingerprints,
+  PARITY_CONFIG,
+  PARITY_TOLERANCE,
+  trainStepFingerprint,
+} from '../../../shared/train/parity';
 
 const micro = { vocabSize: 40, blockSize: 24, nLayer: 2, nHead: 6, nEmbd: 24 };
 /** Llama-like: GQA (6 query heads over 2 kv heads, head size 8 ≠ C / nh), SwiGLU, untied head. */
@@ -201,5 +208,29 @@ describe('the adapter hook', () => {
     policy.setAdapter(null);
     ids.dispose();
     policy.dispose();
+  });
+});
+
+describe('backend parity of one train step under the architecture options', () => {
+  it.each([
+    ['llama-like (GQA, SwiGLU, untied)', llamaLike],
+    ['gpt2-like (LayerNorm, GELU, biases)', gpt2Like],
+  ] as const)('%s: cpu, wasm and webgpu (SwiftShader) agree', async (_, config) => {
+    const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
+    if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
+    const full = { ...PARITY_CONFIG, ...config };
+    await selectBackend({ prefer: 'cpu' });
+    const cpu = await trainStepFingerprint(full);
+    for (const backend of ['wasm', 'webgpu'] as const) {
+      await selectBackend({ prefer: backend });
+      const other = await trainStepFingerprint(full);
+      expect(other.backend).toBe(backend);
+      const report = compareFingerprints(cpu, other);
+      expect(report.lossRelative, backend).toBeLessThan(PARITY_TOLERANCE.lossRelative);
+      expect(report.gradRelative, `${backend} worst gradient ${report.worst}`).toBeLessThan(
+        PARITY_TOLERANCE.gradRelative,
+      );
+      expect(report.weightAbsolute, backend).toBeLessThan(PARITY_TOLERANCE.weightAbsolute);
+    }
   });
 });
