@@ -40,9 +40,11 @@ export const Gpt2ConfigSchema = z.object({
   n_layer: positiveInt,
   n_head: positiveInt,
   layer_norm_epsilon: z.number().positive().default(1e-5),
-  activation_function: z.literal('gelu_new', {
-    error: 'GPT-2 activation_function must be "gelu_new" (the tanh GELU; the only one this model runs)',
-  }),
+  activation_function: z
+    .literal('gelu_new', {
+      error: 'GPT-2 activation_function must be "gelu_new" (the tanh GELU; the only one this model runs)',
+    })
+    .default('gelu_new'),
   n_inner: positiveInt.nullable().default(null),
   tie_word_embeddings: z
     .literal(true, { error: 'GPT-2 with an untied head (tie_word_embeddings false) is not supported' })

@@ -5,6 +5,10 @@
 //   ropeTableBuilds()                    how many times tables were built (tests: once per key)
 //   disposeRopeTables()                  frees every cached table
 //
+// The layout is Hugging Face Llama's (transformers models/llama: cos / sin of [freqs, freqs] and rotate_half
+// on each head's first and second halves, not interleaved pairs); test/unit/policy/hf-parity.test.ts checks
+// it against an independent numpy forward.
+//
 // Why a cache: the policy used to upload both (blockSize, hs) tables and the (hs, hs) matrix on every
 // forward and every decoded token — three host → backend copies per token for tables that never change.
 // A tensor belongs to the backend that made it: when `tf.backend()` is a different instance (another
