@@ -12,7 +12,9 @@
 //   peftKey(family, part, matrix)         the PEFT key of one part's A or B
 //   mergedWeights(policy, lora)           the policy's weights with the adapter folded in, as named F32
 //                                         tensors in the policy's names (see the note there)
-//   exportCheckpointAdapter(checkpoint)   both of the above from a LoRA run's checkpoint
+//   exportMergedHf(policy, lora)          the merged model as a Hugging Face folder: config.json and
+//                                         model.safetensors in GPT-2's or Llama's layout (architecture.ts)
+//   exportCheckpointAdapter(checkpoint)   the adapter files and merged weights of a LoRA run's checkpoint
 //
 // Facts taken from PEFT (huggingface/peft):
 // - Key names: `get_peft_model_state_dict` (peft/utils/save_and_load.py) keeps the module path under the
@@ -32,6 +34,7 @@
 import * as tf from '../policy/tfjs';
 import { z } from 'zod';
 import type { Checkpoint } from '../policy/checkpoint';
+import { type HfFamily, hfConfigFromModelConfig, hfFamilyOf, hfWeightsFromPolicy } from './architecture';
 import { policyFromCheckpoint, readNamedTensors } from '../policy/checkpoint-policy';
 import {
   Lora,
@@ -280,6 +283,35 @@ export async function mergedWeights(policy: Policy, lora: Lora): Promise<NamedTe
   } finally {
     tf.dispose(Object.values(merged));
   }
+}
+
+/**
+ * Base + adapter merged, as a Hugging Face model folder that `AutoModelForCausalLM.from_pretrained` reads
+ * without PEFT: config.json (hfConfigFromModelConfig) and model.safetensors in the family's key names and
+ * orientation (hfWeightsFromPolicy: Llama's (out, in) projections split out of the fused ones, GPT-2's
+ * Conv1D (in, out) as they are). The family defaults to the one the config is; a preset has none and is
+ * refused with what it lacks.
+ */
+export async function exportMergedHf(
+  policy: Policy,
+  lora: Lora,
+  options: { family?: HfFamily } = {},
+): Promise<{ config: Record<string, unknown>; files: Record<string, Uint8Array> }> {
+  const config = hfConfigFromModelConfig(policy.config, options.family ?? hfFamilyOf(policy.config));
+  const merged = await mergedWeights(policy, lora); // every tensor F32 (readNamedTensors of float weights)
+  const asHf = Object.fromEntries(
+    Object.entries(merged).map(([name, t]) => [name, { shape: t.shape, data: t.data as Float32Array }]),
+  );
+  const hf = hfWeightsFromPolicy(asHf, config);
+  const tensors: NamedTensors = {};
+  for (const [key, t] of Object.entries(hf)) tensors[key] = { dtype: 'F32', shape: t.shape, data: t.data };
+  return {
+    config,
+    files: {
+      'config.json': encodeJson(config),
+      'model.safetensors': encodeSafetensors(tensors, { format: 'pt' }),
+    },
+  };
 }
 
 /**

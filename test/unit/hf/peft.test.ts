@@ -1,7 +1,9 @@
 import * as tf from '../../../shared/policy/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { modelConfigFromHf, policyWeightsFromHf } from '../../../shared/hf/architecture';
 import {
   exportCheckpointAdapter,
+  exportMergedHf,
   exportPeftAdapter,
   importPeftAdapter,
   mergedWeights,
@@ -273,4 +275,40 @@ describe('round trips through the policy (its projections routed through the ada
       expect(maxDiff(logitsOf(folded), adapted)).toBeLessThan(1e-5);
     });
   }
+});
+
+describe('the merged model in Hugging Face layout', () => {
+  it('reads back through the HF loader with the logits of base + adapter (Llama, GQA + SwiGLU)', async () => {
+    const { policy, lora } = trainedLora('llama', ['q_proj', 'v_proj', 'o_proj', 'up_proj'], 3, llamaLike);
+    const x = tf.tensor2d([[1, 5, 9, 13, 2, 7]], [1, 6], 'int32');
+    attachLora(policy, lora);
+    const adapted = policy.forward(x); // (6, V)
+    detachLora(policy);
+    const { config, files } = await exportMergedHf(policy, lora);
+    expect(config.model_type).toBe('llama');
+    expect(config.num_key_value_heads).toBe(2);
+    const read = decodeSafetensors(files['model.safetensors']).tensors;
+    expect(read['model.layers.0.self_attn.q_proj.weight'].shape).toEqual([16, 16]); // (out, in)
+    expect(read['model.layers.0.self_attn.k_proj.weight'].shape).toEqual([8, 16]);
+
+    const modelConfig = modelConfigFromHf(JSON.parse(new TextDecoder().decode(files['config.json'])));
+    const hf = Object.fromEntries(
+      Object.entries(read).map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }]),
+    );
+    const weights = policyWeightsFromHf(hf, modelConfig);
+    const loaded = createPolicy(modelConfig, { seed: 0 });
+    owned.push(loaded);
+    const tensors = Object.fromEntries(
+      Object.entries(weights).map(([n, t]) => [n, tf.tensor(t.data, t.shape)]),
+    );
+    loaded.loadWeights(tensors);
+    const folded = loaded.forward(x);
+    expect(tf.max(tf.abs(tf.sub(folded, adapted))).dataSync()[0]).toBeLessThan(1e-5);
+    tf.dispose([x, adapted, folded, ...Object.values(tensors)]);
+  });
+
+  it('refuses a preset, which has no Hugging Face family', async () => {
+    const { policy, lora } = trainedLora('edgelight', ['wqkv']);
+    await expect(exportMergedHf(policy, lora)).rejects.toThrow(/cannot be saved as llama/);
+  });
 });
