@@ -27,7 +27,7 @@
 //   preset runs exactly the ops it did before the options existed.
 // - Every projection goes through `project`, the one place an adapter (LoRA) adds its update.
 // - Activations stay 2-D as (B*T, C) between blocks so every projection is one large matMul; q, k, v
-//   come from a single fused (C, (nh + 2·nkv)·hs) matMul (C, 3C) without GQA.
+//   come from a single fused (C, (nh + 2·nkv)·hs) matMul ((C, 3C) for the presets).
 // - The embedding is a gather with a custom gradient (scatterND, which sums repeated ids): tfjs-wasm has
 //   no UnsortedSegmentSum, the kernel behind gather's own gradient.
 // - Positions are rotary (default) or learned. Rotary's "rotate half" is a matMul with a fixed (hs, hs)
