@@ -291,10 +291,22 @@ export type { CopyCache } from './copy-head';
  * Per-layer key and value caches, each (B, nkv, S, hs) (nkv = nKvHead: grouped-query attention caches the
  * shared heads once), preallocated to S slots (+ the copy head's).
  */
-export type KVCache = { keys: tf.Tensor4D[]; values: tf.Tensor4D[]; slots: number; copy?: CopyCache };
+export type KVCache = {
+  keys: tf.Tensor4D[];
+  values: tf.Tensor4D[];
+  slots: number;
+  /**
+   * The tied head's wteᵀ (C, V), made once by the prefill and read by every decode step: transposing the
+   * embedding per token was most of a decode step at SmolLM2-135M's shape on wasm (docs/benchmarks.md,
+   * "Dispatches"). Absent for an untied head, whose `lm_head` is already (C, V).
+   */
+  head?: tf.Tensor2D;
+  copy?: CopyCache;
+};
 
 export function disposeCache(cache: KVCache): void {
   tf.dispose([...cache.keys, ...cache.values]);
+  if (cache.head) cache.head.dispose();
   if (cache.copy) tf.dispose(Object.values(cache.copy));
 }
 
@@ -370,6 +382,7 @@ export class Policy {
           [0, 0],
         ]) as tf.Tensor4D;
       const cache: KVCache = { keys: kv.map((x) => pad(x.k)), values: kv.map((x) => pad(x.v)), slots };
+      if (this.config.tiedHead) cache.head = tf.transpose(this.weights.wte as tf.Tensor2D); // (C, V)
       // The pointer reads the prompt only, so its keys are complete after the prefill and decoding adds none.
       if (copy) cache.copy = copy;
       return { logits, cache };
@@ -422,8 +435,11 @@ export class Policy {
         x = tf.add(x, this.mlp(x, i)); // (B, C)
       }
       const h = this.finalNorm(x); // (B, C)
-      const logits = this.vocabLogits(h); // (B, V)
-      if (!cache.copy) return { logits, cache: { keys, values, slots: S } };
+      const logits = this.vocabLogits(h, cache.head); // (B, V)
+      // The head is the prefill's until the weights change; passed on as a copy (a clone shares the
+      // data), since the caller disposes the old cache.
+      const head = cache.head ? tf.clone(cache.head) : undefined;
+      if (!cache.copy) return { logits, cache: { keys, values, slots: S, head } };
       // The same pointer as the full forward's, one query per row over the prompt side the prefill cached.
       const current = ids.reshape([B, 1]) as tf.Tensor2D; // (B, 1)
       const mixed = copyMixture(w, this.config, h, logits, cache.copy, current, cache.copy.previous); // (B, V)
@@ -436,7 +452,7 @@ export class Policy {
         bias: tf.clone(bias),
         previous: tf.clone(current),
       };
-      return { logits: mixed, cache: { keys, values, slots: S, copy } };
+      return { logits: mixed, cache: { keys, values, slots: S, head, copy } };
     });
   }
 
@@ -598,10 +614,13 @@ export class Policy {
     return this.norm(x as tf.Tensor2D, 'ln_f');
   }
 
-  /** The output projection, tied (wteᵀ) or `lm_head`: (N, C) · (C, V) → (N, V). */
-  private vocabLogits(h: tf.Tensor2D): tf.Tensor2D {
+  /**
+   * The output projection, tied (wteᵀ) or `lm_head`: (N, C) · (C, V) → (N, V). `keptHead` is a wteᵀ made
+   * earlier (a KV cache's), which saves transposing the (V, C) embedding on every decoded token.
+   */
+  private vocabLogits(h: tf.Tensor2D, keptHead?: tf.Tensor2D): tf.Tensor2D {
     if (!this.config.tiedHead) return this.project('lm_head', h);
-    return this.project('lm_head', h, undefined, tf.transpose(this.weights.wte as tf.Tensor2D));
+    return this.project('lm_head', h, undefined, keptHead ?? tf.transpose(this.weights.wte as tf.Tensor2D));
   }
 
   /**
