@@ -3,9 +3,22 @@
 // "__metadata__": {string: string}}`, then the raw little-endian tensor bytes. Offsets are relative to
 // the end of the header; the header is padded with spaces to a multiple of 8 bytes so tensor data
 // stays aligned, as the reference writer does.
+//
+// Dtypes: F32, I32 and U8 are kept as they are (Float32Array, Int32Array, Uint8Array). Hugging Face
+// checkpoints are mostly F16 or BF16; those (and F64) are widened to Float32Array on reading and
+// narrowed from a Float32Array on writing, so `dtype` says how the values are stored in the file and
+// `data` is what the project computes with. I64 is read into an Int32Array (an error if a value does not
+// fit) and written back as 64-bit.
+// - F16 is IEEE 754 binary16 (1 sign, 5 exponent, 10 mantissa bits, bias 15). Every F16 value is exact
+//   in F32, subnormals (exponent 0: mantissa · 2^-24) included; exponent 31 is ±Infinity (mantissa 0)
+//   or NaN. Writing rounds to nearest, ties to even; values past the largest finite F16 (65504) round to
+//   ±Infinity, values below half the smallest subnormal (2^-25) to ±0, and NaN stays a (quiet) NaN.
+// - BF16 is the top 16 bits of an F32 (1 sign, 8 exponent, 7 mantissa bits): reading shifts them back up,
+//   exactly; writing rounds the low 16 bits away to nearest, ties to even, keeping NaN a NaN.
+// - F64 is read rounded to the nearest F32 (Math.fround semantics, as Float32Array assignment does).
 import { z } from 'zod';
 
-export type SafetensorsDtype = 'F32' | 'I32' | 'U8';
+export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I32' | 'I64' | 'U8';
 type TypedData = Float32Array | Int32Array | Uint8Array;
 
 export interface NamedTensor {
@@ -15,7 +28,26 @@ export interface NamedTensor {
 }
 export type NamedTensors = Record<string, NamedTensor>;
 
-const BYTES_PER_ELEMENT: Record<SafetensorsDtype, number> = { F32: 4, I32: 4, U8: 1 };
+const BYTES_PER_ELEMENT: Record<SafetensorsDtype, number> = {
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  F64: 8,
+  I32: 4,
+  I64: 8,
+  U8: 1,
+};
+export const SAFETENSORS_DTYPES = Object.keys(BYTES_PER_ELEMENT) as SafetensorsDtype[];
+/** The array type `data` has for each dtype: floats widen to Float32Array, I64 narrows to Int32Array. */
+const DATA_KIND: Record<SafetensorsDtype, 'f32' | 'i32' | 'u8'> = {
+  F32: 'f32',
+  F16: 'f32',
+  BF16: 'f32',
+  F64: 'f32',
+  I32: 'i32',
+  I64: 'i32',
+  U8: 'u8',
+};
 // The reference reader refuses headers above 100 MB; so do we, before allocating anything.
 const MAX_HEADER_BYTES = 100_000_000;
 
@@ -36,15 +68,102 @@ function elementCount(shape: number[]): number {
   return shape.reduce((n, d) => n * d, 1);
 }
 
+// Scratch views to reinterpret one F32's bits (little- or big-endian host alike: both views share it).
+const scratchF32 = new Float32Array(1);
+const scratchU32 = new Uint32Array(scratchF32.buffer);
+
+/** The binary16 bits of the F16 nearest to `x` (round to nearest, ties to even). */
+export function f16BitsFromFloat(x: number): number {
+  scratchF32[0] = x;
+  const bits = scratchU32[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  const mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa !== 0 ? 0x200 : 0); // ±Inf, or a quiet NaN
+  const e = exponent - 127 + 15; // the F16 biased exponent
+  if (e >= 31) return sign | 0x7c00; // too large even before rounding: ±Inf
+  if (e >= 1) {
+    // Normal: keep the top 10 of 23 mantissa bits, round on the other 13. A carry out of the mantissa
+    // correctly bumps the exponent (and 65504 + more than half an ulp becomes Infinity, 0x7c00).
+    let half = sign | (e << 10) | (mantissa >>> 13);
+    const rest = mantissa & 0x1fff;
+    if (rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1)) half++;
+    return half;
+  }
+  if (e < -10) return sign; // below 2^-25 (half the smallest subnormal): ±0
+  // Subnormal: the 24-bit significand (implicit 1 included) in units of 2^-24, rounded.
+  const significand = mantissa | 0x800000;
+  const shift = 14 - e; // 14..24
+  let half = significand >>> shift;
+  const rest = significand & ((1 << shift) - 1);
+  const halfway = 1 << (shift - 1);
+  if (rest > halfway || (rest === halfway && (half & 1) === 1)) half++; // may carry into the smallest normal
+  return sign | half;
+}
+
+let f16Table: Float32Array | null = null;
+/** All 65536 F16 values as F32, built once (256 KiB): decoding is then one lookup per element. */
+function f16ToFloatTable(): Float32Array {
+  if (f16Table) return f16Table;
+  const table = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const exponent = (h >>> 10) & 0x1f;
+    const mantissa = h & 0x3ff;
+    let magnitude: number;
+    if (exponent === 0)
+      magnitude = mantissa * 2 ** -24; // ±0 and subnormals
+    else if (exponent === 31) magnitude = mantissa === 0 ? Number.POSITIVE_INFINITY : Number.NaN;
+    else magnitude = (1 + mantissa / 1024) * 2 ** (exponent - 15);
+    table[h] = h & 0x8000 ? -magnitude : magnitude; // -(0) is -0, so the sign of zero survives
+  }
+  f16Table = table;
+  return table;
+}
+
+/** The F32 value of binary16 bits `h`. */
+export function floatFromF16Bits(h: number): number {
+  return f16ToFloatTable()[h & 0xffff];
+}
+
+/** The BF16 bits of the BF16 nearest to `x` (round to nearest, ties to even). */
+export function bf16BitsFromFloat(x: number): number {
+  scratchF32[0] = x;
+  const bits = scratchU32[0];
+  if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x7fffff) !== 0) return (bits >>> 16) | 0x40; // quiet NaN
+  // Adding 0x7fff plus the lowest kept bit rounds half to even; a carry may reach the exponent (→ Inf).
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+function checkDataKind(name: string, tensor: NamedTensor): void {
+  const kind = DATA_KIND[tensor.dtype];
+  if (kind === undefined) throw new Error(`tensor ${name}: dtype ${tensor.dtype} is not supported`);
+  const ok =
+    kind === 'f32'
+      ? tensor.data instanceof Float32Array
+      : kind === 'i32'
+        ? tensor.data instanceof Int32Array
+        : tensor.data instanceof Uint8Array;
+  if (!ok)
+    throw new Error(
+      `tensor ${name}: dtype ${tensor.dtype} is written from a ${kind === 'f32' ? 'Float32Array' : kind === 'i32' ? 'Int32Array' : 'Uint8Array'}`,
+    );
+}
+
 function toLittleEndianBytes(tensor: NamedTensor): Uint8Array {
-  const view = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
-  if (littleEndianHost || tensor.dtype === 'U8') return view;
-  const out = new Uint8Array(view.length);
+  const { dtype, data } = tensor;
+  if (dtype === 'U8' || ((dtype === 'F32' || dtype === 'I32') && littleEndianHost))
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const out = new Uint8Array(data.length * BYTES_PER_ELEMENT[dtype]);
   const dv = new DataView(out.buffer);
-  tensor.data.forEach((v, i) => {
-    if (tensor.dtype === 'F32') dv.setFloat32(4 * i, v, true);
-    else dv.setInt32(4 * i, v, true);
-  });
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (dtype === 'F32') dv.setFloat32(4 * i, v, true);
+    else if (dtype === 'I32') dv.setInt32(4 * i, v, true);
+    else if (dtype === 'F16') dv.setUint16(2 * i, f16BitsFromFloat(v), true);
+    else if (dtype === 'BF16') dv.setUint16(2 * i, bf16BitsFromFloat(v), true);
+    else if (dtype === 'F64') dv.setFloat64(8 * i, v, true);
+    else dv.setBigInt64(8 * i, BigInt(v), true); // I64
+  }
   return out;
 }
 
@@ -61,6 +180,7 @@ export function encodeSafetensors(tensors: NamedTensors, metadata?: Record<strin
       throw new Error(
         `tensor ${name}: shape [${t.shape}] needs ${elementCount(t.shape)} values, got ${t.data.length}`,
       );
+    checkDataKind(name, t);
     const bytes = t.data.length * BYTES_PER_ELEMENT[t.dtype];
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
@@ -82,17 +202,47 @@ export function encodeSafetensors(tensors: NamedTensors, metadata?: Record<strin
   return out;
 }
 
-function readTensor(dtype: SafetensorsDtype, bytes: Uint8Array): TypedData {
+function readTensor(name: string, dtype: SafetensorsDtype, bytes: Uint8Array): TypedData {
   // Copy into a fresh, aligned buffer: the source slice may sit at any byte offset. Not `bytes.slice()`:
   // on a Node Buffer (readFile's result) that is a view, and `.buffer` would be the whole file.
-  const copy = new Uint8Array(bytes);
-  if (dtype === 'U8') return copy;
-  if (littleEndianHost) return dtype === 'F32' ? new Float32Array(copy.buffer) : new Int32Array(copy.buffer);
-  const dv = new DataView(copy.buffer);
-  const n = copy.length / 4;
-  const out = dtype === 'F32' ? new Float32Array(n) : new Int32Array(n);
-  for (let i = 0; i < n; i++)
-    out[i] = dtype === 'F32' ? dv.getFloat32(4 * i, true) : dv.getInt32(4 * i, true);
+  if (dtype === 'U8') return new Uint8Array(bytes);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dtype === 'F32' || dtype === 'I32') {
+    const copy = new Uint8Array(bytes);
+    if (littleEndianHost)
+      return dtype === 'F32' ? new Float32Array(copy.buffer) : new Int32Array(copy.buffer);
+    const n = copy.length / 4;
+    const out = dtype === 'F32' ? new Float32Array(n) : new Int32Array(n);
+    for (let i = 0; i < n; i++)
+      out[i] = dtype === 'F32' ? dv.getFloat32(4 * i, true) : dv.getInt32(4 * i, true);
+    return out;
+  }
+  const n = bytes.length / BYTES_PER_ELEMENT[dtype];
+  if (dtype === 'F16') {
+    const table = f16ToFloatTable();
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = table[dv.getUint16(2 * i, true)];
+    return out;
+  }
+  if (dtype === 'BF16') {
+    const out = new Float32Array(n);
+    const outBits = new Uint32Array(out.buffer); // same host endianness as `out`, so bits land in place
+    for (let i = 0; i < n; i++) outBits[i] = dv.getUint16(2 * i, true) << 16;
+    return out;
+  }
+  if (dtype === 'F64') {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = dv.getFloat64(8 * i, true);
+    return out;
+  }
+  // I64: the project has no 64-bit integer tensors; values beyond int32 would silently wrap, so refuse.
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = dv.getBigInt64(8 * i, true);
+    if (v < -2147483648n || v > 2147483647n)
+      throw new SafetensorsFormatError(`tensor ${name}: I64 value ${v} at index ${i} does not fit in int32`);
+    out[i] = Number(v);
+  }
   return out;
 }
 
@@ -137,8 +287,10 @@ export function decodeSafetensors(bytes: Uint8Array): {
       shape,
       data_offsets: [begin, end],
     } = entry.data;
-    if (!(dtype in BYTES_PER_ELEMENT))
-      throw new SafetensorsFormatError(`tensor ${name}: dtype ${dtype} is not supported (F32, I32, U8)`);
+    if (!Object.hasOwn(BYTES_PER_ELEMENT, dtype))
+      throw new SafetensorsFormatError(
+        `tensor ${name}: dtype ${dtype} is not supported (${SAFETENSORS_DTYPES.join(', ')})`,
+      );
     const width = BYTES_PER_ELEMENT[dtype as SafetensorsDtype];
     if (end < begin || end > dataLength)
       throw new SafetensorsFormatError(
@@ -152,7 +304,7 @@ export function decodeSafetensors(bytes: Uint8Array): {
     tensors[name] = {
       dtype: dtype as SafetensorsDtype,
       shape,
-      data: readTensor(dtype as SafetensorsDtype, bytes.subarray(dataStart + begin, dataStart + end)),
+      data: readTensor(name, dtype as SafetensorsDtype, bytes.subarray(dataStart + begin, dataStart + end)),
     };
   }
   // The format requires the tensors to tile the data exactly: no overlap, no hole, nothing trailing.
