@@ -26,6 +26,9 @@
 //   attention (nKvHead < nHead), an untied head. Each option's default is the presets' choice, and a
 //   preset runs exactly the ops it did before the options existed.
 // - Every projection goes through `project`, the one place an adapter (LoRA) adds its update.
+// - On webgpu, RMSNorm, SwiGLU and the decode step's attention run as one fused program each
+//   (shared/policy/fused/: tfjs launches one program per op, so a small model is dispatch-bound there);
+//   every other backend runs the composite ops, bit for bit what it ran before the fused kernels existed.
 // - Activations stay 2-D as (B*T, C) between blocks so every projection is one large matMul; q, k, v
 //   come from a single fused (C, (nh + 2·nkv)·hs) matMul ((C, 3C) for the presets).
 // - The embedding is a gather with a custom gradient (scatterND, which sums repeated ids): tfjs-wasm has
@@ -52,6 +55,8 @@ import {
   queryTokens,
 } from './copy-head';
 import type { ProjectionAdapter } from './adapter';
+import { decodeAttention, rmsNorm as fusedRmsNorm, swiglu } from './fused';
+import { onWebGpu } from './fused/webgpu-kernel';
 import { attention, embed, geluTanh, linear, repeatHeads, rotateHalf, silu } from './ops';
 import { ropeTables } from './rope';
 
@@ -430,7 +435,9 @@ export class Policy {
         const vc = write(cache.values[i], v); // (B, nkv, S, hs)
         keys.push(kc);
         values.push(vc);
-        const y = attention(q, this.expandKv(kc), this.expandKv(vc), keyBias); // (B, nh, 1, hs)
+        const y = onWebGpu()
+          ? decodeAttention(q, kc, vc, keyBias) // one program; reads each kv head for its query group
+          : attention(q, this.expandKv(kc), this.expandKv(vc), keyBias); // (B, nh, 1, hs)
         x = tf.add(x, this.attnOut(y.reshape([B, qWidth]) as tf.Tensor2D, i)); // (B, C)
         x = tf.add(x, this.mlp(x, i)); // (B, C)
       }
@@ -594,6 +601,8 @@ export class Policy {
     let hidden: tf.Tensor2D; // (N, H)
     if (this.config.mlp === 'relu2') hidden = tf.square(tf.relu(fc));
     else if (this.config.mlp === 'gelu_tanh') hidden = geluTanh(fc);
+    else if (onWebGpu())
+      hidden = swiglu(fc); // one program for the split, silu and product
     else {
       const [gate, up] = tf.split(fc, 2, 1) as tf.Tensor2D[]; // each (N, H)
       hidden = tf.mul(silu(gate), up);
@@ -606,7 +615,7 @@ export class Policy {
     const gain = this.weights[`${prefix}.g`] as tf.Tensor1D;
     if (this.config.norm === 'layer')
       return layerNorm(x, gain, this.weights[`${prefix}.b`] as tf.Tensor1D, this.config.normEps);
-    return rmsNorm(x, gain, this.config.normEps);
+    return onWebGpu() ? fusedRmsNorm(x, gain, this.config.normEps) : rmsNorm(x, gain, this.config.normEps);
   }
 
   /** The final norm: (N, C) → (N, C). */

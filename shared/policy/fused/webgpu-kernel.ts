@@ -36,9 +36,21 @@ type WebGpuBackendLike = {
   ): tf.TensorInfo;
 };
 
-/** True when the active backend runs the fused WGSL programs. */
+let fusedEnabled = true;
+
+/** True when the active backend runs the fused WGSL programs (webgpu, unless switched off). */
 export function onWebGpu(): boolean {
-  return tf.getBackend() === 'webgpu';
+  return fusedEnabled && tf.getBackend() === 'webgpu';
+}
+
+/**
+ * Switches the fused programs on or off (on by default) and returns the previous setting: off, webgpu runs
+ * the composite ops, which is how the bench and the tests measure what the fusion saves in one process.
+ */
+export function useFusedKernels(enabled: boolean): boolean {
+  const previous = fusedEnabled;
+  fusedEnabled = enabled;
+  return previous;
 }
 
 /**

@@ -16,6 +16,8 @@ import {
   presetConfig,
   weightShapes,
 } from '../../../shared/policy/model';
+import { countDispatches } from '../../../shared/policy/dispatches';
+import { useFusedKernels } from '../../../shared/policy/fused/webgpu-kernel';
 import { selectBackend } from '../../../shared/train/backend';
 import {
   compareFingerprints,
@@ -171,6 +173,67 @@ for (const backend of ['cpu', 'wasm'] as const) {
     }
   });
 }
+
+describe('the fused kernels in the model on webgpu (SwiftShader)', () => {
+  beforeAll(async () => {
+    const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
+    if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) process.env.VK_ICD_FILENAMES = SWIFTSHADER;
+    await selectBackend({ prefer: 'webgpu' });
+  });
+
+  it('llama-like: the decode step (fused RMSNorm, SwiGLU and GQA attention) equals the full forward', async () => {
+    expect(tf.getBackend()).toBe('webgpu');
+    const policy = createPolicy(llamaLike, { seed: 5 });
+    randomise(policy, 13);
+    const prompt = [
+      [3, 7, 9, 3, 7, 11, 5],
+      [2, 2, 8, 6, 2, 8, 1],
+    ];
+    expect(await decodeAgainstForward(policy, prompt, 6)).toBeLessThan(1e-4);
+    policy.dispose();
+  });
+
+  it('llama-like: a decode step records fewer programs with the fused kernels than the composite ops', async () => {
+    const policy = createPolicy(llamaLike, { seed: 5 });
+    const B = 2;
+    const S = 8;
+    const { cache } = tf.tidy(() =>
+      policy.prefill(
+        tf.tensor2d(
+          [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+          [B, 3],
+          'int32',
+        ),
+        {},
+        S,
+      ),
+    );
+    const step = () =>
+      tf.tidy(() => {
+        const out = policy.decodeStep(
+          tf.tensor1d([7, 8], 'int32'),
+          tf.tensor1d([3, 3], 'int32'),
+          3,
+          tf.zeros([B, 1, 1, S]) as tf.Tensor4D,
+          cache,
+        );
+        disposeCache(out.cache);
+        return out.logits;
+      });
+    const fused = await countDispatches(async () => (await step().data()).length);
+    // The same step with the fused kernels' names taken away runs the composite ops.
+    const previous = useFusedKernels(false);
+    const composite = await countDispatches(async () => (await step().data()).length).finally(() =>
+      useFusedKernels(previous),
+    );
+    expect(fused.webgpu?.programs).toBeLessThan(composite.webgpu?.programs ?? 0);
+    disposeCache(cache);
+    policy.dispose();
+  });
+});
 
 describe('the adapter hook', () => {
   beforeAll(async () => {
