@@ -179,14 +179,14 @@ describe('file sources', () => {
 
   it('fileSourceFromFiles reads File objects by their name in the picked folder', async () => {
     const picked = (relative: string, bytes: Uint8Array) => {
-      const file = new File([bytes], path.basename(relative));
+      const file = new File([new Uint8Array(bytes)], path.basename(relative));
       Object.defineProperty(file, 'webkitRelativePath', { value: relative });
       return file;
     };
     const files = [
       picked('my-model/config.json', json(config)),
       picked('my-model/tokenizer.json', json(tokenizerJson)),
-      new File([encodeSafetensors({ a: f32(5, 6) })], 'model.safetensors'), // dropped, not picked
+      new File([new Uint8Array(encodeSafetensors({ a: f32(5, 6) }))], 'model.safetensors'), // dropped, not picked
       picked('my-model/onnx/config.json', json({ other: true })),
     ];
     const source = fileSourceFromFiles(files);
