@@ -154,13 +154,14 @@ function headerNumber(headers: Headers, name: string): number | null {
  */
 async function resolveRequest(
   url: string,
-  init: { method: 'GET' | 'HEAD'; range?: number },
+  init: { method: 'GET' | 'HEAD'; range?: number; rangeEnd?: number },
   options: HubOptions,
 ): Promise<{ response: Response; identity: FileIdentity }> {
   const doFetch = options.fetch ?? fetch;
   const headers: Record<string, string> = {};
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
-  if (init.range) headers.Range = `bytes=${init.range}-`;
+  if (init.range || init.rangeEnd !== undefined)
+    headers.Range = `bytes=${init.range ?? 0}-${init.rangeEnd ?? ''}`;
   const first = await doFetch(url, {
     method: init.method,
     headers,
@@ -328,6 +329,48 @@ export async function hubFileSize(
   return identity.size ?? headerNumber(response.headers, 'content-length');
 }
 
+/**
+ * Bytes [start, end] (inclusive, as HTTP ranges are) of a repo file, with one range request. A server
+ * that ignores Range answers 200 with the whole file: then only the wanted bytes are read and the rest
+ * of the body is cancelled. Not cached and not hash-checked (a slice cannot be).
+ */
+export async function fetchHubRange(
+  repo: string,
+  file: string,
+  start: number,
+  end: number,
+  options: HubOptions = {},
+): Promise<Uint8Array> {
+  const url = hubFileUrl(repo, file, options);
+  const { response } = await resolveRequest(url, { method: 'GET', range: start, rangeEnd: end }, options);
+  if (response.status !== 200 && response.status !== 206) {
+    await response.body?.cancel();
+    throw new HubHttpError(response.status, url);
+  }
+  if (!response.body) throw new Error(`Hub answer for ${url} has no body`);
+  const skip = response.status === 200 ? start : 0;
+  const want = end - start + 1;
+  const out = new Uint8Array(want);
+  let seen = 0; // bytes of the body read so far
+  let filled = 0;
+  const reader = response.body.getReader();
+  try {
+    while (filled < want) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const from = Math.max(0, skip - seen);
+      const usable = value.subarray(from, from + (want - filled));
+      out.set(usable, filled);
+      filled += usable.byteLength;
+      seen += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  if (filled < want) throw new Error(`${repo}/${file}: asked for bytes ${start}-${end}, got ${filled}`);
+  return out;
+}
+
 export interface ModelProgress extends FileProgress {
   /** Bytes of all the model's files on hand. */
   overallBytes: number;
@@ -363,7 +406,7 @@ export function shardFilesFromIndex(indexJson: unknown, where: string): string[]
   return [...new Set(Object.values(index.weight_map))].sort();
 }
 
-async function readJsonFromCache(cache: HubCache, key: HubFileKey): Promise<unknown> {
+export async function readJsonFromCache(cache: HubCache, key: HubFileKey): Promise<unknown> {
   const text = new TextDecoder().decode(await cache.readComplete(key));
   try {
     return JSON.parse(text);
@@ -377,7 +420,7 @@ async function readJsonFromCache(cache: HubCache, key: HubFileKey): Promise<unkn
  * `model.safetensors` when there is no index (404). Uses (and fills) the cache, so a cached repo
  * asks nothing.
  */
-async function weightFiles(repo: string, cache: HubCache, options: HubOptions): Promise<string[]> {
+export async function hubWeightFiles(repo: string, cache: HubCache, options: HubOptions): Promise<string[]> {
   const indexKey = hubFileKey(repo, SAFETENSORS_INDEX_FILE, options);
   try {
     await downloadFile(repo, SAFETENSORS_INDEX_FILE, { ...options, cache });
@@ -407,13 +450,54 @@ export async function downloadModel(
   files: string[] | undefined,
   options: DownloadModelOptions & { cache: HubCache },
 ): Promise<DownloadedModel> {
-  const { cache, onProgress, ...hub } = options;
-  const required = ['config.json', ...(files ?? (await weightFiles(repo, cache, hub)))];
+  const { cache, onProgress: _, ...hub } = options;
+  if (!files) {
+    // A repo downloaded before: its manifest lists what it has and lacks, so nothing is asked again.
+    const manifest = await readManifest(cache, hubFileKey(repo, MODEL_MANIFEST_FILE, hub));
+    if (manifest) return downloadModelFiles(repo, manifest.files, manifest.files, manifest.missing, options);
+  }
+  const required = ['config.json', ...(files ?? (await hubWeightFiles(repo, cache, hub)))];
   const optional = files ? [] : TOKENIZER_FILES;
   const wanted = [...new Set([...(files ? [] : [SAFETENSORS_INDEX_FILE]), ...required, ...optional])];
+  const result = await downloadModelFiles(repo, wanted, required, [], options);
+  if (!files) {
+    const manifest = { files: result.files.map((f) => f.key.file), missing: result.missing };
+    const key = hubFileKey(repo, MODEL_MANIFEST_FILE, hub);
+    await cache.discardPartial(key);
+    await cache.appendPartial(key, new TextEncoder().encode(JSON.stringify(manifest)));
+    await cache.complete(key);
+  }
+  return result;
+}
+
+/**
+ * Kept in the cache beside a repo's files once `downloadModel` has discovered and fetched them: the
+ * files it has and the optional ones it lacks (a 404 is not otherwise remembered). The leading dot and
+ * the name keep it apart from files a model repo carries.
+ */
+export const MODEL_MANIFEST_FILE = '.edgelight-model-files.json';
+const manifestSchema = z.object({ files: z.array(z.string()), missing: z.array(z.string()) });
+
+async function readManifest(
+  cache: HubCache,
+  key: HubFileKey,
+): Promise<z.infer<typeof manifestSchema> | null> {
+  if ((await cache.completeSize(key)) === null) return null;
+  const parsed = manifestSchema.safeParse(await readJsonFromCache(cache, key).catch(() => null));
+  return parsed.success ? parsed.data : null;
+}
+
+async function downloadModelFiles(
+  repo: string,
+  wanted: string[],
+  required: string[],
+  knownMissing: string[],
+  options: DownloadModelOptions & { cache: HubCache },
+): Promise<DownloadedModel> {
+  const { cache, onProgress, ...hub } = options;
 
   const sizes = new Map<string, number>();
-  const missing: string[] = [];
+  const missing: string[] = [...knownMissing];
   const toFetch: string[] = [];
   for (const file of wanted) {
     const cached = await cache.completeSize(hubFileKey(repo, file, hub));
@@ -421,7 +505,7 @@ export async function downloadModel(
       sizes.set(file, cached);
       continue;
     }
-    if (file === SAFETENSORS_INDEX_FILE) continue; // absent: weightFiles found a 404
+    if (file === SAFETENSORS_INDEX_FILE) continue; // absent: hubWeightFiles found a 404
     throwIfAborted(hub.signal);
     const size = await hubFileSize(repo, file, hub);
     if (size === null) {
