@@ -7,8 +7,10 @@
 //
 // Each has its composite (`…Composite`) exported as the reference the tests compare against. Importing this
 // module registers the webgpu kernels (EdgelightRmsNorm, EdgelightSwiglu, EdgelightLoraUpdate,
-// EdgelightDecodeAttention); on cpu, wasm and webgl the functions run the composite.
+// EdgelightDecodeAttention); on cpu, wasm and webgl the functions run the composite, and so does webgpu
+// after useFusedKernels(false) (to measure what the fusion saves).
 export { DECODE_ATTENTION_KERNEL, decodeAttention, decodeAttentionComposite } from './decode-attention';
 export { LORA_UPDATE_KERNEL, loraLinear, loraLinearComposite } from './lora-linear';
 export { RMS_NORM_KERNEL, rmsNorm, rmsNormComposite } from './rms-norm';
 export { SWIGLU_KERNEL, swiglu, swigluComposite } from './swiglu';
+export { onWebGpu, useFusedKernels } from './webgpu-kernel';

@@ -14,7 +14,9 @@ import {
   rmsNormComposite,
   swiglu,
   swigluComposite,
+  useFusedKernels,
 } from '../../../shared/policy/fused';
+import { createPolicy, disposeCache } from '../../../shared/policy/model';
 import * as tf from '../../../shared/policy/tfjs';
 import { type BackendName, selectBackend } from '../../../shared/train/backend';
 
@@ -191,6 +193,78 @@ describe('dispatches on webgpu (SwiftShader)', () => {
       const attention = figures[CASES[4].name];
       expect(attention.fused).toBe(1);
       expect(attention.composite).toBeGreaterThanOrEqual(6);
+    } finally {
+      env.set('WEBGPU_CPU_FORWARD', forward);
+      await tf.setBackend('cpu');
+    }
+  });
+});
+
+describe('programs per decoded token with SmolLM2-135M layers on webgpu (SwiftShader)', () => {
+  it('the fused kernels remove 19 programs per layer and 5 from the final norm', async () => {
+    await selectBackend({ prefer: 'webgpu' });
+    const env = tf.env();
+    const forward = env.getBool('WEBGPU_CPU_FORWARD');
+    env.set('WEBGPU_CPU_FORWARD', false);
+    // SmolLM2-135M's layer structure (its config.json: 9 query / 3 kv heads, SwiGLU, RMSNorm, RoPE) at
+    // small widths: with CPU forwarding off, the program count does not depend on the sizes.
+    const decodePrograms = async (nLayer: number, fused: boolean) => {
+      const previous = useFusedKernels(fused);
+      try {
+        const policy = createPolicy(
+          {
+            vocabSize: 64,
+            blockSize: 16,
+            nLayer,
+            nHead: 9,
+            nKvHead: 3,
+            nEmbd: 72,
+            headSize: 8,
+            mlp: 'swiglu',
+            mlpHidden: 48,
+            ropeBase: 100000,
+          },
+          { seed: 1, trainable: false },
+        );
+        const { logits, cache } = policy.prefill(tf.tensor2d([[1, 2, 3]], [1, 3], 'int32'), {}, 8);
+        const ids = tf.tensor1d([4], 'int32');
+        const positions = tf.tensor1d([3], 'int32');
+        const keyBias = tf.tensor4d([0, 0, 0, 0, -1e9, -1e9, -1e9, -1e9], [1, 1, 1, 8]);
+        await Promise.all([logits.data(), ids.data(), positions.data(), keyBias.data()]);
+        const counted = await countDispatches(async () => {
+          const step = policy.decodeStep(ids, positions, 3, keyBias, cache);
+          await step.logits.data();
+          return step;
+        });
+        disposeCache(counted.value.cache);
+        disposeCache(cache);
+        tf.dispose([logits, counted.value.logits, ids, positions, keyBias]);
+        policy.dispose();
+        return counted.webgpu?.programs ?? Number.NaN;
+      } finally {
+        useFusedKernels(previous);
+      }
+    };
+    try {
+      const figures = { composite: { perLayer: 0, fixed: 0 }, fused: { perLayer: 0, fixed: 0 } };
+      for (const mode of ['composite', 'fused'] as const) {
+        const [one, two] = [
+          await decodePrograms(1, mode === 'fused'),
+          await decodePrograms(2, mode === 'fused'),
+        ];
+        figures[mode] = { perLayer: two - one, fixed: 2 * one - two };
+      }
+      const at30 = (f: { perLayer: number; fixed: number }) => f.fixed + 30 * f.perLayer;
+      console.log(
+        'webgpu programs per decoded token, SmolLM2-135M layer structure:',
+        JSON.stringify({
+          ...figures,
+          at30Layers: { composite: at30(figures.composite), fused: at30(figures.fused) },
+        }),
+      );
+      // Per layer: two RMSNorms 6 → 1 each, SwiGLU 5 → 1, attention 6 → 1 (its 2 kv-head tiles included).
+      expect(figures.composite.perLayer - figures.fused.perLayer).toBe(19);
+      expect(figures.composite.fixed - figures.fused.fixed).toBe(5); // the final norm
     } finally {
       env.set('WEBGPU_CPU_FORWARD', forward);
       await tf.setBackend('cpu');
