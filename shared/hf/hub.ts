@@ -5,6 +5,7 @@
 // reads HF_ENDPOINT), never from the environment here.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { z } from 'zod';
+import type { FileSource } from './files';
 import { type HubCache, type HubFileKey, MemoryHubCache } from './hub-cache';
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
@@ -398,6 +399,8 @@ export const TOKENIZER_FILES = [
   'vocab.json',
   'merges.txt',
 ];
+// Optional files a causal LM repo may carry besides the tokenizer (sampling defaults; readHfModel reads it).
+export const EXTRA_MODEL_FILES = ['generation_config.json'];
 export const SAFETENSORS_INDEX_FILE = 'model.safetensors.index.json';
 export const SINGLE_SAFETENSORS_FILE = 'model.safetensors';
 
@@ -457,7 +460,7 @@ export async function downloadModel(
     if (manifest) return downloadModelFiles(repo, manifest.files, manifest.files, manifest.missing, options);
   }
   const required = ['config.json', ...(files ?? (await hubWeightFiles(repo, cache, hub)))];
-  const optional = files ? [] : TOKENIZER_FILES;
+  const optional = files ? [] : [...TOKENIZER_FILES, ...EXTRA_MODEL_FILES];
   const wanted = [...new Set([...(files ? [] : [SAFETENSORS_INDEX_FILE]), ...required, ...optional])];
   const result = await downloadModelFiles(repo, wanted, required, [], options);
   if (!files) {
@@ -535,4 +538,32 @@ async function downloadModelFiles(
     downloaded.push(result);
   }
   return { repo, files: downloaded, missing };
+}
+
+/**
+ * The repo's files in `cache` as a FileSource, for `readHfModel` (shared/hf/files.ts): after
+ * `downloadModel`, `readHfModel(hubCacheFileSource(cache, repo, options))` reads the model with no
+ * further request. Only complete, verified files are visible; partials are not.
+ */
+export function hubCacheFileSource(
+  cache: HubCache,
+  repo: string,
+  options: Pick<HubOptions, 'endpoint' | 'revision'> = {},
+): FileSource {
+  const label = `${repo}@${options.revision ?? DEFAULT_REVISION} (Hub cache)`;
+  const sizeOf = async (name: string): Promise<number> => {
+    const size = await cache.completeSize(hubFileKey(repo, name, options));
+    if (size === null) throw new Error(`${name} is not in the Hub cache for ${label}`);
+    return size;
+  };
+  return {
+    label,
+    has: async (name) => (await cache.completeSize(hubFileKey(repo, name, options))) !== null,
+    size: sizeOf,
+    read: async (name, readOptions) => {
+      readOptions?.signal?.throwIfAborted();
+      await sizeOf(name);
+      return cache.readComplete(hubFileKey(repo, name, options));
+    },
+  };
 }

@@ -10,10 +10,12 @@ import {
   downloadFile,
   downloadModel,
   HubHttpError,
+  hubCacheFileSource,
   HubIntegrityError,
   hubFileKey,
   type ModelProgress,
 } from '../../shared/hf/hub';
+import { readHfModel } from '../../shared/hf/files';
 import { inspectModel } from '../../shared/hf/inspect';
 import { encodeSafetensors, type NamedTensors } from '../../shared/policy/safetensors';
 
@@ -331,7 +333,12 @@ describe('downloadModel', () => {
     expect(first.files.map((f) => f.key.file).sort()).toEqual(
       ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].sort(),
     );
-    expect(first.missing.sort()).toEqual(['merges.txt', 'special_tokens_map.json', 'vocab.json']);
+    expect(first.missing.sort()).toEqual([
+      'generation_config.json',
+      'merges.txt',
+      'special_tokens_map.json',
+      'vocab.json',
+    ]);
     const total = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].reduce(
       (n, file) => n + (repoFiles.get(`owner/tiny/${file}`) as Uint8Array).byteLength,
       0,
@@ -348,6 +355,15 @@ describe('downloadModel', () => {
     expect(requests).toEqual([]);
     expect(again.files.every((f) => f.fromCache)).toBe(true);
     expect(again.missing.sort()).toEqual(first.missing);
+
+    // And readHfModel reads it from the cache, still without a request.
+    const model = await readHfModel(
+      hubCacheFileSource(new FolderHubCache(cacheRoot), 'owner/tiny', { endpoint }),
+    );
+    expect(requests).toEqual([]);
+    expect(model.tensors['wte.weight'].shape).toEqual([32, 16]);
+    expect(model.tensors['wte.weight'].data).toEqual(randomTensor([32, 16], 7));
+    expect(model.tokenizerConfig).toEqual({ tokenizer_class: 'GPT2Tokenizer' });
   });
 
   it('downloads every shard that the index names', async () => {
