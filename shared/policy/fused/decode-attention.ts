@@ -99,9 +99,11 @@ registerWebGpuKernel(DECODE_ATTENTION_KERNEL, ['queries', 'keys', 'values', 'key
         workgroupBarrier();
       }
       let total = partial[0];
+      // Spare workgroups of a reshaped dispatch (over 65,535 heads) write nothing.
+      let isRealHead = head < uniforms.outShape[0] * nh;
       for (var p = 0; p < ${columnsPerThread}; p++) {
         let d = tid + p * ${THREADS};
-        if (d < hs) {
+        if (isRealHead && d < hs) {
           result[queryStart + d] = acc[p] / total;
         }
       }

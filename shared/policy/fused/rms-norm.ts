@@ -40,8 +40,12 @@ registerWebGpuKernel(RMS_NORM_KERNEL, ['rows', 'gain'], (inputs, attrs) => {
         workgroupBarrier();
       }
       let inverseRms = 1.0 / sqrt(partial[0] / f32(cols) + uniforms.eps);
-      for (var c = tid; c < cols; c += ${THREADS}) {
-        result[start + c] = rows[start + c] * inverseRms * gain[c];
+      // Over 65,535 rows tfjs reshapes the dispatch into a grid that may hold spare workgroups: they
+      // take part in the barriers above but write nothing.
+      if (row < uniforms.rowsShape[0]) {
+        for (var c = tid; c < cols; c += ${THREADS}) {
+          result[start + c] = rows[start + c] * inverseRms * gain[c];
+        }
       }
     }`,
     },
