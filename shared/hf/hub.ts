@@ -6,7 +6,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { z } from 'zod';
 import type { FileSource } from './files';
-import { type HubCache, type HubFileKey, MemoryHubCache } from './hub-cache';
+import { concatBytes, type HubCache, type HubFileKey, MemoryHubCache } from './hub-cache';
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 export const DEFAULT_REVISION = 'main';
@@ -215,6 +215,7 @@ function sizeFromResponse(response: Response, resumeFrom: number): number | null
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+const FLUSH_BYTES = 4 * 1024 * 1024;
 
 function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
@@ -276,19 +277,34 @@ export async function downloadFile(
   options.onProgress?.({ file, bytes, total });
   if (!response.body) throw new Error(`Hub answer for ${url} has no body`);
   const reader = response.body.getReader();
+  // fetch hands over chunks of tens of kilobytes; writing each one opens the partial file again (an
+  // OPFS writable, an fs append), so chunks are gathered up to FLUSH_BYTES per write.
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (pendingBytes === 0) return;
+    const chunk = pending.length === 1 ? pending[0] : concatBytes(pending);
+    pending = [];
+    pendingBytes = 0;
+    await cache.appendPartial(key, chunk);
+  };
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       if (expectedSha256) hash.update(value);
-      await cache.appendPartial(key, value);
+      pending.push(value);
+      pendingBytes += value.byteLength;
+      if (pendingBytes >= FLUSH_BYTES) await flush();
       bytes += value.byteLength;
       options.onProgress?.({ file, bytes, total });
       throwIfAborted(options.signal);
     }
+    await flush();
   } catch (error) {
     await reader.cancel().catch(() => {});
     // What arrived before the cancel or the dropped connection stays as the partial.
+    await flush();
     throw isAbort(error) || options.signal?.aborted ? abortError(options.signal) : error;
   }
 
