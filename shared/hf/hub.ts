@@ -146,12 +146,14 @@ function headerNumber(headers: Headers, name: string): number | null {
 }
 
 /**
- * One request to the resolve URL. The Hub answers LFS files (weights) with a redirect to its CDN and
- * puts the content's SHA-256 in `X-Linked-Etag` and the size in `X-Linked-Size` on that redirect
- * (huggingface_hub reads them there the same way: `file_download.py`, `_get_metadata_or_catch_error`).
- * Where the redirect is visible (Node's fetch with `redirect: 'manual'`) we read them and follow
- * `Location` ourselves; a browser hides it (`opaqueredirect`), so there we ask again with
- * `redirect: 'follow'` and read the final answer's headers (the Hub repeats X-Linked-Etag there).
+ * One request to the resolve URL, following redirects by hand. The Hub answers LFS files (weights)
+ * with a redirect to its CDN and puts the content's SHA-256 in `X-Linked-Etag` and the size in
+ * `X-Linked-Size` on that redirect (huggingface_hub reads them there too: `file_download.py`,
+ * `get_hf_file_metadata`); a renamed repo first answers with a relative redirect to its new resolve URL.
+ * Where redirects are visible (Node's fetch with `redirect: 'manual'`) each hop's headers are read
+ * and `Location` followed; a browser hides them (`opaqueredirect`), so there the request is made
+ * again with `redirect: 'follow'` and only the final answer's headers are seen: its ETag is used when
+ * it is a SHA-256, else only the size is checked.
  */
 async function resolveRequest(
   url: string,
@@ -159,48 +161,57 @@ async function resolveRequest(
   options: HubOptions,
 ): Promise<{ response: Response; identity: FileIdentity }> {
   const doFetch = options.fetch ?? fetch;
-  const headers: Record<string, string> = {};
-  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  const hubOrigin = new URL(url).origin;
+  const baseHeaders: Record<string, string> = {};
   if (init.range || init.rangeEnd !== undefined)
-    headers.Range = `bytes=${init.range ?? 0}-${init.rangeEnd ?? ''}`;
-  const first = await doFetch(url, {
-    method: init.method,
-    headers,
-    redirect: 'manual',
-    signal: options.signal,
-  });
-  let response = first;
+    baseHeaders.Range = `bytes=${init.range ?? 0}-${init.rangeEnd ?? ''}`;
+  const headersFor = (target: string): Record<string, string> =>
+    // The token goes to the Hub only, not to the CDN host it redirects to (fetch drops it too on
+    // cross-origin redirects).
+    options.token && new URL(target).origin === hubOrigin
+      ? { ...baseHeaders, Authorization: `Bearer ${options.token}` }
+      : baseHeaders;
   let linked: FileIdentity = { etag: null, size: null };
-  const location = first.headers.get('location');
-  if (first.status >= 300 && first.status < 400 && location) {
-    linked = {
-      etag: bareEtag(first.headers.get('x-linked-etag')),
-      size: headerNumber(first.headers, 'x-linked-size'),
-    };
-    await first.body?.cancel();
-    // The token goes to the Hub only, not to the CDN host it redirects to (as fetch itself does
-    // for cross-origin redirects).
-    const target = new URL(location, url);
-    const targetHeaders = { ...headers };
-    if (target.origin !== new URL(url).origin) delete targetHeaders.Authorization;
-    response = await doFetch(target.href, {
+  let target = url;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const response = await doFetch(target, {
       method: init.method,
-      headers: targetHeaders,
-      redirect: 'follow',
+      headers: headersFor(target),
+      redirect: 'manual',
       signal: options.signal,
     });
-  } else if (first.type === 'opaqueredirect') {
-    response = await doFetch(url, {
-      method: init.method,
-      headers,
-      redirect: 'follow',
-      signal: options.signal,
-    });
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location) {
+      linked = {
+        etag: linked.etag ?? bareEtag(response.headers.get('x-linked-etag')),
+        size: linked.size ?? headerNumber(response.headers, 'x-linked-size'),
+      };
+      await response.body?.cancel();
+      target = new URL(location, target).href;
+      continue;
+    }
+    let final = response;
+    if (response.type === 'opaqueredirect') {
+      final = await doFetch(target, {
+        method: init.method,
+        headers: headersFor(target),
+        redirect: 'follow',
+        signal: options.signal,
+      });
+    }
+    const etag =
+      linked.etag ?? bareEtag(final.headers.get('x-linked-etag')) ?? bareEtag(final.headers.get('etag'));
+    const size = linked.size ?? headerNumber(final.headers, 'x-linked-size');
+    return { response: final, identity: { etag, size } };
   }
-  const etag =
-    linked.etag ?? bareEtag(response.headers.get('x-linked-etag')) ?? bareEtag(response.headers.get('etag'));
-  const size = linked.size ?? headerNumber(response.headers, 'x-linked-size');
-  return { response, identity: { etag, size } };
+  throw new Error(`${url}: more than ${MAX_REDIRECTS} redirects`);
+}
+const MAX_REDIRECTS = 10;
+
+/** The first byte of a 206 answer (`Content-Range: bytes a-b/size`), or null when it does not say. */
+function rangeStart(response: Response): number | null {
+  const match = /^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '');
+  return match ? Number(match[1]) : null;
 }
 
 /** The file's size from a 200 (Content-Length) or 206 (`Content-Range: bytes a-b/size`) answer. */
@@ -262,6 +273,13 @@ export async function downloadFile(
   if (response.status !== 200 && response.status !== 206) {
     await response.body?.cancel();
     throw new HubHttpError(response.status, url);
+  }
+  if (response.status === 206 && rangeStart(response) !== resumeFrom) {
+    // A range that does not continue the partial cannot be appended to it: start over.
+    await response.body?.cancel();
+    await cache.discardPartial(key);
+    if (resumeFrom === 0) throw new Error(`${url}: a 206 answer to a request without a usable range`);
+    return downloadFile(repo, file, options);
   }
   if (response.status === 200 && resumeFrom > 0) {
     // The server ignored the range (or the file changed): it sends the whole file, so start over.

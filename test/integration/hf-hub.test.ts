@@ -147,6 +147,11 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     serveBytes(req, res, match, { ETag: `"${cdn[1]}"`, 'Content-Type': 'application/octet-stream' });
     return;
   }
+  if (url.pathname.startsWith('/old-owner/tiny/')) {
+    // A renamed repo: the Hub answers its old name with a relative redirect to the new one.
+    res.writeHead(307, { Location: url.pathname.replace('/old-owner/tiny/', '/owner/tiny/') }).end();
+    return;
+  }
   const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
   if (resolve?.[2] !== 'main') {
     res.writeHead(404).end();
@@ -312,6 +317,17 @@ describe('downloadFile against a loopback Hub', () => {
     await downloadFile('owner/tiny', 'model.safetensors', { endpoint, cache });
     expect(requests[0].range).toBe(`bytes=${kept}-`);
     expect(await readFile(cache.pathOf(weightsKey()))).toEqual(Buffer.from(weights()));
+  });
+
+  it("follows a renamed repo's relative redirect and still finds the SHA-256 on the next hop", async () => {
+    const cache = new FolderHubCache(cacheRoot);
+    const result = await downloadFile('old-owner/tiny', 'model.safetensors', { endpoint, cache });
+    expect(result.verifiedSha256).toBe(sha256Hex(weights()));
+    expect(requests.map((r) => r.path)).toEqual([
+      '/old-owner/tiny/resolve/main/model.safetensors',
+      '/owner/tiny/resolve/main/model.safetensors',
+      `/cdn/${sha256Hex(weights())}`,
+    ]);
   });
 
   it('says which file is missing (404)', async () => {
