@@ -6,7 +6,8 @@
 //   FileSource                         has(name) / size(name) / read(name) over one folder's files; names
 //                                      are relative to the folder, '/'-separated ("model.safetensors")
 //   readHfModel(source, options)       config.json, tokenizer.json, tokenizer_config.json and
-//                                      generation_config.json (parsed), and every weight as Float32Array
+//                                      generation_config.json (parsed), chat_template.jinja (text), and
+//                                      every weight as Float32Array
 //   fileSourceFromFiles(files)         a FileSource over browser File objects
 //   HfFilesError                       a missing or malformed file; the message names it
 //
@@ -46,6 +47,11 @@ export type HfModelFiles = {
   tokenizerConfig: unknown | null;
   /** generation_config.json, or null when the folder has none. */
   generationConfig: unknown | null;
+  /**
+   * chat_template.jinja's text, or null: newer repositories keep the chat template in this file rather
+   * than in tokenizer_config.json (pass it to HfTokenizer.fromFiles as options.chatTemplate).
+   */
+  chatTemplate: string | null;
   /** Bytes read, all files together. */
   bytes: number;
 };
@@ -66,6 +72,7 @@ export type ReadHfModelOptions = {
 
 export const SINGLE_WEIGHTS_FILE = 'model.safetensors';
 export const WEIGHTS_INDEX_FILE = 'model.safetensors.index.json';
+export const CHAT_TEMPLATE_FILE = 'chat_template.jinja';
 
 export const SafetensorsIndexSchema = z.object({
   metadata: z.record(z.string(), z.unknown()).optional(),
@@ -150,6 +157,18 @@ export async function readHfModel(
     return bytes;
   };
 
+  let chatTemplate: string | null = null;
+  if (!(await missing(CHAT_TEMPLATE_FILE))) {
+    bytesTotal += await source.size(CHAT_TEMPLATE_FILE);
+    try {
+      chatTemplate = new TextDecoder('utf-8', { fatal: true }).decode(await readFile(CHAT_TEMPLATE_FILE));
+    } catch (error) {
+      if (error instanceof TypeError)
+        throw new HfFilesError(`${CHAT_TEMPLATE_FILE} in ${source.label} is not UTF-8 text`);
+      throw error;
+    }
+  }
+
   const json: Record<string, unknown> = {};
   for (const name of jsonFiles) json[name] = parseJson(source, name, await readFile(name));
 
@@ -201,6 +220,7 @@ export async function readHfModel(
     tokenizerJson: json['tokenizer.json'],
     tokenizerConfig: json['tokenizer_config.json'] ?? null,
     generationConfig: json['generation_config.json'] ?? null,
+    chatTemplate,
     bytes: bytesRead,
   };
 }

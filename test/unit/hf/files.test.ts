@@ -101,6 +101,18 @@ describe('readHfModel', () => {
     expect(Array.from(model.tensors.b.data)).toEqual([4]);
     expect(Array.from(model.tensors.shared.data)).toEqual([9]); // the indexed shard's copy, not shard 1's
     expect(model.tokenizerConfig).toEqual({ eos_token: '<|endoftext|>' });
+    expect(model.chatTemplate).toBeNull();
+  });
+
+  it('reads a separate chat_template.jinja as text', async () => {
+    const template = "{% for m in messages %}{{ m['content'] }}{% endfor %}\n";
+    const source = await folderWith({
+      'config.json': json(config),
+      'tokenizer.json': json(tokenizerJson),
+      'chat_template.jinja': new TextEncoder().encode(template),
+      'model.safetensors': encodeSafetensors({ a: f32(1) }),
+    });
+    expect((await readHfModel(source)).chatTemplate).toBe(template);
   });
 
   it('names the missing or malformed file', async () => {
