@@ -16,12 +16,19 @@ const commands: Record<string, Command> = {
     summary: 'generate the synthetic feedback dataset and SFT corpus',
     load: () => import('./commands/data'),
   },
-  train: { summary: 'train the reply policy (sft, grpo, rloo, dpo, kto)', load: () => import('./commands/train') },
+  train: {
+    summary: 'train the reply policy (sft, grpo, rloo, dpo, kto)',
+    load: () => import('./commands/train'),
+  },
   'reward-model': {
     summary: "fit a reward model to reviewers' preference pairs",
     load: () => import('./commands/reward-model'),
   },
   eval: { summary: 'evaluate a checkpoint on feedback JSON Lines', load: () => import('./commands/eval') },
+  export: {
+    summary: 'write a checkpoint for Python: a PEFT adapter, or a Hugging Face model folder',
+    load: () => import('./commands/export'),
+  },
   promote: {
     summary: "make a checkpoint a server's served policy, through its gate",
     load: () => import('./commands/promote'),
