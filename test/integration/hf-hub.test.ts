@@ -37,7 +37,9 @@ const lfsPaths = new Set<string>();
 const requests: LoggedRequest[] = [];
 let mode: Mode = 'normal';
 let server: http.Server;
+let cdnServer: http.Server; // a second origin, as the Hub's CDN is
 let endpoint: string;
+let cdnEndpoint: string;
 let cacheRoot: string;
 const stalled = new Set<http.ServerResponse>();
 
@@ -167,7 +169,7 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const sha = sha256Hex(bytes);
     res
       .writeHead(302, {
-        Location: `/cdn/${sha}`,
+        Location: `${cdnEndpoint}/cdn/${sha}`,
         'X-Linked-Etag': `"${sha}"`,
         'X-Linked-Size': String(bytes.byteLength),
       })
@@ -217,12 +219,17 @@ beforeAll(async () => {
   server = http.createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  cdnServer = http.createServer(handle);
+  await new Promise<void>((resolve) => cdnServer.listen(0, '127.0.0.1', resolve));
+  cdnEndpoint = `http://127.0.0.1:${(cdnServer.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
   for (const res of stalled) res.destroy();
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const running of [server, cdnServer]) {
+    running.closeAllConnections();
+    await new Promise<void>((resolve) => running.close(() => resolve()));
+  }
 });
 
 beforeEach(async () => {
@@ -257,6 +264,7 @@ describe('downloadFile against a loopback Hub', () => {
       `/cdn/${sha256Hex(weights())}`,
     ]);
     expect(requests[0].authorization).toBe('Bearer hf_test');
+    expect(requests[1].authorization).toBeNull(); // the token stays with the Hub, not its CDN
   });
 
   it('resumes a dropped download with a Range request and ends byte-identical', async () => {
