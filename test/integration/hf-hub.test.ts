@@ -415,6 +415,13 @@ describe('inspectModel', () => {
     expect(weightRequests.map((r) => r.range)).toEqual(['bytes=0-7', expect.stringMatching(/^bytes=8-\d+$/)]);
   });
 
+  it('reads the header from the start of the body when the server ignores Range', async () => {
+    mode = 'ignore-range';
+    const cost = await inspectModel('owner/tiny', { endpoint });
+    expect(cost.parameterCount).toBe(SINGLE_PARAMS);
+    expect(cost.downloadBytes).toBe(weights().byteLength);
+  });
+
   it('adds up the shards of a sharded checkpoint', async () => {
     const cost = await inspectModel('owner/sharded', { endpoint });
     expect(cost.parameterCount).toBe(32 * 16 + 16 * 16 + 16 * 40 + 16);
