@@ -218,16 +218,22 @@ function readTensor(name: string, dtype: SafetensorsDtype, bytes: Uint8Array): T
     return out;
   }
   const n = bytes.length / BYTES_PER_ELEMENT[dtype];
-  if (dtype === 'F16') {
-    const table = f16ToFloatTable();
+  if (dtype === 'F16' || dtype === 'BF16') {
+    // On a little-endian host an aligned Uint16Array copy reads ~4× faster than DataView.getUint16.
+    let halves: Uint16Array;
+    if (littleEndianHost) halves = new Uint16Array(new Uint8Array(bytes).buffer);
+    else {
+      halves = new Uint16Array(n);
+      for (let i = 0; i < n; i++) halves[i] = dv.getUint16(2 * i, true);
+    }
     const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = table[dv.getUint16(2 * i, true)];
-    return out;
-  }
-  if (dtype === 'BF16') {
-    const out = new Float32Array(n);
-    const outBits = new Uint32Array(out.buffer); // same host endianness as `out`, so bits land in place
-    for (let i = 0; i < n; i++) outBits[i] = dv.getUint16(2 * i, true) << 16;
+    if (dtype === 'F16') {
+      const table = f16ToFloatTable();
+      for (let i = 0; i < n; i++) out[i] = table[halves[i]];
+    } else {
+      const outBits = new Uint32Array(out.buffer); // same host endianness as `out`, so bits land in place
+      for (let i = 0; i < n; i++) outBits[i] = halves[i] << 16;
+    }
     return out;
   }
   if (dtype === 'F64') {
