@@ -56,6 +56,9 @@ export function hubFileUrl(
   parseOrThrow(repoIdSchema, repo, `Hub repo id ${JSON.stringify(repo)}`);
   parseOrThrow(filePathSchema, file, `Hub file path ${JSON.stringify(file)}`);
   const endpoint = (options.endpoint ?? DEFAULT_HUB_ENDPOINT).replace(/\/+$/, '');
+  if (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol)) {
+    throw new Error(`Hub endpoint ${JSON.stringify(endpoint)} is not an http(s) URL`);
+  }
   const revision = encodeURIComponent(options.revision ?? DEFAULT_REVISION);
   const path = file.split('/').map(encodeURIComponent).join('/');
   return `${endpoint}/${repo}/resolve/${revision}/${path}`;

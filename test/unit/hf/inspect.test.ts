@@ -54,6 +54,9 @@ describe('Hub URL layout and cache keys', () => {
   it('refuses repo ids and paths that could leave the repo', () => {
     expect(() => hubFileUrl('../etc', 'config.json')).toThrow(/repo id/);
     expect(() => hubFileUrl('a/b', '../config.json')).toThrow(/file path/);
+    expect(() => hubFileUrl('a/b', 'config.json', { endpoint: 'file:///etc' })).toThrow(
+      /not an http\(s\) URL/,
+    );
     expect(() =>
       hubKeySegments({ endpoint: 'https://huggingface.co', repo: 'a/b', revision: '..', file: 'x' }),
     ).toThrow();
