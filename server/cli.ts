@@ -25,6 +25,10 @@ const commands: Record<string, Command> = {
     load: () => import('./commands/reward-model'),
   },
   eval: { summary: 'evaluate a checkpoint on feedback JSON Lines', load: () => import('./commands/eval') },
+  hf: {
+    summary: 'a Hugging Face model: what it costs (inspect), or fetch it into the cache (download)',
+    load: () => import('./commands/hf'),
+  },
   export: {
     summary: 'write a checkpoint for Python: a PEFT adapter, or a Hugging Face model folder',
     load: () => import('./commands/export'),

@@ -1,0 +1,158 @@
+// `edgelight hf inspect|download` against a loopback server with the Hub's URL layout, serving a tiny Llama
+// model written by the project's own Hugging Face writer (hfConfigFromModelConfig + hfWeightsFromPolicy):
+// inspect counts its parameters from the headers alone and says the architecture runs; download fetches it
+// into the cache folder it prints, asks nothing the second time, and a missing repo is a one-line error.
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hfConfigFromModelConfig, hfWeightsFromPolicy } from '../../shared/hf/architecture';
+import { readNamedTensors } from '../../shared/policy/checkpoint-policy';
+import { countParameters, createPolicy, ModelConfigSchema } from '../../shared/policy/model';
+import { encodeSafetensors, type NamedTensors } from '../../shared/policy/safetensors';
+import { selectBackend } from '../../shared/train/backend';
+import { runCli } from '../helpers/cli';
+
+const files = new Map<string, Uint8Array>(); // "owner/name/file" → bytes
+const requests: string[] = [];
+let server: http.Server;
+let endpoint: string;
+let dir: string;
+const config = ModelConfigSchema.parse({
+  vocabSize: 64,
+  blockSize: 32,
+  nLayer: 2,
+  nHead: 4,
+  nKvHead: 2,
+  nEmbd: 16,
+  mlp: 'swiglu',
+  mlpHidden: 24,
+  tiedHead: false,
+});
+
+beforeAll(async () => {
+  await selectBackend({ prefer: 'cpu' });
+  dir = await mkdtemp(join(tmpdir(), 'edgelight-hf-cli-'));
+  const policy = createPolicy(config, { seed: 1 });
+  const hfConfig = hfConfigFromModelConfig(config, 'llama');
+  const named = await readNamedTensors(policy.weights);
+  policy.dispose();
+  const asHf = hfWeightsFromPolicy(
+    Object.fromEntries(
+      Object.entries(named).map(([n, t]) => [n, { shape: t.shape, data: t.data as Float32Array }]),
+    ),
+    hfConfig,
+  );
+  const tensors: NamedTensors = {};
+  for (const [key, t] of Object.entries(asHf)) tensors[key] = { dtype: 'F32', shape: t.shape, data: t.data };
+  const text = (s: string) => new TextEncoder().encode(s);
+  files.set('local/tiny-llama/config.json', text(JSON.stringify(hfConfig)));
+  files.set('local/tiny-llama/model.safetensors', encodeSafetensors(tensors, { format: 'pt' }));
+  files.set('local/tiny-llama/tokenizer_config.json', text('{"eos_token": "</s>"}'));
+  server = http.createServer((req, res) => {
+    requests.push(`${req.method} ${req.url} ${req.headers.range ?? ''}`);
+    const match = /^\/(.+)\/resolve\/main\/(.+)$/.exec(req.url ?? '');
+    const body = match ? files.get(`${match[1]}/${match[2]}`) : undefined;
+    if (!body) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    if (range) {
+      const start = Number(range[1]);
+      const end = range[2] ? Math.min(Number(range[2]), body.byteLength - 1) : body.byteLength - 1;
+      res.writeHead(206, {
+        'content-length': end - start + 1,
+        'content-range': `bytes ${start}-${end}/${body.byteLength}`,
+      });
+      res.end(req.method === 'HEAD' ? undefined : body.subarray(start, end + 1));
+      return;
+    }
+    res.writeHead(200, { 'content-length': body.byteLength });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server?.close(resolve));
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('edgelight hf', () => {
+  it('inspect: parameters from the headers alone, and the architecture runs', async () => {
+    const out = await runCli(
+      'hf',
+      'inspect',
+      'local/tiny-llama',
+      '--endpoint',
+      endpoint,
+      '--cache',
+      join(dir, 'c1'),
+    );
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    const cost = JSON.parse(out.stdout);
+    expect(cost.parameterCount).toBe(countParameters(config).total);
+    expect(cost.float32Bytes).toBe(4 * countParameters(config).total);
+    expect(cost.supported).toEqual({ ok: true });
+    // Headers only: every request for the weights is a range, never the whole file.
+    const weightGets = requests.filter((r) => /^GET \S+\/model\.safetensors /.test(r));
+    expect(weightGets.length).toBeGreaterThan(0);
+    expect(weightGets.every((r) => r.includes('bytes='))).toBe(true);
+  });
+
+  it('download: into the cache folder it prints, and nothing is asked the second time', async () => {
+    const cache = join(dir, 'c2');
+    const first = await runCli(
+      'hf',
+      'download',
+      'local/tiny-llama',
+      '--endpoint',
+      endpoint,
+      '--cache',
+      cache,
+    );
+    expect(first.code).toBe(0);
+    const result = JSON.parse(first.stdout);
+    expect(result.files).toEqual(
+      expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer_config.json']),
+    );
+    expect(result.missing).toContain('tokenizer.json');
+    expect((await readdir(result.folder)).sort()).toEqual(
+      expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer_config.json']),
+    );
+    const before = requests.length;
+    const second = await runCli(
+      'hf',
+      'download',
+      'local/tiny-llama',
+      '--endpoint',
+      endpoint,
+      '--cache',
+      cache,
+    );
+    expect(second.code).toBe(0);
+    expect(requests.length).toBe(before);
+  });
+
+  it('a repo the Hub does not have, and a bad request, are one-line errors', async () => {
+    const missing = await runCli(
+      'hf',
+      'inspect',
+      'local/nothing',
+      '--endpoint',
+      endpoint,
+      '--cache',
+      join(dir, 'c3'),
+    );
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/local\/nothing/);
+    const bad = await runCli('hf', 'fetch', 'local/tiny-llama');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/inspect or download/);
+  });
+});
