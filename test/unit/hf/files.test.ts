@@ -5,7 +5,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HfTensors } from '../../../shared/hf/architecture';
+import {
+  type HfTensors,
+  hfWeightsFromPolicy,
+  modelConfigFromHf,
+  policyWeightsFromHf,
+} from '../../../shared/hf/architecture';
 import {
   type FileSource,
   fileSourceFromFiles,
@@ -13,7 +18,8 @@ import {
   type ReadProgress,
   readHfModel,
 } from '../../../shared/hf/files';
-import { encodeSafetensors, type NamedTensors } from '../../../shared/policy/safetensors';
+import { weightShapes } from '../../../shared/policy/model';
+import { bf16BitsFromFloat, encodeSafetensors, type NamedTensors } from '../../../shared/policy/safetensors';
 import { folderSource } from '../../../server/hf/folder-source';
 
 const config = { model_type: 'gpt2', vocab_size: 8 };
@@ -113,6 +119,63 @@ describe('readHfModel', () => {
       'model.safetensors': encodeSafetensors({ a: f32(1) }),
     });
     expect((await readHfModel(source)).chatTemplate).toBe(template);
+  });
+
+  it('feeds a sharded BF16 Llama folder into architecture.ts, values exactly the BF16-rounded ones', async () => {
+    const llama = {
+      model_type: 'llama',
+      vocab_size: 12,
+      hidden_size: 8,
+      intermediate_size: 12,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+      num_key_value_heads: 1,
+      max_position_embeddings: 16,
+      hidden_act: 'silu',
+      tie_word_embeddings: false,
+    };
+    const modelConfig = modelConfigFromHf(llama);
+    const policy: HfTensors = {};
+    let seed = 1;
+    for (const [name, shape] of weightShapes(modelConfig)) {
+      const data = new Float32Array(shape.reduce((a, b) => a * b, 1)).map(() => {
+        seed = (seed * 16807) % 2147483647;
+        return seed / 2147483647 - 0.5;
+      });
+      policy[name] = { shape, data };
+    }
+    const hf = hfWeightsFromPolicy(policy, llama);
+    // Two shards by layer, as transformers splits them; written as BF16 like Hub checkpoints.
+    const shards: Record<string, NamedTensors> = {
+      'model-00001-of-00002.safetensors': {},
+      'model-00002-of-00002.safetensors': {},
+    };
+    const weightMap: Record<string, string> = {};
+    for (const [name, t] of Object.entries(hf)) {
+      const shard =
+        name.includes('layers.1.') || name === 'lm_head.weight'
+          ? 'model-00002-of-00002.safetensors'
+          : 'model-00001-of-00002.safetensors';
+      shards[shard][name] = { dtype: 'BF16', shape: t.shape, data: t.data };
+      weightMap[name] = shard;
+    }
+    const source = await folderWith({
+      'config.json': json(llama),
+      'tokenizer.json': json(tokenizerJson),
+      'model.safetensors.index.json': json({ metadata: {}, weight_map: weightMap }),
+      ...Object.fromEntries(Object.entries(shards).map(([file, t]) => [file, encodeSafetensors(t)])),
+    });
+    const model = await readHfModel(source);
+    const back = policyWeightsFromHf(model.tensors, modelConfigFromHf(model.config));
+    const toBf16 = (v: number) => {
+      const bits = new Uint32Array([bf16BitsFromFloat(v) << 16]);
+      return new Float32Array(bits.buffer)[0];
+    };
+    expect(Object.keys(back).sort()).toEqual(Object.keys(policy).sort());
+    for (const [name, t] of Object.entries(policy)) {
+      expect(back[name].shape, name).toEqual(t.shape);
+      expect(Array.from(back[name].data), name).toEqual(Array.from(t.data, toBf16));
+    }
   });
 
   it('names the missing or malformed file', async () => {
