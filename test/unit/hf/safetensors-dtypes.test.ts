@@ -1,6 +1,7 @@
 // F16 / BF16 / F64 / I64 in shared/policy/safetensors.ts: exact decoding of hand-written bit patterns
 // (the IEEE 754 binary16 and bfloat16 layouts), and the writer's round-to-nearest-even, checked against
 // values whose nearest representable neighbours are known by construction.
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
   bf16BitsFromFloat,
@@ -103,6 +104,43 @@ describe('safetensors F16', () => {
       -0,
     ]);
     expect(Object.is(back.data[4], -0)).toBe(true);
+  });
+});
+
+describe('safetensors F16 against numpy', () => {
+  it('narrows 200,000 float32 values (mostly in the F16 range) to the same bits as numpy astype(float16)', () => {
+    // numpy's float32 → float16 cast rounds to nearest even: an independent implementation of the writer.
+    // The script prints the float32 bit patterns and numpy's float16 bits as hex, both little-endian.
+    const script = [
+      'import numpy as np, sys',
+      'rng = np.random.default_rng(22)',
+      'bits = rng.integers(0, 2**32, size=200000, dtype=np.uint64).astype(np.uint32)',
+      'e = rng.integers(100, 146, size=bits.size).astype(np.uint32)',
+      'bits[:150000] = (bits[:150000] & np.uint32(0x807fffff)) | (e[:150000] << np.uint32(23))',
+      'with np.errstate(all="ignore"): h = bits.view(np.float32).astype(np.float16).view(np.uint16)',
+      'sys.stdout.write(bits.astype("<u4").tobytes().hex() + " " + h.astype("<u2").tobytes().hex())',
+    ].join('\n');
+    let out: string;
+    try {
+      out = execFileSync('python3', ['-c', script], { encoding: 'utf8', maxBuffer: 16 << 20 });
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException & { stderr?: string };
+      if (e.code === 'ENOENT')
+        throw new Error('this test needs python3 with numpy (apt-get install python3-numpy)');
+      throw new Error(`python3 failed: ${e.stderr ?? e.message}`);
+    }
+    const [f32Hex, f16Hex] = out.split(' ');
+    const f32 = new Float32Array(new Uint8Array(Buffer.from(f32Hex, 'hex')).buffer);
+    const f16 = new Uint16Array(new Uint8Array(Buffer.from(f16Hex, 'hex')).buffer);
+    expect(f32.length).toBe(200000);
+    const isNaN16 = (h: number) => (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
+    let mismatches = 0;
+    for (let i = 0; i < f32.length; i++) {
+      const mine = f16BitsFromFloat(f32[i]);
+      // NaN payloads may differ; only NaN-ness must agree.
+      if (Number.isNaN(f32[i]) ? !(isNaN16(mine) && isNaN16(f16[i])) : mine !== f16[i]) mismatches++;
+    }
+    expect(mismatches).toBe(0);
   });
 });
 
