@@ -436,8 +436,9 @@ export const TOKENIZER_FILES = [
   'vocab.json',
   'merges.txt',
 ];
-// Optional files a causal LM repo may carry besides the tokenizer (sampling defaults; readHfModel reads it).
-export const EXTRA_MODEL_FILES = ['generation_config.json'];
+// Optional files a causal LM repo may carry besides the tokenizer (sampling defaults, and the chat template
+// newer repos keep apart from tokenizer_config.json; readHfModel reads both).
+export const EXTRA_MODEL_FILES = ['generation_config.json', 'chat_template.jinja'];
 export const SAFETENSORS_INDEX_FILE = 'model.safetensors.index.json';
 export const SINGLE_SAFETENSORS_FILE = 'model.safetensors';
 

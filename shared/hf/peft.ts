@@ -250,9 +250,10 @@ export function importPeftAdapter(
           throw new PeftAdapterError(
             `${PEFT_FILES.weights}: '${key}' is not a LoRA weight of this ${family} policy with targets ${resolved.targets.join(', ')} (e.g. ${byKey.keys().next().value})`,
           );
-        if (t.dtype !== 'F32' || t.shape.join(',') !== target.shape.join(','))
+        // F16 / BF16 / F64 adapters (what PEFT saves under torch_dtype) are widened to float32 on reading.
+        if (!(t.data instanceof Float32Array) || t.shape.join(',') !== target.shape.join(','))
           throw new PeftAdapterError(
-            `${PEFT_FILES.weights}: '${key}' is ${t.dtype} [${t.shape.join(', ')}], want F32 [${target.shape.join(', ')}]`,
+            `${PEFT_FILES.weights}: '${key}' is ${t.dtype} [${t.shape.join(', ')}], want a float [${target.shape.join(', ')}]`,
           );
         // PEFT's (r, in) and (out, r) are the transposes of this project's A (in, r) and B (r, out).
         const data = transposed(t.data as Float32Array, target.rows, target.cols);

@@ -358,6 +358,7 @@ describe('downloadModel', () => {
       ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].sort(),
     );
     expect(first.missing.sort()).toEqual([
+      'chat_template.jinja',
       'generation_config.json',
       'merges.txt',
       'special_tokens_map.json',

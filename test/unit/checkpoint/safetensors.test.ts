@@ -70,7 +70,7 @@ describe('safetensors', () => {
       [new Uint8Array([...u64le(1e12), 0]), /exceeds the file/],
       [headerOf('{not json'), /not UTF-8 JSON/],
       [headerOf('[1]'), /JSON object/],
-      [headerOf('{"x":{"dtype":"F16","shape":[4],"data_offsets":[0,8]}}'), /F16 is not supported/],
+      [headerOf('{"x":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}}'), /F8_E4M3 is not supported/],
       [headerOf('{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}'), /needs 12 bytes/],
       [headerOf('{"x":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}'), /outside/],
       [headerOf('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'), /trailing bytes/],

@@ -151,7 +151,7 @@ describe('PEFT adapter import', () => {
       /fan_in_fan_out true does not fit a llama policy/,
     );
     expect(load(withConfig({ use_rslora: true }))).toThrow(/rsLoRA/);
-    expect(load(withConfig({ r: 4 }))).toThrow(/want F32 \[4, 16\]/);
+    expect(load(withConfig({ r: 4 }))).toThrow(/want a float \[4, 16\]/);
 
     const missing = { ...tensors };
     const key = peftKey('llama', { layer: 1, target: 'v_proj', weightName: 'h.1.attn.wqkv' }, 'B');
