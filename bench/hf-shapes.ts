@@ -13,10 +13,6 @@
 //   intermediate (SwiGLU) 1536, vocab 49,152, rope_theta 100000, RMSNorm, tied embeddings.
 // - GPT-2 (GPT2LMHeadModel): 12 layers, n_embd 768, 12 heads, vocab 50,257, n_positions 1024, LayerNorm,
 //   gelu_new (tanh approximation), biases everywhere, learned positions, tied head.
-// The architecture fields (norm, mlp, mlpHidden, nKvHead, headSize, biases) are issue 22's additions to
-// ModelConfig; where the schema in this tree does not keep one yet, the output lists it under
-// `fieldsNotInSchema`, and the model runs as the preset architecture with the same sizes (relu² MLP of
-// 4·C, RMSNorm, full multi-head k/v, no biases).
 import { cpus, loadavg } from 'node:os';
 import { countDispatches, type DispatchCount } from '../shared/policy/dispatches';
 import * as lora from '../shared/policy/lora';
@@ -24,7 +20,6 @@ import {
   countParameters,
   createPolicy,
   disposeCache,
-  type ModelConfig,
   type ModelConfigInput,
   ModelConfigSchema,
   type Policy,
@@ -245,11 +240,6 @@ function progress(stage: string, mem: ReturnType<typeof memory>) {
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
-/** The contract fields `input` names that the schema in this tree drops (not implemented yet). */
-function fieldsNotInSchema(input: Record<string, unknown>, parsed: ModelConfig): string[] {
-  return Object.keys(input).filter((k) => !(k in parsed));
-}
-
 export async function run(flags: string[]) {
   const quick = flags.includes('--quick');
   const backends = (flag(flags, 'backends') ?? 'wasm').split(',').map((b) => BackendNameSchema.parse(b));
@@ -270,7 +260,6 @@ export async function run(flags: string[]) {
     for (const model of models) {
       const { label, config: input, wasmTrainLayers } = SHAPES[model];
       const config = ModelConfigSchema.parse(input);
-      const missing = fieldsNotInSchema(input, config);
       const init = await time(async () => createPolicy(config, { seed: 1 }));
       const policy = init.value;
       const afterInit = memory();
@@ -290,17 +279,11 @@ export async function run(flags: string[]) {
       }
       const train = await trainRate(trainPolicy, trainPolicy.weights, settings);
       progress(`${model}/${backend}: trained`, train.memoryWithOptimizer);
-      let loraTrain: unknown;
-      try {
-        loraTrain = await loraRate(trainPolicy, settings);
-      } catch (error) {
-        loraTrain = { notMeasured: (error as Error).message };
-      }
+      const loraTrain = await loraRate(trainPolicy, settings);
       trainPolicy.dispose();
       results[`${model}/${backend}`] = {
         model: label,
         backend: info,
-        ...(missing.length > 0 ? { fieldsNotInSchema: missing } : {}),
         config: { ...config },
         parameters: countParameters(config).total,
         initSeconds: round(init.seconds),

@@ -7,10 +7,8 @@
 // it with what it lacks, --peft still works (the adapter's keys then name the preset's own modules).
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hfConfigFromModelConfig, hfFamilyOf, hfWeightsFromPolicy } from '../../shared/hf/architecture';
-import { exportMergedHf, exportPeftAdapter } from '../../shared/hf/peft';
+import { exportMergedHf, exportPeftAdapter, hfModelFiles } from '../../shared/hf/peft';
 import { policyFromCheckpoint, readNamedTensors } from '../../shared/policy/checkpoint-policy';
-import { encodeSafetensors, type NamedTensors } from '../../shared/policy/safetensors';
 import { selectBackend } from '../../shared/train/backend';
 import { readCheckpointDirectory, resolveCheckpointDirectory } from '../checkpoints/directory';
 import { writeFileAtomic } from '../write-file-atomic';
@@ -68,7 +66,9 @@ export async function run(argv: string[]): Promise<number> {
     if (values.merged) {
       let files: Record<string, Uint8Array>;
       try {
-        files = lora ? (await exportMergedHf(policy, lora)).files : await fullModelFiles(policy);
+        files = lora
+          ? (await exportMergedHf(policy, lora)).files
+          : hfModelFiles(policy.config, await readNamedTensors(policy.weights)).files;
       } catch (error) {
         if (error instanceof CliUsageError) throw error;
         throw new CliUsageError(`--merged: ${(error as Error).message}`);
@@ -86,22 +86,6 @@ export async function run(argv: string[]): Promise<number> {
   }
   console.log(JSON.stringify({ checkpoint: loaded.id, lora: lora !== null, written }));
   return 0;
-}
-
-/** A model without an adapter in Hugging Face layout: config.json and model.safetensors. */
-async function fullModelFiles(policy: ReturnType<typeof policyFromCheckpoint>['policy']) {
-  const config = hfConfigFromModelConfig(policy.config, hfFamilyOf(policy.config));
-  const weights = await readNamedTensors(policy.weights);
-  const asHf = Object.fromEntries(
-    Object.entries(weights).map(([name, t]) => [name, { shape: t.shape, data: t.data as Float32Array }]),
-  );
-  const tensors: NamedTensors = {};
-  for (const [key, t] of Object.entries(hfWeightsFromPolicy(asHf, config)))
-    tensors[key] = { dtype: 'F32', shape: t.shape, data: t.data };
-  return {
-    'config.json': new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`),
-    'model.safetensors': encodeSafetensors(tensors, { format: 'pt' }),
-  };
 }
 
 async function writeFolder(dir: string, files: Record<string, Uint8Array>): Promise<string[]> {

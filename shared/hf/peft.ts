@@ -45,7 +45,7 @@ import {
   mergeLora,
   resolveLoraConfig,
 } from '../policy/lora';
-import type { Policy } from '../policy/model';
+import type { ModelConfig, Policy } from '../policy/model';
 import { decodeSafetensors, encodeSafetensors, type NamedTensors } from '../policy/safetensors';
 
 export const PEFT_FILES = {
@@ -298,14 +298,27 @@ export async function exportMergedHf(
   lora: Lora,
   options: { family?: HfFamily } = {},
 ): Promise<{ config: Record<string, unknown>; files: Record<string, Uint8Array> }> {
-  const config = hfConfigFromModelConfig(policy.config, options.family ?? hfFamilyOf(policy.config));
-  const merged = await mergedWeights(policy, lora); // every tensor F32 (readNamedTensors of float weights)
+  // every tensor F32 (readNamedTensors of float weights)
+  return hfModelFiles(policy.config, await mergedWeights(policy, lora), options);
+}
+
+/**
+ * A model's weights (policy names) as a Hugging Face model folder: config.json (hfConfigFromModelConfig)
+ * and model.safetensors in the family's key names and orientation (hfWeightsFromPolicy). The one writer
+ * of that folder: `exportMergedHf` (an adapter folded in) and `edgelight export --merged` (a full model).
+ */
+export function hfModelFiles(
+  modelConfig: ModelConfig,
+  weights: NamedTensors,
+  options: { family?: HfFamily } = {},
+): { config: Record<string, unknown>; files: Record<string, Uint8Array> } {
+  const config = hfConfigFromModelConfig(modelConfig, options.family ?? hfFamilyOf(modelConfig));
   const asHf = Object.fromEntries(
-    Object.entries(merged).map(([name, t]) => [name, { shape: t.shape, data: t.data as Float32Array }]),
+    Object.entries(weights).map(([name, t]) => [name, { shape: t.shape, data: t.data as Float32Array }]),
   );
-  const hf = hfWeightsFromPolicy(asHf, config);
   const tensors: NamedTensors = {};
-  for (const [key, t] of Object.entries(hf)) tensors[key] = { dtype: 'F32', shape: t.shape, data: t.data };
+  for (const [key, t] of Object.entries(hfWeightsFromPolicy(asHf, config)))
+    tensors[key] = { dtype: 'F32', shape: t.shape, data: t.data };
   return {
     config,
     files: {
