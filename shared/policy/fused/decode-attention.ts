@@ -10,38 +10,61 @@
 // Decoding only: asking for a gradient throws.
 import { attention, repeatHeads } from '../ops';
 import * as tf from '../tfjs';
+import { ROPED_WGSL } from './decode-rope';
 import { onWebGpu, registerWebGpuKernel, requireFloat32, runFused } from './webgpu-kernel';
 
 export const DECODE_ATTENTION_KERNEL = 'EdgelightDecodeAttention';
 const THREADS = 64;
 
+/** The output columns each of a workgroup's 64 threads accumulates: sizes a private array, so it keys the shader. */
+export const columnsPerThread = (hs: number) => Math.ceil(hs / THREADS);
+
 registerWebGpuKernel(DECODE_ATTENTION_KERNEL, ['queries', 'keys', 'values', 'keyBias'], (inputs) => {
   const [B, nh, , hs] = inputs[0].shape;
-  const columnsPerThread = Math.ceil(hs / THREADS);
+  const columns = columnsPerThread(hs);
   return {
     program: {
       variableNames: ['queries', 'keys', 'values', 'keyBias'],
       outputShape: [B, nh, 1, hs],
       // columnsPerThread sizes a private array in the WGSL text, so it is part of the key.
-      shaderKey: `edgelightDecodeAttention_${columnsPerThread}`,
+      shaderKey: `edgelightDecodeAttention_${columns}`,
       dispatchLayout: { x: [0, 1, 2, 3] },
       dispatch: [B * nh, 1, 1],
       workgroupSize: [THREADS, 1, 1],
-      getUserCode: () => `
+      getUserCode: () => attentionWgsl(columns, 'queries'),
+    },
+  };
+});
+
+/**
+ * The program's WGSL, one workgroup per (row, query head). `query`: where q comes from. 'queries': the
+ * (B, nh, 1, hs) input, read as it is. 'qkv': decodeAttentionQkv's (decode-attention-qkv.ts): the head is
+ * cut from the fused projection, rotated (decode-rope.ts's `roped`) and scaled into workgroup memory
+ * first, so the score loops read it from there.
+ */
+export function attentionWgsl(columns: number, query: 'queries' | 'qkv'): string {
+  const fromQkv = query === 'qkv';
+  return `
     var<workgroup> partial : array<f32, ${THREADS}>;
     var<workgroup> weights : array<f32, ${THREADS}>;
+    ${
+      fromQkv
+        ? `var<workgroup> query : array<f32, ${THREADS * columns}>;
+    ${ROPED_WGSL}`
+        : ''
+    }
     fn score(queryStart : i32, keyStart : i32, hs : i32) -> f32 {
       var total = 0.0;
       for (var d = 0; d < hs; d++) {
-        total += queries[queryStart + d] * keys[keyStart + d];
+        total += ${fromQkv ? 'query[d]' : 'queries[queryStart + d]'} * keys[keyStart + d];
       }
       return total;
     }
     fn main(index : i32) {
       let head = index / ${THREADS};
       let tid = i32(localId.x);
-      let nh = uniforms.queriesShape[1];
-      let hs = uniforms.queriesShape[3];
+      let nh = uniforms.outShape[1];
+      let hs = uniforms.outShape[3];
       let nkv = uniforms.keysShape[1];
       let slots = uniforms.keysShape[2];
       let b = head / nh;
@@ -50,7 +73,19 @@ registerWebGpuKernel(DECODE_ATTENTION_KERNEL, ['queries', 'keys', 'values', 'key
       let queryStart = head * hs;
       let cacheStart = (b * nkv + kvHead) * slots * hs;
       let biasStart = select(b, 0, uniforms.keyBiasShape[0] == 1) * slots;
-
+${
+  fromQkv
+    ? `
+      for (var p = 0; p < ${columns}; p++) {
+        let d = tid + p * ${THREADS};
+        if (d < hs) {
+          query[d] = roped(b, h * hs, d, hs) * uniforms.scale;
+        }
+      }
+      workgroupBarrier();
+`
+    : ''
+}
       var threadMax = -3.402823e+38f;
       for (var s = tid; s < slots; s += ${THREADS}) {
         threadMax = max(threadMax, score(queryStart, cacheStart + s * hs, hs) + keyBias[biasStart + s]);
@@ -67,7 +102,7 @@ registerWebGpuKernel(DECODE_ATTENTION_KERNEL, ['queries', 'keys', 'values', 'key
       workgroupBarrier();
 
       var expSum = 0.0;
-      var acc : array<f32, ${columnsPerThread}>;
+      var acc : array<f32, ${columns}>;
       for (var start = 0; start < slots; start += ${THREADS}) {
         let s = start + tid;
         var w = 0.0;
@@ -81,7 +116,7 @@ registerWebGpuKernel(DECODE_ATTENTION_KERNEL, ['queries', 'keys', 'values', 'key
         for (var j = 0; j < count; j++) {
           let weight = weights[j];
           let valueStart = cacheStart + (start + j) * hs;
-          for (var p = 0; p < ${columnsPerThread}; p++) {
+          for (var p = 0; p < ${columns}; p++) {
             let d = tid + p * ${THREADS};
             if (d < hs) {
               acc[p] += weight * values[valueStart + d];
@@ -101,16 +136,14 @@ registerWebGpuKernel(DECODE_ATTENTION_KERNEL, ['queries', 'keys', 'values', 'key
       let total = partial[0];
       // Spare workgroups of a reshaped dispatch (over 65,535 heads) write nothing.
       let isRealHead = head < uniforms.outShape[0] * nh;
-      for (var p = 0; p < ${columnsPerThread}; p++) {
+      for (var p = 0; p < ${columns}; p++) {
         let d = tid + p * ${THREADS};
         if (isRealHead && d < hs) {
           result[queryStart + d] = acc[p] / total;
         }
       }
-    }`,
-    },
-  };
-});
+    }`;
+}
 
 /** The reference: what the model's decode step runs today (expanded kv heads, ops.ts's attention). */
 export function decodeAttentionComposite(

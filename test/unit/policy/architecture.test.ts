@@ -193,6 +193,18 @@ describe('the fused kernels in the model on webgpu (SwiftShader)', () => {
     policy.dispose();
   });
 
+  it('gpt2-like: the decode step (kvAppend and decodeAttentionQkv without rope, with the qkv bias) equals the full forward', async () => {
+    expect(tf.getBackend()).toBe('webgpu');
+    const policy = createPolicy(gpt2Like, { seed: 5 });
+    randomise(policy, 17);
+    const prompt = [
+      [3, 7, 9, 3, 7],
+      [2, 2, 8, 6, 2],
+    ];
+    expect(await decodeAgainstForward(policy, prompt, 5)).toBeLessThan(1e-4);
+    policy.dispose();
+  });
+
   it('llama-like: a decode step records fewer programs with the fused kernels than the composite ops', async () => {
     const policy = createPolicy(llamaLike, { seed: 5 });
     const B = 2;

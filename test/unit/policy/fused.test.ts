@@ -1,13 +1,19 @@
 // The fused kernels (shared/policy/fused) compute what their composites compute — forward and gradient,
 // to 1e-5 of the largest magnitude, on cpu, wasm and webgpu (Dawn in Node on SwiftShader, where the WGSL
 // programs run) — and on webgpu each runs as the one program it promises (countDispatches), where the
-// composite runs several. decodeAttention refuses a gradient.
+// composite runs several. The decode-only kernels (decodeAttention, decodeAttentionQkv, kvAppend)
+// refuse a gradient; at SmolLM2-135M's layer structure a decoded token runs 363 programs, not 1,454.
 import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { countDispatches } from '../../../shared/policy/dispatches';
 import {
+  type DecodeRope,
   decodeAttention,
   decodeAttentionComposite,
+  decodeAttentionQkv,
+  decodeAttentionQkvComposite,
+  kvAppend,
+  kvAppendComposite,
   loraLinear,
   loraLinearComposite,
   rmsNorm,
@@ -68,6 +74,20 @@ type Case = {
   differentiable: boolean;
 };
 
+/** Rope tables (L, hs) of random values (the kernels read them, whatever they hold) and int32 positions. */
+function ropeCase(L: number, hs: number, positions: number[], seed: number): tf.Tensor[] {
+  return [random([L, hs], seed), random([L, hs], seed + 1), tf.tensor1d(positions, 'int32')];
+}
+
+const asRope = (cos: tf.Tensor, sin: tf.Tensor, positions: tf.Tensor): DecodeRope => ({
+  cos: cos as tf.Tensor2D,
+  sin: sin as tf.Tensor2D,
+  positions: positions as tf.Tensor1D,
+});
+
+// Decode-step shapes: B 2, 4 query heads on 2 kv heads, so qkv is (2, (4 + 2·2)·hs).
+const [qkvB, qkvNh, qkvNkv] = [2, 4, 2];
+
 const eps = 1e-5;
 const CASES: Case[] = [
   {
@@ -123,6 +143,93 @@ const CASES: Case[] = [
       decodeAttentionComposite(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, bias as tf.Tensor4D),
     differentiable: false,
   },
+  {
+    name: 'kvAppend (keys: rope, hs 10, slot 4 of 7, rows at positions 5 and 2)',
+    inputs: () => [
+      random([qkvB, qkvNkv, 7, 10], 15),
+      random([qkvB, (qkvNh + 2 * qkvNkv) * 10], 16),
+      ...ropeCase(9, 10, [5, 2], 17),
+    ],
+    // The keys sit after the 4 query heads: columns [40, 60).
+    fused: (c, qkv, cos, sin, p) =>
+      kvAppend(c as tf.Tensor4D, qkv as tf.Tensor2D, qkvNh * 10, 4, asRope(cos, sin, p)),
+    composite: (c, qkv, cos, sin, p) =>
+      kvAppendComposite(c as tf.Tensor4D, qkv as tf.Tensor2D, qkvNh * 10, 4, asRope(cos, sin, p)),
+    differentiable: false,
+  },
+  {
+    name: 'kvAppend (values: no rope, slot 0)',
+    inputs: () => [random([qkvB, qkvNkv, 7, 10], 19), random([qkvB, (qkvNh + 2 * qkvNkv) * 10], 20)],
+    fused: (c, qkv) => kvAppend(c as tf.Tensor4D, qkv as tf.Tensor2D, (qkvNh + qkvNkv) * 10, 0, null),
+    composite: (c, qkv) =>
+      kvAppendComposite(c as tf.Tensor4D, qkv as tf.Tensor2D, (qkvNh + qkvNkv) * 10, 0, null),
+    differentiable: false,
+  },
+  {
+    name: 'decodeAttentionQkv (rope, GQA 4 on 2, hs 80, 70 slots, masked slots)',
+    inputs: () => {
+      const [B, nkv, S, hs] = [qkvB, qkvNkv, 70, 80];
+      const bias = new Float32Array(B * S);
+      for (let s = 41; s < S; s++) bias[S + s] = -1e9;
+      return [
+        random([B, (qkvNh + 2 * nkv) * hs], 21),
+        tf.mul(random([B, nkv, S, hs], 22), 0.5),
+        random([B, nkv, S, hs], 23),
+        tf.tensor4d(bias, [B, 1, 1, S]),
+        ...ropeCase(12, hs, [11, 3], 24),
+      ];
+    },
+    fused: (qkv, k, v, bias, cos, sin, p) =>
+      decodeAttentionQkv(
+        qkv as tf.Tensor2D,
+        k as tf.Tensor4D,
+        v as tf.Tensor4D,
+        bias as tf.Tensor4D,
+        asRope(cos, sin, p),
+        1 / Math.sqrt(80),
+      ),
+    composite: (qkv, k, v, bias, cos, sin, p) =>
+      decodeAttentionQkvComposite(
+        qkv as tf.Tensor2D,
+        k as tf.Tensor4D,
+        v as tf.Tensor4D,
+        bias as tf.Tensor4D,
+        asRope(cos, sin, p),
+        1 / Math.sqrt(80),
+      ),
+    differentiable: false,
+  },
+  {
+    name: 'decodeAttentionQkv (no rope, 3 heads, hs 16, one key bias for every row)',
+    inputs: () => {
+      const [B, n, S, hs] = [3, 3, 5, 16];
+      return [
+        random([B, 3 * n * hs], 26),
+        random([B, n, S, hs], 27),
+        random([B, n, S, hs], 28),
+        tf.tensor4d([0, 0, 0, -1e9, -1e9], [1, 1, 1, S]),
+      ];
+    },
+    fused: (qkv, k, v, bias) =>
+      decodeAttentionQkv(
+        qkv as tf.Tensor2D,
+        k as tf.Tensor4D,
+        v as tf.Tensor4D,
+        bias as tf.Tensor4D,
+        null,
+        0.25,
+      ),
+    composite: (qkv, k, v, bias) =>
+      decodeAttentionQkvComposite(
+        qkv as tf.Tensor2D,
+        k as tf.Tensor4D,
+        v as tf.Tensor4D,
+        bias as tf.Tensor4D,
+        null,
+        0.25,
+      ),
+    differentiable: false,
+  },
 ];
 
 /** A fixed random cotangent for the gradient comparison: Σ out ⊙ c, so every output element matters. */
@@ -153,8 +260,11 @@ describe.each(['cpu', 'wasm', 'webgpu'] as BackendName[])('fused kernels on %s',
       }
       tf.dispose([...fusedGrads, ...compositeGrads]);
     } else {
-      expect(() => tf.grads((...xs: tf.Tensor[]) => weightedSum(c.fused(...xs)))(inputs)).toThrow(
-        /decodeAttention has no gradient/,
+      // Only the float inputs: the int32 positions are no variable of the function.
+      const floats = inputs.filter((x) => x.dtype === 'float32');
+      const rest = inputs.filter((x) => x.dtype !== 'float32');
+      expect(() => tf.grads((...xs: tf.Tensor[]) => weightedSum(c.fused(...xs, ...rest)))(floats)).toThrow(
+        /(decodeAttention|decodeAttentionQkv|kvAppend) has no gradient/,
       );
     }
     tf.dispose([...inputs, fused, composite]);
@@ -193,6 +303,13 @@ describe('dispatches on webgpu (SwiftShader)', () => {
       const attention = figures[CASES[4].name];
       expect(attention.fused).toBe(1);
       expect(attention.composite).toBeGreaterThanOrEqual(6);
+      // kvAppend: 1 where the composite slices, rotates (rope: neg, 3 slices, concat, 2 gathers, 2 multiplies,
+      // an add) and scatters (a copy and the scatter).
+      for (const c of CASES.slice(5)) expect(figures[c.name].fused, c.name).toBe(1);
+      expect(figures[CASES[5].name].composite).toBeGreaterThanOrEqual(10);
+      expect(figures[CASES[6].name].composite).toBeGreaterThanOrEqual(3);
+      expect(figures[CASES[7].name].composite).toBeGreaterThanOrEqual(14);
+      expect(figures[CASES[8].name].composite).toBeGreaterThanOrEqual(6);
     } finally {
       env.set('WEBGPU_CPU_FORWARD', forward);
       await tf.setBackend('cpu');
@@ -201,7 +318,7 @@ describe('dispatches on webgpu (SwiftShader)', () => {
 });
 
 describe('programs per decoded token with SmolLM2-135M layers on webgpu (SwiftShader)', () => {
-  it('the fused kernels remove 19 programs per layer and 5 from the final norm', async () => {
+  it('the fused kernels leave 12 programs per layer and 3 besides: 363 at 30 layers, 4× fewer than 1,454', async () => {
     await selectBackend({ prefer: 'webgpu' });
     const env = tf.env();
     const forward = env.getBool('WEBGPU_CPU_FORWARD');
@@ -262,9 +379,15 @@ describe('programs per decoded token with SmolLM2-135M layers on webgpu (SwiftSh
           at30Layers: { composite: at30(figures.composite), fused: at30(figures.fused) },
         }),
       );
-      // Per layer: two RMSNorms 6 → 1 each, SwiGLU 5 → 1, attention 6 → 1 (its 2 kv-head tiles included).
-      expect(figures.composite.perLayer - figures.fused.perLayer).toBe(19);
-      expect(figures.composite.fixed - figures.fused.fixed).toBe(5); // the final norm
+      // Per layer, composite 48: two RMSNorms (6 each), the 4 projections, 2 residual adds, SwiGLU (5),
+      // and attention's 25: the qkv split (3), rope on q and k (8), the 1/√hs scale, the head transposes
+      // (3), two tensorScatterUpdates (2 each), the kv-head tiles (2), scores, bias, softmax and weights.
+      // Fused, 12: two rmsNorm, the 4 projections, 2 adds, swiglu, kvAppend for the keys and for the
+      // values, and decodeAttentionQkv. Besides the layers: the embedding gather, the final norm and the
+      // head's matMul (3; the composite's 14 add the norm's 5 and rope()'s per-token gathers and tiles).
+      expect(figures.composite).toEqual({ perLayer: 48, fixed: 14 });
+      expect(figures.fused).toEqual({ perLayer: 12, fixed: 3 });
+      expect(at30(figures.fused)).toBeLessThanOrEqual(1454 / 3); // issue 22's target: 3× fewer
     } finally {
       env.set('WEBGPU_CPU_FORWARD', forward);
       await tf.setBackend('cpu');
