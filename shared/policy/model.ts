@@ -28,7 +28,9 @@
 // - Every projection goes through `project`, the one place an adapter (LoRA) adds its update.
 // - On webgpu, RMSNorm, SwiGLU and the decode step's attention run as one fused program each
 //   (shared/policy/fused/: tfjs launches one program per op, so a small model is dispatch-bound there);
-//   every other backend runs the composite ops, bit for bit what it ran before the fused kernels existed.
+//   the decode step's RoPE, head layout and cache writes go into two kvAppend programs and the attention
+//   program, which reads its query from the qkv projection. Every other backend runs the composite ops,
+//   bit for bit what it ran before the fused kernels existed.
 // - Activations stay 2-D as (B*T, C) between blocks so every projection is one large matMul; q, k, v
 //   come from a single fused (C, (nh + 2·nkv)·hs) matMul ((C, 3C) for the presets).
 // - The embedding is a gather with a custom gradient (scatterND, which sums repeated ids): tfjs-wasm has
@@ -55,7 +57,7 @@ import {
   queryTokens,
 } from './copy-head';
 import type { ProjectionAdapter } from './adapter';
-import { decodeAttention, rmsNorm as fusedRmsNorm, swiglu } from './fused';
+import { type DecodeRope, decodeAttentionQkv, rmsNorm as fusedRmsNorm, kvAppend, swiglu } from './fused';
 import { onWebGpu } from './fused/webgpu-kernel';
 import { attention, embed, geluTanh, linear, repeatHeads, rotateHalf, silu } from './ops';
 import { ropeTables } from './rope';
@@ -408,7 +410,7 @@ export class Policy {
     cache: KVCache,
   ): { logits: tf.Tensor2D; cache: KVCache } {
     const { nLayer } = this.config;
-    const { nKvHead: nkv, headSize: hs, qWidth } = this.dims;
+    const { qWidth } = this.dims;
     const B = ids.shape[0];
     const S = cache.slots;
     if (this.config.copy && !cache.copy)
@@ -416,28 +418,17 @@ export class Policy {
     return tf.tidy(() => {
       const w = this.weights;
       let x = embed(w.wte as tf.Tensor2D, ids); // (B, C)
-      let rope: Rope | null = null;
-      if (this.config.positions === 'learned')
-        x = tf.add(x, tf.gather(w.wpe, positions)); // (B, C)
-      else rope = this.rope(positions.reshape([B, 1]) as tf.Tensor2D, 1);
-      // Write this token's key and value into slot `slot` of every (row, kv head): one copy of the cache
-      // plus B·nkv row writes, the same work at every position.
-      const at = new Int32Array(B * nkv * 3);
-      for (let r = 0; r < B * nkv; r++) at.set([Math.floor(r / nkv), r % nkv, slot], r * 3);
-      const slotIndices = tf.tensor2d(at, [B * nkv, 3], 'int32'); // (B·nkv, 3): [row, head, slot]
-      const write = (c: tf.Tensor4D, x: tf.Tensor4D) =>
-        tf.tensorScatterUpdate(c, slotIndices, x.reshape([B * nkv, hs])) as tf.Tensor4D;
+      if (this.config.positions === 'learned') x = tf.add(x, tf.gather(w.wpe, positions)); // (B, C)
+      const attend = onWebGpu()
+        ? this.fusedDecodeAttention(positions, slot, keyBias)
+        : this.compositeDecodeAttention(positions, slot, keyBias, B);
       const keys: tf.Tensor4D[] = [];
       const values: tf.Tensor4D[] = [];
       for (let i = 0; i < nLayer; i++) {
-        const { q, k, v } = this.qkvHeads(x, i, B, 1, rope); // q (B, nh, 1, hs), k and v (B, nkv, 1, hs)
-        const kc = write(cache.keys[i], k); // (B, nkv, S, hs)
-        const vc = write(cache.values[i], v); // (B, nkv, S, hs)
-        keys.push(kc);
-        values.push(vc);
-        const y = onWebGpu()
-          ? decodeAttention(q, kc, vc, keyBias) // one program; reads each kv head for its query group
-          : attention(q, this.expandKv(kc), this.expandKv(vc), keyBias); // (B, nh, 1, hs)
+        // y (B, nh, 1, hs) and the layer's caches with this token's slot written, each (B, nkv, S, hs)
+        const { y, k, v } = attend(x, i, cache.keys[i], cache.values[i]);
+        keys.push(k);
+        values.push(v);
         x = tf.add(x, this.attnOut(y.reshape([B, qWidth]) as tf.Tensor2D, i)); // (B, C)
         x = tf.add(x, this.mlp(x, i)); // (B, C)
       }
@@ -461,6 +452,56 @@ export class Policy {
       };
       return { logits: mixed, cache: { keys, values, slots: S, head, copy } };
     });
+  }
+
+  /**
+   * A decode step's attention for layer i on cpu, wasm and webgl (and webgpu with the fused kernels off):
+   * split qkv, rope, scale, head transposes, a tensorScatterUpdate per cache, ops.ts's attention. The op
+   * sequence every backend ran before the fused kernels, kept bit for bit. Returns y (B, nh, 1, hs) and the
+   * layer's new caches (B, nkv, S, hs).
+   */
+  private compositeDecodeAttention(positions: tf.Tensor1D, slot: number, keyBias: tf.Tensor4D, B: number) {
+    const { nKvHead: nkv, headSize: hs } = this.dims;
+    const rope =
+      this.config.positions === 'learned' ? null : this.rope(positions.reshape([B, 1]) as tf.Tensor2D, 1);
+    // Write this token's key and value into slot `slot` of every (row, kv head): one copy of the cache
+    // plus B·nkv row writes, the same work at every position.
+    const at = new Int32Array(B * nkv * 3);
+    for (let r = 0; r < B * nkv; r++) at.set([Math.floor(r / nkv), r % nkv, slot], r * 3);
+    const slotIndices = tf.tensor2d(at, [B * nkv, 3], 'int32'); // (B·nkv, 3): [row, head, slot]
+    const write = (c: tf.Tensor4D, x: tf.Tensor4D) =>
+      tf.tensorScatterUpdate(c, slotIndices, x.reshape([B * nkv, hs])) as tf.Tensor4D;
+    return (x: tf.Tensor2D, i: number, keys: tf.Tensor4D, values: tf.Tensor4D) => {
+      const { q, k, v } = this.qkvHeads(x, i, B, 1, rope); // q (B, nh, 1, hs), k and v (B, nkv, 1, hs)
+      const kc = write(keys, k); // (B, nkv, S, hs)
+      const vc = write(values, v); // (B, nkv, S, hs)
+      const y = attention(q, this.expandKv(kc), this.expandKv(vc), keyBias); // (B, nh, 1, hs)
+      return { y, k: kc, v: vc };
+    };
+  }
+
+  /**
+   * The same on webgpu with the fused kernels: 3 programs a layer after the qkv projection, where the
+   * composite runs 20 (fused/kv-append.ts, fused/decode-attention-qkv.ts). The keys are rotated and written
+   * to their slot by one program, the values by another, and the attention program cuts, rotates and
+   * scales the query itself; the rope tables are read at each row's position inside the programs, so
+   * neither the per-token gather and tiling of rope() nor the slot indices are made.
+   */
+  private fusedDecodeAttention(positions: tf.Tensor1D, slot: number, keyBias: tf.Tensor4D) {
+    const { qWidth, kvWidth, headSize: hs } = this.dims;
+    let rope: DecodeRope | null = null;
+    if (this.config.positions === 'rope') {
+      const { cos, sin } = ropeTables(hs, this.config.blockSize, this.config.ropeBase); // (L, hs), kept
+      rope = { cos, sin, positions };
+    }
+    const scale = 1 / Math.sqrt(hs);
+    return (x: tf.Tensor2D, i: number, keys: tf.Tensor4D, values: tf.Tensor4D) => {
+      const qkv = this.qkvProjection(x, i); // (B, qWidth + 2·kvWidth)
+      const k = kvAppend(keys, qkv, qWidth, slot, rope); // (B, nkv, S, hs)
+      const v = kvAppend(values, qkv, qWidth + kvWidth, slot, null); // (B, nkv, S, hs)
+      const y = decodeAttentionQkv(qkv, k, v, keyBias, rope, scale); // (B, nh, 1, hs)
+      return { y, k, v };
+    };
   }
 
   /**
@@ -562,9 +603,7 @@ export class Policy {
    */
   private qkvHeads(x: tf.Tensor, i: number, B: number, T: number, rope: Rope | null) {
     const { nHead: nh, nKvHead: nkv, headSize: hs, qWidth, kvWidth } = this.dims;
-    const w = this.weights;
-    const h = this.norm(x as tf.Tensor2D, `h.${i}.ln_1`); // (B*T, C)
-    const qkv = this.project(`h.${i}.attn.wqkv`, h, w[`h.${i}.attn.bqkv`]); // (B*T, qWidth + 2·kvWidth)
+    const qkv = this.qkvProjection(x, i); // (B*T, qWidth + 2·kvWidth)
     let [q, k, v] = (
       qWidth === kvWidth ? tf.split(qkv, 3, 1) : tf.split(qkv, [qWidth, kvWidth, kvWidth], 1)
     ) as tf.Tensor2D[]; // (B*T, nh·hs), (B*T, nkv·hs) × 2
@@ -577,6 +616,12 @@ export class Policy {
     const heads = (t: tf.Tensor, n: number) =>
       tf.transpose(t.reshape([B, T, n, hs]), [0, 2, 1, 3]) as tf.Tensor4D; // (B, n, T, hs)
     return { q: heads(q, nh), k: heads(k, nkv), v: heads(v, nkv) };
+  }
+
+  /** The fused q | k | v projection of layer i: norm(x) (B*T, C) · wqkv (+ bqkv) → (B*T, qWidth + 2·kvWidth). */
+  private qkvProjection(x: tf.Tensor, i: number): tf.Tensor2D {
+    const h = this.norm(x as tf.Tensor2D, `h.${i}.ln_1`); // (B*T, C)
+    return this.project(`h.${i}.attn.wqkv`, h, this.weights[`h.${i}.attn.bqkv`]);
   }
 
   /** Keys or values (B, nkv, T, hs) for all nh query heads (B, nh, T, hs); as they are without GQA. */
