@@ -11,7 +11,9 @@ import {
   checkpointFromFiles,
   checkpointToFiles,
 } from '../../shared/policy/checkpoint';
+import { checkpointFromHfModel } from '../../shared/hf/import';
 import { hashFile, quarantineDirOf, quarantineFile } from '../blobs/blob-store';
+import { folderSource } from '../hf/folder-source';
 import { writeFileAtomic } from '../write-file-atomic';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -58,8 +60,21 @@ export async function writeCheckpointDirectory(dir: string, checkpoint: Checkpoi
   return id;
 }
 
-/** Imports a checkpoint folder (ours, or one with just config.json, model.safetensors, tokenizer.json). */
+/**
+ * Imports a checkpoint folder: ours, one with just config.json, model.safetensors and tokenizer.json,
+ * or a Hugging Face model folder (config.json with a `model_type`: GPT-2, Llama, Qwen2, sharded or not),
+ * converted by shared/hf/import.ts and given the id its canonical files would have.
+ */
 export async function readCheckpointDirectory(dir: string): Promise<{ id: string; checkpoint: Checkpoint }> {
+  if (await isHfModelFolder(dir)) {
+    let checkpoint: Checkpoint;
+    try {
+      checkpoint = await checkpointFromHfModel(await folderSource(dir));
+    } catch (error) {
+      throw new CheckpointError((error as Error).message);
+    }
+    return { id: (await checkpointToFiles(checkpoint)).id, checkpoint };
+  }
   let names: string[];
   try {
     names = await readdir(dir);
@@ -75,6 +90,19 @@ export async function readCheckpointDirectory(dir: string): Promise<{ id: string
     files[name] = new Uint8Array(await readFile(join(dir, name)));
   }
   return checkpointFromFiles(files);
+}
+
+/** A model folder in Hugging Face's layout rather than ours: no manifest, and config.json names a model_type. */
+async function isHfModelFolder(dir: string): Promise<boolean> {
+  if (await stat(join(dir, 'manifest.json')).catch(() => null)) return false;
+  const text = await readFile(join(dir, 'config.json'), 'utf8').catch(() => null);
+  if (text === null) return false;
+  try {
+    const config = JSON.parse(text) as { model_type?: unknown } | null;
+    return typeof config?.model_type === 'string';
+  } catch {
+    return false; // checkpointFromFiles says what is wrong with it
+  }
 }
 
 /** The pointer file in a run folder naming its newest checkpoint sub-folder. */

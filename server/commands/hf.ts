@@ -46,18 +46,7 @@ export async function run(argv: string[]): Promise<number> {
     cache: { type: 'string' },
     token: { type: 'string' },
   });
-  let endpoint: string;
-  try {
-    endpoint = values.endpoint ?? hubEndpointFromEnv();
-  } catch (error) {
-    throw new CliUsageError((error as Error).message);
-  }
-  const hub = {
-    endpoint,
-    revision: values.revision ?? DEFAULT_REVISION,
-    token: values.token ?? process.env.HF_TOKEN ?? undefined,
-  };
-  const cache = new FolderHubCache(values.cache ?? defaultHubCacheFolder());
+  const { hub, cache } = hubSettings(values);
   try {
     if (action === 'inspect') {
       const cost = await inspectModel(repo, { ...hub, cache });
@@ -65,21 +54,7 @@ export async function run(argv: string[]): Promise<number> {
       console.log(JSON.stringify({ ...cost, supported: supportOf(config) }));
       return 0;
     }
-    let progress: ReturnType<typeof createProgress> | null = null;
-    const downloaded = await downloadModel(repo, undefined, {
-      ...hub,
-      cache,
-      onProgress: (p) => {
-        progress ??= createProgress({
-          total: Math.max(1, p.overallTotal),
-          label: `hf download ${repo}`,
-          unit: 'bytes',
-        });
-        progress.update(p.overallBytes);
-      },
-    });
-    (progress as ReturnType<typeof createProgress> | null)?.done();
-    const folder = dirname(cache.pathOf(hubFileKey(repo, 'config.json', hub)));
+    const { folder, downloaded } = await downloadToCache(repo, hub, cache);
     const config = await readConfig(cache, repo, hub);
     console.log(
       JSON.stringify({
@@ -97,6 +72,53 @@ export async function run(argv: string[]): Promise<number> {
       throw new CliUsageError(`hf ${action} ${repo}: ${error.message}`);
     throw error;
   }
+}
+
+export type HubFlags = { revision?: string; endpoint?: string; cache?: string; token?: string };
+export type HubSettings = { endpoint: string; revision: string; token: string | undefined };
+
+/** The Hub and cache the flags (or HF_ENDPOINT, HF_TOKEN, EDGELIGHT_HUB_CACHE) name. */
+export function hubSettings(flags: HubFlags): { hub: HubSettings; cache: FolderHubCache } {
+  let endpoint: string;
+  try {
+    endpoint = flags.endpoint ?? hubEndpointFromEnv();
+  } catch (error) {
+    throw new CliUsageError((error as Error).message);
+  }
+  return {
+    hub: {
+      endpoint,
+      revision: flags.revision ?? DEFAULT_REVISION,
+      token: flags.token ?? process.env.HF_TOKEN ?? undefined,
+    },
+    cache: new FolderHubCache(flags.cache ?? defaultHubCacheFolder()),
+  };
+}
+
+/**
+ * Downloads `repo`'s model files into the cache (nothing is fetched for files already there) with a
+ * progress line on stderr; gives the folder that holds them.
+ */
+export async function downloadToCache(
+  repo: string,
+  hub: HubSettings,
+  cache: FolderHubCache,
+): Promise<{ folder: string; downloaded: Awaited<ReturnType<typeof downloadModel>> }> {
+  let progress: ReturnType<typeof createProgress> | null = null;
+  const downloaded = await downloadModel(repo, undefined, {
+    ...hub,
+    cache,
+    onProgress: (p) => {
+      progress ??= createProgress({
+        total: Math.max(1, p.overallTotal),
+        label: `hf download ${repo}`,
+        unit: 'bytes',
+      });
+      progress.update(p.overallBytes);
+    },
+  });
+  (progress as ReturnType<typeof createProgress> | null)?.done();
+  return { folder: dirname(cache.pathOf(hubFileKey(repo, 'config.json', hub))), downloaded };
 }
 
 async function readConfig(cache: FolderHubCache, repo: string, hub: { endpoint: string; revision: string }) {

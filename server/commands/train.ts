@@ -1,7 +1,8 @@
 // `edgelight train`: flags, files and printing around the one trainer session. Every setting and its
 // --help line come from TrainConfig (shared/train/config.ts); this file adds only where things are
 // (data, run folder, server) and how progress looks in a terminal.
-import { dirname, join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import {
   flagName,
@@ -17,6 +18,7 @@ import { TrainSetupError } from '../../shared/train/session';
 import { HttpLightningStore } from '../../shared/store/http';
 import type { LightningStore } from '../../shared/store/store';
 import { type BlobStorage, CHECKPOINT_ID, loadCheckpoint } from '../../shared/policy/checkpoint';
+import { HubHttpError, HubIntegrityError } from '../../shared/hf/hub';
 import { readServedRemote } from '../../shared/sync/promotion';
 import { HttpBlobStorage } from '../../shared/sync/remote';
 import { DirectoryBlobStorage } from '../checkpoints/directory';
@@ -26,6 +28,7 @@ import { openSqliteStore } from '../store/sqlite';
 import { type CheckpointFinder, folderCheckpoints, trainInFolder } from '../train/run-folder';
 import { dataLayout } from './data-dir';
 import { CliUsageError, parseCommandArgs, readFlagFile } from './args';
+import { downloadToCache, hubSettings } from './hf';
 import { formatDuration } from './progress';
 
 /** Where things are: the command line's own options, beside the TrainConfig settings. */
@@ -38,7 +41,11 @@ const PLACES = {
     type: 'string',
     help: 'sft: JSON Lines of {prompt, reply} or {prompt, completion} (edgelight data reviews’ sft.jsonl); grpo/rloo: JSON Lines of {id, text, category?} (default: the seeded synthetic train split and its SFT corpus); dpo: {prompt, chosen, rejected}; kto: {prompt, completion, label} (required for both)',
   },
-  out: { type: 'string', help: 'run folder (default .edgelight/runs/<algo>-<preset>)' },
+  base: {
+    type: 'string',
+    help: 'a Hugging Face model to start from, weights only (as init): a model folder, or a Hub repo id REPO[@REVISION] downloaded into the Hub cache first (HF_ENDPOINT, HF_TOKEN and EDGELIGHT_HUB_CACHE as for edgelight hf); GPT-2, Llama and Qwen2 architectures',
+  },
+  out: { type: 'string', help: 'run folder (default .edgelight/runs/<algo>-<preset or base>)' },
   server: {
     type: 'string',
     help: "grpo / rloo: use an edgelight server's store and blob folder (e.g. http://127.0.0.1:8787), so rollouts, spans and every published policy version land there",
@@ -170,6 +177,11 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
     return 0;
   }
   const input = await configInput(values);
+  const base = values.base as string | undefined;
+  if (base !== undefined) {
+    if (input.init !== undefined) throw new CliUsageError('give --base or --init, not both');
+    input.init = await baseModelFolder(base);
+  }
   if (values['print-config']) {
     console.log(JSON.stringify(resolveTrainConfig(input), null, 2));
     return 0;
@@ -226,7 +238,11 @@ export async function run(argv: string[], options: TrainRunOptions = {}): Promis
   const store: LightningStore | undefined = remote ? new HttpLightningStore(remote) : local?.store;
   const out =
     (values.out as string | undefined) ??
-    join('.edgelight', 'runs', `${input.algo}-${input.preset ?? 'tiny'}`);
+    join(
+      '.edgelight',
+      'runs',
+      `${input.algo}-${base ? basename(base.split('@')[0]) : (input.preset ?? 'tiny')}`,
+    );
 
   const startedAt = Date.now();
   const interrupt = options.signal ? null : interruptOnSignals();
@@ -303,6 +319,30 @@ function withStoreCheckpoints(
       return { id: ref.checkpointId, checkpoint: await loadCheckpoint(where.blobs, ref.checkpointId) };
     return folders(ref);
   };
+}
+
+/** `--base`: a model folder as it is, or a Hub repo id downloaded into the cache (its folder). */
+async function baseModelFolder(base: string): Promise<string> {
+  if (
+    await stat(base).then(
+      (s) => s.isDirectory(),
+      () => false,
+    )
+  )
+    return base;
+  const match = /^([\w.-]+\/[\w.-]+)(?:@([\w./-]+))?$/.exec(base);
+  if (!match)
+    throw new CliUsageError(`--base ${base}: no such folder, and not a Hub repo id (owner/name[@revision])`);
+  const [, repo, revision] = match;
+  const { hub, cache } = hubSettings(revision ? { revision } : {});
+  console.error(`base: ${repo}@${hub.revision} from ${hub.endpoint} (cache ${cache.root})`);
+  try {
+    return (await downloadToCache(repo, hub, cache)).folder;
+  } catch (error) {
+    if (error instanceof HubHttpError || error instanceof HubIntegrityError)
+      throw new CliUsageError(`--base ${base}: ${error.message}`);
+    throw error;
+  }
 }
 
 /** SIGINT/SIGTERM → abort after the current step; a second signal exits at once. */

@@ -41,7 +41,7 @@ export type HfModelFiles = {
   /** config.json, parsed but not validated (shared/hf/architecture.ts validates what it uses). */
   config: unknown;
   tensors: Record<string, HfFileTensor>;
-  /** tokenizer.json, parsed (shared/hf/tokenizer.ts opens it). */
+  /** tokenizer.json, parsed (shared/policy/tokenizer.ts opens it). */
   tokenizerJson: unknown;
   /** tokenizer_config.json (special tokens, chat template), or null when the folder has none. */
   tokenizerConfig: unknown | null;
@@ -49,7 +49,7 @@ export type HfModelFiles = {
   generationConfig: unknown | null;
   /**
    * chat_template.jinja's text, or null: newer repositories keep the chat template in this file rather
-   * than in tokenizer_config.json (pass it to HfTokenizer.fromFiles as options.chatTemplate).
+   * than in tokenizer_config.json (pass it to PolicyTokenizer.fromFiles as options.chatTemplate).
    */
   chatTemplate: string | null;
   /** Bytes read, all files together. */

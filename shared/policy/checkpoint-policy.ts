@@ -49,6 +49,7 @@ export async function checkpointFromPolicy(
     config: lora ? { ...policy.config, lora: lora.config } : { ...policy.config },
     weights: await readNamedTensors(lora ? { ...policy.weights, ...lora.weights } : policy.weights),
     tokenizer: tokenizer.toText(),
+    ...(tokenizer.pretrained ? { tokenizerConfig: tokenizer.configJson(policy.config.blockSize) } : {}),
     ...extra,
   };
 }
@@ -81,7 +82,14 @@ export function policyFromCheckpoint(
       `config.json is not a policy config: ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`,
     );
   const config = parsed.data;
-  const tokenizer = PolicyTokenizer.fromText(checkpoint.tokenizer, config.blockSize);
+  let tokenizer: PolicyTokenizer;
+  try {
+    tokenizer = checkpoint.tokenizerConfig
+      ? PolicyTokenizer.fromFiles(JSON.parse(checkpoint.tokenizer), checkpoint.tokenizerConfig)
+      : PolicyTokenizer.fromText(checkpoint.tokenizer, config.blockSize);
+  } catch (error) {
+    throw new CheckpointError(`tokenizer: ${(error as Error).message}`);
+  }
   if (tokenizer.vocabSize > config.vocabSize)
     throw new CheckpointError(
       `tokenizer has ${tokenizer.vocabSize} tokens but the model only ${config.vocabSize}`,

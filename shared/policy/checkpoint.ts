@@ -2,7 +2,7 @@
 //
 //   config.json            the model config (the model validates it)
 //   model.safetensors      the weights, one F32 tensor per named parameter
-//   tokenizer.json         the HF tokenizer (+ tokenizer_config.json naming the special tokens)
+//   tokenizer.json         the HF tokenizer (+ tokenizer_config.json: the special tokens' roles, a chat template)
 //   optimizer.safetensors  optional: AdamW moments + step, for an exact resume
 //   trainer_state.json     optional: step, algorithm, seed, RNG state, data cursor
 //   manifest.json          {format, files: {name: {sha256, size}}}
@@ -32,6 +32,11 @@ export interface Checkpoint {
   weights: NamedTensors;
   /** `tokenizer.json` text. */
   tokenizer: string;
+  /**
+   * `tokenizer_config.json`: the special tokens' roles and any chat template. Absent: edgelight's own
+   * (tokenizerConfigFor), which is what a tokenizer trained here has.
+   */
+  tokenizerConfig?: Record<string, unknown>;
   optimizer?: { tensors: NamedTensors; metadata: Record<string, string> };
   /**
    * `trainer_state.json`: where a run stopped. Its schema belongs to the trainer (shared/train/trainer-state.ts);
@@ -73,16 +78,23 @@ function sortedKeys(_key: string, value: unknown): unknown {
 
 export type CheckpointFiles = Record<string, Uint8Array>;
 
+/** The context length edgelight's tokenizer_config.json records (model_max_length). */
+const maxPositionsOf = (config: Record<string, unknown>) =>
+  Number(config.blockSize ?? config.block_size ?? 4096);
+
+const equalBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+
 /** The checkpoint's files, including manifest.json, and its id. */
 export async function checkpointToFiles(
   checkpoint: Checkpoint,
 ): Promise<{ id: string; files: CheckpointFiles }> {
-  const maxPositions = Number(checkpoint.config.blockSize ?? checkpoint.config.block_size ?? 4096);
   const files: CheckpointFiles = {
     [FILES.config]: encodeJson(checkpoint.config),
     [FILES.weights]: encodeSafetensors(checkpoint.weights, { format: 'pt' }),
     [FILES.tokenizer]: new TextEncoder().encode(checkpoint.tokenizer),
-    [FILES.tokenizerConfig]: encodeJson(tokenizerConfigFor(maxPositions)),
+    [FILES.tokenizerConfig]: encodeJson(
+      checkpoint.tokenizerConfig ?? tokenizerConfigFor(maxPositionsOf(checkpoint.config)),
+    ),
   };
   if (checkpoint.optimizer)
     files[FILES.optimizer] = encodeSafetensors(checkpoint.optimizer.tensors, checkpoint.optimizer.metadata);
@@ -138,6 +150,15 @@ export async function checkpointFromFiles(
     weights: decode(FILES.weights).tensors,
     tokenizer: new TextDecoder().decode(files[FILES.tokenizer]),
   };
+  if (files[FILES.tokenizerConfig]) {
+    const tokenizerConfig = parseJsonFile(files, FILES.tokenizerConfig);
+    if (!tokenizerConfig || typeof tokenizerConfig !== 'object' || Array.isArray(tokenizerConfig))
+      throw new CheckpointError('tokenizer_config.json must hold a JSON object');
+    // edgelight's own roles stay implicit (absent), as a checkpoint written here has them.
+    const own = encodeJson(tokenizerConfigFor(maxPositionsOf(checkpoint.config)));
+    if (!equalBytes(encodeJson(tokenizerConfig), own))
+      checkpoint.tokenizerConfig = tokenizerConfig as Record<string, unknown>;
+  }
   if (files[FILES.optimizer]) checkpoint.optimizer = decode(FILES.optimizer);
   if (files[FILES.trainer]) {
     const trainer = parseJsonFile(files, FILES.trainer);

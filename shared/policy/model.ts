@@ -58,6 +58,7 @@ import {
 } from './copy-head';
 import type { ProjectionAdapter } from './adapter';
 import { type DecodeRope, decodeAttentionQkv, rmsNorm as fusedRmsNorm, kvAppend, swiglu } from './fused';
+import { projectFused } from './fused/project';
 import { onWebGpu } from './fused/webgpu-kernel';
 import { attention, embed, geluTanh, linear, repeatHeads, rotateHalf, silu } from './ops';
 import { ropeTables } from './rope';
@@ -128,10 +129,23 @@ export { type PresetName, PresetNameSchema } from './preset-names';
 /**
  * Preset shapes. With a 2,048-token vocabulary: tiny ≈ 0.85 M parameters, small ≈ 5.2 M (countParameters).
  * Heads are 64 wide (as GPT-2's): on wasm attention runs head by head, so fewer, wider heads cost less.
+ * llama-tiny is tiny's depth and width in Llama's configuration (SwiGLU at ⅔ of the 4× width, rounded
+ * to 32, as Llama sizes it; 2 query heads sharing 1 key/value head), so a policy trained here saves as a
+ * LlamaForCausalLM folder that transformers and edgelight's --base load (≈ 0.82 M parameters).
  */
 export const PRESETS: Record<PresetName, ModelConfigInput> = {
   tiny: { vocabSize: 2048, blockSize: 256, nLayer: 3, nHead: 2, nEmbd: 128, mlpRatio: 4 },
   small: { vocabSize: 2048, blockSize: 256, nLayer: 6, nHead: 4, nEmbd: 256, mlpRatio: 4 },
+  'llama-tiny': {
+    vocabSize: 2048,
+    blockSize: 256,
+    nLayer: 3,
+    nHead: 2,
+    nKvHead: 1,
+    nEmbd: 128,
+    mlp: 'swiglu',
+    mlpHidden: 352,
+  },
 };
 
 export function presetConfig(name: PresetName, overrides: Partial<ModelConfigInput> = {}): ModelConfig {
@@ -429,8 +443,8 @@ export class Policy {
         const { y, k, v } = attend(x, i, cache.keys[i], cache.values[i]);
         keys.push(k);
         values.push(v);
-        x = tf.add(x, this.attnOut(y.reshape([B, qWidth]) as tf.Tensor2D, i)); // (B, C)
-        x = tf.add(x, this.mlp(x, i)); // (B, C)
+        x = this.attnOut(x, y.reshape([B, qWidth]) as tf.Tensor2D, i); // (B, C)
+        x = this.mlp(x, i); // (B, C)
       }
       const h = this.finalNorm(x); // (B, C)
       const logits = this.vocabLogits(h, cache.head); // (B, V)
@@ -564,8 +578,8 @@ export class Policy {
       if (wantCache) kv.push({ k, v });
       const y = attention(q, this.expandKv(k), this.expandKv(v), bias); // (B, nh, T, hs)
       const merged = tf.transpose(y, [0, 2, 1, 3]).reshape([B * T, qWidth]); // (B*T, nh·hs)
-      x = tf.add(x, this.attnOut(merged as tf.Tensor2D, i)); // (B*T, C)
-      x = tf.add(x, this.mlp(x, i)); // (B*T, C)
+      x = this.attnOut(x, merged as tf.Tensor2D, i); // (B*T, C)
+      x = this.mlp(x, i); // (B*T, C)
     }
     const h = this.finalNorm(x); // (B*T, C)
     const Tq = options.lastOnly ? 1 : T; // query positions: the last, or all
@@ -586,15 +600,26 @@ export class Policy {
   }
 
   /**
-   * x · W (+ b) (+ the adapter's delta) for the projection named `name`: the one place every projection
-   * runs, so an adapter sees them all. x (N, in), W (in, out) → (N, out). `weight` defaults to the
-   * weight of that name (the tied head passes wteᵀ).
+   * (residual +) x · W (+ b) (+ the adapter's delta) for the projection named `name`: the one place every
+   * projection runs, so an adapter sees them all. x (N, in), W (in, out) → (N, out). `weight` defaults to
+   * the weight of that name (the tied head passes wteᵀ); `residual` (N, out) is the stream the output
+   * projections add to. On webgpu, fused/project.ts folds the residual (or bias) into the matMul program
+   * and runs a whole-weight LoRA as loraLinear; elsewhere the ops below, bit for bit as before.
    */
-  private project(name: string, x: tf.Tensor2D, bias?: tf.Tensor, weight?: tf.Tensor2D): tf.Tensor2D {
-    let y = linear(x, weight ?? (this.weights[name] as tf.Tensor2D)); // (N, out)
+  private project(
+    name: string,
+    x: tf.Tensor2D,
+    bias?: tf.Tensor,
+    weight?: tf.Tensor2D,
+    residual?: tf.Tensor2D,
+  ): tf.Tensor2D {
+    const w = weight ?? (this.weights[name] as tf.Tensor2D); // (in, out)
+    if (onWebGpu()) return projectFused(x, w, { bias, residual, adapter: this.adapter, name });
+    let y = linear(x, w); // (N, out)
     if (bias) y = tf.add(y, bias);
     const delta = this.adapter?.delta(name, x); // (N, out) or null
-    return delta ? tf.add(y, delta) : y;
+    if (delta) y = tf.add(y, delta);
+    return residual ? tf.add(residual, y) : y;
   }
 
   /**
@@ -630,16 +655,16 @@ export class Policy {
     return nKvHead === nHead ? t : repeatHeads(t, nHead / nKvHead);
   }
 
-  /** The attention output projection for layer i: (N, nh·hs) → (N, C). */
-  private attnOut(y: tf.Tensor2D, i: number): tf.Tensor2D {
-    return this.project(`h.${i}.attn.wo`, y, this.weights[`h.${i}.attn.bo`]);
+  /** The residual stream x (N, C) plus layer i's attention output projection of y (N, nh·hs): (N, C). */
+  private attnOut(x: tf.Tensor2D, y: tf.Tensor2D, i: number): tf.Tensor2D {
+    return this.project(`h.${i}.attn.wo`, y, this.weights[`h.${i}.attn.bo`], undefined, x);
   }
 
   /**
-   * The MLP branch for layer i, (N, C) → (N, C): relu(norm(x) Wfc)² Wproj (relu2), gelu_tanh(…) Wproj,
-   * or (silu(gate) ⊙ up) Wproj with norm(x) Wfc = [gate | up] (swiglu).
+   * The residual stream x plus the MLP branch for layer i, (N, C) → (N, C): relu(norm(x) Wfc)² Wproj (relu2),
+   * gelu_tanh(…) Wproj, or (silu(gate) ⊙ up) Wproj with norm(x) Wfc = [gate | up] (swiglu).
    */
-  private mlp(x: tf.Tensor, i: number): tf.Tensor2D {
+  private mlp(x: tf.Tensor2D, i: number): tf.Tensor2D {
     const w = this.weights;
     const h = this.norm(x as tf.Tensor2D, `h.${i}.ln_2`); // (N, C)
     const fc = this.project(`h.${i}.mlp.wfc`, h, w[`h.${i}.mlp.bfc`]); // (N, H), swiglu (N, 2H)
@@ -652,7 +677,7 @@ export class Policy {
       const [gate, up] = tf.split(fc, 2, 1) as tf.Tensor2D[]; // each (N, H)
       hidden = tf.mul(silu(gate), up);
     }
-    return this.project(`h.${i}.mlp.wproj`, hidden, w[`h.${i}.mlp.bproj`]); // (N, C)
+    return this.project(`h.${i}.mlp.wproj`, hidden, w[`h.${i}.mlp.bproj`], undefined, x); // (N, C)
   }
 
   /** The norm named `prefix` (its `.g`, and `.b` for LayerNorm): (N, C) → (N, C). */

@@ -1,8 +1,14 @@
 // How a (prompt, reply) pair becomes token ids, in ONE place, so SFT, sampling and the RL loss all see
-// exactly the same context:
+// exactly the same context. A tokenizer without a chat template (edgelight's own, GPT-2's):
 //
-//   <|bos|> prompt-tokens          (the prompt ends with "\nReply:")
+//   <|bos|> prompt-tokens          (the prompt ends with "\nReply:"; no bos when the model has none)
 //   " reply"-tokens <|eos|>        (the completion; the loss covers it and nothing else)
+//
+// With a chat template (a pretrained chat model's), the prompt is the template rendered for one user
+// message with the assistant turn opened, and the reply ends with the token that closes that turn:
+//
+//   template([{user: prompt}], add_generation_prompt)-tokens     e.g. "<|im_start|>user\n…<|im_end|>\n<|im_start|>assistant\n"
+//   reply-tokens <turn end>                                      e.g. "…<|im_end|>"
 //
 // Long feedback is cut from the middle of the prompt: the header (category, sentiment) and the end
 // ("…\nReply:") are what the reply depends on most, and the completion must keep room to be written.
@@ -17,18 +23,23 @@ export function promptBudget(blockSize: number, maxNewTokens: number): number {
   return Math.max(MIN_PROMPT_TOKENS, blockSize - maxNewTokens);
 }
 
-/** `[bos, ...prompt]`, cut from the middle to at most `maxTokens` tokens. */
+/** The prompt's tokens (above), cut from the middle to at most `maxTokens` tokens. */
 export function encodePrompt(tokenizer: PolicyTokenizer, prompt: string, maxTokens: number): number[] {
-  const ids = [tokenizer.bosId, ...tokenizer.encode(prompt)];
+  const ids = tokenizer.chatTemplate
+    ? tokenizer.encode(
+        tokenizer.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true }),
+      )
+    : [...(tokenizer.bosId === null ? [] : [tokenizer.bosId]), ...tokenizer.encode(prompt)];
   if (ids.length <= maxTokens) return ids;
   // Keep a quarter from the start (bos, category, sentiment, opening words) and the rest from the end.
   const head = Math.floor(maxTokens / 4);
   return [...ids.slice(0, head), ...ids.slice(ids.length - (maxTokens - head))];
 }
 
-/** The completion tokens of `reply`: a leading space (the prompt ends with "Reply:") and eos. */
+/** The completion tokens of `reply` and the token that ends it; a leading space after "Reply:". */
 export function encodeReply(tokenizer: PolicyTokenizer, reply: string): number[] {
-  return [...tokenizer.encode(` ${reply.trim()}`), tokenizer.eosId];
+  const text = tokenizer.chatTemplate ? reply.trim() : ` ${reply.trim()}`;
+  return [...tokenizer.encode(text), tokenizer.eosId];
 }
 
 /** The reply text of sampled completion ids: up to eos, special tokens dropped, the leading space trimmed. */

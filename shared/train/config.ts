@@ -37,7 +37,7 @@ export const TrainConfigFields = z.strictObject({
     'sft: teacher forcing on the SFT corpus; grpo / rloo: RL through the store; dpo: preference pairs {prompt, chosen, rejected}; kto: labelled replies {prompt, completion, label} (dpo / kto need init)',
   ),
   preset: PresetNameSchema.default(D.preset).describe(
-    'model shape of a new policy (tiny ≈ 0.85 M, small ≈ 5.3 M parameters; a checkpoint keeps its own)',
+    'model shape of a new policy (tiny ≈ 0.85 M, small ≈ 5.3 M parameters; llama-tiny: tiny in Llama’s configuration, exportable as LlamaForCausalLM; a checkpoint keeps its own)',
   ),
   copy: z
     .boolean()

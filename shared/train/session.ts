@@ -359,6 +359,10 @@ export class TrainSession {
       }
     }
     if (init) {
+      // A checkpoint no run here wrote (a pretrained model, an exported one) was never trained on our
+      // prompts: its first SFT phase sets the format, from the corpus.
+      if (!init.checkpoint.trainer && firstPhase === 'sft')
+        init.checkpoint.config = { ...init.checkpoint.config, promptKeyWords: keyWords };
       try {
         ({ policy, tokenizer } = policyFromCheckpoint(init.checkpoint, { adapter: 'attach' }));
       } catch (error) {

@@ -66,7 +66,7 @@ describe('serving: policy cache and generation batches', () => {
     const batcher = new GenerationBatcher(cache);
     const { tokenizer } = await cache.get(ids[0]);
     const request = (text: string, seen: number[]): GenerationRequest => ({
-      promptIds: [tokenizer.bosId, ...tokenizer.encode(text)],
+      promptIds: [tokenizer.bosId as number, ...tokenizer.encode(text)],
       seed: 7,
       n: 2,
       maxNewTokens: 6,

@@ -128,6 +128,24 @@ describe('checkpoints', () => {
     expect(await readFile(join(`${root}-quarantine`, quarantined[0]), 'utf8')).toBe('flipped');
   });
 
+  it("keeps a pretrained model's tokenizer_config.json; edgelight's own roles stay implicit", async () => {
+    const edgelight = await checkpointToFiles(makeCheckpoint());
+    const read = await checkpointFromFiles(edgelight.files);
+    expect(read.checkpoint.tokenizerConfig).toBeUndefined();
+    const roles = JSON.parse(new TextDecoder().decode(edgelight.files['tokenizer_config.json']));
+    expect(roles).toMatchObject({ eos_token: '<|eos|>', model_max_length: 64 });
+
+    const chat = { eos_token: '<|eos|>', chat_template: '{{ messages[0].content }}' };
+    const pretrained = await checkpointToFiles({ ...makeCheckpoint(), tokenizerConfig: chat });
+    expect(pretrained.id).not.toBe(edgelight.id);
+    const back = await checkpointFromFiles(pretrained.files);
+    expect(back.id).toBe(pretrained.id);
+    expect(back.checkpoint.tokenizerConfig).toEqual(chat);
+    const opened = PolicyTokenizer.fromFiles(JSON.parse(tokenizer), back.checkpoint.tokenizerConfig);
+    expect(opened.chatTemplate).toBe(chat.chat_template);
+    expect(opened.configJson(64)).toEqual(chat);
+  });
+
   it('gives a folder without a manifest the id of its canonical files', async () => {
     const { id, files } = await checkpointToFiles(makeCheckpoint());
     const { 'manifest.json': _, ...rest } = files;

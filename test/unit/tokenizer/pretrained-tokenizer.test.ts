@@ -1,8 +1,8 @@
-// HfTokenizer on a tiny byte-level BPE trained here (shared/policy/tokenizer-train.ts) with ChatML's added
+// PolicyTokenizer.fromFiles on a tiny byte-level BPE trained here (shared/policy/tokenizer-train.ts) with ChatML's added
 // tokens, and a tokenizer_config.json shaped like SmolLM2-Instruct's: special tokens as strings and as
 // AddedToken objects, the chat template rendered, encoded with special tokens as single ids, decoded back.
 import { describe, expect, it } from 'vitest';
-import { HfTokenizer } from '../../../shared/hf/tokenizer';
+import { PolicyTokenizer } from '../../../shared/policy/tokenizer';
 import { trainByteLevelBpe } from '../../../shared/policy/tokenizer-train';
 
 const CHATML =
@@ -41,8 +41,8 @@ const messages = [
   { role: 'user', content: 'What is the capital of France?' },
 ];
 
-describe('HfTokenizer', () => {
-  const tokenizer = HfTokenizer.fromFiles(tokenizerJson, smolConfig);
+describe('PolicyTokenizer', () => {
+  const tokenizer = PolicyTokenizer.fromFiles(tokenizerJson, smolConfig);
 
   it('reads the special tokens, as strings or AddedToken objects, and pads with eos when no pad is named', () => {
     expect([
@@ -61,15 +61,18 @@ describe('HfTokenizer', () => {
     );
     expect(tokenizer.vocabSize).toBe(maxId + 1);
     expect(tokenizer.vocabSize).toBeGreaterThan(259);
-    const withPad = HfTokenizer.fromFiles(tokenizerJson, {
+    const withPad = PolicyTokenizer.fromFiles(tokenizerJson, {
       ...smolConfig,
       pad_token: { content: '<|endoftext|>' },
     });
     expect(withPad.padId).toBe(0);
     expect(withPad.padIsEosFallback).toBe(false);
-    const bare = HfTokenizer.fromFiles(tokenizerJson, null);
-    expect([bare.bosId, bare.eosId, bare.padId, bare.chatTemplate]).toEqual([null, null, null, null]);
+    // GPT-2 style: an eos and nothing else; prompts then start without bos and there is no template.
+    const bare = PolicyTokenizer.fromFiles(tokenizerJson, { eos_token: '<|endoftext|>' });
+    expect([bare.bosId, bare.eosId, bare.padId, bare.chatTemplate]).toEqual([null, 0, 0, null]);
     expect(() => bare.applyChatTemplate(messages)).toThrow(/no chat template/);
+    // A policy must know where its replies end.
+    expect(() => PolicyTokenizer.fromFiles(tokenizerJson, null)).toThrow(/names no eos_token/);
   });
 
   it('renders the ChatML template, with and without the generation prompt', () => {
@@ -124,7 +127,7 @@ describe('HfTokenizer', () => {
   it('passes bos_token and eos_token to the template, and picks the "default" of a template list', () => {
     const template =
       '{{ bos_token }}{% for m in messages %}{{ m.content }}{{ eos_token }}{% endfor %}{% if pad_token is defined %}PAD{% endif %}';
-    const listed = HfTokenizer.fromFiles(tokenizerJson, {
+    const listed = PolicyTokenizer.fromFiles(tokenizerJson, {
       ...smolConfig,
       chat_template: [
         { name: 'tool_use', template: 'tools!' },
@@ -134,7 +137,7 @@ describe('HfTokenizer', () => {
     expect(listed.applyChatTemplate(messages)).toBe(
       '<|im_start|>You are a helpful assistant.<|im_end|>What is the capital of France?<|im_end|>',
     );
-    const separate = HfTokenizer.fromFiles(tokenizerJson, smolConfig, {
+    const separate = PolicyTokenizer.fromFiles(tokenizerJson, smolConfig, {
       chatTemplate: '{{ messages[0].role }}',
     });
     expect(separate.applyChatTemplate(messages)).toBe('system');
@@ -142,19 +145,21 @@ describe('HfTokenizer', () => {
 
   it('refuses configs it cannot honour, naming the field', () => {
     expect(() =>
-      HfTokenizer.fromFiles(tokenizerJson, {
+      PolicyTokenizer.fromFiles(tokenizerJson, {
         ...smolConfig,
         chat_template: [{ name: 'tool_use', template: 'x' }],
       }),
     ).toThrow(/no "default"/);
-    expect(() => HfTokenizer.fromFiles(tokenizerJson, { ...smolConfig, eos_token: '</s>' })).toThrow(
+    expect(() => PolicyTokenizer.fromFiles(tokenizerJson, { ...smolConfig, eos_token: '</s>' })).toThrow(
       /eos_token "<\/s>" is not in tokenizer\.json/,
     );
-    expect(() => HfTokenizer.fromFiles(tokenizerJson, { ...smolConfig, bos_token: 7 })).toThrow(/bos_token/);
-    expect(() => HfTokenizer.fromFiles(tokenizerJson, { ...smolConfig, chat_template: '{% for %}' })).toThrow(
-      /chat template does not parse/,
+    expect(() => PolicyTokenizer.fromFiles(tokenizerJson, { ...smolConfig, bos_token: 7 })).toThrow(
+      /bos_token/,
     );
-    expect(() => HfTokenizer.fromFiles({ nothing: true }, smolConfig)).toThrow(
+    expect(() =>
+      PolicyTokenizer.fromFiles(tokenizerJson, { ...smolConfig, chat_template: '{% for %}' }),
+    ).toThrow(/chat template does not parse/);
+    expect(() => PolicyTokenizer.fromFiles({ nothing: true }, smolConfig)).toThrow(
       /tokenizer\.json is not a tokenizer: model/,
     );
   });
