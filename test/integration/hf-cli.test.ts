@@ -8,10 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hfConfigFromModelConfig, hfWeightsFromPolicy } from '../../shared/hf/architecture';
+import { hfModelFiles } from '../../shared/hf/peft';
 import { readNamedTensors } from '../../shared/policy/checkpoint-policy';
 import { countParameters, createPolicy, ModelConfigSchema } from '../../shared/policy/model';
-import { encodeSafetensors, type NamedTensors } from '../../shared/policy/safetensors';
 import { selectBackend } from '../../shared/train/backend';
 import { runCli } from '../helpers/cli';
 
@@ -36,20 +35,11 @@ beforeAll(async () => {
   await selectBackend({ prefer: 'cpu' });
   dir = await mkdtemp(join(tmpdir(), 'edgelight-hf-cli-'));
   const policy = createPolicy(config, { seed: 1 });
-  const hfConfig = hfConfigFromModelConfig(config, 'llama');
-  const named = await readNamedTensors(policy.weights);
+  const model = hfModelFiles(config, await readNamedTensors(policy.weights), { family: 'llama' });
   policy.dispose();
-  const asHf = hfWeightsFromPolicy(
-    Object.fromEntries(
-      Object.entries(named).map(([n, t]) => [n, { shape: t.shape, data: t.data as Float32Array }]),
-    ),
-    hfConfig,
-  );
-  const tensors: NamedTensors = {};
-  for (const [key, t] of Object.entries(asHf)) tensors[key] = { dtype: 'F32', shape: t.shape, data: t.data };
   const text = (s: string) => new TextEncoder().encode(s);
-  files.set('local/tiny-llama/config.json', text(JSON.stringify(hfConfig)));
-  files.set('local/tiny-llama/model.safetensors', encodeSafetensors(tensors, { format: 'pt' }));
+  files.set('local/tiny-llama/config.json', model.files['config.json']);
+  files.set('local/tiny-llama/model.safetensors', model.files['model.safetensors']);
   files.set('local/tiny-llama/tokenizer_config.json', text('{"eos_token": "</s>"}'));
   server = http.createServer((req, res) => {
     requests.push(`${req.method} ${req.url} ${req.headers.range ?? ''}`);

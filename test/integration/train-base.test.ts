@@ -10,10 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hfConfigFromModelConfig, hfWeightsFromPolicy } from '../../shared/hf/architecture';
+import { hfModelFiles } from '../../shared/hf/peft';
 import { readNamedTensors } from '../../shared/policy/checkpoint-policy';
 import { createPolicy, ModelConfigSchema } from '../../shared/policy/model';
-import { encodeSafetensors, type NamedTensors } from '../../shared/policy/safetensors';
 import { encodeSftPair } from '../../shared/policy/sequence';
 import { PolicyTokenizer } from '../../shared/policy/tokenizer';
 import { trainByteLevelBpe } from '../../shared/policy/tokenizer-train';
@@ -55,20 +54,11 @@ beforeAll(async () => {
     mlpHidden: 32,
   });
   const policy = createPolicy(config, { seed: 1 });
-  const named = await readNamedTensors(policy.weights);
+  const model = hfModelFiles(config, await readNamedTensors(policy.weights), { family: 'llama' });
   policy.dispose();
-  const hfConfig = hfConfigFromModelConfig(config, 'llama');
-  const asHf = hfWeightsFromPolicy(
-    Object.fromEntries(
-      Object.entries(named).map(([n, t]) => [n, { shape: t.shape, data: t.data as Float32Array }]),
-    ),
-    hfConfig,
-  );
-  const tensors: NamedTensors = {};
-  for (const [key, t] of Object.entries(asHf)) tensors[key] = { dtype: 'F32', shape: t.shape, data: t.data };
   const text = (s: string) => new TextEncoder().encode(s);
-  files.set(`${REPO}/config.json`, text(JSON.stringify(hfConfig)));
-  files.set(`${REPO}/model.safetensors`, encodeSafetensors(tensors, { format: 'pt' }));
+  files.set(`${REPO}/config.json`, model.files['config.json']);
+  files.set(`${REPO}/model.safetensors`, model.files['model.safetensors']);
   files.set(`${REPO}/tokenizer.json`, text(JSON.stringify(tokenizerJson)));
   files.set(`${REPO}/tokenizer_config.json`, text(JSON.stringify(tokenizerConfig)));
   files.set(`${REPO}/chat_template.jinja`, text(CHATML));
