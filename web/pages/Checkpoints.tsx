@@ -1,10 +1,12 @@
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import type { CheckpointRow, Comparison } from '../../worker/lab/protocol';
+import { HfExportPanel } from '../components/HfExportPanel';
 import { PromotePanel } from '../components/PromotePanel';
 import { RewardBars } from '../components/RewardBars';
 import { FailedChecks, percent, SendableBadge, TopFailingChecks } from '../components/Sendability';
 import { errorMessage, lab, onLabEvent } from '../lab/client';
+import { hfModelNames } from '../lab/hf';
 import { training } from '../lab/training';
 
 const SHOWN_METRICS: Array<[string, string]> = [
@@ -46,6 +48,9 @@ export default function CheckpointsPage() {
   const server = useSignal('');
   const served = useSignal<string | null>(null);
   const promoting = useSignal<string | null>(null);
+  /** The checkpoint whose Hugging Face export panel is open. */
+  const exportingHf = useSignal<string | null>(null);
+  const hfNames = hfModelNames.value;
 
   async function refreshServed() {
     server.value = (await lab().syncState()).settings.url;
@@ -200,7 +205,11 @@ export default function CheckpointsPage() {
                 )}
               </td>
               <td>
-                {r.name ? `${r.name} (${r.source})` : r.source}
+                {r.name
+                  ? `${r.name} (${r.source})`
+                  : hfNames[r.id]
+                    ? `${hfNames[r.id]} (Hugging Face)`
+                    : r.source}
                 {served.value === r.id && (
                   <>
                     {' '}
@@ -226,6 +235,17 @@ export default function CheckpointsPage() {
                   type="button"
                   class="secondary"
                   onClick={() => {
+                    exportingHf.value = r.id;
+                  }}
+                  disabled={!!busy.value}
+                  title="the PEFT adapter (LoRA runs) or the merged model, as Hugging Face files"
+                >
+                  Hugging Face…
+                </button>{' '}
+                <button
+                  type="button"
+                  class="secondary"
+                  onClick={() => {
                     promoting.value = r.id;
                   }}
                   disabled={!!busy.value || !server.value || served.value === r.id}
@@ -246,6 +266,16 @@ export default function CheckpointsPage() {
             promoting.value = null;
           }}
           onPromoted={() => void refreshServed().catch(() => undefined)}
+        />
+      )}
+      {exportingHf.value && (
+        <HfExportPanel
+          key={exportingHf.value}
+          checkpointId={exportingHf.value}
+          baseModel={hfNames[exportingHf.value]}
+          onClose={() => {
+            exportingHf.value = null;
+          }}
         />
       )}
       {rows.value.length === 0 && (

@@ -1,4 +1,6 @@
 import { AgreementPanel } from '../components/AgreementPanel';
+import { type BaseChoice, BaseModelPicker } from '../components/BaseModelPicker';
+import { LoraFields, type LoraSettings } from '../components/LoraFields';
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import type {
@@ -14,6 +16,7 @@ import type { StarterPolicyStatus } from '../../worker/lab/starter';
 import { Chart, type ChartSeries } from '../components/Chart';
 import { checkDescription, findingsOf } from '../components/Sendability';
 import { errorMessage, lab, onLabEvent } from '../lab/client';
+import { hfModelNames } from '../lab/hf';
 import { isActive, training, watchTraining } from '../lab/training';
 
 // The form starts from TrainConfig's own defaults (shared/train/config-defaults.ts): the same run the
@@ -56,6 +59,16 @@ function runHint(o: {
   return `From scratch, replies stay byte-level noise for the first couple of hundred steps (roughly 15–30 minutes on a CPU); the starter policy is ${step} steps of the default recipe.`;
 }
 
+/** The request's LoRA settings. */
+function loraOf(r: TrainRequest): LoraSettings {
+  return {
+    loraRank: r.loraRank,
+    loraAlpha: r.loraAlpha,
+    loraDropout: r.loraDropout,
+    loraTargets: r.loraTargets,
+  };
+}
+
 const TERM_COLORS = ['#b45309', '#7c3aed', '#0f766e', '#be185d', '#4d7c0f', '#1d4ed8', '#9f1239'];
 
 function duration(seconds: number | null): string {
@@ -89,6 +102,15 @@ export default function TrainPage() {
   const trainSplit = useSignal<number | null>(null);
   const starter = useSignal<StarterPolicyStatus | null>(null);
   const models = useSignal<string[]>([]);
+  const checkpointIds = useSignal<string[]>([]);
+  /** The base model: a preset, or an imported Hugging Face model's checkpoint (the run's init). */
+  const startInit = s.request?.init;
+  const base = useSignal<BaseChoice>(
+    startInit && hfModelNames.value[startInit]
+      ? { kind: 'checkpoint', id: startInit, label: hfModelNames.value[startInit] }
+      : { kind: 'preset' },
+  );
+  const fromBase = base.value.kind === 'checkpoint' ? base.value : null;
   /** What the reviews in the lab's store give DPO, KTO and SFT (read with the rest of the lab's state). */
   const reviews = useSignal<ReviewDataSummary | null>(null);
   /** The user's choice of start; null: the default (RL and runs on reviews from the starter policy when there is one). */
@@ -105,6 +127,7 @@ export default function TrainPage() {
     trainSplit.value = summary.bySplit.train ?? 0;
     starter.value = status;
     models.value = rows.map((r) => r.preset);
+    checkpointIds.value = rows.map((r) => r.id);
     reviews.value = fromReviews;
   }
   useEffect(() => {
@@ -136,6 +159,11 @@ export default function TrainPage() {
   function field<K extends keyof TrainRequest>(key: K, value: TrainRequest[K]) {
     draft.value = { ...draft.value, [key]: value };
   }
+  /** Replaces the four LoRA settings at once (a cleared rank clears the others). */
+  function setLora(next: LoraSettings) {
+    const { loraRank: _r, loraAlpha: _a, loraDropout: _d, loraTargets: _t, ...rest } = draft.value;
+    draft.value = { ...rest, ...next };
+  }
   const num = (e: Event) => Number((e.currentTarget as HTMLInputElement).value);
   const str = (e: Event) => (e.currentTarget as HTMLSelectElement).value;
   type NumberKey = {
@@ -155,7 +183,10 @@ export default function TrainPage() {
   const model = `${draft.value.preset ?? 'tiny'}${draft.value.copy ? '-copy' : ''}`;
   // The starter policy is one model (tiny, no copy head): it starts runs of that model only.
   const starterFits =
-    !!starter.value && (starter.value.available || starter.value.imported) && model === starter.value.model;
+    !fromBase &&
+    !!starter.value &&
+    (starter.value.available || starter.value.imported) &&
+    model === starter.value.model;
   // RL and reviews' runs refine the starter policy by default; SFT on the dataset starts a new model.
   const useStarter = starterFits && (fromStarter.value ?? (rl || reviewRun !== null));
   const noTrainSplit = trainSplit.value === 0;
@@ -175,20 +206,22 @@ export default function TrainPage() {
       ? reviews.value === null
         ? 'reading the reviews in this lab…'
         : (reviews.value.missing[reviewRun] ??
-          (preference && !useStarter && !continues
+          (preference && !useStarter && !continues && !fromBase
             ? `${algo.toUpperCase()} needs a trained policy to start from: the starter policy or a ${model} checkpoint`
             : null))
       : noTrainSplit
         ? 'the dataset has no train split'
         : null;
-  const hint = runHint({
-    rl,
-    preference: preference ? algo.toUpperCase() : null,
-    useStarter,
-    starterFits,
-    continues,
-    sftSteps: draft.value.sftSteps ?? TRAIN_DEFAULTS.sftSteps,
-  });
+  const hint = fromBase
+    ? `Starts from ${fromBase.label} (imported): its weights, a fresh optimizer${rl && !preference ? ', no SFT warm-up' : ''}.`
+    : runHint({
+        rl,
+        preference: preference ? algo.toUpperCase() : null,
+        useStarter,
+        starterFits,
+        continues,
+        sftSteps: draft.value.sftSteps ?? TRAIN_DEFAULTS.sftSteps,
+      });
 
   function generateDefault() {
     void call(async () => {
@@ -244,6 +277,17 @@ export default function TrainPage() {
           </button>
         </div>
       )}
+      <BaseModelPicker
+        base={base.value}
+        onChange={(next) => {
+          base.value = next;
+          void refreshLab().catch((e) => {
+            error.value = errorMessage(e);
+          });
+        }}
+        checkpointIds={checkpointIds.value}
+        disabled={active}
+      />
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -252,6 +296,7 @@ export default function TrainPage() {
             const { init: _init, data: _data, ...form } = draft.value;
             // The data choice is SFT's; DPO and KTO read reviews whatever it says, RL the dataset.
             const request: TrainRequest = reviewRun === 'sft' ? { ...form, data: 'reviews' } : form;
+            if (fromBase) return lab().startTraining({ ...request, init: fromBase.id });
             if (!useStarter) return lab().startTraining(request);
             busy.value = 'loading the starter policy…';
             try {
@@ -271,6 +316,8 @@ export default function TrainPage() {
               Preset
               <select
                 value={draft.value.preset}
+                disabled={!!fromBase}
+                title={fromBase ? 'the base model keeps its own shape' : undefined}
                 onChange={(e) => field('preset', str(e) as TrainRequest['preset'])}
               >
                 <option value="tiny">tiny (≈0.85 M parameters)</option>
@@ -281,6 +328,7 @@ export default function TrainPage() {
               <input
                 type="checkbox"
                 checked={draft.value.copy ?? false}
+                disabled={!!fromBase}
                 onChange={(e) => field('copy', (e.currentTarget as HTMLInputElement).checked)}
               />
               Copy head (new models: may repeat the feedback's own words)
@@ -433,6 +481,7 @@ export default function TrainPage() {
               )}
             {numberField('saveEvery', 'Checkpoint every', { min: 1 })}
           </div>
+          <LoraFields value={loraOf(draft.value)} onChange={setLora} />
         </fieldset>
         {(reviewRun || learned) && reviews.value && <ReviewCounts summary={reviews.value} />}
         <p class="muted" data-testid="train-hint">
