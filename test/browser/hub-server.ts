@@ -89,6 +89,9 @@ export async function startLoopbackHub(
   };
 }
 
+// Long enough for the lab's feedback prompts when a run trains it.
+const BLOCK_SIZE = 256;
+
 /**
  * A tiny Llama (GQA, untied head) as a Hugging Face folder: config.json, model.safetensors (F32),
  * tokenizer.json (a byte-level BPE trained here) and tokenizer_config.json. `parameters` is the count
@@ -102,11 +105,11 @@ export async function tinyLlamaFiles(): Promise<{
   await selectBackend({ prefer: 'cpu' });
   const tokenizer = PolicyTokenizer.fromJson(
     trainByteLevelBpe(['a tiny model served by a loopback hub', 'the lab imports it'], { vocabSize: 300 }),
-    32,
+    BLOCK_SIZE,
   );
   const config = ModelConfigSchema.parse({
     vocabSize: tokenizer.vocabSize,
-    blockSize: 32,
+    blockSize: BLOCK_SIZE,
     nLayer: 2,
     nHead: 4,
     nKvHead: 2,
@@ -124,7 +127,7 @@ export async function tinyLlamaFiles(): Promise<{
     files: {
       ...files,
       'tokenizer.json': text(tokenizer.toText()),
-      'tokenizer_config.json': text(JSON.stringify(tokenizer.configJson(32))),
+      'tokenizer_config.json': text(JSON.stringify(tokenizer.configJson(BLOCK_SIZE))),
     },
     config,
     parameters: countParameters(config).total,
