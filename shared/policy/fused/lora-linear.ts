@@ -1,8 +1,10 @@
-// loraLinear(x (N, in), W (in, out), A (in, r), B (r, out), scale) → x·W + scale·(x·A)·B: a projection with
-// its LoRA update. The composite runs 4 kernels (x·W, x·A, (x·A)·B, add) and a 5th (mul) when scale ≠ 1.
-// On webgpu the two big-input matMuls stay tfjs's tiled matMul programs, and the rank-r product with B,
-// the scale and the add run as one program: out[n, j] = base[n, j] + Σ_k (scale·xa[n, k]) · B[k, j],
-// a loop of r (8–64) per output element, cheap next to x·W. 3 dispatches where there were 4 or 5.
+// loraLinear(x (N, in), W (in, out), A (in, r), B (r, out), scale, addend?) → x·W + scale·(x·A)·B (+ addend):
+// a projection with its LoRA update, and optionally what the model adds to it (the residual stream
+// (N, out), or a bias (out)). The composite runs 4 kernels (x·W, x·A, (x·A)·B, add), a 5th (mul) when
+// scale ≠ 1 and a 6th for the addend. On webgpu the two big-input matMuls stay tfjs's tiled matMul programs
+// (the addend rides in x·W's as tfjs's fused matMul bias), and the rank-r product with B, the scale and the
+// add run as one program: out[n, j] = base[n, j] + Σ_k (scale·xa[n, k]) · B[k, j], a loop of r (8–64) per
+// output element, cheap next to x·W. 3 dispatches where there were 4 to 6.
 import { matMul2d } from '../ops';
 import * as tf from '../tfjs';
 import { onWebGpu, registerWebGpuKernel, requireFloat32, runFused } from './webgpu-kernel';
@@ -48,15 +50,18 @@ export function loraLinearComposite(
   a: tf.Tensor2D,
   b: tf.Tensor2D,
   scale: number,
+  addend?: tf.Tensor,
 ): tf.Tensor2D {
   const xa = tf.matMul(x, a); // (N, r)
   const scaled = scale === 1 ? xa : tf.mul(xa, scale); // (N, r)
-  return tf.add(tf.matMul(x, w), tf.matMul(scaled, b)); // (N, out)
+  const y = tf.add(tf.matMul(x, w), tf.matMul(scaled, b)) as tf.Tensor2D; // (N, out)
+  return addend ? tf.add(y, addend) : y;
 }
 
 /**
- * x·W + scale·(x·A)·B with a hand-written gradient. With g = dy (N, out) and gB = scale · g·Bᵀ (N, r):
- *   dx = g·Wᵀ + gB·Aᵀ,   dW = xᵀ·g,   dA = xᵀ·gB,   dB = scale · (x·A)ᵀ·g.
+ * x·W + scale·(x·A)·B (+ addend) with a hand-written gradient. With g = dy (N, out) and
+ * gB = scale · g·Bᵀ (N, r):
+ *   dx = g·Wᵀ + gB·Aᵀ,   dW = xᵀ·g,   dA = xᵀ·gB,   dB = scale · (x·A)ᵀ·g,   d addend = g (Σ over rows for a (out) bias).
  * Gradient matMuls go through ops.ts's matMul2d (explicit transposes where wasm needs them).
  */
 export function loraLinear(
@@ -65,6 +70,7 @@ export function loraLinear(
   a: tf.Tensor2D,
   b: tf.Tensor2D,
   scale: number,
+  addend?: tf.Tensor,
 ): tf.Tensor2D {
   const [, inDim] = x.shape;
   const r = a.shape[1];
@@ -82,25 +88,32 @@ export function loraLinear(
       `loraLinear: expected x (N, in), W (in, out), A (in, r), B (r, out), got x [${x.shape}], W [${w.shape}], A [${a.shape}], B [${b.shape}]`,
     );
   if (!Number.isFinite(scale)) throw new Error(`loraLinear: scale must be a finite number, got ${scale}`);
-  requireFloat32('loraLinear', { x, W: w, A: a, B: b });
+  const out = w.shape[1];
+  if (
+    addend &&
+    !(
+      (addend.rank === 2 && addend.shape[0] === x.shape[0] && addend.shape[1] === out) ||
+      (addend.rank === 1 && addend.shape[0] === out)
+    )
+  )
+    throw new Error(`loraLinear: the addend must be (N, out) or (out), got [${addend.shape}]`);
+  requireFloat32('loraLinear', { x, W: w, A: a, B: b, ...(addend ? { addend } : {}) });
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [xIn, wIn, aIn, bIn, save] = args as [
-      tf.Tensor2D,
-      tf.Tensor2D,
-      tf.Tensor2D,
-      tf.Tensor2D,
-      tf.GradSaveFunc,
-    ];
+    const inputs = args.slice(0, -1) as tf.Tensor[];
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const [xIn, wIn, aIn, bIn] = inputs as tf.Tensor2D[];
+    const addendIn = inputs[4]; // (N, out), (out) or undefined
     let value: tf.Tensor2D;
     let xa: tf.Tensor2D;
     if (onWebGpu()) {
       xa = tf.matMul(xIn, aIn); // (N, r)
-      const base = tf.matMul(xIn, wIn); // (N, out)
+      const base = tf.fused.matMul({ a: xIn, b: wIn, bias: addendIn }) as tf.Tensor2D; // (N, out), + addend
       value = runFused<tf.Tensor2D>(LORA_UPDATE_KERNEL, { base, down: xa, up: bIn }, { scale });
     } else {
       xa = tf.matMul(xIn, aIn); // (N, r)
       const scaled = scale === 1 ? xa : tf.mul(xa, scale); // (N, r)
       value = tf.add(tf.matMul(xIn, wIn), tf.matMul(scaled, bIn)); // (N, out)
+      if (addendIn) value = tf.add(value, addendIn);
     }
     save([xIn, wIn, aIn, bIn, xa]);
     return {
@@ -115,9 +128,12 @@ export function loraLinear(
         const da = matMul2d(xs, gbScaled, true, false); // (in, r)
         const dbUnscaled = matMul2d(xas, g, true, false); // (r, out)
         const db = scale === 1 ? dbUnscaled : tf.mul(dbUnscaled, scale); // (r, out)
-        return [dx, dw, da, db];
+        if (!addendIn) return [dx, dw, da, db];
+        const dAddend = addendIn.rank === 1 ? tf.sum(g, 0) : g; // (out) or (N, out)
+        return [dx, dw, da, db, dAddend];
       },
     };
   });
-  return op(x, w, a, b) as tf.Tensor2D;
+  const args = addend ? [x, w, a, b, addend] : [x, w, a, b];
+  return op(...args) as tf.Tensor2D;
 }
