@@ -47,6 +47,13 @@ describe('web: a Hugging Face model in the lab', () => {
     await page.goto(`${server.url}/#/train`);
     await page.getByRole('combobox', { name: 'Base model' }).selectOption('hub');
     await page.getByText('Hub settings').click();
+    // Port 9 cannot be reached from a page (Chromium refuses it): the bare "Failed to fetch" names the Hub.
+    await page.getByRole('textbox', { name: 'Hub URL' }).fill('http://127.0.0.1:9');
+    await page.getByRole('textbox', { name: 'Hub model id' }).fill(REPO);
+    await page.getByRole('button', { name: 'Check size' }).click();
+    await expect
+      .poll(() => page.getByRole('alert').first().textContent(), { timeout: 60_000 })
+      .toContain('could not reach http://127.0.0.1:9');
     await page.getByRole('textbox', { name: 'Hub URL' }).fill(hub.endpoint);
     await page.getByRole('textbox', { name: 'Hub model id' }).fill('not a repo id');
     await page.getByRole('button', { name: 'Check size' }).click();

@@ -1,8 +1,15 @@
 import { useSignal } from '@preact/signals';
 import { DEFAULT_REVISION } from '../../shared/hf/hub';
 import type { CheckpointRow } from '../../worker/lab/protocol';
-import { errorMessage } from '../lab/client';
-import { hf, type ImportJob, importHfModel, isCancel, saveHubEndpoint, savedHubEndpoint } from '../lab/hf';
+import {
+  hf,
+  hubErrorMessage,
+  type ImportJob,
+  importHfModel,
+  isCancel,
+  saveHubEndpoint,
+  savedHubEndpoint,
+} from '../lab/hf';
 import type { HfProgress, ModelCheck } from '../lab/hf-types';
 import { ImportProgress } from './ImportProgress';
 import { ModelCost } from './ModelCost';
@@ -52,7 +59,7 @@ export function HubImport({ onImported }: { onImported: (row: CheckpointRow, lab
       saveHubEndpoint(t.endpoint);
     } catch (e) {
       check.value = null;
-      error.value = errorMessage(e);
+      error.value = hubErrorMessage(e, t.endpoint);
     } finally {
       checking.value = false;
     }
@@ -74,7 +81,7 @@ export function HubImport({ onImported }: { onImported: (row: CheckpointRow, lab
     } catch (e) {
       error.value = isCancel(e)
         ? 'Cancelled. What was downloaded is kept in this browser: Download continues from there.'
-        : errorMessage(e);
+        : hubErrorMessage(e, t.endpoint);
     } finally {
       job.value = null;
       progress.value = null;

@@ -55,6 +55,17 @@ export function isCancel(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || /cancel/i.test(error.message));
 }
 
+/**
+ * An error of a Hub request as a person reads it: a browser says only "Failed to fetch" when the Hub is
+ * unreachable or does not allow this page's origin (CORS), so that case names the Hub.
+ */
+export function hubErrorMessage(error: unknown, endpoint: string): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/failed to fetch|networkerror|load failed/i.test(message))
+    return `could not reach ${endpoint} (offline, a wrong Hub URL, or a Hub that does not allow this page's origin): ${message}`;
+  return message;
+}
+
 // ── Names of imported models (kept in this browser: the checkpoint store lists them as "imported") ─────
 
 const NAMES_KEY = 'edgelight-hf-models';
