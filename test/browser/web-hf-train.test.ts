@@ -43,7 +43,10 @@ describe('web: a LoRA run on an imported Hugging Face model', () => {
   it('trains a LoRA adapter from a picked folder and exports it as a PEFT adapter', async () => {
     await page.getByRole('link', { name: 'Train', exact: true }).click();
     await page.getByRole('combobox', { name: 'Base model' }).selectOption('folder');
-    await page.getByLabel('Model folder').setInputFiles(join(folder, 'tiny-llama'));
+    await page
+      .getByTestId('folder-import')
+      .locator('input[type=file]')
+      .setInputFiles(join(folder, 'tiny-llama'));
     await page.getByTestId('base-model-chosen').waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('base-model-chosen').textContent()).toContain('tiny-llama');
 

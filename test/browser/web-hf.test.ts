@@ -137,7 +137,7 @@ describe('web: a Hugging Face model in the lab', () => {
       writeFileSync(join(picked, name), model.files[name]);
     await page.getByRole('link', { name: 'Train', exact: true }).click();
     await page.getByRole('combobox', { name: 'Base model' }).selectOption('folder');
-    await page.getByLabel('Model folder').setInputFiles(picked);
+    await page.getByTestId('folder-import').locator('input[type=file]').setInputFiles(picked);
     await expect
       .poll(() => page.getByTestId('folder-import').getByRole('alert').textContent(), { timeout: 60_000 })
       .toContain('tokenizer.json is missing');

@@ -51,12 +51,8 @@ export function BaseModelPicker({
     <fieldset disabled={disabled} data-testid="base-model">
       <legend>Base model</legend>
       <label>
-        Start from
-        <select
-          aria-label="Base model"
-          value={mode}
-          onChange={(e) => pick((e.currentTarget as HTMLSelectElement).value as Mode)}
-        >
+        Base model{' '}
+        <select value={mode} onChange={(e) => pick((e.currentTarget as HTMLSelectElement).value as Mode)}>
           <option value="preset">a built-in preset (the Run settings below)</option>
           {imported.map((id) => (
             <option key={id} value={`checkpoint:${id}`}>
