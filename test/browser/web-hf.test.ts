@@ -92,6 +92,16 @@ describe('web: a Hugging Face model in the lab', () => {
       .poll(() => page.getByRole('combobox', { name: 'Base model' }).inputValue())
       .toMatch(/^checkpoint:/);
     expect(await page.getByTestId('train-hint').textContent()).toContain(`Starts from ${REPO}`);
+
+    // The downloaded files take room in OPFS until deleted; the imported checkpoint stays.
+    await page.getByRole('combobox', { name: 'Base model' }).selectOption('hub');
+    await page.getByText('Hub settings').click();
+    const usage = page.getByTestId('hub-cache-usage');
+    await expect
+      .poll(async () => Number(await usage.getAttribute('data-bytes')))
+      .toBeGreaterThanOrEqual(model.files['model.safetensors'].byteLength);
+    await usage.getByRole('button', { name: 'Delete downloaded files' }).click();
+    await expect.poll(() => usage.getAttribute('data-bytes')).toBe('0');
     expect(errors).toEqual([]);
   });
 

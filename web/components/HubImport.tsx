@@ -11,6 +11,7 @@ import {
   savedHubEndpoint,
 } from '../lab/hf';
 import type { HfProgress, ModelCheck } from '../lab/hf-types';
+import { HubCacheUsage } from './HubCacheUsage';
 import { ImportProgress } from './ImportProgress';
 import { ModelCost } from './ModelCost';
 
@@ -140,6 +141,7 @@ export function HubImport({ onImported }: { onImported: (row: CheckpointRow, lab
             />
           </label>
         </div>
+        <HubCacheUsage refreshKey={`${job.value === null}`} />
       </details>
       {check.value && <ModelCost check={check.value} />}
       {check.value && !job.value && (

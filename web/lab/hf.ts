@@ -103,6 +103,41 @@ export function saveHubEndpoint(endpoint: string): void {
   else localStorage.setItem(ENDPOINT_KEY, endpoint);
 }
 
+// ── The Hub cache's room in this browser ─────────────────────────────────────────────────────────────
+
+/** OpfsHubCache's folder in the origin-private file system (shared/hf/hub-cache.ts). */
+const HUB_CACHE_FOLDER = 'edgelight-hub';
+
+async function folderBytes(folder: FileSystemDirectoryHandle): Promise<number> {
+  let total = 0;
+  // entries() is in every OPFS browser but not in every lib.dom typing.
+  const entries = (folder as unknown as { values(): AsyncIterable<FileSystemHandle> }).values();
+  for await (const entry of entries) {
+    if (entry.kind === 'file') total += (await (entry as FileSystemFileHandle).getFile()).size;
+    else total += await folderBytes(entry as FileSystemDirectoryHandle);
+  }
+  return total;
+}
+
+/** Bytes of downloaded Hub files (complete and partial) kept in this browser. */
+export async function hubCacheBytes(): Promise<number> {
+  const root = await navigator.storage.getDirectory();
+  try {
+    return await folderBytes(await root.getDirectoryHandle(HUB_CACHE_FOLDER));
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'NotFoundError') return 0;
+    throw error;
+  }
+}
+
+/** Deletes every downloaded Hub file; checkpoints imported from them stay in the lab. */
+export async function clearHubCache(): Promise<void> {
+  const root = await navigator.storage.getDirectory();
+  await root.removeEntry(HUB_CACHE_FOLDER, { recursive: true }).catch((error: unknown) => {
+    if (!(error instanceof DOMException && error.name === 'NotFoundError')) throw error;
+  });
+}
+
 // ── Files ────────────────────────────────────────────────────────────────────────────────────────────
 
 /** The picked folder's files, named relative to it (a folder picker names them "folder/file"). */
