@@ -1,4 +1,5 @@
-// `npm run bench -- hf-shapes [--quick] [--backends=wasm] [--models=tiny,smollm2,gpt2] [--train-layers=N]`
+// `npm run bench -- hf-shapes [--quick] [--backends=wasm] [--models=tiny,smollm2,gpt2] [--train-layers=N]
+//  [--decode-only] [--decode-batches=1,8,32] [--decode-steps=N]`
 //
 // Issue 22: the policy at the shapes of real pretrained models, random-initialised (createPolicy), beside
 // the built-in `tiny` preset as the baseline. Per model × backend: parameters, init time, memory
@@ -7,6 +8,10 @@
 // batch 1 × 64 tokens, SFT), decode tokens/s at batch 1, 8 and 32, train tokens/s, and LoRA's train step
 // when the policy takes an adapter. Every rate has its CPU seconds (process.cpuUsage) beside its wall
 // seconds: the machine's cores are shared, and tfjs-wasm and cpu run on one thread.
+// On webgpu the decode step also runs with the fused kernels switched off (useFusedKernels(false), batch 1)
+// and both counts carry the WebGPU programs recorded (`decodeProgramsPerToken`), the figure issue 22 cuts.
+// `--decode-only` skips the train and LoRA steps (the SmolLM2 shape's on SwiftShader take far longer than
+// its decoding); `--decode-batches` and `--decode-steps` narrow the decode runs.
 //
 // Shapes (from the models' config.json on the Hugging Face Hub):
 // - SmolLM2-135M (LlamaForCausalLM): 30 layers, hidden 576, 9 query / 3 key-value heads of 64,
@@ -15,6 +20,7 @@
 //   gelu_new (tanh approximation), biases everywhere, learned positions, tied head.
 import { cpus, loadavg } from 'node:os';
 import { countDispatches, type DispatchCount } from '../shared/policy/dispatches';
+import { useFusedKernels } from '../shared/policy/fused';
 import * as lora from '../shared/policy/lora';
 import {
   countParameters,
@@ -254,6 +260,19 @@ export async function run(flags: string[]) {
   const settings: Settings = quick
     ? { decodeSteps: 2, decodeBatches: [1, 8, 32], trainSteps: 1, trainBatch: 1, trainSeq: 64 }
     : { decodeSteps: 4, decodeBatches: [1, 8, 32], trainSteps: 2, trainBatch: 1, trainSeq: 64 };
+  const decodeOnly = flags.includes('--decode-only');
+  const batchesFlag = flag(flags, 'decode-batches');
+  if (batchesFlag !== undefined) {
+    settings.decodeBatches = batchesFlag.split(',').map(Number);
+    if (!settings.decodeBatches.every((b) => Number.isInteger(b) && b >= 1))
+      throw new Error(`--decode-batches must list whole numbers ≥ 1, got '${batchesFlag}'`);
+  }
+  const stepsFlag = flag(flags, 'decode-steps');
+  if (stepsFlag !== undefined) {
+    settings.decodeSteps = Number(stepsFlag);
+    if (!(Number.isInteger(settings.decodeSteps) && settings.decodeSteps >= 1))
+      throw new Error(`--decode-steps must be a whole number ≥ 1, got '${stepsFlag}'`);
+  }
   const results: Record<string, unknown> = {};
   for (const backend of backends) {
     const info = await selectBackend({ prefer: backend });
@@ -269,6 +288,46 @@ export async function run(flags: string[]) {
         decode.push(await decodeRate(policy, B, settings.decodeSteps));
         progress(`${model}/${backend}: decoded at batch ${B}`, memory());
       }
+      // What the fused kernels save, in the same process: the composite ops on webgpu, batch 1.
+      let composite: Awaited<ReturnType<typeof decodeRate>> | undefined;
+      if (backend === 'webgpu') {
+        const previous = useFusedKernels(false);
+        try {
+          composite = await decodeRate(policy, settings.decodeBatches[0], settings.decodeSteps);
+        } finally {
+          useFusedKernels(previous);
+        }
+        progress(`${model}/${backend}: decoded with the composite ops`, memory());
+      }
+      const summaryFields = {
+        model: label,
+        backend: info,
+        config: { ...config },
+        parameters: countParameters(config).total,
+        initSeconds: round(init.seconds),
+        initCpuSeconds: round(init.cpuSeconds),
+        memoryAfterInit: afterInit,
+        decodeDispatchesPerToken: {
+          batch1: decode[0].dispatches.kernels,
+          gpuKernels: decode[0].dispatches.gpuKernels,
+        },
+        ...(composite
+          ? {
+              decodeProgramsPerToken: {
+                batch: settings.decodeBatches[0],
+                fused: decode[0].dispatches.webgpu?.programs,
+                composite: composite.dispatches.webgpu?.programs,
+              },
+              decodeComposite: composite,
+            }
+          : {}),
+        decode,
+      };
+      if (decodeOnly) {
+        policy.dispose();
+        results[`${model}/${backend}`] = summaryFields;
+        continue;
+      }
       // The full train step, or one on fewer layers where the heap cannot hold it (wasmTrainLayers).
       let trainPolicy = policy;
       const layers = trainLayers ?? (backend === 'wasm' ? wasmTrainLayers : undefined);
@@ -282,23 +341,17 @@ export async function run(flags: string[]) {
       const loraTrain = await loraRate(trainPolicy, settings);
       trainPolicy.dispose();
       results[`${model}/${backend}`] = {
-        model: label,
-        backend: info,
-        config: { ...config },
-        parameters: countParameters(config).total,
-        initSeconds: round(init.seconds),
-        initCpuSeconds: round(init.cpuSeconds),
-        memoryAfterInit: afterInit,
-        decodeDispatchesPerToken: {
-          batch1: decode[0].dispatches.kernels,
-          gpuKernels: decode[0].dispatches.gpuKernels,
-        },
-        decode,
+        ...summaryFields,
         ...(trainPolicy !== policy ? { trainLayers: trainPolicy.config.nLayer } : {}),
         train,
         loraTrain,
       };
     }
   }
-  return { quick, machine: { cpus: cpus().length, loadavgAtEnd: loadavg().map(round) }, results };
+  return {
+    quick,
+    decodeOnly,
+    machine: { cpus: cpus().length, loadavgAtEnd: loadavg().map(round) },
+    results,
+  };
 }
