@@ -95,7 +95,7 @@ export function HubImport({ onImported }: { onImported: (row: CheckpointRow, lab
     <div class="hub-import" data-testid="hub-import">
       <form class="row" onSubmit={inspect}>
         <label>
-          Hub model id
+          Hub model id{' '}
           <input
             type="text"
             placeholder="owner/name"

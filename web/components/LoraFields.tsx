@@ -11,11 +11,13 @@ export type LoraSettings = {
 // Help text and defaults are the schema's own descriptions: the UI leaves a blank field unset, so the
 // trainer fills the default (alpha = rank, dropout 0, the model family's PEFT targets).
 const fields = TrainConfigFields.shape;
+/** A field's description without the "LoRA: " its command-line help begins with. */
+const described = (field: { description?: string }) => (field.description ?? '').replace(/^LoRA: /, '');
 const help = {
-  rank: fields.loraRank.description ?? '',
-  alpha: fields.loraAlpha.description ?? '',
-  dropout: fields.loraDropout.description ?? '',
-  targets: fields.loraTargets.description ?? '',
+  rank: described(fields.loraRank),
+  alpha: described(fields.loraAlpha),
+  dropout: described(fields.loraDropout),
+  targets: described(fields.loraTargets),
 };
 
 /** Why `targets` would be refused, in the schema's words, or ''. */
@@ -102,9 +104,17 @@ export function LoraFields({
           />
         </label>
       </div>
-      <p class="muted" data-testid="lora-help">
-        {on ? `${help.alpha} ${help.targets}.` : help.rank}
-      </p>
+      {on ? (
+        <ul class="muted lora-help" data-testid="lora-help">
+          <li>Alpha: {help.alpha}.</li>
+          <li>Dropout: {help.dropout}.</li>
+          <li>Target modules: {help.targets}.</li>
+        </ul>
+      ) : (
+        <p class="muted" data-testid="lora-help">
+          Rank: {help.rank}.
+        </p>
+      )}
       {badTargets && (
         <p role="alert" class="error">
           Target modules: {badTargets}
