@@ -17,6 +17,7 @@ import {
   weightShapes,
 } from '../../../shared/policy/model';
 import { countDispatches } from '../../../shared/policy/dispatches';
+import { generate } from '../../../shared/policy/sampling';
 import { useFusedKernels } from '../../../shared/policy/fused/webgpu-kernel';
 import { selectBackend } from '../../../shared/train/backend';
 import {
@@ -204,6 +205,30 @@ describe('the fused kernels in the model on webgpu (SwiftShader)', () => {
     expect(await decodeAgainstForward(policy, prompt, 5)).toBeLessThan(1e-4);
     policy.dispose();
   });
+
+  it('llama-like: greedy sampling of left-padded prompts (a position per row) is the same fused and composite', async () => {
+    const policy = createPolicy(llamaLike, { seed: 5 });
+    randomise(policy, 21);
+    const prompts = [
+      [3, 7, 9, 3, 7, 11, 5],
+      [2, 8],
+      [6, 1, 4, 4],
+    ];
+    const run = async (fused: boolean) => {
+      const previous = useFusedKernels(fused);
+      try {
+        return await generate(policy, prompts, { maxNewTokens: 6, temperature: 0 });
+      } finally {
+        useFusedKernels(previous);
+      }
+    };
+    const [fused, composite] = [await run(true), await run(false)];
+    for (const [i, row] of composite.entries()) {
+      expect(fused[i].tokens, `row ${i}`).toEqual(row.tokens);
+      for (const [t, lp] of row.logprobs.entries()) expect(fused[i].logprobs[t]).toBeCloseTo(lp, 4);
+    }
+    policy.dispose();
+  }, 180_000); // two generate runs compile their programs on SwiftShader: a minute under load
 
   it('llama-like: a decode step records fewer programs with the fused kernels than the composite ops', async () => {
     const policy = createPolicy(llamaLike, { seed: 5 });
