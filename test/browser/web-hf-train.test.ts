@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors } from '../../shared/policy/safetensors';
 import { type AppServer, ensureWebBuilt, startAppServer } from '../e2e/app-server';
 import { launchChromium } from '../helpers/browser';
-import { tinyLlamaFiles } from './hub-server';
+import { tinyLlamaFiles } from '../helpers/loopback-hub';
 
 // A model folder picked on the Train page becomes the base of a LoRA run in the lab (SFT, wasm, two
 // steps, rank 2); the run's checkpoint then exports on the Checkpoints page as a PEFT adapter for Llama.

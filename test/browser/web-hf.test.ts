@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors } from '../../shared/policy/safetensors';
 import { type AppServer, ensureWebBuilt, startAppServer } from '../e2e/app-server';
 import { launchChromium } from '../helpers/browser';
-import { type LoopbackHub, startLoopbackHub, tinyLlamaFiles } from './hub-server';
+import { type LoopbackHub, startLoopbackHub, tinyLlamaFiles } from '../helpers/loopback-hub';
 
 // The lab's Hugging Face flow against a loopback Hub (no internet): the Train page shows what a model costs
 // from its headers alone, downloads it with progress (held part-way, cancelled, then resumed with a range

@@ -3,8 +3,6 @@
 // inspect counts its parameters from the headers alone and says the architecture runs; download fetches it
 // into the cache folder it prints, asks nothing the second time, and a missing repo is a one-line error.
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,10 +11,10 @@ import { readNamedTensors } from '../../shared/policy/checkpoint-policy';
 import { countParameters, createPolicy, ModelConfigSchema } from '../../shared/policy/model';
 import { selectBackend } from '../../shared/train/backend';
 import { runCli } from '../helpers/cli';
+import { type LoopbackHub, startLoopbackHub } from '../helpers/loopback-hub';
 
 const files = new Map<string, Uint8Array>(); // "owner/name/file" → bytes
-const requests: string[] = [];
-let server: http.Server;
+let hub: LoopbackHub;
 let endpoint: string;
 let dir: string;
 const config = ModelConfigSchema.parse({
@@ -41,34 +39,12 @@ beforeAll(async () => {
   files.set('local/tiny-llama/config.json', model.files['config.json']);
   files.set('local/tiny-llama/model.safetensors', model.files['model.safetensors']);
   files.set('local/tiny-llama/tokenizer_config.json', text('{"eos_token": "</s>"}'));
-  server = http.createServer((req, res) => {
-    requests.push(`${req.method} ${req.url} ${req.headers.range ?? ''}`);
-    const match = /^\/(.+)\/resolve\/main\/(.+)$/.exec(req.url ?? '');
-    const body = match ? files.get(`${match[1]}/${match[2]}`) : undefined;
-    if (!body) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-    if (range) {
-      const start = Number(range[1]);
-      const end = range[2] ? Math.min(Number(range[2]), body.byteLength - 1) : body.byteLength - 1;
-      res.writeHead(206, {
-        'content-length': end - start + 1,
-        'content-range': `bytes ${start}-${end}/${body.byteLength}`,
-      });
-      res.end(req.method === 'HEAD' ? undefined : body.subarray(start, end + 1));
-      return;
-    }
-    res.writeHead(200, { 'content-length': body.byteLength });
-    res.end(req.method === 'HEAD' ? undefined : body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  hub = await startLoopbackHub(files);
+  endpoint = hub.endpoint;
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
+  await hub?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -90,7 +66,7 @@ describe('edgelight hf', () => {
     expect(cost.float32Bytes).toBe(4 * countParameters(config).total);
     expect(cost.supported).toEqual({ ok: true });
     // Headers only: every request for the weights is a range, never the whole file.
-    const weightGets = requests.filter((r) => /^GET \S+\/model\.safetensors /.test(r));
+    const weightGets = hub.requests.filter((r) => /^GET \S+\/model\.safetensors( |$)/.test(r));
     expect(weightGets.length).toBeGreaterThan(0);
     expect(weightGets.every((r) => r.includes('bytes='))).toBe(true);
   });
@@ -115,7 +91,7 @@ describe('edgelight hf', () => {
     expect((await readdir(result.folder)).sort()).toEqual(
       expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer_config.json']),
     );
-    const before = requests.length;
+    const before = hub.requests.length;
     const second = await runCli(
       'hf',
       'download',
@@ -126,7 +102,7 @@ describe('edgelight hf', () => {
       cache,
     );
     expect(second.code).toBe(0);
-    expect(requests.length).toBe(before);
+    expect(hub.requests.length).toBe(before);
   });
 
   it('a repo the Hub does not have, and a bad request, are one-line errors', async () => {

@@ -5,8 +5,6 @@
 // from the cached folder by path; the checkpoints keep the model's tokenizer_config.json and template, and
 // the run trains on prompts rendered by the template with replies closed by <|im_end|>.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,12 +16,13 @@ import { PolicyTokenizer } from '../../shared/policy/tokenizer';
 import { trainByteLevelBpe } from '../../shared/policy/tokenizer-train';
 import { selectBackend } from '../../shared/train/backend';
 import { runCli } from '../helpers/cli';
+import { type LoopbackHub, startLoopbackHub } from '../helpers/loopback-hub';
 
 const CHATML =
   "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
 const REPO = 'local/chat-llama';
 const files = new Map<string, Uint8Array>(); // "owner/name/file" → bytes
-let server: http.Server;
+let hub: LoopbackHub;
 let endpoint: string;
 let dir: string;
 let tokenizerJson: ReturnType<typeof trainByteLevelBpe>;
@@ -62,22 +61,12 @@ beforeAll(async () => {
   files.set(`${REPO}/tokenizer.json`, text(JSON.stringify(tokenizerJson)));
   files.set(`${REPO}/tokenizer_config.json`, text(JSON.stringify(tokenizerConfig)));
   files.set(`${REPO}/chat_template.jinja`, text(CHATML));
-  server = http.createServer((req, res) => {
-    const match = /^\/(.+)\/resolve\/main\/(.+)$/.exec(req.url ?? '');
-    const body = match ? files.get(`${match[1]}/${match[2]}`) : undefined;
-    if (!body) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'content-length': body.byteLength });
-    res.end(req.method === 'HEAD' ? undefined : body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  hub = await startLoopbackHub(files);
+  endpoint = hub.endpoint;
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
+  await hub?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
