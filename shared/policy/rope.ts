@@ -11,6 +11,8 @@
 //
 // Why a cache: the policy used to upload both (blockSize, hs) tables and the (hs, hs) matrix on every
 // forward and every decoded token — three host → backend copies per token for tables that never change.
+// On webgpu the decode step's kernels (fused/decode-rope.ts) read the cos and sin tables at each row's
+// position themselves, so a decoded token gathers and tiles nothing from them.
 // A tensor belongs to the backend that made it: when `tf.backend()` is a different instance (another
 // backend selected, or the same name re-registered after `tf.engine().reset()`), the old tables are
 // disposed and rebuilt on the new one rather than left for tfjs to move between backends on every read.
