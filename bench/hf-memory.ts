@@ -727,6 +727,8 @@ export async function run(flags: string[]) {
   const browser = await launchChromium();
   let peakRssMB = 0;
   let overLimit = false;
+  /** The page's phase marks as Node saw them: Chromium's CPU seconds and RSS at each. */
+  const marks: Array<{ label: string; cpuSeconds: number; rssMB: number }> = [];
   const sampler = setInterval(() => {
     chromiumUsage().then((u) => {
       peakRssMB = Math.max(peakRssMB, u.rssMB);
@@ -755,17 +757,29 @@ export async function run(flags: string[]) {
       console.error(
         `bench hf-memory: ${label} (Chromium CPU ${usage.cpuSeconds.toFixed(1)} s, RSS ${usage.rssMB} MB)`,
       );
+      marks.push({ label, ...usage });
       return { ...usage, peakRssMB };
     });
     await page.goto(`http://127.0.0.1:${address.port}/test/browser/blank.html`);
     const cpuBefore = await chromiumUsage();
-    const result = await page.evaluate(async (s) => {
-      const module = (await window.importModule('/bench/hf-memory.ts')) as {
-        measureInPage: typeof measureInPage;
+    let result: Awaited<ReturnType<typeof measureInPage>> | { failed: string; marks: typeof marks };
+    try {
+      result = await page.evaluate(async (s) => {
+        const module = (await window.importModule('/bench/hf-memory.ts')) as {
+          measureInPage: typeof measureInPage;
+        };
+        return module.measureInPage(s);
+      }, settings);
+    } catch (e) {
+      // The page or its GPU process is gone (the RSS guard, or the GPU process lost): what Node saw.
+      result = {
+        failed: `${overLimit ? `Chromium's RSS passed --max-rss-mb=${settings.maxRssMB}; ` : ''}${String(e).slice(0, 400)}`,
+        marks,
       };
-      return module.measureInPage(s);
-    }, settings);
-    const cpuAfter = await chromiumUsage();
+    }
+    // After a failure Chromium may be gone: then its CPU time up to the last mark.
+    const cpuNow = await chromiumUsage();
+    const cpuAfter = cpuNow.cpuSeconds >= cpuBefore.cpuSeconds ? cpuNow : (marks.at(-1) ?? cpuBefore);
     return {
       settings,
       ...result,
