@@ -476,7 +476,7 @@ export async function measureInPage(settings: Settings) {
       }
     }
     const packed = packBatch(samples, config.blockSize, config.padId);
-    const chunks = rowChunks(packed.B, packed.T);
+    const chunks = rowChunks(packed.B, packed.T, V);
     const chunkRows = chunks[0][1] - chunks[0][0];
     const logitsChunkBytes = 4 * chunkRows * packed.T * V;
 

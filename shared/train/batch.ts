@@ -77,9 +77,26 @@ export const CHUNK_TOKENS = 2048;
 /** Rows [start, end) of a packed batch. */
 export type RowRange = [start: number, end: number];
 
-/** Row ranges of a (B, T) batch with at most `maxTokens` tokens each (always ≥ 1 row). */
-export function rowChunks(B: number, T: number, maxTokens = CHUNK_TOKENS): RowRange[] {
-  const rows = Math.max(1, Math.floor(maxTokens / T));
+/**
+ * WebGPU's default maxStorageBufferBindingSize (128 MiB): a pass's (rows·T, V) float32 logits stay
+ * within it, so a large vocabulary gets fewer tokens per pass. Measured (bench hf-memory): at
+ * SmolLM2-135M's vocabulary (49,152) a 2,048-token pass made 384 MiB logits buffers, over the default
+ * limits (tfjs asks the adapter for more; where it cannot, the bind groups fail silently). The presets'
+ * 2,048-token vocabulary allows 16,384 tokens, so CHUNK_TOKENS still decides for them.
+ */
+const MAX_LOGITS_BYTES = 128 * 1024 * 1024;
+
+/** Tokens per pass for a vocabulary of `vocabSize`: CHUNK_TOKENS (or `maxTokens`), fewer for a large vocabulary. */
+export function passTokens(vocabSize: number, maxTokens = CHUNK_TOKENS): number {
+  return Math.min(maxTokens, Math.floor(MAX_LOGITS_BYTES / (4 * vocabSize)));
+}
+
+/**
+ * Row ranges of a (B, T) batch with at most passTokens(vocabSize, maxTokens) tokens each (always ≥ 1
+ * row: a single row longer than that is one pass).
+ */
+export function rowChunks(B: number, T: number, vocabSize: number, maxTokens = CHUNK_TOKENS): RowRange[] {
+  const rows = Math.max(1, Math.floor(passTokens(vocabSize, maxTokens) / T));
   const chunks: RowRange[] = [];
   for (let start = 0; start < B; start += rows) chunks.push([start, Math.min(B, start + rows)]);
   return chunks;

@@ -216,7 +216,7 @@ export async function policyGradientUpdate(
   const accumulator = options.metrics ?? new MetricsAccumulator();
   for (let iteration = 0; iteration < config.mu; iteration++) {
     const lr = typeof options.lr === 'number' ? options.lr : options.lr(optimizer.step);
-    const parts = rowChunks(batch.packed.B, batch.packed.T).map(
+    const parts = rowChunks(batch.packed.B, batch.packed.T, policy.config.vocabSize).map(
       (rows) => () => policyGradientObjective(policy, batch, config, rows),
     );
     const device = optimizerStep(policy, optimizer, lr, parts);
@@ -237,7 +237,7 @@ export async function completionLogprobs(policy: Policy, pairs: SequencePair[]):
   const packed = packBatch(pairs, policy.config.blockSize, policy.config.padId);
   const { T } = packed;
   const values = new Float32Array(packed.B * T);
-  for (const [start, end] of rowChunks(packed.B, T)) {
+  for (const [start, end] of rowChunks(packed.B, T, policy.config.vocabSize)) {
     const logp = tf.tidy(() => {
       const { logits, targets } = chunkLogits(policy, packed, [start, end]);
       return tokenLogprobs(logits, targets);

@@ -220,7 +220,9 @@ export async function dpoStep(
     policy.config.blockSize,
     policy.config.padId,
   );
-  const chunks = rowChunks(N, 2 * packed.T, options.chunkTokens).map(([a, b]): RowRange => [2 * a, 2 * b]);
+  const chunks = rowChunks(N, 2 * packed.T, policy.config.vocabSize, options.chunkTokens).map(
+    ([a, b]): RowRange => [2 * a, 2 * b],
+  );
   const tokens = packed.completionLength.reduce((a, b) => a + b, 0);
   const ref = await sequenceLogprobs(reference, packed, chunks);
   const pick = (from: Float32Array, range: RowRange, side: 0 | 1) =>
@@ -286,7 +288,7 @@ export async function ktoKlEstimate(
     completionIds: replies[(i + B - 1) % B].completionIds,
   }));
   const packed = packBatch(mismatched, policy.config.blockSize, policy.config.padId);
-  const chunks = rowChunks(B, packed.T);
+  const chunks = rowChunks(B, packed.T, policy.config.vocabSize);
   const own = await sequenceLogprobs(policy, packed, chunks);
   const ref = await sequenceLogprobs(reference, packed, chunks);
   return Math.max(0, mean(own.map((x, i) => x - ref[i])));
@@ -305,7 +307,7 @@ export async function ktoStep(
   const replies = labelled.map((l) => l.reply);
   const z0 = await ktoKlEstimate(policy, reference, replies);
   const packed = packBatch(replies, policy.config.blockSize, policy.config.padId);
-  const chunks = rowChunks(B, packed.T, options.chunkTokens);
+  const chunks = rowChunks(B, packed.T, policy.config.vocabSize, options.chunkTokens);
   const tokens = packed.completionLength.reduce((a, b) => a + b, 0);
   const ref = await sequenceLogprobs(reference, packed, chunks);
   const read = await stepAndRead(

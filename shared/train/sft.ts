@@ -54,7 +54,7 @@ export async function sftStep(
   options: { lr: number; metrics?: MetricsAccumulator; chunkTokens?: number },
 ): Promise<TrainMetrics | null> {
   const packed = packBatch(validPairs(pairs), policy.config.blockSize, policy.config.padId);
-  const parts = rowChunks(packed.B, packed.T, options.chunkTokens).map(
+  const parts = rowChunks(packed.B, packed.T, policy.config.vocabSize, options.chunkTokens).map(
     (rows) => () => sftObjective(policy, packed, rows),
   );
   const device = optimizerStep(policy, optimizer, options.lr, parts);
@@ -75,7 +75,7 @@ export async function sftStep(
 export async function sftLoss(policy: Policy, pairs: SequencePair[]): Promise<number> {
   const packed = packBatch(validPairs(pairs), policy.config.blockSize, policy.config.padId);
   const loss = tf.tidy(() =>
-    rowChunks(packed.B, packed.T)
+    rowChunks(packed.B, packed.T, policy.config.vocabSize)
       .map((rows) => sftObjective(policy, packed, rows).loss)
       .reduce((a, b) => tf.add(a, b)),
   );

@@ -2,7 +2,7 @@ import * as tf from '../../../shared/policy/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPolicy } from '../../../shared/policy/model';
 import { selectBackend } from '../../../shared/train/backend';
-import { packBatch, rowChunks, scatterPerToken } from '../../../shared/train/batch';
+import { CHUNK_TOKENS, packBatch, passTokens, rowChunks, scatterPerToken } from '../../../shared/train/batch';
 import { AdamW } from '../../../shared/train/optimizer';
 import { completionLogprobs } from '../../../shared/train/policy-gradient';
 import { sftLoss, sftStep } from '../../../shared/train/sft';
@@ -77,15 +77,20 @@ describe('padding and loss masks', () => {
   });
 
   it("splits a large batch into row chunks whose gradients add up to the whole batch's", async () => {
-    expect(rowChunks(5, 16, 32)).toEqual([
+    expect(rowChunks(5, 16, 2048, 32)).toEqual([
       [0, 2],
       [2, 4],
       [4, 5],
     ]);
-    expect(rowChunks(2, 64, 16)).toEqual([
+    expect(rowChunks(2, 64, 2048, 16)).toEqual([
       [0, 1],
       [1, 2],
     ]); // never less than a row
+    // A large vocabulary gets fewer tokens per pass: (rows·T, V) float32 logits within 128 MiB.
+    expect(passTokens(2048)).toBe(CHUNK_TOKENS);
+    expect(passTokens(49_152)).toBe(682);
+    expect(rowChunks(16, 256, 49_152)).toHaveLength(8);
+    expect(rowChunks(16, 256, 2048)).toHaveLength(2);
     const pairs = Array.from({ length: 7 }, (_, b) => ({
       promptIds: [1 + b, 2, 3],
       completionIds: Array.from({ length: 3 + 2 * b }, (_, i) => (5 + i * b) % 30),
