@@ -42,6 +42,7 @@
 // page imports this file from the dev server). Each half imports what it needs dynamically, so neither
 // loads the other's modules.
 import type * as TfModule from '../shared/policy/tfjs';
+import { SMOLLM2_135M } from './_hf-models';
 
 /** WebGPU's default limits (the spec's table) for the limits tfjs raises, and two it leaves alone. */
 export const WEBGPU_DEFAULT_LIMITS: Record<string, number> = {
@@ -55,22 +56,7 @@ export const WEBGPU_DEFAULT_LIMITS: Record<string, number> = {
   maxStorageBuffersPerShaderStage: 8,
 };
 
-/** SmolLM2-135M (LlamaForCausalLM config.json), as bench/hf-shapes.ts builds it. */
-export const SMOLLM2_135M = {
-  vocabSize: 49152,
-  blockSize: 2048,
-  nLayer: 30,
-  nHead: 9,
-  nKvHead: 3,
-  headSize: 64,
-  nEmbd: 576,
-  mlp: 'swiglu' as const,
-  mlpHidden: 1536,
-  norm: 'rms' as const,
-  positions: 'rope' as const,
-  ropeBase: 100000,
-  tiedHead: true,
-};
+export { SMOLLM2_135M };
 
 export type Settings = {
   nLayer: number;

@@ -36,6 +36,7 @@ import { BackendNameSchema, selectBackend } from '../shared/train/backend';
 import type { SequencePair } from '../shared/train/batch';
 import { AdamW } from '../shared/train/optimizer';
 import { sftStep } from '../shared/train/sft';
+import { SMOLLM2_135M } from './_hf-models';
 
 type ModelName = 'tiny' | 'smollm2' | 'gpt2';
 
@@ -56,21 +57,7 @@ const SHAPES: Record<
   smollm2: {
     label: 'SmolLM2-135M shape',
     wasmTrainLayers: 4,
-    config: {
-      vocabSize: 49152,
-      blockSize: 2048,
-      nLayer: 30,
-      nHead: 9,
-      nKvHead: 3,
-      headSize: 64,
-      nEmbd: 576,
-      mlp: 'swiglu',
-      mlpHidden: 1536,
-      norm: 'rms',
-      positions: 'rope',
-      ropeBase: 100000,
-      tiedHead: true,
-    },
+    config: SMOLLM2_135M,
   },
   gpt2: {
     label: 'GPT-2 shape',

@@ -3,7 +3,7 @@ import type { CheckpointRow } from '../../worker/lab/protocol';
 import { errorMessage } from '../lab/client';
 import { type ImportJob, importHfModel, isCancel, pickedFiles } from '../lab/hf';
 import type { HfProgress, PickedFile } from '../lab/hf-types';
-import { ImportProgress } from './ImportProgress';
+import { ImportStatus } from './ImportProgress';
 
 /** The folder's name: the first segment of a picked file's relative path, else a neutral label. */
 function folderName(files: File[]): string {
@@ -83,19 +83,7 @@ export function FolderImport({ onImported }: { onImported: (row: CheckpointRow, 
         A Hugging Face model folder: config.json, tokenizer.json and model.safetensors (or its shards with
         model.safetensors.index.json). Or drop the folder's files here.
       </p>
-      {job.value && progress.value && (
-        <ImportProgress progress={progress.value} onCancel={() => job.value?.cancel()} />
-      )}
-      {message.value && (
-        <p class="muted" role="status" data-testid="import-done">
-          {message.value}
-        </p>
-      )}
-      {error.value && (
-        <p role="alert" class="error">
-          {error.value}
-        </p>
-      )}
+      <ImportStatus job={job.value} progress={progress.value} message={message.value} error={error.value} />
     </div>
   );
 }

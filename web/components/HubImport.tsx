@@ -12,7 +12,7 @@ import {
 } from '../lab/hf';
 import type { HfProgress, ModelCheck } from '../lab/hf-types';
 import { HubCacheUsage } from './HubCacheUsage';
-import { ImportProgress } from './ImportProgress';
+import { ImportStatus } from './ImportProgress';
 import { ModelCost } from './ModelCost';
 
 /**
@@ -156,19 +156,7 @@ export function HubImport({ onImported }: { onImported: (row: CheckpointRow, lab
           </button>
         </p>
       )}
-      {job.value && progress.value && (
-        <ImportProgress progress={progress.value} onCancel={() => job.value?.cancel()} />
-      )}
-      {message.value && (
-        <p class="muted" role="status" data-testid="import-done">
-          {message.value}
-        </p>
-      )}
-      {error.value && (
-        <p role="alert" class="error">
-          {error.value}
-        </p>
-      )}
+      <ImportStatus job={job.value} progress={progress.value} message={message.value} error={error.value} />
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import type { HfProgress } from '../lab/hf-types';
-import { formatBytes } from '../lab/hf';
+import { formatBytes, type ImportJob } from '../lab/hf';
 
 const PHASE_TEXT: Record<HfProgress['phase'], string> = {
   download: 'downloading',
@@ -28,5 +28,30 @@ export function ImportProgress({ progress, onCancel }: { progress: HfProgress; o
         Cancel
       </button>
     </div>
+  );
+}
+
+/** An import's state below its form: the progress while it runs, then what it made or why it failed. */
+export function ImportStatus(props: {
+  job: ImportJob | null;
+  progress: HfProgress | null;
+  message: string;
+  error: string;
+}) {
+  const { job, progress, message, error } = props;
+  return (
+    <>
+      {job && progress && <ImportProgress progress={progress} onCancel={() => job.cancel()} />}
+      {message && (
+        <p class="muted" role="status" data-testid="import-done">
+          {message}
+        </p>
+      )}
+      {error && (
+        <p role="alert" class="error">
+          {error}
+        </p>
+      )}
+    </>
   );
 }
